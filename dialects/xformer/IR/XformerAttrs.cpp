@@ -1,0 +1,146 @@
+//===- XformerAttrs.cpp - xformer attributes ------------------------------===//
+
+#include "xformer/IR/XformerAttrs.h"
+#include "xformer/IR/XformerDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::xformer;
+
+#include "xformer/IR/XformerEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "xformer/IR/XformerAttrs.cpp.inc"
+
+void XformerDialect::registerAttributes() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "xformer/IR/XformerAttrs.cpp.inc"
+      >();
+}
+
+// The ODS enum and the dependency-free semantic enum share one numbering.
+#define XFORMER_SAME_KIND(ods, sem)                                            \
+  static_assert(static_cast<uint32_t>(MaskKind::ods) ==                        \
+                    static_cast<uint32_t>(mask::Kind::sem),                    \
+                "MaskKind numbering diverged from mask::Kind");
+XFORMER_SAME_KIND(bidirectional, Bidirectional)
+XFORMER_SAME_KIND(causal, Causal)
+XFORMER_SAME_KIND(prefix_lm, PrefixLM)
+XFORMER_SAME_KIND(sliding_window, SlidingWindow)
+XFORMER_SAME_KIND(cross, Cross)
+XFORMER_SAME_KIND(custom, Custom)
+#undef XFORMER_SAME_KIND
+
+bool MaskAttr::hasDynamicPrefix() const {
+  return getKind() == MaskKind::prefix_lm &&
+         ShapedType::isDynamic(getPrefix());
+}
+
+mask::Spec MaskAttr::getSpec(int64_t runtimePrefix) const {
+  mask::Spec spec;
+  spec.kind = toSemanticKind(getKind());
+  spec.window = getWindow();
+  spec.prefix = hasDynamicPrefix() ? runtimePrefix : getPrefix();
+  return spec;
+}
+
+LogicalResult MaskAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                               MaskKind kind, int64_t window, int64_t prefix) {
+  if (kind == MaskKind::sliding_window) {
+    if (window <= 0)
+      return emitError() << "sliding_window mask requires a positive window, "
+                            "got "
+                         << window;
+  } else if (window != 0) {
+    return emitError() << "'window' is only valid for sliding_window masks, "
+                          "not "
+                       << stringifyMaskKind(kind);
+  }
+  if (kind == MaskKind::prefix_lm) {
+    if (!ShapedType::isDynamic(prefix) && prefix <= 0)
+      return emitError() << "prefix_lm mask requires a positive prefix length "
+                            "or '?' for a runtime value, got "
+                         << prefix;
+  } else if (prefix != 0) {
+    return emitError() << "'prefix' is only valid for prefix_lm masks, not "
+                       << stringifyMaskKind(kind);
+  }
+  return success();
+}
+
+// #xformer.mask<kind (, key = value)*>
+Attribute MaskAttr::parse(AsmParser &parser, Type) {
+  SMLoc loc = parser.getCurrentLocation();
+  StringRef kindName;
+  if (parser.parseLess() || parser.parseKeyword(&kindName))
+    return {};
+  std::optional<MaskKind> kind = symbolizeMaskKind(kindName);
+  if (!kind) {
+    parser.emitError(loc) << "unknown mask kind '" << kindName
+                          << "'; expected one of bidirectional, causal, "
+                             "prefix_lm, sliding_window, cross, custom";
+    return {};
+  }
+  int64_t window = 0, prefix = 0;
+  bool sawWindow = false, sawPrefix = false;
+  while (succeeded(parser.parseOptionalComma())) {
+    SMLoc keyLoc = parser.getCurrentLocation();
+    StringRef key;
+    if (parser.parseKeyword(&key) || parser.parseEqual())
+      return {};
+    if (key == "window") {
+      if (sawWindow) {
+        parser.emitError(keyLoc) << "duplicate 'window' in mask";
+        return {};
+      }
+      sawWindow = true;
+      if (parser.parseInteger(window))
+        return {};
+    } else if (key == "prefix") {
+      if (sawPrefix) {
+        parser.emitError(keyLoc) << "duplicate 'prefix' in mask";
+        return {};
+      }
+      sawPrefix = true;
+      if (succeeded(parser.parseOptionalQuestion()))
+        prefix = ShapedType::kDynamic;
+      else if (parser.parseInteger(prefix))
+        return {};
+    } else {
+      parser.emitError(keyLoc) << "unknown mask parameter '" << key
+                               << "'; expected 'window' or 'prefix'";
+      return {};
+    }
+  }
+  if (parser.parseGreater())
+    return {};
+  if (*kind == MaskKind::sliding_window && !sawWindow) {
+    parser.emitError(loc) << "sliding_window mask requires 'window = N'";
+    return {};
+  }
+  if (*kind == MaskKind::prefix_lm && !sawPrefix) {
+    parser.emitError(loc)
+        << "prefix_lm mask requires 'prefix = N' or 'prefix = ?'";
+    return {};
+  }
+  return MaskAttr::getChecked([&] { return parser.emitError(loc); },
+                              parser.getContext(), *kind, window, prefix);
+}
+
+void MaskAttr::print(AsmPrinter &printer) const {
+  printer << "<" << stringifyMaskKind(getKind());
+  if (getKind() == MaskKind::sliding_window)
+    printer << ", window = " << getWindow();
+  if (getKind() == MaskKind::prefix_lm) {
+    printer << ", prefix = ";
+    if (hasDynamicPrefix())
+      printer << "?";
+    else
+      printer << getPrefix();
+  }
+  printer << ">";
+}

@@ -1,0 +1,113 @@
+//===- XformerAttrs.td - xformer attributes and enums ------*- tablegen -*-===//
+
+#ifndef XFORMER_ATTRS_TD
+#define XFORMER_ATTRS_TD
+
+include "xformer/IR/XformerDialect.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+
+//===----------------------------------------------------------------------===//
+// Enums
+//===----------------------------------------------------------------------===//
+
+def Xformer_MaskKind : I32EnumAttr<"MaskKind", "attention mask kind", [
+    I32EnumAttrCase<"bidirectional", 0>,
+    I32EnumAttrCase<"causal", 1>,
+    I32EnumAttrCase<"prefix_lm", 2>,
+    I32EnumAttrCase<"sliding_window", 3>,
+    I32EnumAttrCase<"cross", 4>,
+    I32EnumAttrCase<"custom", 5>]> {
+  let cppNamespace = "::mlir::xformer";
+  let genSpecializedAttr = 0;
+}
+
+def Xformer_GeluApproximation : I32EnumAttr<"GeluApproximation",
+    "GELU formulation", [
+    I32EnumAttrCase<"erf", 0>,
+    I32EnumAttrCase<"tanh", 1>]> {
+  let cppNamespace = "::mlir::xformer";
+}
+
+def Xformer_RopeStyle : I32EnumAttr<"RopeStyle",
+    "how rotary embeddings pair the features of a head", [
+    // Feature i pairs with i + d/2 (GPT-NeoX, Llama: rotate_half).
+    I32EnumAttrCase<"half", 0>,
+    // Feature 2i pairs with 2i + 1 (GPT-J, original RoFormer).
+    I32EnumAttrCase<"interleaved", 1>]> {
+  let cppNamespace = "::mlir::xformer";
+}
+
+def Xformer_ComparePredicate : I32EnumAttr<"ComparePredicate",
+    "elementwise comparison", [
+    I32EnumAttrCase<"eq", 0>,
+    I32EnumAttrCase<"ne", 1>,
+    I32EnumAttrCase<"lt", 2>,
+    I32EnumAttrCase<"le", 3>,
+    I32EnumAttrCase<"gt", 4>,
+    I32EnumAttrCase<"ge", 5>]> {
+  let cppNamespace = "::mlir::xformer";
+}
+
+//===----------------------------------------------------------------------===//
+// #xformer.mask
+//===----------------------------------------------------------------------===//
+
+def Xformer_MaskAttr : AttrDef<Xformer_Dialect, "Mask"> {
+  let mnemonic = "mask";
+  let summary = "The visibility semantics of an attention";
+  let description = [{
+    Says, for every query index `i` in `[0, q_len)` and key index `j` in
+    `[0, kv_len)`, whether key `j` is visible to query `i`.
+
+    Positions: key `j` sits at position `j`; the `q_len` queries are the
+    last `q_len` positions of the key sequence, so query `i` sits at position
+    `kv_len - q_len + i`. A one-shot prefill has `q_len == kv_len`; a decode
+    step's single query sits at `kv_len - 1`; a prefill chunk of `c` tokens
+    at offset `o` has `kv_len = o + c`. With per-sequence lengths, `q_len` and
+    `kv_len` are that sequence's lengths; indices at or past them are padding
+    and never visible.
+
+    | kind | key j visible to the query at position p when |
+    |---|---|
+    | `bidirectional` | always |
+    | `causal` | `j <= p` |
+    | `prefix_lm, prefix = P` | `j <= p` or `j < P` |
+    | `sliding_window, window = W` | `j <= p` and `p - j < W` |
+    | `cross` | always (keys belong to another sequence) |
+    | `custom` | the attention's explicit boolean mask tensor is true |
+
+    `prefix = ?` means the prefix length is a runtime value, given per
+    sequence by the attention's `prefix_lengths` operand.
+
+    ```mlir
+    #xformer.mask<bidirectional>
+    #xformer.mask<causal>
+    #xformer.mask<prefix_lm, prefix = 16>
+    #xformer.mask<prefix_lm, prefix = ?>
+    #xformer.mask<sliding_window, window = 4096>
+    #xformer.mask<cross>
+    #xformer.mask<custom>
+    ```
+  }];
+  let parameters = (ins
+    "::mlir::xformer::MaskKind":$kind,
+    DefaultValuedParameter<"int64_t", "0">:$window,
+    DefaultValuedParameter<"int64_t", "0">:$prefix);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let builders = [
+    AttrBuilder<(ins "::mlir::xformer::MaskKind":$kind), [{
+      return $_get($_ctxt, kind, 0, 0);
+    }]>
+  ];
+  let extraClassDeclaration = [{
+    /// True when the prefix length is a runtime value (`prefix = ?`).
+    bool hasDynamicPrefix() const;
+    /// The mask as plain numbers for mlir::xformer::mask::isVisible. A
+    /// dynamic prefix must be supplied by the caller.
+    ::mlir::xformer::mask::Spec getSpec(int64_t runtimePrefix = 0) const;
+  }];
+}
+
+#endif // XFORMER_ATTRS_TD

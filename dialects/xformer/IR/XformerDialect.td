@@ -1,0 +1,46 @@
+//===- XformerDialect.td - The xformer dialect -------------*- tablegen -*-===//
+
+#ifndef XFORMER_DIALECT_TD
+#define XFORMER_DIALECT_TD
+
+include "mlir/IR/OpBase.td"
+
+def Xformer_Dialect : Dialect {
+  let name = "xformer";
+  let cppNamespace = "::mlir::xformer";
+  let summary = "Transformer graphs with first-class attention mask semantics";
+  let description = [{
+    The `xformer` dialect represents the forward pass of transformer models
+    (encoders such as BERT, decoders such as GPT-2 and Llama, encoder-decoders
+    such as T5 and BART) on builtin ranked tensors, op by op.
+
+    Two levels coexist in one module:
+
+    * the *unfused* form an exporter produces: `xformer.matmul`, a scale,
+      a mask built from `xformer.positions` and `xformer.compare` and applied
+      with `xformer.masked_fill` or an additive bias, `xformer.softmax`,
+      `xformer.matmul`;
+    * the *fused* form: one `xformer.attention` whose mask is an attribute,
+      `#xformer.mask<...>`, not an opaque tensor.
+
+    Attention masks are semantics, not data. `#xformer.mask<causal>` says,
+    for every query i and key j, whether j is visible; the one C++ function
+    `mlir::xformer::mask::isVisible` (dialects/xformer/Semantics) answers it
+    for the verifiers, the passes, the code generators and the tests alike.
+
+    Weights are referenced by name (`xformer.weight "bert.encoder..."`), the
+    names of a safetensors file, so IR stays small whatever the model size.
+  }];
+  let useDefaultAttributePrinterParser = 1;
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+  let extraClassDeclaration = [{
+    /// Registers the attributes (in XformerAttrs.cpp, where their storage
+    /// classes are defined).
+    void registerAttributes();
+  }];
+}
+
+class Xformer_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Xformer_Dialect, mnemonic, traits>;
+
+#endif // XFORMER_DIALECT_TD

@@ -1,0 +1,583 @@
+//===- XformerOps.cpp - xformer operations and their verifiers ------------===//
+
+#include "xformer/IR/XformerOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallBitVector.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::xformer;
+
+#define GET_OP_CLASSES
+#include "xformer/IR/XformerOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+/// Two dimensions agree when equal or when either is dynamic.
+static bool dimsAgree(int64_t a, int64_t b) {
+  return a == b || ShapedType::isDynamic(a) || ShapedType::isDynamic(b);
+}
+
+static std::string dimStr(int64_t d) {
+  return ShapedType::isDynamic(d) ? "?" : std::to_string(d);
+}
+
+static bool shapesAgree(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
+  if (a.size() != b.size())
+    return false;
+  for (auto [x, y] : llvm::zip_equal(a, b))
+    if (!dimsAgree(x, y))
+      return false;
+  return true;
+}
+
+/// Checks that a 1-D per-gain vector (`gamma`, `beta`, a bias) matches the
+/// last dimension of `input` and its element type.
+static LogicalResult verifyFeatureVector(Operation *op, StringRef name,
+                                         RankedTensorType vec,
+                                         RankedTensorType input) {
+  if (vec.getRank() != 1)
+    return op->emitOpError() << "expects '" << name << "' to be 1-D, got "
+                             << shapeToString(vec.getShape());
+  int64_t dim = input.getRank() ? input.getShape().back() : 1;
+  if (!dimsAgree(vec.getDimSize(0), dim))
+    return op->emitOpError()
+           << "'" << name << "' has " << dimStr(vec.getDimSize(0))
+           << " elements but the normalised dimension has " << dimStr(dim);
+  if (vec.getElementType() != input.getElementType())
+    return op->emitOpError() << "'" << name << "' element type "
+                             << vec.getElementType()
+                             << " differs from the input's "
+                             << input.getElementType();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// WeightOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult WeightOp::verify() {
+  if (getName().empty())
+    return emitOpError("expects a non-empty weight name");
+  if (!getType().hasStaticShape())
+    return emitOpError("weight '")
+           << getName() << "' must have a static shape, got "
+           << shapeToString(getType().getShape());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// EmbeddingOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult EmbeddingOp::verify() {
+  RankedTensorType table = getTable().getType();
+  RankedTensorType ids = getIds().getType();
+  RankedTensorType result = getType();
+  if (table.getRank() != 2)
+    return emitOpError("expects a [vocab, dim] table, got rank ")
+           << table.getRank();
+  if (ids.getElementType().isInteger(1))
+    return emitOpError("expects integer token ids, not i1");
+  SmallVector<int64_t> expected(ids.getShape());
+  expected.push_back(table.getDimSize(1));
+  if (!shapesAgree(result.getShape(), expected))
+    return emitOpError("result shape ")
+           << shapeToString(result.getShape()) << " should be "
+           << shapeToString(expected) << " (ids shape followed by dim)";
+  if (result.getElementType() != table.getElementType())
+    return emitOpError("result element type differs from the table's");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// LinearOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LinearOp::verify() {
+  RankedTensorType input = getInput().getType();
+  RankedTensorType weight = getWeight().getType();
+  RankedTensorType result = getType();
+  if (input.getRank() < 1)
+    return emitOpError("expects an input of rank >= 1");
+  if (weight.getRank() != 2)
+    return emitOpError("expects a 2-D weight, got rank ") << weight.getRank();
+  int64_t in = getWeightTransposed() ? weight.getDimSize(0)
+                                     : weight.getDimSize(1);
+  int64_t out = getWeightTransposed() ? weight.getDimSize(1)
+                                      : weight.getDimSize(0);
+  int64_t k = input.getShape().back();
+  if (!dimsAgree(in, k))
+    return emitOpError("input feature dimension ")
+           << dimStr(k) << " does not match the weight's input dimension "
+           << dimStr(in) << " (weight " << shapeToString(weight.getShape())
+           << (getWeightTransposed() ? ", stored [in, out])"
+                                     : ", stored [out, in])");
+  if (Value bias = getBias()) {
+    auto biasType = cast<RankedTensorType>(bias.getType());
+    if (biasType.getRank() != 1 || !dimsAgree(biasType.getDimSize(0), out))
+      return emitOpError("bias shape ")
+             << shapeToString(biasType.getShape()) << " should be ["
+             << dimStr(out) << "]";
+    if (biasType.getElementType() != input.getElementType())
+      return emitOpError("bias element type differs from the input's");
+  }
+  SmallVector<int64_t> expected(input.getShape());
+  expected.back() = out;
+  if (!shapesAgree(result.getShape(), expected))
+    return emitOpError("result shape ")
+           << shapeToString(result.getShape()) << " should be "
+           << shapeToString(expected);
+  if (weight.getElementType() != input.getElementType() ||
+      result.getElementType() != input.getElementType())
+    return emitOpError("input, weight and result element types must agree");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// MatmulOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MatmulOp::verify() {
+  RankedTensorType lhs = getLhs().getType();
+  RankedTensorType rhs = getRhs().getType();
+  RankedTensorType result = getType();
+  if (lhs.getRank() < 2 || rhs.getRank() < 2)
+    return emitOpError("expects operands of rank >= 2");
+  if (lhs.getElementType() != rhs.getElementType() ||
+      lhs.getElementType() != result.getElementType())
+    return emitOpError("operand and result element types must agree");
+  int64_t m = lhs.getDimSize(lhs.getRank() - 2);
+  int64_t k = lhs.getDimSize(lhs.getRank() - 1);
+  int64_t rk = getTransposeRhs() ? rhs.getDimSize(rhs.getRank() - 1)
+                                 : rhs.getDimSize(rhs.getRank() - 2);
+  int64_t n = getTransposeRhs() ? rhs.getDimSize(rhs.getRank() - 2)
+                                : rhs.getDimSize(rhs.getRank() - 1);
+  if (!dimsAgree(k, rk))
+    return emitOpError("contraction dimensions differ: lhs has ")
+           << dimStr(k) << ", rhs has " << dimStr(rk);
+  std::string why;
+  auto batch = broadcastShapes(lhs.getShape().drop_back(2),
+                               rhs.getShape().drop_back(2), &why);
+  if (!batch)
+    return emitOpError("batch dimensions do not broadcast: ") << why;
+  SmallVector<int64_t> expected(*batch);
+  expected.push_back(m);
+  expected.push_back(n);
+  if (!shapesAgree(result.getShape(), expected))
+    return emitOpError("result shape ")
+           << shapeToString(result.getShape()) << " should be "
+           << shapeToString(expected);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Shape ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult TransposeOp::verify() {
+  ArrayRef<int64_t> perm = getPermutation();
+  auto input = cast<RankedTensorType>(getInput().getType());
+  auto result = cast<RankedTensorType>(getType());
+  if (static_cast<int64_t>(perm.size()) != input.getRank())
+    return emitOpError("permutation has ")
+           << perm.size() << " entries for an input of rank "
+           << input.getRank();
+  llvm::SmallBitVector seen(perm.size());
+  for (int64_t p : perm) {
+    if (p < 0 || p >= input.getRank() || seen.test(p))
+      return emitOpError("permutation ")
+             << shapeToString(perm) << " is not a permutation of [0, "
+             << input.getRank() << ")";
+    seen.set(p);
+  }
+  SmallVector<int64_t> expected;
+  for (int64_t p : perm)
+    expected.push_back(input.getDimSize(p));
+  if (!shapesAgree(result.getShape(), expected))
+    return emitOpError("result shape ")
+           << shapeToString(result.getShape()) << " should be "
+           << shapeToString(expected);
+  return success();
+}
+
+LogicalResult ReshapeOp::verify() {
+  auto input = cast<RankedTensorType>(getInput().getType());
+  auto result = cast<RankedTensorType>(getType());
+  if (input.hasStaticShape() && result.hasStaticShape() &&
+      input.getNumElements() != result.getNumElements())
+    return emitOpError("cannot reshape ")
+           << shapeToString(input.getShape()) << " ("
+           << input.getNumElements() << " elements) to "
+           << shapeToString(result.getShape()) << " ("
+           << result.getNumElements() << " elements)";
+  return success();
+}
+
+LogicalResult BroadcastOp::verify() {
+  auto input = cast<RankedTensorType>(getInput().getType());
+  auto result = cast<RankedTensorType>(getType());
+  std::string why;
+  if (!isBroadcastableTo(input.getShape(), result.getShape(), &why))
+    return emitOpError("cannot broadcast ")
+           << shapeToString(input.getShape()) << " to "
+           << shapeToString(result.getShape()) << ": " << why;
+  return success();
+}
+
+LogicalResult SliceOp::verify() {
+  auto input = cast<RankedTensorType>(getInput().getType());
+  auto result = cast<RankedTensorType>(getType());
+  ArrayRef<int64_t> offsets = getOffsets();
+  if (static_cast<int64_t>(offsets.size()) != input.getRank() ||
+      result.getRank() != input.getRank())
+    return emitOpError("expects one offset per dimension and a result of the "
+                       "input's rank ")
+           << input.getRank();
+  if (!result.hasStaticShape())
+    return emitOpError("expects a static result shape (the slice sizes)");
+  for (int64_t i = 0; i < input.getRank(); ++i) {
+    if (offsets[i] < 0)
+      return emitOpError("offset ") << offsets[i] << " of dimension " << i
+                                    << " is negative";
+    int64_t dim = input.getDimSize(i);
+    if (!ShapedType::isDynamic(dim) && offsets[i] + result.getDimSize(i) > dim)
+      return emitOpError("slice of dimension ")
+             << i << " ends at " << offsets[i] + result.getDimSize(i)
+             << ", past its size " << dim;
+  }
+  return success();
+}
+
+LogicalResult SplitHeadsOp::verify() {
+  RankedTensorType input = getInput().getType();
+  RankedTensorType result = getType();
+  int64_t heads = getHeadsAttr().getInt();
+  if (heads <= 0)
+    return emitOpError("expects a positive number of heads, got ") << heads;
+  if (input.getRank() != 3)
+    return emitOpError("expects a [batch, seq, hidden] input, got rank ")
+           << input.getRank();
+  if (result.getRank() != 4)
+    return emitOpError("expects a [batch, heads, seq, head_dim] result, got "
+                       "rank ")
+           << result.getRank();
+  int64_t hidden = input.getDimSize(2);
+  if (!ShapedType::isDynamic(hidden) && hidden % heads != 0)
+    return emitOpError("hidden size ")
+           << hidden << " is not divisible by " << heads << " heads";
+  if (!dimsAgree(result.getDimSize(1), heads))
+    return emitOpError("result has ")
+           << dimStr(result.getDimSize(1)) << " heads, expected " << heads;
+  int64_t headDim = result.getDimSize(3);
+  if (!ShapedType::isDynamic(hidden) && !ShapedType::isDynamic(headDim) &&
+      heads * headDim != hidden)
+    return emitOpError("heads x head_dim = ")
+           << heads << " x " << headDim << " = " << heads * headDim
+           << " does not match the hidden size " << hidden;
+  if (!dimsAgree(result.getDimSize(0), input.getDimSize(0)) ||
+      !dimsAgree(result.getDimSize(2), input.getDimSize(1)))
+    return emitOpError("batch and sequence dimensions must carry over: input ")
+           << shapeToString(input.getShape()) << ", result "
+           << shapeToString(result.getShape());
+  return success();
+}
+
+LogicalResult MergeHeadsOp::verify() {
+  RankedTensorType input = getInput().getType();
+  RankedTensorType result = getType();
+  if (input.getRank() != 4)
+    return emitOpError("expects a [batch, heads, seq, head_dim] input, got "
+                       "rank ")
+           << input.getRank();
+  if (result.getRank() != 3)
+    return emitOpError("expects a [batch, seq, hidden] result, got rank ")
+           << result.getRank();
+  int64_t heads = input.getDimSize(1), headDim = input.getDimSize(3);
+  int64_t hidden = result.getDimSize(2);
+  if (!ShapedType::isDynamic(heads) && !ShapedType::isDynamic(headDim) &&
+      !dimsAgree(hidden, heads * headDim))
+    return emitOpError("heads x head_dim = ")
+           << heads << " x " << headDim << " = " << heads * headDim
+           << " does not match the result hidden size " << hidden;
+  if (!dimsAgree(result.getDimSize(0), input.getDimSize(0)) ||
+      !dimsAgree(result.getDimSize(1), input.getDimSize(2)))
+    return emitOpError("batch and sequence dimensions must carry over: input ")
+           << shapeToString(input.getShape()) << ", result "
+           << shapeToString(result.getShape());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Normalisation, softmax
+//===----------------------------------------------------------------------===//
+
+static LogicalResult verifyEpsilon(Operation *op, double eps) {
+  if (!(eps > 0.0) || !std::isfinite(eps))
+    return op->emitOpError("expects a positive finite epsilon, got ") << eps;
+  return success();
+}
+
+LogicalResult LayerNormOp::verify() {
+  RankedTensorType input = getInput().getType();
+  if (input.getRank() < 1)
+    return emitOpError("expects an input of rank >= 1");
+  if (failed(verifyFeatureVector(*this, "gamma", getGamma().getType(), input)))
+    return failure();
+  if (getBeta() &&
+      failed(verifyFeatureVector(
+          *this, "beta", cast<RankedTensorType>(getBeta().getType()), input)))
+    return failure();
+  return verifyEpsilon(*this, getEpsilon().convertToDouble());
+}
+
+LogicalResult RMSNormOp::verify() {
+  RankedTensorType input = getInput().getType();
+  if (input.getRank() < 1)
+    return emitOpError("expects an input of rank >= 1");
+  if (failed(verifyFeatureVector(*this, "gamma", getGamma().getType(), input)))
+    return failure();
+  return verifyEpsilon(*this, getEpsilon().convertToDouble());
+}
+
+LogicalResult SoftmaxOp::verify() {
+  int64_t rank = getInput().getType().getRank();
+  int64_t axis = getAxisAttr().getInt();
+  if (axis < 0 || axis >= rank)
+    return emitOpError("axis ")
+           << axis << " is out of range for rank " << rank
+           << " (expected [0, " << rank << "))";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Positions
+//===----------------------------------------------------------------------===//
+
+LogicalResult RopeOp::verify() {
+  RankedTensorType input = getInput().getType();
+  RankedTensorType positions = getPositions().getType();
+  if (input.getRank() != 4)
+    return emitOpError("expects a [batch, heads, seq, head_dim] input, got "
+                       "rank ")
+           << input.getRank();
+  int64_t headDim = input.getDimSize(3);
+  int64_t rotary = getRotaryDimAttr() ? getRotaryDimAttr().getInt() : headDim;
+  if (!ShapedType::isDynamic(rotary)) {
+    if (rotary <= 0 || rotary % 2 != 0)
+      return emitOpError("rotary dimension must be positive and even, got ")
+             << rotary;
+    if (!ShapedType::isDynamic(headDim) && rotary > headDim)
+      return emitOpError("rotary dimension ")
+             << rotary << " exceeds head_dim " << headDim;
+  }
+  double theta = getTheta().convertToDouble();
+  if (!(theta > 0.0) || !std::isfinite(theta))
+    return emitOpError("expects a positive finite theta, got ") << theta;
+  if (positions.getRank() == 1) {
+    if (!dimsAgree(positions.getDimSize(0), input.getDimSize(2)))
+      return emitOpError("positions have ")
+             << dimStr(positions.getDimSize(0)) << " entries for "
+             << dimStr(input.getDimSize(2)) << " sequence positions";
+  } else if (positions.getRank() == 2) {
+    if (!dimsAgree(positions.getDimSize(0), input.getDimSize(0)) ||
+        !dimsAgree(positions.getDimSize(1), input.getDimSize(2)))
+      return emitOpError("positions shape ")
+             << shapeToString(positions.getShape()) << " should be [batch, "
+             << "seq] = [" << dimStr(input.getDimSize(0)) << ", "
+             << dimStr(input.getDimSize(2)) << "]";
+  } else {
+    return emitOpError("expects [seq] or [batch, seq] positions, got rank ")
+           << positions.getRank();
+  }
+  return success();
+}
+
+LogicalResult PositionsOp::verify() {
+  RankedTensorType result = getType();
+  if (result.getRank() != 1)
+    return emitOpError("expects a 1-D result, got rank ") << result.getRank();
+  bool dynamic = result.isDynamicDim(0);
+  if (dynamic && !getSize())
+    return emitOpError("a dynamic-length result needs a 'size' operand");
+  if (!dynamic && getSize())
+    return emitOpError("'size' is only allowed with a dynamic-length result");
+  return success();
+}
+
+LogicalResult RelativePositionBiasOp::verify() {
+  RankedTensorType table = getTable().getType();
+  RankedTensorType result = getType();
+  int64_t buckets = getNumBucketsAttr().getInt();
+  int64_t maxDistance = getMaxDistanceAttr().getInt();
+  if (buckets <= 0 || maxDistance <= 0)
+    return emitOpError("num_buckets and max_distance must be positive, got ")
+           << buckets << " and " << maxDistance;
+  if (getBidirectional() && buckets % 2 != 0)
+    return emitOpError("bidirectional buckets must be even, got ") << buckets;
+  if (table.getRank() != 2 || !dimsAgree(table.getDimSize(0), buckets))
+    return emitOpError("table shape ")
+           << shapeToString(table.getShape()) << " should be [num_buckets = "
+           << buckets << ", heads]";
+  auto qp = getQueryPositions().getType(), kp = getKeyPositions().getType();
+  if (qp.getRank() != 1 || kp.getRank() != 1)
+    return emitOpError("expects 1-D query and key positions");
+  SmallVector<int64_t> expected = {1, table.getDimSize(1), qp.getDimSize(0),
+                                   kp.getDimSize(0)};
+  if (!shapesAgree(result.getShape(), expected))
+    return emitOpError("result shape ")
+           << shapeToString(result.getShape()) << " should be "
+           << shapeToString(expected);
+  if (result.getElementType() != table.getElementType())
+    return emitOpError("result element type differs from the table's");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Masks
+//===----------------------------------------------------------------------===//
+
+LogicalResult MaskedFillOp::verify() {
+  std::string why;
+  if (!isBroadcastableTo(getMask().getType().getShape(),
+                         getInput().getType().getShape(), &why))
+    return emitOpError("mask shape ")
+           << shapeToString(getMask().getType().getShape())
+           << " does not broadcast to the input shape "
+           << shapeToString(getInput().getType().getShape()) << ": " << why;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// AttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AttentionOp::verify() {
+  RankedTensorType q = getQuery().getType();
+  RankedTensorType k = getKey().getType();
+  RankedTensorType v = getValue().getType();
+  RankedTensorType out = getType();
+  for (auto [name, type] : {std::pair<StringRef, RankedTensorType>{"query", q},
+                            {"key", k},
+                            {"value", v},
+                            {"result", out}})
+    if (type.getRank() != 4)
+      return emitOpError() << "expects a rank-4 [batch, heads, seq, head_dim] "
+                           << name << ", got " << shapeToString(type.getShape());
+
+  Type elt = q.getElementType();
+  if (k.getElementType() != elt || v.getElementType() != elt ||
+      out.getElementType() != elt)
+    return emitOpError("query, key, value and result element types must "
+                       "agree, got ")
+           << elt << ", " << k.getElementType() << ", " << v.getElementType()
+           << ", " << out.getElementType();
+
+  int64_t batch = q.getDimSize(0), heads = q.getDimSize(1);
+  int64_t qLen = q.getDimSize(2), headDim = q.getDimSize(3);
+  int64_t kvHeads = k.getDimSize(1), kvLen = k.getDimSize(2);
+  if (!dimsAgree(k.getDimSize(0), batch) || !dimsAgree(v.getDimSize(0), batch))
+    return emitOpError("batch sizes differ: query ")
+           << dimStr(batch) << ", key " << dimStr(k.getDimSize(0))
+           << ", value " << dimStr(v.getDimSize(0));
+  if (!dimsAgree(v.getDimSize(1), kvHeads))
+    return emitOpError("key has ")
+           << dimStr(kvHeads) << " heads but value has "
+           << dimStr(v.getDimSize(1));
+  if (!ShapedType::isDynamic(heads) && !ShapedType::isDynamic(kvHeads)) {
+    if (kvHeads <= 0 || heads % kvHeads != 0)
+      return emitOpError("query heads (")
+             << heads << ") must be a multiple of key/value heads ("
+             << kvHeads << ")";
+  }
+  if (!dimsAgree(k.getDimSize(3), headDim))
+    return emitOpError("query head_dim ")
+           << dimStr(headDim) << " differs from key head_dim "
+           << dimStr(k.getDimSize(3));
+  if (!dimsAgree(v.getDimSize(2), kvLen))
+    return emitOpError("key length ")
+           << dimStr(kvLen) << " differs from value length "
+           << dimStr(v.getDimSize(2));
+  SmallVector<int64_t> expected = {batch, heads, qLen, v.getDimSize(3)};
+  if (!shapesAgree(out.getShape(), expected))
+    return emitOpError("result shape ")
+           << shapeToString(out.getShape()) << " should be "
+           << shapeToString(expected) << " ([batch, heads, q_len, value "
+           << "head_dim])";
+
+  double scale = getScale().convertToDouble();
+  if (!(scale > 0.0) || !std::isfinite(scale))
+    return emitOpError("expects a positive finite scale, got ") << scale;
+
+  // Mask kind against shapes and operands.
+  MaskAttr mask = getMask();
+  MaskKind kind = mask.getKind();
+  bool bothStatic = !ShapedType::isDynamic(qLen) && !ShapedType::isDynamic(kvLen);
+  if (kind == MaskKind::bidirectional && bothStatic && qLen != kvLen)
+    return emitOpError("bidirectional self-attention needs as many queries as "
+                       "keys, got ")
+           << qLen << " queries and " << kvLen
+           << " keys; use #xformer.mask<cross> for attention over another "
+              "sequence";
+  if (mask::isPositional(toSemanticKind(kind)) && bothStatic && qLen > kvLen)
+    return emitOpError() << stringifyMaskKind(kind) << " attention has more "
+                         << "queries (" << qLen << ") than keys (" << kvLen
+                         << "); queries are the last q_len key positions";
+  if (kind == MaskKind::custom && !getMaskTensor())
+    return emitOpError("#xformer.mask<custom> requires a 'mask_tensor' "
+                       "operand");
+  if (kind != MaskKind::custom && getMaskTensor())
+    return emitOpError("'mask_tensor' is only allowed with "
+                       "#xformer.mask<custom>, not ")
+           << stringifyMaskKind(kind);
+  if (mask.hasDynamicPrefix() && !getPrefixLengths())
+    return emitOpError("#xformer.mask<prefix_lm, prefix = ?> requires a "
+                       "'prefix_lengths' operand");
+  if (!mask.hasDynamicPrefix() && getPrefixLengths())
+    return emitOpError("'prefix_lengths' is only allowed with "
+                       "#xformer.mask<prefix_lm, prefix = ?>");
+
+  // Per-sequence lengths: [batch] integer vectors.
+  for (auto [name, value] :
+       {std::pair<StringRef, Value>{"q_lengths", getQLengths()},
+        {"kv_lengths", getKvLengths()},
+        {"prefix_lengths", getPrefixLengths()}}) {
+    if (!value)
+      continue;
+    auto type = cast<RankedTensorType>(value.getType());
+    if (type.getRank() != 1 || !dimsAgree(type.getDimSize(0), batch))
+      return emitOpError() << "'" << name << "' shape "
+                           << shapeToString(type.getShape())
+                           << " should be [batch] = [" << dimStr(batch) << "]";
+  }
+
+  SmallVector<int64_t> scores = {batch, heads, qLen, kvLen};
+  std::string why;
+  if (Value m = getMaskTensor()) {
+    auto type = cast<RankedTensorType>(m.getType());
+    if (!isBroadcastableTo(type.getShape(), scores, &why))
+      return emitOpError("mask_tensor shape ")
+             << shapeToString(type.getShape())
+             << " does not broadcast to the scores [batch, heads, q_len, "
+                "kv_len] = "
+             << shapeToString(scores) << ": " << why;
+  }
+  if (Value b = getBias()) {
+    auto type = cast<RankedTensorType>(b.getType());
+    if (!isBroadcastableTo(type.getShape(), scores, &why))
+      return emitOpError("bias shape ")
+             << shapeToString(type.getShape())
+             << " does not broadcast to the scores [batch, heads, q_len, "
+                "kv_len] = "
+             << shapeToString(scores) << ": " << why;
+  }
+  return success();
+}

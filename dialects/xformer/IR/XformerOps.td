@@ -1,0 +1,649 @@
+//===- XformerOps.td - xformer operations ------------------*- tablegen -*-===//
+
+#ifndef XFORMER_OPS_TD
+#define XFORMER_OPS_TD
+
+include "xformer/IR/XformerDialect.td"
+include "xformer/IR/XformerAttrs.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/CommonAttrConstraints.td"
+include "mlir/IR/CommonTypeConstraints.td"
+
+//===----------------------------------------------------------------------===//
+// Type constraints and traits
+//===----------------------------------------------------------------------===//
+
+def XF_FloatTensor : RankedTensorOf<[AnyFloat]>;
+def XF_IntTensor : RankedTensorOf<[AnySignlessInteger]>;
+def XF_BoolTensor : RankedTensorOf<[I1]>;
+def XF_IndexTensor : RankedTensorOf<[I32, I64]>;
+def XF_NumericTensor : RankedTensorOf<[AnyFloat, AnySignlessInteger]>;
+
+// Operands broadcast against each other with NumPy rules (trailing dimensions
+// aligned, size-1 dimensions stretched); the result has the broadcast shape.
+def XF_Broadcasting : NativeOpTrait<"BroadcastingElementwise"> {
+  let cppNamespace = "::mlir::OpTrait::xformer";
+}
+
+//===----------------------------------------------------------------------===//
+// Base classes
+//===----------------------------------------------------------------------===//
+
+// Elementwise float -> float of one operand.
+class XF_UnaryFloatOp<string mnemonic, string summaryText, string formula>
+    : Xformer_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+  let summary = summaryText;
+  let description = "Computes `" # formula # "` elementwise.\n\n"
+    # "```mlir\n%y = xformer." # mnemonic
+    # " %x : tensor<2x8x3072xf32>\n```";
+  let arguments = (ins XF_FloatTensor:$input);
+  let results = (outs XF_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+// Elementwise binary with broadcasting; operands and result share the
+// element type.
+class XF_BinaryOp<string mnemonic, string summaryText, string formula,
+                  Type operandType = XF_FloatTensor>
+    : Xformer_Op<mnemonic, [Pure, XF_Broadcasting,
+                            AllElementTypesMatch<["lhs", "rhs", "result"]>]> {
+  let summary = summaryText;
+  let description = "Computes `" # formula # "` elementwise, with NumPy "
+    # "broadcasting: trailing dimensions align and size-1 dimensions stretch. "
+    # "The result has the broadcast shape.\n\n"
+    # "```mlir\n%z = xformer." # mnemonic
+    # " %x, %y : tensor<2x8x768xf32>, tensor<768xf32> -> tensor<2x8x768xf32>\n```";
+  let arguments = (ins operandType:$lhs, operandType:$rhs);
+  let results = (outs operandType:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Weights and embeddings
+//===----------------------------------------------------------------------===//
+
+def Xformer_WeightOp : Xformer_Op<"weight", [Pure]> {
+  let summary = "A model weight, referenced by its safetensors name";
+  let description = [{
+    The tensor stored under `name` in the model's safetensors file. The IR
+    carries only the name and the type; the runtime binds the file and checks
+    that the stored tensor has this dtype and shape. The same name may be
+    used more than once (tied embeddings); all uses must agree on the type.
+
+    ```mlir
+    %wte = xformer.weight "transformer.wte.weight" : tensor<50257x768xf32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$name);
+  let results = (outs RankedTensorOf<[AnyFloat, AnySignlessInteger]>:$result);
+  let assemblyFormat = "$name attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Xformer_EmbeddingOp : Xformer_Op<"embedding", [Pure]> {
+  let summary = "Row lookup in an embedding table";
+  let description = [{
+    `result[..., :] = table[ids[...], :]`. The table is `[vocab, dim]`; the
+    result has the shape of `ids` followed by `dim`. Token, learned position
+    and segment embeddings are all this op.
+
+    ```mlir
+    %e = xformer.embedding %table, %ids
+        : tensor<30522x384xf32>, tensor<2x8xi64> -> tensor<2x8x384xf32>
+    ```
+  }];
+  let arguments = (ins XF_FloatTensor:$table, XF_IntTensor:$ids);
+  let results = (outs XF_FloatTensor:$result);
+  let assemblyFormat = [{
+    $table `,` $ids attr-dict `:` type($table) `,` type($ids) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Linear algebra
+//===----------------------------------------------------------------------===//
+
+def Xformer_LinearOp : Xformer_Op<"linear", [Pure]> {
+  let summary = "Affine projection of the last dimension";
+  let description = [{
+    `result = input @ W^T + bias` over the last dimension of `input`
+    (`[..., in]` to `[..., out]`). The weight is stored `[out, in]` as in
+    PyTorch's `nn.Linear`; with the unit attribute `weight_transposed` it is
+    stored `[in, out]` (GPT-2's `Conv1D`). The bias, when present, is `[out]`.
+
+    ```mlir
+    %y = xformer.linear %x, %w, %b
+        : tensor<2x8x768xf32>, tensor<3072x768xf32>, tensor<3072xf32>
+          -> tensor<2x8x3072xf32>
+    %z = xformer.linear %x, %w2 {weight_transposed}
+        : tensor<2x8x768xf32>, tensor<768x2304xf32> -> tensor<2x8x2304xf32>
+    ```
+  }];
+  let arguments = (ins XF_FloatTensor:$input, XF_FloatTensor:$weight,
+                       Optional<XF_FloatTensor>:$bias,
+                       UnitAttr:$weight_transposed);
+  let results = (outs XF_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,`
+    type($weight) (`,` type($bias)^)? `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Xformer_MatmulOp : Xformer_Op<"matmul", [Pure]> {
+  let summary = "Batched matrix product";
+  let description = [{
+    `[..., M, K] x [..., K, N] -> [..., M, N]`; with `transpose_rhs` the
+    right operand is `[..., N, K]`. Batch dimensions broadcast (NumPy rules),
+    so per-head and batched products are both this op. Operand and result
+    element types agree.
+
+    ```mlir
+    %s = xformer.matmul %q, %kt
+        : tensor<2x12x8x64xf32>, tensor<2x12x64x8xf32> -> tensor<2x12x8x8xf32>
+    %t = xformer.matmul %q, %k {transpose_rhs}
+        : tensor<2x12x8x64xf32>, tensor<2x12x8x64xf32> -> tensor<2x12x8x8xf32>
+    ```
+  }];
+  let arguments = (ins XF_FloatTensor:$lhs, XF_FloatTensor:$rhs,
+                       UnitAttr:$transpose_rhs);
+  let results = (outs XF_FloatTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Shape manipulation
+//===----------------------------------------------------------------------===//
+
+def Xformer_TransposeOp : Xformer_Op<"transpose",
+    [Pure, AllElementTypesMatch<["input", "result"]>]> {
+  let summary = "Permutes dimensions";
+  let description = [{
+    `result` dimension `i` is `input` dimension `permutation[i]`.
+
+    ```mlir
+    %t = xformer.transpose %k, [0, 1, 3, 2]
+        : tensor<2x12x8x64xf32> -> tensor<2x12x64x8xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$permutation);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $permutation attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Xformer_ReshapeOp : Xformer_Op<"reshape",
+    [Pure, AllElementTypesMatch<["input", "result"]>]> {
+  let summary = "Reinterprets a tensor with another shape, same elements";
+  let description = [{
+    Row-major reshape; the element count is preserved (checked when both
+    shapes are static).
+
+    ```mlir
+    %r = xformer.reshape %x : tensor<2x8x768xf32> -> tensor<2x8x12x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Xformer_BroadcastOp : Xformer_Op<"broadcast",
+    [Pure, AllElementTypesMatch<["input", "result"]>]> {
+  let summary = "Broadcasts a tensor to a larger shape (NumPy rules)";
+  let description = [{
+    Trailing dimensions align; an input dimension of size 1 stretches to the
+    result's size; leading result dimensions are new. Grouped-query attention
+    as exporters write it (`repeat_kv`) is a broadcast of the K/V heads
+    followed by a reshape.
+
+    ```mlir
+    %b = xformer.broadcast %k
+        : tensor<2x2x1x8x16xf32> -> tensor<2x2x4x8x16xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Xformer_SliceOp : Xformer_Op<"slice",
+    [Pure, AllElementTypesMatch<["input", "result"]>]> {
+  let summary = "A static rectangular slice";
+  let description = [{
+    `result[i...] = input[offsets + i...]` with the result's shape as the
+    slice sizes. Selects the `[CLS]` token for a pooler, or the top-left
+    `[S, S]` corner of a registered causal-mask buffer.
+
+    ```mlir
+    %cls = xformer.slice %h [0, 0, 0]
+        : tensor<2x8x384xf32> -> tensor<2x1x384xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$offsets);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $input $offsets attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Xformer_SplitHeadsOp : Xformer_Op<"split_heads",
+    [Pure, AllElementTypesMatch<["input", "result"]>]> {
+  let summary = "[batch, seq, heads * head_dim] -> [batch, heads, seq, head_dim]";
+  let description = [{
+    Splits the hidden dimension into `heads` heads and moves the head axis
+    before the sequence axis: the reshape-and-transpose every attention does
+    to its projections.
+
+    ```mlir
+    %q = xformer.split_heads %x, heads = 12
+        : tensor<2x8x768xf32> -> tensor<2x12x8x64xf32>
+    ```
+  }];
+  let arguments = (ins XF_FloatTensor:$input, I64Attr:$heads);
+  let results = (outs XF_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` `heads` `=` $heads attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Xformer_MergeHeadsOp : Xformer_Op<"merge_heads",
+    [Pure, AllElementTypesMatch<["input", "result"]>]> {
+  let summary = "[batch, heads, seq, head_dim] -> [batch, seq, heads * head_dim]";
+  let description = [{
+    The inverse of `xformer.split_heads`.
+
+    ```mlir
+    %h = xformer.merge_heads %o : tensor<2x12x8x64xf32> -> tensor<2x8x768xf32>
+    ```
+  }];
+  let arguments = (ins XF_FloatTensor:$input);
+  let results = (outs XF_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Normalisation and activations
+//===----------------------------------------------------------------------===//
+
+def Xformer_LayerNormOp : Xformer_Op<"layer_norm",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "Layer normalisation over the last dimension";
+  let description = [{
+    `(x - mean(x)) / sqrt(var(x) + epsilon) * gamma + beta` over the last
+    dimension (biased variance). `gamma` and `beta` are `[dim]`; `beta` is
+    optional (no bias).
+
+    ```mlir
+    %y = xformer.layer_norm %x, %gamma, %beta, epsilon = 1.0e-12
+        : tensor<2x8x384xf32>, tensor<384xf32>, tensor<384xf32>
+    ```
+  }];
+  let arguments = (ins XF_FloatTensor:$input, XF_FloatTensor:$gamma,
+                       Optional<XF_FloatTensor>:$beta, F64Attr:$epsilon);
+  let results = (outs XF_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $gamma (`,` $beta^)? `,` `epsilon` `=` $epsilon attr-dict `:`
+    type($input) `,` type($gamma) (`,` type($beta)^)?
+  }];
+  let hasVerifier = 1;
+}
+
+def Xformer_RMSNormOp : Xformer_Op<"rms_norm",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "Root-mean-square normalisation over the last dimension";
+  let description = [{
+    `x / sqrt(mean(x^2) + epsilon) * gamma` over the last dimension
+    (Llama, T5). `gamma` is `[dim]`.
+
+    ```mlir
+    %y = xformer.rms_norm %x, %gamma, epsilon = 1.0e-06
+        : tensor<2x8x512xf32>, tensor<512xf32>
+    ```
+  }];
+  let arguments = (ins XF_FloatTensor:$input, XF_FloatTensor:$gamma,
+                       F64Attr:$epsilon);
+  let results = (outs XF_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $gamma `,` `epsilon` `=` $epsilon attr-dict `:` type($input)
+    `,` type($gamma)
+  }];
+  let hasVerifier = 1;
+}
+
+def Xformer_GeluOp : Xformer_Op<"gelu", [Pure, SameOperandsAndResultType]> {
+  let summary = "Gaussian error linear unit";
+  let description = [{
+    `erf`: `0.5 x (1 + erf(x / sqrt(2)))` (BERT, BART).
+    `tanh`: `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))` (GPT-2's
+    `gelu_new`).
+
+    ```mlir
+    %y = xformer.gelu erf %x : tensor<2x8x1536xf32>
+    %z = xformer.gelu tanh %x : tensor<2x8x1536xf32>
+    ```
+  }];
+  let arguments = (ins Xformer_GeluApproximation:$approximation,
+                       XF_FloatTensor:$input);
+  let results = (outs XF_FloatTensor:$result);
+  let assemblyFormat = "$approximation $input attr-dict `:` type($input)";
+}
+
+def Xformer_ReluOp : XF_UnaryFloatOp<"relu", "Rectified linear unit",
+                                     "max(x, 0)">;
+def Xformer_SiluOp : XF_UnaryFloatOp<"silu", "Sigmoid linear unit (swish)",
+                                     "x * sigmoid(x)">;
+def Xformer_TanhOp : XF_UnaryFloatOp<"tanh", "Hyperbolic tangent", "tanh(x)">;
+
+def Xformer_SoftmaxOp : Xformer_Op<"softmax",
+    [Pure, SameOperandsAndResultType]> {
+  let summary = "Softmax along one axis";
+  let description = [{
+    `exp(x - max(x)) / sum(exp(x - max(x)))` along `axis` (in `[0, rank)`).
+    Entries equal to `-inf` get probability 0; a slice that is entirely
+    `-inf` yields NaN, as in PyTorch (the fused `xformer.attention` defines
+    such rows as zeros instead).
+
+    ```mlir
+    %p = xformer.softmax %s, axis = 3 : tensor<2x12x8x8xf32>
+    ```
+  }];
+  let arguments = (ins XF_FloatTensor:$input, I64Attr:$axis);
+  let results = (outs XF_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` `axis` `=` $axis attr-dict `:` type($input)
+  }];
+  let hasVerifier = 1;
+}
+
+def Xformer_AddOp : XF_BinaryOp<"add", "Elementwise addition", "lhs + rhs">;
+def Xformer_SubOp : XF_BinaryOp<"sub", "Elementwise subtraction", "lhs - rhs">;
+def Xformer_MulOp : XF_BinaryOp<"mul", "Elementwise product", "lhs * rhs">;
+def Xformer_DivOp : XF_BinaryOp<"div", "Elementwise division", "lhs / rhs">;
+
+//===----------------------------------------------------------------------===//
+// Positions
+//===----------------------------------------------------------------------===//
+
+def Xformer_RopeOp : Xformer_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "Rotary position embedding";
+  let description = [{
+    Rotates pairs of features of each head of `input` (`[batch, heads, seq,
+    head_dim]`) by the angle `position * theta^(-2k / rotary_dim)` for pair
+    `k`, with `position` taken from `positions` (`[seq]` or `[batch, seq]`).
+    `half` pairs feature `k` with `k + rotary_dim / 2` (Llama, GPT-NeoX);
+    `interleaved` pairs `2k` with `2k + 1` (GPT-J). Only the first
+    `rotary_dim` features rotate (default: all of `head_dim`); the rest pass
+    through.
+
+    ```mlir
+    %qr = xformer.rope half %q, %pos, theta = 1.0e+04
+        : tensor<2x8x16x64xf32>, tensor<16xi64>
+    ```
+  }];
+  let arguments = (ins Xformer_RopeStyle:$style, XF_FloatTensor:$input,
+                       XF_IndexTensor:$positions, F64Attr:$theta,
+                       OptionalAttr<I64Attr>:$rotary_dim);
+  let results = (outs XF_FloatTensor:$result);
+  let assemblyFormat = [{
+    $style $input `,` $positions `,` `theta` `=` $theta attr-dict `:`
+    type($input) `,` type($positions)
+  }];
+  let hasVerifier = 1;
+}
+
+def Xformer_PositionsOp : Xformer_Op<"positions",
+    [Pure, AttrSizedOperandSegments]> {
+  let summary = "The positions offset, offset + 1, ..., offset + n - 1";
+  let description = [{
+    A 1-D integer tensor `[offset, offset + n)` where `n` is the result's
+    length: static, or given by `size` when the result is dynamic. `offset`
+    defaults to 0; in a decode step it is the number of cached tokens.
+    Exporters build masks from positions: `xformer.compare le` of key
+    positions against query positions is a causal mask.
+
+    ```mlir
+    %p = xformer.positions : tensor<8xi64>
+    %d = xformer.positions offset %n : tensor<1xi64>
+    %s = xformer.positions size %len : tensor<?xi64>
+    ```
+  }];
+  let arguments = (ins Optional<Index>:$offset, Optional<Index>:$size);
+  let results = (outs RankedTensorOf<[I32, I64]>:$result);
+  let assemblyFormat = [{
+    (`offset` $offset^)? (`size` $size^)? attr-dict `:` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Xformer_RelativePositionBiasOp : Xformer_Op<"relative_position_bias",
+    [Pure]> {
+  let summary = "T5-style bucketed relative position bias";
+  let description = [{
+    Computes the additive attention bias `result[0, h, i, j] =
+    table[bucket(key_positions[j] - query_positions[i]), h]` where `bucket`
+    is T5's: half the buckets are exact small distances, the rest
+    logarithmic up to `max_distance`; `bidirectional` splits the buckets
+    between negative and positive distances (encoder), otherwise only the
+    past is distinguished (decoder). `table` is `[num_buckets, heads]`; the
+    result is `[1, heads, q_len, kv_len]`.
+
+    ```mlir
+    %bias = xformer.relative_position_bias %table, %qp, %kp,
+        num_buckets = 32, max_distance = 128, bidirectional = true
+        : tensor<32x8xf32>, tensor<16xi64>, tensor<16xi64> -> tensor<1x8x16x16xf32>
+    ```
+  }];
+  let arguments = (ins XF_FloatTensor:$table, XF_IndexTensor:$query_positions,
+                       XF_IndexTensor:$key_positions, I64Attr:$num_buckets,
+                       I64Attr:$max_distance, BoolAttr:$bidirectional);
+  let results = (outs XF_FloatTensor:$result);
+  let assemblyFormat = [{
+    $table `,` $query_positions `,` $key_positions `,`
+    `num_buckets` `=` $num_buckets `,` `max_distance` `=` $max_distance `,`
+    `bidirectional` `=` $bidirectional attr-dict `:` type($table) `,`
+    type($query_positions) `,` type($key_positions) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Building and applying masks
+//===----------------------------------------------------------------------===//
+
+def Xformer_CompareOp : Xformer_Op<"compare",
+    [Pure, XF_Broadcasting, AllElementTypesMatch<["lhs", "rhs"]>]> {
+  let summary = "Elementwise comparison with broadcasting";
+  let description = [{
+    `lhs <predicate> rhs` elementwise, with NumPy broadcasting, giving an
+    `i1` tensor. A causal mask is key positions `le` query positions:
+
+    ```mlir
+    %keep = xformer.compare le, %kpos, %qpos
+        : tensor<1x8xi64>, tensor<8x1xi64> -> tensor<8x8xi1>
+    ```
+  }];
+  let arguments = (ins Xformer_ComparePredicate:$predicate,
+                       XF_NumericTensor:$lhs, XF_NumericTensor:$rhs);
+  let results = (outs XF_BoolTensor:$result);
+  let assemblyFormat = [{
+    $predicate `,` $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->`
+    type($result)
+  }];
+}
+
+def Xformer_AndOp : XF_BinaryOp<"and", "Elementwise logical and",
+                                "lhs && rhs", XF_BoolTensor>;
+def Xformer_OrOp : XF_BinaryOp<"or", "Elementwise logical or",
+                               "lhs || rhs", XF_BoolTensor>;
+
+def Xformer_NotOp : Xformer_Op<"not", [Pure, SameOperandsAndResultType]> {
+  let summary = "Elementwise logical negation";
+  let description = [{
+    ```mlir
+    %future = xformer.not %keep : tensor<8x8xi1>
+    ```
+  }];
+  let arguments = (ins XF_BoolTensor:$input);
+  let results = (outs XF_BoolTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def Xformer_MaskedFillOp : Xformer_Op<"masked_fill",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "Replaces the elements where a mask is true by a constant";
+  let description = [{
+    `result = mask ? value : input`, as PyTorch's `masked_fill`: the mask
+    marks what to *hide*. The mask broadcasts to the input's shape. `value`
+    is typically `-inf` or the element type's lowest finite value.
+
+    ```mlir
+    %m = xformer.masked_fill %scores, %future, value = 0xFF800000
+        : tensor<2x12x8x8xf32>, tensor<8x8xi1>
+    ```
+  }];
+  let arguments = (ins XF_FloatTensor:$input, XF_BoolTensor:$mask,
+                       F64Attr:$value);
+  let results = (outs XF_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $mask `,` `value` `=` $value attr-dict `:` type($input) `,`
+    type($mask)
+  }];
+  let hasVerifier = 1;
+}
+
+def Xformer_SelectOp : Xformer_Op<"select",
+    [Pure, XF_Broadcasting,
+     AllElementTypesMatch<["true_value", "false_value", "result"]>]> {
+  let summary = "Elementwise choice between two tensors";
+  let description = [{
+    `result = condition ? true_value : false_value` with NumPy broadcasting
+    (PyTorch's `where`). The mask marks what to *keep*:
+
+    ```mlir
+    %m = xformer.select %keep, %scores, %neg_inf
+        : tensor<8x8xi1>, tensor<2x12x8x8xf32>, tensor<f32> -> tensor<2x12x8x8xf32>
+    ```
+  }];
+  let arguments = (ins XF_BoolTensor:$condition, AnyRankedTensor:$true_value,
+                       AnyRankedTensor:$false_value);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $condition `,` $true_value `,` $false_value attr-dict `:`
+    type($condition) `,` type($true_value) `,` type($false_value) `->`
+    type($result)
+  }];
+}
+
+def Xformer_CastOp : Xformer_Op<"cast", [Pure, SameOperandsAndResultShape]> {
+  let summary = "Converts the element type";
+  let description = [{
+    Float to float (round to nearest even), integer or `i1` to float (`true`
+    is 1.0), float to integer (truncation), integer to integer (sign
+    extension or truncation). Exporters compute softmax in f32 between two
+    casts, and turn a 0/1 attention mask into an additive bias with a cast.
+
+    ```mlir
+    %s32 = xformer.cast %s : tensor<2x12x8x8xbf16> -> tensor<2x12x8x8xf32>
+    ```
+  }];
+  let arguments = (ins XF_NumericTensor:$input);
+  let results = (outs XF_NumericTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Fused attention
+//===----------------------------------------------------------------------===//
+
+def Xformer_AttentionOp : Xformer_Op<"attention",
+    [Pure, AttrSizedOperandSegments]> {
+  let summary = "Fused scaled dot-product attention with mask semantics";
+  let description = [{
+    For each batch `b`, query head `h` and query index `i`:
+
+    ```
+    s[j]   = scale * dot(query[b, h, i, :], key[b, h / g, j, :]) + bias[b, h, i, j]
+    p      = softmax over the keys j visible to query i (see #xformer.mask)
+    out[b, h, i, :] = sum_j p[j] * value[b, h / g, j, :]
+    ```
+
+    `query` is `[batch, heads, q_len, head_dim]`; `key` and `value` are
+    `[batch, kv_heads, kv_len, head_dim]` (`value` may have another head
+    dimension, which the result takes). `heads` must be a multiple of
+    `kv_heads`; query head `h` reads key/value head `h / (heads / kv_heads)`
+    (grouped-query attention; multi-query when `kv_heads` is 1).
+
+    Visibility is the `mask` attribute (`#xformer.mask<...>`), evaluated by
+    `mlir::xformer::mask::isVisible`, further restricted by:
+    * `q_lengths` / `kv_lengths` (`[batch]`): per-sequence valid lengths
+      (padding, variable lengths). Queries sit at positions
+      `kv_len - q_len + i` (the last `q_len` positions of the keys), so a
+      decode step's single query sits at `kv_len - 1` and a prefill chunk at
+      its offset. Keys at or past `kv_len` are never visible; query rows at
+      or past `q_len` are padding.
+    * `prefix_lengths` (`[batch]`): the runtime prefix of
+      `#xformer.mask<prefix_lm, prefix = ?>`.
+    * `mask_tensor`: for `#xformer.mask<custom>` only, an `i1` tensor
+      broadcastable to `[batch, heads, q_len, kv_len]`, true where visible.
+    * `bias`: an optional additive float bias broadcastable to
+      `[batch, heads, q_len, kv_len]` (T5 relative positions, ALiBi). It
+      adds to scores; it does not decide visibility.
+
+    **Fully masked rows** (no visible key, including padding rows) yield
+    zeros, never NaN.
+
+    ```mlir
+    %o = xformer.attention %q, %k, %v, mask = #xformer.mask<causal>,
+        scale = 1.250000e-01
+        : tensor<1x32x128x128xbf16>, tensor<1x8x128x128xbf16>,
+          tensor<1x8x128x128xbf16> -> tensor<1x32x128x128xbf16>
+    %p = xformer.attention %q2, %k2, %v2,
+        mask = #xformer.mask<prefix_lm, prefix = ?>, scale = 1.250000e-01
+        kv_lengths(%len : tensor<2xi32>) prefix_lengths(%pre : tensor<2xi32>)
+        : tensor<2x4x16x64xf32>, tensor<2x4x16x64xf32>, tensor<2x4x16x64xf32>
+          -> tensor<2x4x16x64xf32>
+    ```
+  }];
+  let arguments = (ins XF_FloatTensor:$query, XF_FloatTensor:$key,
+                       XF_FloatTensor:$value,
+                       Optional<XF_IndexTensor>:$q_lengths,
+                       Optional<XF_IndexTensor>:$kv_lengths,
+                       Optional<XF_IndexTensor>:$prefix_lengths,
+                       Optional<XF_BoolTensor>:$mask_tensor,
+                       Optional<XF_FloatTensor>:$bias,
+                       Xformer_MaskAttr:$mask, F64Attr:$scale);
+  let results = (outs XF_FloatTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` `mask` `=` qualified($mask) `,`
+    `scale` `=` $scale
+    (`q_lengths` `(` $q_lengths^ `:` type($q_lengths) `)`)?
+    (`kv_lengths` `(` $kv_lengths^ `:` type($kv_lengths) `)`)?
+    (`prefix_lengths` `(` $prefix_lengths^ `:` type($prefix_lengths) `)`)?
+    (`mask_tensor` `(` $mask_tensor^ `:` type($mask_tensor) `)`)?
+    (`bias` `(` $bias^ `:` type($bias) `)`)?
+    attr-dict `:` type($query) `,` type($key) `,` type($value) `->`
+    type($result)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    int64_t getNumHeads() { return getQuery().getType().getDimSize(1); }
+    int64_t getNumKVHeads() { return getKey().getType().getDimSize(1); }
+  }];
+}
+
+#endif // XFORMER_OPS_TD

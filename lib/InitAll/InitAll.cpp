@@ -1,0 +1,22 @@
+//===- InitAll.cpp - Register xformer and the dialects it uses ------------===//
+
+#include "xformer/InitAll.h"
+#include "xformer/IR/XformerDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/Passes.h"
+
+void mlir::xformer::registerAllDialects(DialectRegistry &registry) {
+  registry.insert<XformerDialect, arith::ArithDialect, func::FuncDialect,
+                  tensor::TensorDialect>();
+}
+
+void mlir::xformer::registerAllPasses() {
+  // Upstream passes the pipelines use.
+  registerCanonicalizerPass();
+  registerCSEPass();
+  registerInlinerPass();
+  registerSymbolDCEPass();
+}
