@@ -32,9 +32,14 @@ TEST(Broadcast, ScalarBroadcastsToAnything) {
 }
 
 TEST(Broadcast, DynamicDimensions) {
+  // A dynamic size against 4 can only be 1 or 4: the result is 4.
   auto r = broadcastShapes({kDyn, 8}, {4, 1});
   ASSERT_TRUE(r);
-  EXPECT_EQ(*r, (SmallVector<int64_t>{kDyn, 8}));
+  EXPECT_EQ(*r, (SmallVector<int64_t>{4, 8}));
+  // Against 1 it stays dynamic.
+  auto d = broadcastShapes({kDyn, 8}, {1, 8});
+  ASSERT_TRUE(d);
+  EXPECT_EQ(*d, (SmallVector<int64_t>{kDyn, 8}));
 }
 
 TEST(Broadcast, RejectsMismatch) {

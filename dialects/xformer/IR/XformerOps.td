@@ -289,7 +289,7 @@ def Xformer_LayerNormOp : Xformer_Op<"layer_norm",
     optional (no bias).
 
     ```mlir
-    %y = xformer.layer_norm %x, %gamma, %beta, epsilon = 1.0e-12
+    %y = xformer.layer_norm %x, %gamma, %beta epsilon = 1.0e-12
         : tensor<2x8x384xf32>, tensor<384xf32>, tensor<384xf32>
     ```
   }];
@@ -297,7 +297,7 @@ def Xformer_LayerNormOp : Xformer_Op<"layer_norm",
                        Optional<XF_FloatTensor>:$beta, F64Attr:$epsilon);
   let results = (outs XF_FloatTensor:$result);
   let assemblyFormat = [{
-    $input `,` $gamma (`,` $beta^)? `,` `epsilon` `=` $epsilon attr-dict `:`
+    $input `,` $gamma (`,` $beta^)? `epsilon` `=` $epsilon attr-dict `:`
     type($input) `,` type($gamma) (`,` type($beta)^)?
   }];
   let hasVerifier = 1;
@@ -311,7 +311,7 @@ def Xformer_RMSNormOp : Xformer_Op<"rms_norm",
     (Llama, T5). `gamma` is `[dim]`.
 
     ```mlir
-    %y = xformer.rms_norm %x, %gamma, epsilon = 1.0e-06
+    %y = xformer.rms_norm %x, %gamma epsilon = 1.0e-06
         : tensor<2x8x512xf32>, tensor<512xf32>
     ```
   }];
@@ -319,7 +319,7 @@ def Xformer_RMSNormOp : Xformer_Op<"rms_norm",
                        F64Attr:$epsilon);
   let results = (outs XF_FloatTensor:$result);
   let assemblyFormat = [{
-    $input `,` $gamma `,` `epsilon` `=` $epsilon attr-dict `:` type($input)
+    $input `,` $gamma `epsilon` `=` $epsilon attr-dict `:` type($input)
     `,` type($gamma)
   }];
   let hasVerifier = 1;
@@ -370,9 +370,13 @@ def Xformer_SoftmaxOp : Xformer_Op<"softmax",
   let hasVerifier = 1;
 }
 
-def Xformer_AddOp : XF_BinaryOp<"add", "Elementwise addition", "lhs + rhs">;
-def Xformer_SubOp : XF_BinaryOp<"sub", "Elementwise subtraction", "lhs - rhs">;
-def Xformer_MulOp : XF_BinaryOp<"mul", "Elementwise product", "lhs * rhs">;
+// Integer operands are allowed for position arithmetic (BART's `positions + 2`).
+def Xformer_AddOp : XF_BinaryOp<"add", "Elementwise addition", "lhs + rhs",
+                                XF_NumericTensor>;
+def Xformer_SubOp : XF_BinaryOp<"sub", "Elementwise subtraction", "lhs - rhs",
+                                XF_NumericTensor>;
+def Xformer_MulOp : XF_BinaryOp<"mul", "Elementwise product", "lhs * rhs",
+                                XF_NumericTensor>;
 def Xformer_DivOp : XF_BinaryOp<"div", "Elementwise division", "lhs / rhs">;
 
 //===----------------------------------------------------------------------===//
