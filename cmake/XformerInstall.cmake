@@ -17,6 +17,7 @@ foreach(root ${PROJECT_SOURCE_DIR}/dialects ${PROJECT_SOURCE_DIR}/include
     PATTERN "CMakeFiles" EXCLUDE)
 endforeach()
 
+string(REPLACE ";" " " XFORMER_EXPORTED_LIBS_LIST "${xformer_libs}")
 set(XFORMER_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/Xformer)
 install(EXPORT XformerTargets NAMESPACE Xformer:: DESTINATION ${XFORMER_CMAKE_DIR})
 configure_package_config_file(cmake/XformerConfig.cmake.in

@@ -71,6 +71,21 @@ LogicalResult WeightOp::verify() {
     return emitOpError("weight '")
            << getName() << "' must have a static shape, got "
            << shapeToString(getType().getShape());
+  // Every use of one name must agree on the type (tied weights). Checked
+  // against the earlier weights of the same block, so each conflict is
+  // reported once, at the later op.
+  for (Operation &other : *getOperation()->getBlock()) {
+    if (&other == getOperation())
+      break;
+    auto weight = dyn_cast<WeightOp>(other);
+    if (weight && weight.getName() == getName() &&
+        weight.getType() != getType())
+      return emitOpError("weight '")
+                 .append(getName(), "' has type ", getType(),
+                         " here but ", weight.getType(), " at an earlier use")
+                 .attachNote(weight.getLoc())
+             << "earlier use here";
+  }
   return success();
 }
 

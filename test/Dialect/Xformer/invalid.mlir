@@ -17,6 +17,16 @@ func.func @weight_dynamic() {
 
 // -----
 
+func.func @weight_conflicting_types() {
+  // expected-note @+1 {{earlier use here}}
+  %a = xformer.weight "wte" : tensor<100x64xf32>
+  // expected-error @+1 {{weight 'wte' has type 'tensor<100x32xf32>' here but 'tensor<100x64xf32>' at an earlier use}}
+  %b = xformer.weight "wte" : tensor<100x32xf32>
+  return
+}
+
+// -----
+
 func.func @embedding_table_rank(%t: tensor<10xf32>, %i: tensor<2xi64>) {
   // expected-error @+1 {{expects a [vocab, dim] table, got rank 1}}
   %e = xformer.embedding %t, %i : tensor<10xf32>, tensor<2xi64> -> tensor<2x1xf32>
