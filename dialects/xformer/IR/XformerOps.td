@@ -45,7 +45,9 @@ class XF_UnaryFloatOp<string mnemonic, string summaryText, string formula>
 // Elementwise binary with broadcasting; operands and result share the
 // element type.
 class XF_BinaryOp<string mnemonic, string summaryText, string formula,
-                  Type operandType = XF_FloatTensor>
+                  Type operandType = XF_FloatTensor,
+                  string exampleTypes = "tensor<2x8x768xf32>, tensor<768xf32> "
+                                        # "-> tensor<2x8x768xf32>">
     : Xformer_Op<mnemonic, [Pure, XF_Broadcasting,
                             AllElementTypesMatch<["lhs", "rhs", "result"]>]> {
   let summary = summaryText;
@@ -53,7 +55,7 @@ class XF_BinaryOp<string mnemonic, string summaryText, string formula,
     # "broadcasting: trailing dimensions align and size-1 dimensions stretch. "
     # "The result has the broadcast shape.\n\n"
     # "```mlir\n%z = xformer." # mnemonic
-    # " %x, %y : tensor<2x8x768xf32>, tensor<768xf32> -> tensor<2x8x768xf32>\n```";
+    # " %x, %y : " # exampleTypes # "\n```";
   let arguments = (ins operandType:$lhs, operandType:$rhs);
   let results = (outs operandType:$result);
   let assemblyFormat = [{
@@ -491,9 +493,11 @@ def Xformer_CompareOp : Xformer_Op<"compare",
 }
 
 def Xformer_AndOp : XF_BinaryOp<"and", "Elementwise logical and",
-                                "lhs && rhs", XF_BoolTensor>;
+    "lhs && rhs", XF_BoolTensor,
+    "tensor<8x8xi1>, tensor<2x1x8xi1> -> tensor<2x8x8xi1>">;
 def Xformer_OrOp : XF_BinaryOp<"or", "Elementwise logical or",
-                               "lhs || rhs", XF_BoolTensor>;
+    "lhs || rhs", XF_BoolTensor,
+    "tensor<8x8xi1>, tensor<2x1x8xi1> -> tensor<2x8x8xi1>">;
 
 def Xformer_NotOp : Xformer_Op<"not", [Pure, SameOperandsAndResultType]> {
   let summary = "Elementwise logical negation";
@@ -513,10 +517,10 @@ def Xformer_MaskedFillOp : Xformer_Op<"masked_fill",
   let description = [{
     `result = mask ? value : input`, as PyTorch's `masked_fill`: the mask
     marks what to *hide*. The mask broadcasts to the input's shape. `value`
-    is typically `-inf` or the element type's lowest finite value.
+    is typically `-inf` (`0xFFF0000000000000`) or the element type's lowest finite value.
 
     ```mlir
-    %m = xformer.masked_fill %scores, %future, value = 0xFF800000
+    %m = xformer.masked_fill %scores, %future, value = 0xFFF0000000000000
         : tensor<2x12x8x8xf32>, tensor<8x8xi1>
     ```
   }];
