@@ -2,6 +2,7 @@
 
 #include "xformer/InitAll.h"
 #include "xformer/IR/XformerDialect.h"
+#include "xformer/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -14,6 +15,7 @@ void mlir::xformer::registerAllDialects(DialectRegistry &registry) {
 }
 
 void mlir::xformer::registerAllPasses() {
+  registerXformerPasses();
   // Upstream passes the pipelines use.
   registerCanonicalizerPass();
   registerCSEPass();

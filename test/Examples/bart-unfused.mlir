@@ -4,6 +4,9 @@
 // Sizes: batch 2, source 8, target 6, hidden 64, 4 heads of 16, vocab 100.
 // Unfused form, as an exporter emits it: matmul, scale, mask, softmax, matmul.
 // RUN: xformer-opt %s | xformer-opt | FileCheck %s
+// Fusion gives exactly the hand-fused form:
+// RUN: xformer-opt %s --xformer-fuse-attention --canonicalize --cse > %t.fused
+// RUN: xformer-opt %S/bart-fused.mlir --canonicalize --cse | diff %t.fused -
 // CHECK-LABEL: func.func @forward
 // CHECK: xformer.compare lt
 // CHECK-COUNT-3: xformer.softmax

@@ -3,6 +3,9 @@
 // Sizes: batch 2, seq 8, hidden 64, head_dim 16, intermediate 128, vocab 100.
 // Unfused form, as an exporter emits it: matmul, scale, mask, softmax, matmul.
 // RUN: xformer-opt %s | xformer-opt | FileCheck %s
+// Fusion gives exactly the hand-fused form:
+// RUN: xformer-opt %s --xformer-fuse-attention --canonicalize --cse > %t.fused
+// RUN: xformer-opt %S/llama-fused.mlir --canonicalize --cse | diff %t.fused -
 // CHECK-LABEL: func.func @forward
 // CHECK-COUNT-2: xformer.rope half
 // CHECK: xformer.broadcast %{{.+}} : tensor<2x2x1x8x16xf32> -> tensor<2x2x2x8x16xf32>

@@ -5,6 +5,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -20,6 +21,23 @@ void XformerDialect::registerAttributes() {
 #define GET_ATTRDEF_LIST
 #include "xformer/IR/XformerAttrs.cpp.inc"
       >();
+}
+
+LogicalResult XformerDialect::verifyOperationAttribute(Operation *op,
+                                                      NamedAttribute attr) {
+  if (attr.getName() == kModelAttrName) {
+    if (!isa<ModelKindAttr>(attr.getValue()))
+      return op->emitError() << "'" << kModelAttrName
+                             << "' expects #xformer.model<encoder | decoder | "
+                                "encoder_decoder>, got "
+                             << attr.getValue();
+    if (!isa<FunctionOpInterface>(op))
+      return op->emitError() << "'" << kModelAttrName
+                             << "' is only valid on a function";
+    return success();
+  }
+  return op->emitError() << "unknown xformer attribute '" << attr.getName()
+                         << "'";
 }
 
 // The ODS enum and the dependency-free semantic enum share one numbering.

@@ -49,6 +49,33 @@ def Xformer_ComparePredicate : I32EnumAttr<"ComparePredicate",
   let cppNamespace = "::mlir::xformer";
 }
 
+def Xformer_ModelKindEnum : I32EnumAttr<"ModelKind",
+    "what a model function computes", [
+    // Every token sees every token (BERT).
+    I32EnumAttrCase<"encoder", 0>,
+    // Autoregressive: a token must not see later tokens (GPT, Llama).
+    I32EnumAttrCase<"decoder", 1>,
+    // An encoder and an autoregressive decoder that cross-attends to it.
+    I32EnumAttrCase<"encoder_decoder", 2>]> {
+  let cppNamespace = "::mlir::xformer";
+  let genSpecializedAttr = 0;
+}
+
+def Xformer_ModelKindAttr : EnumAttr<Xformer_Dialect, Xformer_ModelKindEnum,
+                                     "model"> {
+  let summary = "What a model function computes";
+  let description = [{
+    Attached to a function as `xformer.model`, it tells the checking passes
+    which attentions must be autoregressive:
+
+    ```mlir
+    func.func @forward(%ids: tensor<1x8xi64>) -> tensor<1x8x100xf32>
+        attributes {xformer.model = #xformer.model<decoder>} { ... }
+    ```
+  }];
+  let assemblyFormat = "`<` $value `>`";
+}
+
 //===----------------------------------------------------------------------===//
 // #xformer.mask
 //===----------------------------------------------------------------------===//

@@ -32,11 +32,15 @@ def Xformer_Dialect : Dialect {
     names of a safetensors file, so IR stays small whatever the model size.
   }];
   let useDefaultAttributePrinterParser = 1;
+  let hasOperationAttrVerify = 1;
   let dependentDialects = ["::mlir::arith::ArithDialect"];
   let extraClassDeclaration = [{
     /// Registers the attributes (in XformerAttrs.cpp, where their storage
     /// classes are defined).
     void registerAttributes();
+
+    /// The discardable function attribute saying what a model computes.
+    static constexpr ::llvm::StringLiteral kModelAttrName = "xformer.model";
   }];
 }
 

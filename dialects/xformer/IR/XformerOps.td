@@ -157,6 +157,7 @@ def Xformer_MatmulOp : Xformer_Op<"matmul", [Pure]> {
   let assemblyFormat = [{
     $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)
   }];
+  let hasCanonicalizer = 1;
   let hasVerifier = 1;
 }
 
@@ -180,6 +181,8 @@ def Xformer_TransposeOp : Xformer_Op<"transpose",
   let assemblyFormat = [{
     $input `,` $permutation attr-dict `:` type($input) `->` type($result)
   }];
+  let hasFolder = 1;
+  let hasCanonicalizer = 1;
   let hasVerifier = 1;
 }
 
@@ -197,6 +200,8 @@ def Xformer_ReshapeOp : Xformer_Op<"reshape",
   let arguments = (ins AnyRankedTensor:$input);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasFolder = 1;
+  let hasCanonicalizer = 1;
   let hasVerifier = 1;
 }
 
@@ -259,6 +264,7 @@ def Xformer_SplitHeadsOp : Xformer_Op<"split_heads",
   let assemblyFormat = [{
     $input `,` `heads` `=` $heads attr-dict `:` type($input) `->` type($result)
   }];
+  let hasCanonicalizer = 1;
   let hasVerifier = 1;
 }
 
@@ -571,6 +577,7 @@ def Xformer_CastOp : Xformer_Op<"cast", [Pure, SameOperandsAndResultShape]> {
   }];
   let arguments = (ins XF_NumericTensor:$input);
   let results = (outs XF_NumericTensor:$result);
+  let hasFolder = 1;
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
 }
 
