@@ -4,12 +4,14 @@
 // Sizes: batch 2, source 8, target 6, hidden 64, 4 heads of 16, vocab 100.
 // Fused form: one xformer.attention per attention, its mask an attribute.
 // RUN: xformer-opt %s | xformer-opt | FileCheck %s
+// The masks make sense for the model: no diagnostic.
+// RUN: xformer-opt %s --xformer-verify-masks --verify-diagnostics -o /dev/null
 // CHECK-LABEL: func.func @forward
 // CHECK: mask = #xformer.mask<bidirectional>, scale = 2.500000e-01 kv_lengths(%{{.+}} : tensor<2xi64>) : tensor<2x4x8x16xf32>
 // CHECK: mask = #xformer.mask<causal>, scale = 2.500000e-01 : tensor<2x4x6x16xf32>, tensor<2x4x6x16xf32>
 // CHECK: mask = #xformer.mask<cross>, scale = 2.500000e-01 kv_lengths(%{{.+}} : tensor<2xi64>) : tensor<2x4x6x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32> -> tensor<2x4x6x16xf32>
 
-func.func @forward(%src_ids: tensor<2x8xi64>, %src_lengths: tensor<2xi64>, %tgt_ids: tensor<2x6xi64>) -> (tensor<2x8x64xf32>, tensor<2x6x100xf32>) {
+func.func @forward(%src_ids: tensor<2x8xi64>, %src_lengths: tensor<2xi64>, %tgt_ids: tensor<2x6xi64>) -> (tensor<2x8x64xf32>, tensor<2x6x100xf32>) attributes {xformer.model = #xformer.model<encoder_decoder>} {
   %shared_weight = xformer.weight "model.shared.weight" : tensor<100x64xf32>
   %two = arith.constant dense<2> : tensor<i64>
   // Encoder: learned positions, post-norm layer with bidirectional self-attention over padded sources.

@@ -12,7 +12,7 @@
 // CHECK-COUNT-3: xformer.softmax
 // CHECK-NOT: xformer.attention
 
-func.func @forward(%src_ids: tensor<2x8xi64>, %src_lengths: tensor<2xi64>, %tgt_ids: tensor<2x6xi64>) -> (tensor<2x8x64xf32>, tensor<2x6x100xf32>) {
+func.func @forward(%src_ids: tensor<2x8xi64>, %src_lengths: tensor<2xi64>, %tgt_ids: tensor<2x6xi64>) -> (tensor<2x8x64xf32>, tensor<2x6x100xf32>) attributes {xformer.model = #xformer.model<encoder_decoder>} {
   %shared_weight = xformer.weight "model.shared.weight" : tensor<100x64xf32>
   %two = arith.constant dense<2> : tensor<i64>
   // Encoder: learned positions, post-norm layer with bidirectional self-attention over padded sources.

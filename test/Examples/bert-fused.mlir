@@ -3,6 +3,8 @@
 // Sizes: batch 2, seq 8, hidden 64, 4 heads of 16, intermediate 256, vocab 100.
 // Fused form: one xformer.attention per attention, its mask an attribute.
 // RUN: xformer-opt %s | xformer-opt | FileCheck %s
+// The masks make sense for the model: no diagnostic.
+// RUN: xformer-opt %s --xformer-verify-masks --verify-diagnostics -o /dev/null
 // CHECK-LABEL: func.func @forward
 // CHECK-COUNT-3: xformer.embedding
 // CHECK: xformer.attention %{{.+}}, %{{.+}}, %{{.+}}, mask = #xformer.mask<bidirectional>, scale = 2.500000e-01 kv_lengths(%{{.+}} : tensor<2xi64>)
@@ -10,7 +12,7 @@
 // CHECK: xformer.tanh
 // CHECK-NOT: xformer.softmax
 
-func.func @forward(%input_ids: tensor<2x8xi64>, %token_type_ids: tensor<2x8xi64>, %lengths: tensor<2xi64>) -> (tensor<2x8x64xf32>, tensor<2x64xf32>) {
+func.func @forward(%input_ids: tensor<2x8xi64>, %token_type_ids: tensor<2x8xi64>, %lengths: tensor<2xi64>) -> (tensor<2x8x64xf32>, tensor<2x64xf32>) attributes {xformer.model = #xformer.model<encoder>} {
   // Embeddings: token + position + segment, then LayerNorm.
   %embeddings_word_embeddings_weight = xformer.weight "embeddings.word_embeddings.weight" : tensor<100x64xf32>
   %embeddings_position_embeddings_weight = xformer.weight "embeddings.position_embeddings.weight" : tensor<32x64xf32>

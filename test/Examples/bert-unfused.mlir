@@ -15,7 +15,7 @@
 // CHECK: xformer.softmax %{{.+}}, axis = 3
 // CHECK-NOT: xformer.attention
 
-func.func @forward(%input_ids: tensor<2x8xi64>, %token_type_ids: tensor<2x8xi64>, %lengths: tensor<2xi64>) -> (tensor<2x8x64xf32>, tensor<2x64xf32>) {
+func.func @forward(%input_ids: tensor<2x8xi64>, %token_type_ids: tensor<2x8xi64>, %lengths: tensor<2xi64>) -> (tensor<2x8x64xf32>, tensor<2x64xf32>) attributes {xformer.model = #xformer.model<encoder>} {
   // Embeddings: token + position + segment, then LayerNorm.
   %embeddings_word_embeddings_weight = xformer.weight "embeddings.word_embeddings.weight" : tensor<100x64xf32>
   %embeddings_position_embeddings_weight = xformer.weight "embeddings.position_embeddings.weight" : tensor<32x64xf32>

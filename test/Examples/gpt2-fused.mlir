@@ -3,13 +3,15 @@
 // Sizes: batch 2, seq 8, hidden 64, 4 heads of 16, intermediate 256, vocab 100.
 // Fused form: one xformer.attention per attention, its mask an attribute.
 // RUN: xformer-opt %s | xformer-opt | FileCheck %s
+// The masks make sense for the model: no diagnostic.
+// RUN: xformer-opt %s --xformer-verify-masks --verify-diagnostics -o /dev/null
 // CHECK-LABEL: func.func @forward
 // CHECK: [[WTE:%.+]] = xformer.weight "transformer.wte.weight"
 // CHECK: xformer.attention %{{.+}}, %{{.+}}, %{{.+}}, mask = #xformer.mask<causal>, scale = 2.500000e-01 :
 // CHECK: xformer.gelu tanh
 // CHECK: xformer.linear %{{.+}}, [[WTE]] : tensor<2x8x64xf32>, tensor<100x64xf32> -> tensor<2x8x100xf32>
 
-func.func @forward(%input_ids: tensor<2x8xi64>) -> (tensor<2x8x100xf32>) {
+func.func @forward(%input_ids: tensor<2x8xi64>) -> (tensor<2x8x100xf32>) attributes {xformer.model = #xformer.model<decoder>} {
   // Embeddings: tokens + learned positions.
   %transformer_wte_weight = xformer.weight "transformer.wte.weight" : tensor<100x64xf32>
   %transformer_wpe_weight = xformer.weight "transformer.wpe.weight" : tensor<32x64xf32>

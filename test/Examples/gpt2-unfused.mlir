@@ -12,7 +12,7 @@
 // CHECK: xformer.softmax %{{.+}}, axis = 3
 // CHECK-NOT: xformer.attention
 
-func.func @forward(%input_ids: tensor<2x8xi64>) -> (tensor<2x8x100xf32>) {
+func.func @forward(%input_ids: tensor<2x8xi64>) -> (tensor<2x8x100xf32>) attributes {xformer.model = #xformer.model<decoder>} {
   // Embeddings: tokens + learned positions.
   %transformer_wte_weight = xformer.weight "transformer.wte.weight" : tensor<100x64xf32>
   %transformer_wpe_weight = xformer.weight "transformer.wpe.weight" : tensor<32x64xf32>

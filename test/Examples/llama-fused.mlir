@@ -3,12 +3,14 @@
 // Sizes: batch 2, seq 8, hidden 64, head_dim 16, intermediate 128, vocab 100.
 // Fused form: one xformer.attention per attention, its mask an attribute.
 // RUN: xformer-opt %s | xformer-opt | FileCheck %s
+// The masks make sense for the model: no diagnostic.
+// RUN: xformer-opt %s --xformer-verify-masks --verify-diagnostics -o /dev/null
 // CHECK-LABEL: func.func @forward
 // CHECK-COUNT-2: xformer.rope half
 // CHECK: xformer.attention %{{.+}}, %{{.+}}, %{{.+}}, mask = #xformer.mask<causal>, scale = 2.500000e-01 : tensor<2x4x8x16xf32>, tensor<2x2x8x16xf32>, tensor<2x2x8x16xf32> -> tensor<2x4x8x16xf32>
 // CHECK: xformer.silu
 
-func.func @forward(%input_ids: tensor<2x8xi64>) -> (tensor<2x8x100xf32>) {
+func.func @forward(%input_ids: tensor<2x8xi64>) -> (tensor<2x8x100xf32>) attributes {xformer.model = #xformer.model<decoder>} {
   %embed_tokens_weight = xformer.weight "model.embed_tokens.weight" : tensor<100x64xf32>
   %x = xformer.embedding %embed_tokens_weight, %input_ids : tensor<100x64xf32>, tensor<2x8xi64> -> tensor<2x8x64xf32>
   %pos = xformer.positions : tensor<8xi64>

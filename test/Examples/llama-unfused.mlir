@@ -13,7 +13,7 @@
 // CHECK: xformer.softmax %{{.+}}, axis = 3
 // CHECK-NOT: xformer.attention
 
-func.func @forward(%input_ids: tensor<2x8xi64>) -> (tensor<2x8x100xf32>) {
+func.func @forward(%input_ids: tensor<2x8xi64>) -> (tensor<2x8x100xf32>) attributes {xformer.model = #xformer.model<decoder>} {
   %embed_tokens_weight = xformer.weight "model.embed_tokens.weight" : tensor<100x64xf32>
   %x = xformer.embedding %embed_tokens_weight, %input_ids : tensor<100x64xf32>, tensor<2x8xi64> -> tensor<2x8x64xf32>
   %pos = xformer.positions : tensor<8xi64>

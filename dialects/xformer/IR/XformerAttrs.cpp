@@ -36,8 +36,8 @@ LogicalResult XformerDialect::verifyOperationAttribute(Operation *op,
                              << "' is only valid on a function";
     return success();
   }
-  return op->emitError() << "unknown xformer attribute '" << attr.getName()
-                         << "'";
+  return op->emitError() << "unknown xformer attribute '"
+                         << attr.getName().getValue() << "'";
 }
 
 // The ODS enum and the dependency-free semantic enum share one numbering.
