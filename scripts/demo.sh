@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# The main job: set up, build, and run xformer-opt over an example model,
-# printing the verified IR of a Llama-style decoder layer.
+# The main job: set up, build, and run xformer-opt over an example model as
+# an exporter writes it: fuse its attention (the mask kind proved from the
+# ops that build it), check the masks, print the fused IR and each mask.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/scripts/setup.sh"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
 MODEL="${1:-$ROOT/test/Examples/llama-unfused.mlir}"
-echo "==> xformer-opt $MODEL"
-"$BUILD_DIR/bin/xformer-opt" "$MODEL" --canonicalize --cse
+echo "==> xformer-opt $MODEL --xformer-fuse-attention --xformer-verify-masks"
+"$BUILD_DIR/bin/xformer-opt" "$MODEL" --xformer-fuse-attention \
+  --xformer-verify-masks --canonicalize --cse
+echo "==> xformer-opt --xformer-print-masks"
+"$BUILD_DIR/bin/xformer-opt" "$MODEL" --xformer-fuse-attention \
+  --xformer-print-masks="block-q=2 block-k=2" -o /dev/null
