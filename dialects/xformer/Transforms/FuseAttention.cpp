@@ -332,6 +332,11 @@ struct FuseAttentionPattern : OpRewritePattern<MatmulOp> {
             !lt.getElementType().isInteger(64))
           recognized.reset();
       }
+      // Positional kinds align queries to the last key positions; with more
+      // queries than keys the op would not verify, so keep such masks custom.
+      if (recognized && mask::isPositional(recognized->spec.kind) &&
+          geometry.qLen > geometry.kvLen)
+        recognized.reset();
       if (recognized) {
         const mask::Spec &spec = recognized->spec;
         maskAttr = MaskAttr::get(ctx, static_cast<MaskKind>(spec.kind),
