@@ -771,7 +771,82 @@ struct SinkScalarMulThroughSplitHeads : OpRewritePattern<SplitHeadsOp> {
   }
 };
 
+/// The rank-4 [B, H, X, Y] source of a reshape to [B*H, X, Y], if any.
+static Value unmergedHeads(Value v) {
+  auto reshape = v.getDefiningOp<ReshapeOp>();
+  if (!reshape)
+    return {};
+  auto in = dyn_cast<RankedTensorType>(reshape.getInput().getType());
+  auto out = cast<RankedTensorType>(reshape.getType());
+  if (!in || in.getRank() != 4 || out.getRank() != 3 || !in.hasStaticShape() ||
+      !out.hasStaticShape())
+    return {};
+  if (out.getDimSize(0) != in.getDimSize(0) * in.getDimSize(1) ||
+      out.getDimSize(1) != in.getDimSize(2) ||
+      out.getDimSize(2) != in.getDimSize(3))
+    return {};
+  return reshape.getInput();
+}
+
+/// matmul(reshape(a [B, H, M, K] -> [B*H, M, K]), reshape(b [B, H, K, N] ->
+/// [B*H, K, N])) -> reshape(matmul(a, b) -> [B*H, M, N]): the batched
+/// form exporters emit becomes the per-head form attention fusion reads.
+struct LiftMergedHeadsMatmul : OpRewritePattern<MatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    Value a = unmergedHeads(op.getLhs()), b = unmergedHeads(op.getRhs());
+    if (!a || !b)
+      return rewriter.notifyMatchFailure(op, "operands are not merged heads");
+    auto at = cast<RankedTensorType>(a.getType());
+    auto bt = cast<RankedTensorType>(b.getType());
+    if (at.getDimSize(0) != bt.getDimSize(0) ||
+        at.getDimSize(1) != bt.getDimSize(1))
+      return rewriter.notifyMatchFailure(op, "batch and heads differ");
+    auto result = cast<RankedTensorType>(op.getType());
+    auto type4 = RankedTensorType::get(
+        {at.getDimSize(0), at.getDimSize(1), result.getDimSize(1),
+         result.getDimSize(2)},
+        result.getElementType());
+    auto lhs = cast<TypedValue<RankedTensorType>>(a);
+    auto rhs = cast<TypedValue<RankedTensorType>>(b);
+    Value mm = MatmulOp::create(rewriter, op.getLoc(), type4, lhs, rhs,
+                                op.getTransposeRhs());
+    rewriter.replaceOpWithNewOp<ReshapeOp>(op, result, mm);
+    return success();
+  }
+};
+
+/// softmax(reshape(x), last axis) -> reshape(softmax(x, last axis)) when the
+/// reshape keeps the last dimension: the normalised rows are the same.
+struct SoftmaxThroughReshape : OpRewritePattern<SoftmaxOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SoftmaxOp op,
+                                PatternRewriter &rewriter) const override {
+    auto reshape = op.getInput().getDefiningOp<ReshapeOp>();
+    if (!reshape)
+      return rewriter.notifyMatchFailure(op, "input is not a reshape");
+    auto in = dyn_cast<RankedTensorType>(reshape.getInput().getType());
+    auto out = op.getType();
+    if (!in || in.getRank() < 1 || !isa<FloatType>(in.getElementType()) ||
+        op.getAxisAttr().getInt() != out.getRank() - 1 ||
+        in.getShape().back() != out.getShape().back() ||
+        ShapedType::isDynamic(in.getShape().back()))
+      return rewriter.notifyMatchFailure(op, "reshape changes the rows");
+    auto typed = cast<TypedValue<RankedTensorType>>(reshape.getInput());
+    Value sm = SoftmaxOp::create(rewriter, op.getLoc(), in, typed,
+                                 rewriter.getI64IntegerAttr(in.getRank() - 1));
+    rewriter.replaceOpWithNewOp<ReshapeOp>(op, out, sm);
+    return success();
+  }
+};
+
 } // namespace
+
+void SoftmaxOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                            MLIRContext *context) {
+  results.add<SoftmaxThroughReshape>(context);
+}
 
 void SplitHeadsOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                                MLIRContext *context) {
@@ -790,5 +865,5 @@ void ReshapeOp::getCanonicalizationPatterns(RewritePatternSet &results,
 
 void MatmulOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                            MLIRContext *context) {
-  results.add<FoldTransposeIntoMatmul>(context);
+  results.add<FoldTransposeIntoMatmul, LiftMergedHeadsMatmul>(context);
 }

@@ -375,6 +375,7 @@ def Xformer_SoftmaxOp : Xformer_Op<"softmax",
   let assemblyFormat = [{
     $input `,` `axis` `=` $axis attr-dict `:` type($input)
   }];
+  let hasCanonicalizer = 1;
   let hasVerifier = 1;
 }
 

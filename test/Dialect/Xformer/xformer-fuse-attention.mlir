@@ -503,6 +503,41 @@ func.func @t5_relative_bias_and_causal(%x: tensor<1x4x48xf32>) -> tensor<1x2x4x8
 
 // -----
 
+// CHECK-LABEL: func.func @batched_matmul_form
+// Heads merged into the batch ([batch * heads, seq, head_dim], older BART exports).
+// CHECK: xformer.attention %{{.+}}, %{{.+}}, %{{.+}}, mask = #xformer.mask<causal>, scale = 1.000000e+00 :
+// CHECK-NOT: xformer.softmax
+// CHECK-NOT: xformer.reshape
+func.func @batched_matmul_form(%x: tensor<1x4x48xf32>) -> tensor<1x2x4x8xf32> {
+  %xq = xformer.slice %x [0, 0, 0] : tensor<1x4x48xf32> -> tensor<1x4x16xf32>
+  %xk = xformer.slice %x [0, 0, 16] : tensor<1x4x48xf32> -> tensor<1x4x16xf32>
+  %xv = xformer.slice %x [0, 0, 32] : tensor<1x4x48xf32> -> tensor<1x4x16xf32>
+  %q = xformer.split_heads %xq, heads = 2 : tensor<1x4x16xf32> -> tensor<1x2x4x8xf32>
+  %k = xformer.split_heads %xk, heads = 2 : tensor<1x4x16xf32> -> tensor<1x2x4x8xf32>
+  %v = xformer.split_heads %xv, heads = 2 : tensor<1x4x16xf32> -> tensor<1x2x4x8xf32>
+  %q3 = xformer.reshape %q : tensor<1x2x4x8xf32> -> tensor<2x4x8xf32>
+  %k3 = xformer.reshape %k : tensor<1x2x4x8xf32> -> tensor<2x4x8xf32>
+  %v3 = xformer.reshape %v : tensor<1x2x4x8xf32> -> tensor<2x4x8xf32>
+  %kt3 = xformer.transpose %k3, [0, 2, 1] : tensor<2x4x8xf32> -> tensor<2x8x4xf32>
+  %s3 = xformer.matmul %q3, %kt3 : tensor<2x4x8xf32>, tensor<2x8x4xf32> -> tensor<2x4x4xf32>
+  %s4 = xformer.reshape %s3 : tensor<2x4x4xf32> -> tensor<1x2x4x4xf32>
+  %pos = xformer.positions : tensor<4xi64>
+  %kp = xformer.reshape %pos : tensor<4xi64> -> tensor<1x4xi64>
+  %qp = xformer.reshape %pos : tensor<4xi64> -> tensor<4x1xi64>
+  %keep = xformer.compare le, %kp, %qp : tensor<1x4xi64>, tensor<4x1xi64> -> tensor<4x4xi1>
+  %zero = arith.constant dense<0.0> : tensor<f32>
+  %min = arith.constant dense<-3.40282347E+38> : tensor<f32>
+  %cm = xformer.select %keep, %zero, %min : tensor<4x4xi1>, tensor<f32>, tensor<f32> -> tensor<4x4xf32>
+  %m4 = xformer.add %s4, %cm : tensor<1x2x4x4xf32>, tensor<4x4xf32> -> tensor<1x2x4x4xf32>
+  %m3 = xformer.reshape %m4 : tensor<1x2x4x4xf32> -> tensor<2x4x4xf32>
+  %p3 = xformer.softmax %m3, axis = 2 : tensor<2x4x4xf32>
+  %o3 = xformer.matmul %p3, %v3 : tensor<2x4x4xf32>, tensor<2x4x8xf32> -> tensor<2x4x8xf32>
+  %o = xformer.reshape %o3 : tensor<2x4x8xf32> -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @near_miss_softmax_wrong_axis
 // Normalising over queries is not attention.
 // CHECK-NOT: xformer.attention
