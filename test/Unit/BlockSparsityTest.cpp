@@ -81,6 +81,60 @@ TEST(BlockSparsity, MatchesBruteForceOnRandomCases) {
   EXPECT_GT(ragged, 10000);
 }
 
+TEST(BlockSparsity, DocumentsMatchBruteForce) {
+  std::mt19937_64 rng(7);
+  auto uniform = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
+  const Kind kinds[] = {Kind::Bidirectional, Kind::Causal, Kind::PrefixLM,
+                        Kind::SlidingWindow};
+  int64_t counts[3] = {0, 0, 0};
+  for (int n = 0; n < 50000; ++n) {
+    Spec spec;
+    spec.kind = kinds[uniform(0, 3)];
+    spec.window = uniform(1, 20);
+    spec.prefix = uniform(0, 20);
+    spec.documents = true;
+    int64_t kvLen = uniform(1, 40);
+    int64_t qLen = uniform(0, 1) ? kvLen : uniform(1, kvLen);
+    // Random contiguous documents with distinct, unordered ids.
+    std::vector<int64_t> seg(kvLen), start(kvLen), end(kvLen);
+    int64_t run = 0, salt = uniform(0, 100);
+    for (int64_t p = 0; p < kvLen; ++p) {
+      if (p && uniform(0, 3) == 0)
+        ++run;
+      seg[p] = (run * 37 + salt) % 101 - 50;
+    }
+    for (int64_t p = 0; p < kvLen; ++p)
+      start[p] = p && seg[p - 1] == seg[p] ? start[p - 1] : p;
+    for (int64_t p = kvLen - 1; p >= 0; --p)
+      end[p] = p + 1 < kvLen && seg[p + 1] == seg[p] ? end[p + 1] : p + 1;
+    int64_t bq = uniform(1, 8), bk = uniform(1, 8);
+    int64_t qt = uniform(0, numTiles(qLen, bq));
+    int64_t kt = uniform(0, numTiles(kvLen, bk));
+    bool any = false, all = true;
+    for (int64_t i = qt * bq; i < qt * bq + bq; ++i)
+      for (int64_t j = kt * bk; j < kt * bk + bk; ++j) {
+        bool v = i < qLen && j < kvLen &&
+                 isVisibleInDocuments(spec, i, j, qLen, kvLen, seg.data());
+        any |= v;
+        all &= v;
+      }
+    TileClass want = !any ? TileClass::Empty
+                     : all ? TileClass::Full
+                           : TileClass::Partial;
+    ++counts[static_cast<int>(want)];
+    ASSERT_EQ(classifyTileInDocuments(spec, qt, kt, bq, bk, qLen, kvLen,
+                                      start.data(), end.data()),
+              want)
+        << "kind " << static_cast<int>(spec.kind) << " q " << qLen << " kv "
+        << kvLen << " tile " << bq << "x" << bk << " at " << qt << "," << kt;
+  }
+  EXPECT_GT(counts[0], 1000);
+  EXPECT_GT(counts[1], 1000);
+  EXPECT_GT(counts[2], 1000);
+}
+
 TEST(BlockSparsity, CustomIsPartialWhereInBounds) {
   Spec custom;
   custom.kind = Kind::Custom;

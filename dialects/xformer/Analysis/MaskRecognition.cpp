@@ -70,9 +70,12 @@ public:
     if (!type || !type.hasStaticShape())
       return fail(why, "a mask value has a dynamic or non-tensor type");
     if (auto arg = dyn_cast<BlockArgument>(v)) {
-      if (type.getRank() != 1 || !isa<IntegerType>(type.getElementType()))
-        return fail(why, "the mask reads a function argument that is not a "
-                         "1-D integer tensor of lengths");
+      if ((type.getRank() != 1 && type.getRank() != 2) ||
+          !isa<IntegerType>(type.getElementType()) ||
+          type.getElementType().isInteger(1))
+        return fail(why, "the mask reads a function argument that is not "
+                         "integer lengths [batch] or document ids [batch, "
+                         "seq]");
       if (!llvm::is_contained(args, v))
         args.push_back(v);
       return true;
@@ -103,6 +106,8 @@ public:
       const SmallVector<int64_t> &values = env[v];
       if (idx[0] != batch)
         batchMismatch = true;
+      if (idx.size() == 2)
+        return Scalar::ofInt(values[idx[0] * shapeOf(v)[1] + idx[1]]);
       return Scalar::ofInt(values[idx[0]]);
     }
     Operation *op = v.getDefiningOp();
@@ -272,6 +277,12 @@ public:
       if (!ev.check(t.value, args, why))
         return false;
     }
+    // Every input starts defined: full lengths, one document.
+    for (Value a : args) {
+      ArrayRef<int64_t> shape = shapeOf(a);
+      ev.env[a].assign(shape.size() == 1 ? shape[0] : shape[0] * shape[1],
+                       shape.size() == 1 ? g.kvLen : 0);
+    }
     return true;
   }
 
@@ -311,9 +322,25 @@ public:
     return visible ? Cell::Visible : Cell::Hidden;
   }
 
+  /// Sets every [batch] argument (lengths) and every [batch, seq] argument
+  /// (document ids, the same for each sequence).
   void setLengths(ArrayRef<int64_t> perBatch) {
     for (Value a : args)
-      ev.env[a].assign(perBatch.begin(), perBatch.end());
+      if (shapeOf(a).size() == 1)
+        ev.env[a].assign(perBatch.begin(), perBatch.end());
+  }
+  void setSegments(ArrayRef<int64_t> perPosition) {
+    for (Value a : args) {
+      ArrayRef<int64_t> shape = shapeOf(a);
+      if (shape.size() != 2)
+        continue;
+      SmallVector<int64_t> &values = ev.env[a];
+      values.assign(shape[0] * shape[1], 0);
+      for (int64_t b = 0; b < shape[0]; ++b)
+        for (int64_t p = 0; p < shape[1] && p < (int64_t)perPosition.size();
+             ++p)
+          values[b * shape[1] + p] = perPosition[p];
+    }
   }
 
   ArrayRef<MaskTerm> terms;
@@ -391,20 +418,47 @@ mlir::xformer::recognizeMask(ArrayRef<MaskTerm> terms,
   TermSet ts(terms, g);
   if (!ts.prepare(why))
     return std::nullopt;
-  if (ts.args.size() > 1) {
-    fail(why, "the mask reads more than one runtime length");
+  Value lengths, segments;
+  for (Value a : ts.args) {
+    Value &slot = shapeOf(a).size() == 1 ? lengths : segments;
+    if (slot) {
+      fail(why, "the mask reads more than one runtime length or document "
+                "id input");
+      return std::nullopt;
+    }
+    slot = a;
+  }
+  if (lengths && shapeOf(lengths)[0] != g.batch) {
+    fail(why, "a length input is not one value per sequence");
+    return std::nullopt;
+  }
+  if (segments && (shapeOf(segments)[0] != g.batch ||
+                   shapeOf(segments)[1] != g.kvLen || isCross)) {
+    fail(why, "document ids are not [batch, kv_len] of a self-attention");
+    return std::nullopt;
+  }
+  // Documents are proved over every split of the keys into contiguous runs,
+  // so they are limited to short sequences.
+  constexpr int64_t kMaxDocumentKeys = 10;
+  if (segments && g.kvLen > kMaxDocumentKeys) {
+    fail(why, "document masks are checked for at most 10 keys");
     return std::nullopt;
   }
   int64_t cells = g.batch * g.heads * g.qLen * g.kvLen;
-  int64_t work = cells * (ts.args.empty() ? 1 : g.kvLen + 3);
-  if (work > kEvaluationBudget) {
+  int64_t configs = (lengths ? g.kvLen + 3 : 1) *
+                    (segments ? (int64_t(2) << std::max<int64_t>(
+                                     g.kvLen - 1, 0))
+                              : 1);
+  if (cells * configs > kEvaluationBudget) {
     fail(why, "the mask is too large to check element by element");
     return std::nullopt;
   }
 
-  // Every key valid: the static part of the mask.
+  // Every key valid, one document: the static part of the mask.
   SmallVector<int64_t> full(g.batch, g.kvLen);
+  SmallVector<int64_t> oneDocument(g.kvLen, 0);
   ts.setLengths(full);
+  ts.setSegments(oneDocument);
   std::optional<Grid> base = gridAt(ts, 0, 0);
   if (!base) {
     fail(why, "an additive mask has values that are neither 0 nor a large "
@@ -438,30 +492,39 @@ mlir::xformer::recognizeMask(ArrayRef<MaskTerm> terms,
     }
     result.spec = *spec;
   }
-  if (ts.args.empty())
+  if (!lengths && !segments)
     return result;
+  result.spec.documents = static_cast<bool>(segments);
 
-  // A runtime length: it must hide exactly the keys at or past it, read per
+  // Runtime inputs: lengths must hide exactly the keys at or past them,
+  // document ids must keep each query in its document, both read per
   // sequence. Positional kinds are right-padded self-attention, whose
   // queries share the length (query rows past it are padding).
-  Value lengths = ts.args.front();
   bool positional = mask::isPositional(result.spec.kind);
-  if (positional && g.qLen != g.kvLen) {
+  if (lengths && positional && g.qLen != g.kvLen) {
     fail(why, "a length-dependent causal mask needs as many queries as keys");
     return std::nullopt;
   }
-  auto check = [&](ArrayRef<int64_t> perBatch) {
+  auto check = [&](ArrayRef<int64_t> perBatch, ArrayRef<int64_t> docs) {
     ts.setLengths(perBatch);
+    ts.setSegments(docs);
     for (int64_t b = 0; b < g.batch; ++b) {
-      int64_t len = perBatch[b];
+      int64_t len = lengths ? perBatch[b] : g.kvLen;
+      int64_t qLen = lengths && positional ? len : g.qLen;
       for (int64_t i = 0; i < g.qLen; ++i) {
-        if (positional && i >= len)
+        if (i >= qLen)
           continue; // padding query row
         for (int64_t j = 0; j < g.kvLen; ++j) {
           Cell c = ts.at(b, 0, i, j);
-          bool want = positional
-                          ? mask::isVisible(result.spec, i, j, len, len)
-                          : (*base)[i][j] && j < len;
+          bool want;
+          if (positional)
+            want = mask::isVisibleInDocuments(result.spec, i, j, qLen, len,
+                                              docs.data());
+          else
+            want = (*base)[i][j] && j < len &&
+                   (!segments ||
+                    mask::isVisibleInDocuments(result.spec, i, j, g.qLen,
+                                               g.kvLen, docs.data()));
           if (c == Cell::Invalid || (c == Cell::Visible) != want)
             return false;
         }
@@ -469,23 +532,45 @@ mlir::xformer::recognizeMask(ArrayRef<MaskTerm> terms,
     }
     return !ts.ev.batchMismatch;
   };
-  for (int64_t v = 0; v <= g.kvLen; ++v) {
-    SmallVector<int64_t> same(g.batch, v);
-    if (!check(same)) {
-      fail(why, "the mask's dependence on the runtime lengths is not key "
-                "padding");
+  // Every split of the keys into contiguous documents (or one document).
+  SmallVector<SmallVector<int64_t>> splits;
+  int64_t numSplits =
+      segments ? int64_t(1) << std::max<int64_t>(g.kvLen - 1, 0) : 1;
+  for (int64_t bits = 0; bits < numSplits; ++bits) {
+    SmallVector<int64_t> docs(g.kvLen, 0);
+    for (int64_t p = 1; p < g.kvLen; ++p)
+      docs[p] = docs[p - 1] + ((bits >> (p - 1)) & 1);
+    // The same split with decreasing ids: documents are told apart by
+    // equality of ids, not by their order.
+    SmallVector<int64_t> reversed(docs);
+    for (int64_t &d : reversed)
+      d = -d;
+    splits.push_back(std::move(docs));
+    if (segments && bits)
+      splits.push_back(std::move(reversed));
+  }
+  for (const SmallVector<int64_t> &docs : splits) {
+    for (int64_t v = lengths ? 0 : g.kvLen; v <= g.kvLen; ++v) {
+      SmallVector<int64_t> same(g.batch, v);
+      if (!check(same, docs)) {
+        fail(why, "the mask's dependence on its runtime inputs is not key "
+                  "padding or documents");
+        return std::nullopt;
+      }
+    }
+  }
+  if (lengths) {
+    // Different lengths per sequence, read at each sequence's own index.
+    SmallVector<int64_t> mixed(g.batch);
+    for (int64_t b = 0; b < g.batch; ++b)
+      mixed[b] = (b * 5 + 1) % (g.kvLen + 1);
+    if (!check(mixed, splits.front())) {
+      fail(why, "the mask mixes the lengths of different sequences");
       return std::nullopt;
     }
   }
-  // Different lengths per sequence, read at each sequence's own index.
-  SmallVector<int64_t> mixed(g.batch);
-  for (int64_t b = 0; b < g.batch; ++b)
-    mixed[b] = (b * 5 + 1) % (g.kvLen + 1);
-  if (!check(mixed)) {
-    fail(why, "the mask mixes the lengths of different sequences");
-    return std::nullopt;
-  }
   result.lengths = lengths;
+  result.segmentIds = segments;
   return result;
 }
 

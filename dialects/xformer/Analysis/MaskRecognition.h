@@ -52,6 +52,10 @@ struct RecognizedMask {
   /// the mask hides keys at or past it. For positional kinds the same value
   /// is also the query length (right padding: query i sits at position i).
   Value lengths;
+  /// A [batch, kv_len] function argument of document ids, when the mask
+  /// keeps each query inside its document (packed sequences); then
+  /// `spec.documents` is set.
+  Value segmentIds;
 };
 
 /// Tries to prove that the conjunction of `terms` is a mask kind (with

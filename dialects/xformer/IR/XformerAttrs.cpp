@@ -63,11 +63,16 @@ mask::Spec MaskAttr::getSpec(int64_t runtimePrefix) const {
   spec.kind = toSemanticKind(getKind());
   spec.window = getWindow();
   spec.prefix = hasDynamicPrefix() ? runtimePrefix : getPrefix();
+  spec.documents = getDocuments();
   return spec;
 }
 
 LogicalResult MaskAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                               MaskKind kind, int64_t window, int64_t prefix) {
+                               MaskKind kind, int64_t window, int64_t prefix,
+                               bool documents) {
+  if (documents && (kind == MaskKind::cross || kind == MaskKind::custom))
+    return emitError() << "'documents' does not apply to "
+                       << stringifyMaskKind(kind) << " masks";
   if (kind == MaskKind::sliding_window) {
     if (window <= 0)
       return emitError() << "sliding_window mask requires a positive window, "
@@ -104,11 +109,21 @@ Attribute MaskAttr::parse(AsmParser &parser, Type) {
     return {};
   }
   int64_t window = 0, prefix = 0;
-  bool sawWindow = false, sawPrefix = false;
+  bool sawWindow = false, sawPrefix = false, documents = false;
   while (succeeded(parser.parseOptionalComma())) {
     SMLoc keyLoc = parser.getCurrentLocation();
     StringRef key;
-    if (parser.parseKeyword(&key) || parser.parseEqual())
+    if (parser.parseKeyword(&key))
+      return {};
+    if (key == "documents") {
+      if (documents) {
+        parser.emitError(keyLoc) << "duplicate 'documents' in mask";
+        return {};
+      }
+      documents = true;
+      continue;
+    }
+    if (parser.parseEqual())
       return {};
     if (key == "window") {
       if (sawWindow) {
@@ -130,7 +145,8 @@ Attribute MaskAttr::parse(AsmParser &parser, Type) {
         return {};
     } else {
       parser.emitError(keyLoc) << "unknown mask parameter '" << key
-                               << "'; expected 'window' or 'prefix'";
+                               << "'; expected 'window', 'prefix' or "
+                                  "'documents'";
       return {};
     }
   }
@@ -146,7 +162,8 @@ Attribute MaskAttr::parse(AsmParser &parser, Type) {
     return {};
   }
   return MaskAttr::getChecked([&] { return parser.emitError(loc); },
-                              parser.getContext(), *kind, window, prefix);
+                              parser.getContext(), *kind, window, prefix,
+                              documents);
 }
 
 void MaskAttr::print(AsmPrinter &printer) const {
@@ -160,5 +177,7 @@ void MaskAttr::print(AsmPrinter &printer) const {
     else
       printer << getPrefix();
   }
+  if (getDocuments())
+    printer << ", documents";
   printer << ">";
 }

@@ -107,6 +107,14 @@ def Xformer_MaskAttr : AttrDef<Xformer_Dialect, "Mask"> {
     `prefix = ?` means the prefix length is a runtime value, given per
     sequence by the attention's `prefix_lengths` operand.
 
+    `documents` adds packed sequences: the attention's `segment_ids`
+    operand (`[batch, kv_len]`) gives each key position's document, and key
+    `j` is visible to the query at position `p` only if it also lies in the
+    document of position `p`. Documents are contiguous runs of positions
+    and different documents have different ids (ids are compared for
+    equality; their order does not matter). It combines with bidirectional,
+    causal, prefix-LM and sliding-window masks (not with cross or custom).
+
     ```mlir
     #xformer.mask<bidirectional>
     #xformer.mask<causal>
@@ -115,17 +123,19 @@ def Xformer_MaskAttr : AttrDef<Xformer_Dialect, "Mask"> {
     #xformer.mask<sliding_window, window = 4096>
     #xformer.mask<cross>
     #xformer.mask<custom>
+    #xformer.mask<causal, documents>
     ```
   }];
   let parameters = (ins
     "::mlir::xformer::MaskKind":$kind,
     DefaultValuedParameter<"int64_t", "0">:$window,
-    DefaultValuedParameter<"int64_t", "0">:$prefix);
+    DefaultValuedParameter<"int64_t", "0">:$prefix,
+    DefaultValuedParameter<"bool", "false">:$documents);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let builders = [
     AttrBuilder<(ins "::mlir::xformer::MaskKind":$kind), [{
-      return $_get($_ctxt, kind, 0, 0);
+      return $_get($_ctxt, kind, 0, 0, false);
     }]>
   ];
   let extraClassDeclaration = [{

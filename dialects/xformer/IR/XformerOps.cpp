@@ -560,6 +560,22 @@ LogicalResult AttentionOp::verify() {
     return emitOpError("'prefix_lengths' is only allowed with "
                        "#xformer.mask<prefix_lm, prefix = ?>");
 
+  if (mask.getDocuments() && !getSegmentIds())
+    return emitOpError("a mask with 'documents' requires a 'segment_ids' "
+                       "operand");
+  if (!mask.getDocuments() && getSegmentIds())
+    return emitOpError("'segment_ids' is only allowed with a mask that has "
+                       "'documents'");
+  if (Value seg = getSegmentIds()) {
+    auto type = cast<RankedTensorType>(seg.getType());
+    if (type.getRank() != 2 || !dimsAgree(type.getDimSize(0), batch) ||
+        !dimsAgree(type.getDimSize(1), kvLen))
+      return emitOpError("'segment_ids' shape ")
+             << shapeToString(type.getShape())
+             << " should be [batch, kv_len] = [" << dimStr(batch) << ", "
+             << dimStr(kvLen) << "]";
+  }
+
   // Per-sequence lengths: [batch] integer vectors.
   for (auto [name, value] :
        {std::pair<StringRef, Value>{"q_lengths", getQLengths()},

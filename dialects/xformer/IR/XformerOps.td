@@ -616,6 +616,8 @@ def Xformer_AttentionOp : Xformer_Op<"attention",
       `#xformer.mask<prefix_lm, prefix = ?>`.
     * `mask_tensor`: for `#xformer.mask<custom>` only, an `i1` tensor
       broadcastable to `[batch, heads, q_len, kv_len]`, true where visible.
+    * `segment_ids` (`[batch, kv_len]`): the document of each key position,
+      for `#xformer.mask<..., documents>` only (packed sequences).
     * `bias`: an optional additive float bias broadcastable to
       `[batch, heads, q_len, kv_len]` (T5 relative positions, ALiBi). It
       adds to scores; it does not decide visibility.
@@ -642,6 +644,7 @@ def Xformer_AttentionOp : Xformer_Op<"attention",
                        Optional<XF_IndexTensor>:$prefix_lengths,
                        Optional<XF_BoolTensor>:$mask_tensor,
                        Optional<XF_FloatTensor>:$bias,
+                       Optional<XF_IndexTensor>:$segment_ids,
                        Xformer_MaskAttr:$mask, F64Attr:$scale);
   let results = (outs XF_FloatTensor:$result);
   let assemblyFormat = [{
@@ -652,6 +655,7 @@ def Xformer_AttentionOp : Xformer_Op<"attention",
     (`prefix_lengths` `(` $prefix_lengths^ `:` type($prefix_lengths) `)`)?
     (`mask_tensor` `(` $mask_tensor^ `:` type($mask_tensor) `)`)?
     (`bias` `(` $bias^ `:` type($bias) `)`)?
+    (`segment_ids` `(` $segment_ids^ `:` type($segment_ids) `)`)?
     attr-dict `:` type($query) `,` type($key) `,` type($value) `->`
     type($result)
   }];

@@ -54,6 +54,48 @@ XFORMER_HD constexpr TileClass classifyTile(const Spec &spec, int64_t qTile,
   return all ? TileClass::Full : TileClass::Partial;
 }
 
+/// classifyTile for packed sequences whose documents are contiguous runs of
+/// positions: `docStart[p]` / `docEnd[p]` bound the run holding position p
+/// (kernels compute them once per batch from the segment ids). With
+/// `spec.documents` false this is classifyTile.
+XFORMER_HD constexpr TileClass
+classifyTileInDocuments(const Spec &spec, int64_t qTile, int64_t kTile,
+                        int64_t bq, int64_t bk, int64_t qLen, int64_t kvLen,
+                        const int64_t *docStart, const int64_t *docEnd) {
+  if (!spec.documents)
+    return classifyTile(spec, qTile, kTile, bq, bk, qLen, kvLen);
+  int64_t q0 = qTile * bq, q1 = q0 + bq;
+  int64_t k0 = kTile * bk, k1 = k0 + bk;
+  int64_t qe = q1 < qLen ? q1 : qLen;
+  int64_t ke = k1 < kvLen ? k1 : kvLen;
+  if (q0 >= qe || k0 >= ke || q0 < 0 || k0 < 0)
+    return TileClass::Empty;
+  if (spec.kind == Kind::Custom)
+    return TileClass::Partial;
+  bool any = false, all = q1 <= qLen && k1 <= kvLen;
+  for (int64_t i = q0; i < qe; ++i) {
+    KeyRange r = visibleKeys(spec, i, qLen, kvLen);
+    int64_t p = queryPosition(i, qLen, kvLen);
+    if (p >= 0 && p < kvLen) {
+      if (docStart[p] > r.first)
+        r.first = docStart[p];
+      if (docEnd[p] < r.last)
+        r.last = docEnd[p];
+    } else {
+      r.last = r.first;
+    }
+    int64_t lo = r.first > k0 ? r.first : k0;
+    int64_t hi = r.last < ke ? r.last : ke;
+    if (hi > lo)
+      any = true;
+    if (!(r.first <= k0 && r.last >= k1))
+      all = false;
+  }
+  if (!any)
+    return TileClass::Empty;
+  return all ? TileClass::Full : TileClass::Partial;
+}
+
 /// Number of tiles along a length.
 XFORMER_HD constexpr int64_t numTiles(int64_t len, int64_t tile) {
   return len <= 0 ? 0 : (len + tile - 1) / tile;

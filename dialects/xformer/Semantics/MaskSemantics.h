@@ -50,6 +50,9 @@ struct Spec {
   int64_t window = 0;
   /// Prefix length for PrefixLM (>= 0 at run time); unused otherwise.
   int64_t prefix = 0;
+  /// Packed sequences: a key is visible only inside the query's document
+  /// (see isVisibleInDocuments). Not allowed with Cross or Custom.
+  bool documents = false;
 };
 
 /// True for kinds whose queries and keys are positions of one sequence, where
@@ -140,6 +143,25 @@ XFORMER_HD constexpr KeyRange visibleKeys(const Spec &spec, int64_t i,
     return {clampKv(p - spec.window + 1), clampKv(p + 1)};
   }
   return {0, 0};
+}
+
+/// Visibility in packed sequences: as isVisible, and when `spec.documents`
+/// the key must belong to the query's document. `segmentIds` gives the
+/// document of each key position [0, kvLen); the query at position p
+/// belongs to the document of position p.
+template <typename SegT>
+XFORMER_HD constexpr bool isVisibleInDocuments(const Spec &spec, int64_t i,
+                                               int64_t j, int64_t qLen,
+                                               int64_t kvLen,
+                                               const SegT *segmentIds) {
+  if (!isVisible(spec, i, j, qLen, kvLen))
+    return false;
+  if (!spec.documents)
+    return true;
+  int64_t p = queryPosition(i, qLen, kvLen);
+  if (p < 0 || p >= kvLen)
+    return false;
+  return segmentIds[p] == segmentIds[j];
 }
 
 } // namespace mlir::xformer::mask

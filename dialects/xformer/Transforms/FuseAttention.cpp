@@ -308,7 +308,7 @@ struct FuseAttentionPattern : OpRewritePattern<MatmulOp> {
                    });
 
     MaskAttr maskAttr;
-    Value qLengths, kvLengths, maskTensor;
+    Value qLengths, kvLengths, maskTensor, segmentIds;
     MLIRContext *ctx = rewriter.getContext();
     if (terms.empty()) {
       if (isCross) {
@@ -326,10 +326,13 @@ struct FuseAttentionPattern : OpRewritePattern<MatmulOp> {
       if (recognized && recognized->lengths &&
           !isa<RankedTensorType>(recognized->lengths.getType()))
         recognized.reset();
-      if (recognized && recognized->lengths) {
-        auto lt = cast<RankedTensorType>(recognized->lengths.getType());
-        if (!lt.getElementType().isInteger(32) &&
-            !lt.getElementType().isInteger(64))
+      // Lengths and document ids become operands of i32 or i64.
+      for (Value input : {recognized ? recognized->lengths : Value(),
+                          recognized ? recognized->segmentIds : Value()}) {
+        if (!input || !recognized)
+          continue;
+        Type e = cast<RankedTensorType>(input.getType()).getElementType();
+        if (!e.isInteger(32) && !e.isInteger(64))
           recognized.reset();
       }
       // Positional kinds align queries to the last key positions; with more
@@ -340,7 +343,8 @@ struct FuseAttentionPattern : OpRewritePattern<MatmulOp> {
       if (recognized) {
         const mask::Spec &spec = recognized->spec;
         maskAttr = MaskAttr::get(ctx, static_cast<MaskKind>(spec.kind),
-                                 spec.window, spec.prefix);
+                                 spec.window, spec.prefix, spec.documents);
+        segmentIds = recognized->segmentIds;
         if (Value len = recognized->lengths) {
           kvLengths = len;
           if (mask::isPositional(spec.kind))
@@ -376,7 +380,7 @@ struct FuseAttentionPattern : OpRewritePattern<MatmulOp> {
         elt);
     Value attention = AttentionOp::create(
         rewriter, loc, resultType, q, k, v, qLengths, kvLengths,
-        /*prefix_lengths=*/Value(), maskTensor, bias, maskAttr,
+        /*prefix_lengths=*/Value(), maskTensor, bias, segmentIds, maskAttr,
         rewriter.getF64FloatAttr(scale));
     if (resultType != pv.getType())
       attention = CastOp::create(rewriter, loc, pv.getType(), attention);

@@ -57,13 +57,23 @@ struct XformerPrintMasksPass
         MaskTerm term{MaskTermKind::Keep, op.getMaskTensor()};
         custom = evaluateMaskGrid(term, g);
       }
+      // Documents: shown with two documents, [0, k - k/2) and [k - k/2, k).
+      SmallVector<int64_t> seg(k, 0), docStart(k, 0), docEnd(k, k);
+      int64_t split = k - k / 2;
+      if (spec.documents)
+        for (int64_t p = 0; p < k; ++p) {
+          seg[p] = p < split ? 0 : 1;
+          docStart[p] = p < split ? 0 : split;
+          docEnd[p] = p < split ? split : k;
+        }
       auto visible = [&](int64_t i, int64_t j) -> char {
         if (spec.kind == mask::Kind::Custom) {
           if (!custom)
             return '?';
           return (*custom)[i][j] ? '1' : '0';
         }
-        return mask::isVisible(spec, i, j, q, k) ? '1' : '0';
+        return mask::isVisibleInDocuments(spec, i, j, q, k, seg.data()) ? '1'
+                                                                        : '0';
       };
       auto tileClass = [&](int64_t ti, int64_t tj) -> char {
         if (spec.kind == mask::Kind::Custom && custom) {
@@ -76,7 +86,9 @@ struct XformerPrintMasksPass
             }
           return !any ? '.' : all ? 'F' : 'P';
         }
-        switch (mask::classifyTile(spec, ti, tj, blockQ, blockK, q, k)) {
+        switch (mask::classifyTileInDocuments(spec, ti, tj, blockQ, blockK, q,
+                                              k, docStart.data(),
+                                              docEnd.data())) {
         case mask::TileClass::Empty:
           return '.';
         case mask::TileClass::Full:
@@ -101,6 +113,9 @@ struct XformerPrintMasksPass
       if (spec.kind == mask::Kind::PrefixLM)
         hs << ", prefix = " << spec.prefix
            << (mask.hasDynamicPrefix() ? " (runtime)" : "");
+      if (spec.documents)
+        hs << ", documents [0, " << split << ") [" << split << ", " << k
+           << ")";
       hs << ", q=" << q << " k=" << k;
       int64_t width = std::max<int64_t>(2 * k - 1, header.size());
       os << header;

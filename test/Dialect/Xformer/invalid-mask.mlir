@@ -66,7 +66,7 @@ func.func @unknown_kind(%q: tensor<1x1x4x8xf32>) -> tensor<1x1x4x8xf32> {
 // -----
 
 func.func @unknown_parameter(%q: tensor<1x1x4x8xf32>) -> tensor<1x1x4x8xf32> {
-  // expected-error @+1 {{unknown mask parameter 'stride'; expected 'window' or 'prefix'}}
+  // expected-error @+1 {{unknown mask parameter 'stride'; expected 'window', 'prefix' or 'documents'}}
   %o = xformer.attention %q, %q, %q, mask = #xformer.mask<causal, stride = 2>, scale = 1.0 : tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32> -> tensor<1x1x4x8xf32>
   return %o : tensor<1x1x4x8xf32>
 }
@@ -92,5 +92,21 @@ func.func @duplicate_prefix(%q: tensor<1x1x4x8xf32>) -> tensor<1x1x4x8xf32> {
 func.func @not_a_mask(%q: tensor<1x1x4x8xf32>) -> tensor<1x1x4x8xf32> {
   // expected-error @+1 {{invalid kind of attribute specified}}
   %o = xformer.attention %q, %q, %q, mask = 3 : i32, scale = 1.0 : tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32> -> tensor<1x1x4x8xf32>
+  return %o : tensor<1x1x4x8xf32>
+}
+
+// -----
+
+func.func @documents_on_cross(%q: tensor<1x1x4x8xf32>) -> tensor<1x1x4x8xf32> {
+  // expected-error @+1 {{'documents' does not apply to cross masks}}
+  %o = xformer.attention %q, %q, %q, mask = #xformer.mask<cross, documents>, scale = 1.0 : tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32> -> tensor<1x1x4x8xf32>
+  return %o : tensor<1x1x4x8xf32>
+}
+
+// -----
+
+func.func @duplicate_documents(%q: tensor<1x1x4x8xf32>) -> tensor<1x1x4x8xf32> {
+  // expected-error @+1 {{duplicate 'documents' in mask}}
+  %o = xformer.attention %q, %q, %q, mask = #xformer.mask<causal, documents, documents>, scale = 1.0 : tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32> -> tensor<1x1x4x8xf32>
   return %o : tensor<1x1x4x8xf32>
 }

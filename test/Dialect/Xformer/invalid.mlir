@@ -848,3 +848,27 @@ func.func @attention_bias_shape(%q: tensor<2x8x16x32xf32>, %k: tensor<2x2x16x32x
   %o = xformer.attention %q, %k, %k, mask = #xformer.mask<causal>, scale = 1.0 bias(%b : tensor<1x4x16x16xf32>) : tensor<2x8x16x32xf32>, tensor<2x2x16x32xf32>, tensor<2x2x16x32xf32> -> tensor<2x8x16x32xf32>
   return
 }
+
+// -----
+
+func.func @attention_documents_without_segments(%q: tensor<2x8x16x32xf32>, %k: tensor<2x2x16x32xf32>) {
+  // expected-error @+1 {{a mask with 'documents' requires a 'segment_ids' operand}}
+  %o = xformer.attention %q, %k, %k, mask = #xformer.mask<causal, documents>, scale = 1.0 : tensor<2x8x16x32xf32>, tensor<2x2x16x32xf32>, tensor<2x2x16x32xf32> -> tensor<2x8x16x32xf32>
+  return
+}
+
+// -----
+
+func.func @attention_segments_without_documents(%q: tensor<2x8x16x32xf32>, %k: tensor<2x2x16x32xf32>, %s: tensor<2x16xi32>) {
+  // expected-error @+1 {{'segment_ids' is only allowed with a mask that has 'documents'}}
+  %o = xformer.attention %q, %k, %k, mask = #xformer.mask<causal>, scale = 1.0 segment_ids(%s : tensor<2x16xi32>) : tensor<2x8x16x32xf32>, tensor<2x2x16x32xf32>, tensor<2x2x16x32xf32> -> tensor<2x8x16x32xf32>
+  return
+}
+
+// -----
+
+func.func @attention_segments_shape(%q: tensor<2x8x16x32xf32>, %k: tensor<2x2x16x32xf32>, %s: tensor<2x8xi32>) {
+  // expected-error @+1 {{'segment_ids' shape [2, 8] should be [batch, kv_len] = [2, 16]}}
+  %o = xformer.attention %q, %k, %k, mask = #xformer.mask<causal, documents>, scale = 1.0 segment_ids(%s : tensor<2x8xi32>) : tensor<2x8x16x32xf32>, tensor<2x2x16x32xf32>, tensor<2x2x16x32xf32> -> tensor<2x8x16x32xf32>
+  return
+}

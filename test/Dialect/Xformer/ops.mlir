@@ -156,6 +156,9 @@ func.func @attention_forms(%q: tensor<2x8x16x32xbf16>, %k: tensor<2x2x16x32xbf16
   %6 = xformer.attention %q, %k, %v, mask = #xformer.mask<custom>, scale = 1.0 mask_tensor(%mask : tensor<2x1x16x16xi1>) : tensor<2x8x16x32xbf16>, tensor<2x2x16x32xbf16>, tensor<2x2x16x32xbf16> -> tensor<2x8x16x32xbf16>
   // CHECK: mask = #xformer.mask<bidirectional>, scale = 1.000000e+00 bias(%{{.+}} : tensor<1x8x16x16xbf16>)
   %7 = xformer.attention %q, %k, %v, mask = #xformer.mask<bidirectional>, scale = 1.0 bias(%bias : tensor<1x8x16x16xbf16>) : tensor<2x8x16x32xbf16>, tensor<2x2x16x32xbf16>, tensor<2x2x16x32xbf16> -> tensor<2x8x16x32xbf16>
+  // CHECK: mask = #xformer.mask<causal, documents>, scale = 1.000000e+00 segment_ids(%{{.+}} : tensor<2x16xi32>)
+  %seg = arith.constant dense<0> : tensor<2x16xi32>
+  %9 = xformer.attention %q, %k, %v, mask = #xformer.mask<causal, documents>, scale = 1.0 segment_ids(%seg : tensor<2x16xi32>) : tensor<2x8x16x32xbf16>, tensor<2x2x16x32xbf16>, tensor<2x2x16x32xbf16> -> tensor<2x8x16x32xbf16>
   // Decode step: one query over 64 cached keys.
   // CHECK: mask = #xformer.mask<causal>, scale = 1.000000e+00 : tensor<2x8x1x32xbf16>, tensor<2x2x64x32xbf16>
   %8 = xformer.attention %q1, %kc, %kc, mask = #xformer.mask<causal>, scale = 1.0 : tensor<2x8x1x32xbf16>, tensor<2x2x64x32xbf16>, tensor<2x2x64x32xbf16> -> tensor<2x8x1x32xbf16>

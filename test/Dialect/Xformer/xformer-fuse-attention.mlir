@@ -538,6 +538,65 @@ func.func @batched_matmul_form(%x: tensor<1x4x48xf32>) -> tensor<1x2x4x8xf32> {
 
 // -----
 
+// CHECK-LABEL: func.func @packed_documents
+// Packed sequences: causal within each document.
+// CHECK: xformer.attention %{{.+}}, %{{.+}}, %{{.+}}, mask = #xformer.mask<causal, documents>, scale = 1.000000e+00 segment_ids(%arg1 : tensor<2x4xi32>) :
+// CHECK-NOT: xformer.softmax
+func.func @packed_documents(%x: tensor<2x4x48xf32>, %seg: tensor<2x4xi32>) -> tensor<2x2x4x8xf32> {
+  %xq = xformer.slice %x [0, 0, 0] : tensor<2x4x48xf32> -> tensor<2x4x16xf32>
+  %xk = xformer.slice %x [0, 0, 16] : tensor<2x4x48xf32> -> tensor<2x4x16xf32>
+  %xv = xformer.slice %x [0, 0, 32] : tensor<2x4x48xf32> -> tensor<2x4x16xf32>
+  %q = xformer.split_heads %xq, heads = 2 : tensor<2x4x16xf32> -> tensor<2x2x4x8xf32>
+  %k = xformer.split_heads %xk, heads = 2 : tensor<2x4x16xf32> -> tensor<2x2x4x8xf32>
+  %v = xformer.split_heads %xv, heads = 2 : tensor<2x4x16xf32> -> tensor<2x2x4x8xf32>
+  %s = xformer.matmul %q, %k {transpose_rhs} : tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32> -> tensor<2x2x4x4xf32>
+  %sq = xformer.reshape %seg : tensor<2x4xi32> -> tensor<2x4x1xi32>
+  %sk = xformer.reshape %seg : tensor<2x4xi32> -> tensor<2x1x4xi32>
+  %same = xformer.compare eq, %sq, %sk : tensor<2x4x1xi32>, tensor<2x1x4xi32> -> tensor<2x4x4xi1>
+  %pos = xformer.positions : tensor<4xi64>
+  %kp = xformer.reshape %pos : tensor<4xi64> -> tensor<1x4xi64>
+  %qp = xformer.reshape %pos : tensor<4xi64> -> tensor<4x1xi64>
+  %causal = xformer.compare le, %kp, %qp : tensor<1x4xi64>, tensor<4x1xi64> -> tensor<4x4xi1>
+  %keep = xformer.and %causal, %same : tensor<4x4xi1>, tensor<2x4x4xi1> -> tensor<2x4x4xi1>
+  %keep4 = xformer.reshape %keep : tensor<2x4x4xi1> -> tensor<2x1x4x4xi1>
+  %min = arith.constant dense<-3.40282347E+38> : tensor<f32>
+  %m = xformer.select %keep4, %s, %min : tensor<2x1x4x4xi1>, tensor<2x2x4x4xf32>, tensor<f32> -> tensor<2x2x4x4xf32>
+  %p = xformer.softmax %m, axis = 3 : tensor<2x2x4x4xf32>
+  %o = xformer.matmul %p, %v : tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32> -> tensor<2x2x4x8xf32>
+  return %o : tensor<2x2x4x8xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @near_miss_documents_le
+// Earlier-or-same document is not the same document: custom.
+// CHECK: xformer.attention %{{.+}}, %{{.+}}, %{{.+}}, mask = #xformer.mask<custom>, scale = 1.000000e+00 mask_tensor(%{{.+}} : tensor<2x1x4x4xi1>) :
+func.func @near_miss_documents_le(%x: tensor<2x4x48xf32>, %seg: tensor<2x4xi32>) -> tensor<2x2x4x8xf32> {
+  %xq = xformer.slice %x [0, 0, 0] : tensor<2x4x48xf32> -> tensor<2x4x16xf32>
+  %xk = xformer.slice %x [0, 0, 16] : tensor<2x4x48xf32> -> tensor<2x4x16xf32>
+  %xv = xformer.slice %x [0, 0, 32] : tensor<2x4x48xf32> -> tensor<2x4x16xf32>
+  %q = xformer.split_heads %xq, heads = 2 : tensor<2x4x16xf32> -> tensor<2x2x4x8xf32>
+  %k = xformer.split_heads %xk, heads = 2 : tensor<2x4x16xf32> -> tensor<2x2x4x8xf32>
+  %v = xformer.split_heads %xv, heads = 2 : tensor<2x4x16xf32> -> tensor<2x2x4x8xf32>
+  %s = xformer.matmul %q, %k {transpose_rhs} : tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32> -> tensor<2x2x4x4xf32>
+  %sq = xformer.reshape %seg : tensor<2x4xi32> -> tensor<2x4x1xi32>
+  %sk = xformer.reshape %seg : tensor<2x4xi32> -> tensor<2x1x4xi32>
+  %same = xformer.compare le, %sq, %sk : tensor<2x4x1xi32>, tensor<2x1x4xi32> -> tensor<2x4x4xi1>
+  %pos = xformer.positions : tensor<4xi64>
+  %kp = xformer.reshape %pos : tensor<4xi64> -> tensor<1x4xi64>
+  %qp = xformer.reshape %pos : tensor<4xi64> -> tensor<4x1xi64>
+  %causal = xformer.compare le, %kp, %qp : tensor<1x4xi64>, tensor<4x1xi64> -> tensor<4x4xi1>
+  %keep = xformer.and %causal, %same : tensor<4x4xi1>, tensor<2x4x4xi1> -> tensor<2x4x4xi1>
+  %keep4 = xformer.reshape %keep : tensor<2x4x4xi1> -> tensor<2x1x4x4xi1>
+  %min = arith.constant dense<-3.40282347E+38> : tensor<f32>
+  %m = xformer.select %keep4, %s, %min : tensor<2x1x4x4xi1>, tensor<2x2x4x4xf32>, tensor<f32> -> tensor<2x2x4x4xf32>
+  %p = xformer.softmax %m, axis = 3 : tensor<2x2x4x4xf32>
+  %o = xformer.matmul %p, %v : tensor<2x2x4x4xf32>, tensor<2x2x4x8xf32> -> tensor<2x2x4x8xf32>
+  return %o : tensor<2x2x4x8xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @near_miss_softmax_wrong_axis
 // Normalising over queries is not attention.
 // CHECK-NOT: xformer.attention

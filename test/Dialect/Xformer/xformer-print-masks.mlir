@@ -57,3 +57,18 @@ func.func @bidirectional(%q: tensor<1x1x6x4xf32>) -> tensor<1x1x6x4xf32> {
   %o = xformer.attention %q, %q, %q, mask = #xformer.mask<bidirectional>, scale = 0.5 : tensor<1x1x6x4xf32>, tensor<1x1x6x4xf32>, tensor<1x1x6x4xf32> -> tensor<1x1x6x4xf32>
   return %o : tensor<1x1x6x4xf32>
 }
+
+// -----
+
+// CHECK-LABEL: // attention #0 in @documents
+// CHECK-NEXT: causal, documents [0, 3) [3, 6), q=6 k=6       tiles 2x2
+// CHECK-NEXT: 1 0 0 0 0 0                                    P . .
+// CHECK-NEXT: 1 1 0 0 0 0                                    P P .
+// CHECK-NEXT: 1 1 1 0 0 0                                    . P P
+// CHECK-NEXT: 0 0 0 1 0 0
+// CHECK-NEXT: 0 0 0 1 1 0
+// CHECK-NEXT: 0 0 0 1 1 1
+func.func @documents(%q: tensor<1x1x6x4xf32>, %seg: tensor<1x6xi32>) -> tensor<1x1x6x4xf32> {
+  %o = xformer.attention %q, %q, %q, mask = #xformer.mask<causal, documents>, scale = 0.5 segment_ids(%seg : tensor<1x6xi32>) : tensor<1x1x6x4xf32>, tensor<1x1x6x4xf32>, tensor<1x1x6x4xf32> -> tensor<1x1x6x4xf32>
+  return %o : tensor<1x1x6x4xf32>
+}
