@@ -4,6 +4,7 @@
 #include "xformer/IR/XformerDialect.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -34,6 +35,12 @@ LogicalResult XformerDialect::verifyOperationAttribute(Operation *op,
     if (!isa<FunctionOpInterface>(op))
       return op->emitError() << "'" << kModelAttrName
                              << "' is only valid on a function";
+    return success();
+  }
+  if (attr.getName() == kKVPlanAttrName) {
+    if (!isa<DictionaryAttr>(attr.getValue()) || !isa<ModuleOp>(op))
+      return op->emitError() << "'" << kKVPlanAttrName
+                             << "' must be a dictionary on a module";
     return success();
   }
   return op->emitError() << "unknown xformer attribute '"

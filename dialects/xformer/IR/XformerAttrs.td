@@ -76,6 +76,17 @@ def Xformer_ModelKindAttr : EnumAttr<Xformer_Dialect, Xformer_ModelKindEnum,
   let assemblyFormat = "`<` $value `>`";
 }
 
+def Xformer_CacheKind : I32EnumAttr<"CacheKind",
+    "what a KV cache holds", [
+    // K/V of a self-attention for every position up to the maximum length.
+    I32EnumAttrCase<"self", 0>,
+    // K/V of a sliding-window self-attention: a ring of `window` positions.
+    I32EnumAttrCase<"ring", 1>,
+    // K/V of a cross-attention, computed once from the encoder output.
+    I32EnumAttrCase<"cross", 2>]> {
+  let cppNamespace = "::mlir::xformer";
+}
+
 //===----------------------------------------------------------------------===//
 // #xformer.mask
 //===----------------------------------------------------------------------===//

@@ -41,6 +41,8 @@ def Xformer_Dialect : Dialect {
 
     /// The discardable function attribute saying what a model computes.
     static constexpr ::llvm::StringLiteral kModelAttrName = "xformer.model";
+    /// The module attribute holding the KV cache plan (a dictionary).
+    static constexpr ::llvm::StringLiteral kKVPlanAttrName = "xformer.kv_plan";
   }];
 }
 

@@ -883,3 +883,106 @@ void MatmulOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                            MLIRContext *context) {
   results.add<FoldTransposeIntoMatmul, LiftMergedHeadsMatmul>(context);
 }
+
+//===----------------------------------------------------------------------===//
+// KV cache
+//===----------------------------------------------------------------------===//
+
+LogicalResult KVCacheOp::verify() {
+  int64_t kvHeads = getKvHeadsAttr().getInt();
+  int64_t headDim = getHeadDimAttr().getInt();
+  if (kvHeads <= 0 || headDim <= 0)
+    return emitOpError("expects positive kv_heads and head_dim, got ")
+           << kvHeads << " and " << headDim;
+  if (!isa<FloatType>(getElementType()))
+    return emitOpError("expects a floating-point element type, got ")
+           << getElementType();
+  bool ring = getKind() == CacheKind::ring;
+  if (ring && (!getWindowAttr() || getWindowAttr().getInt() <= 0))
+    return emitOpError("a ring cache needs a positive window");
+  if (!ring && getWindowAttr())
+    return emitOpError("'window' is only valid for a ring cache");
+  for (auto [name, attr] : {std::pair<StringRef, IntegerAttr>{"capacity",
+                                                               getCapacityAttr()},
+                            {"offset", getOffsetAttr()},
+                            {"bytes", getBytesAttr()}})
+    if (attr && attr.getInt() < 0)
+      return emitOpError() << "'" << name << "' must be non-negative, got "
+                           << attr.getInt();
+  return success();
+}
+
+/// The kv_cache a cache op names, or failure with a diagnostic.
+static FailureOr<KVCacheOp> lookupCache(Operation *op, FlatSymbolRefAttr name,
+                                        SymbolTableCollection &symbols) {
+  auto cache = symbols.lookupNearestSymbolFrom<KVCacheOp>(op, name);
+  if (!cache)
+    return op->emitOpError("'") << name.getValue()
+                                << "' does not name an xformer.kv_cache";
+  return cache;
+}
+
+/// Checks a [batch, kv_heads, n, head_dim] K or V against its cache.
+static LogicalResult verifyAgainstCache(Operation *op, StringRef what,
+                                        RankedTensorType type,
+                                        KVCacheOp cache) {
+  if (type.getRank() != 4)
+    return op->emitOpError() << "expects a rank-4 [batch, kv_heads, seq, "
+                                "head_dim] "
+                             << what;
+  int64_t kvHeads = cache.getKvHeadsAttr().getInt();
+  int64_t headDim = cache.getHeadDimAttr().getInt();
+  if (!dimsAgree(type.getDimSize(1), kvHeads) ||
+      !dimsAgree(type.getDimSize(3), headDim))
+    return op->emitOpError()
+           << what << " shape " << shapeToString(type.getShape())
+           << " does not match cache '" << cache.getSymName() << "' ("
+           << kvHeads << " heads of " << headDim << ")";
+  if (type.getElementType() != cache.getElementType())
+    return op->emitOpError() << what << " element type "
+                             << type.getElementType() << " differs from cache '"
+                             << cache.getSymName() << "' ("
+                             << cache.getElementType() << ")";
+  return success();
+}
+
+LogicalResult CacheAppendOp::verify() {
+  if (getKey().getType() != getValue().getType())
+    return emitOpError("key and value types differ");
+  int64_t batch = getKey().getType().getDimSize(0);
+  for (auto [name, v] : {std::pair<StringRef, Value>{"start", getStart()},
+                         {"lengths", getLengths()}}) {
+    if (!v)
+      continue;
+    auto t = cast<RankedTensorType>(v.getType());
+    if (t.getRank() != 1 || !dimsAgree(t.getDimSize(0), batch))
+      return emitOpError() << "'" << name << "' shape "
+                           << shapeToString(t.getShape())
+                           << " should be [batch] = [" << dimStr(batch) << "]";
+  }
+  return success();
+}
+
+LogicalResult
+CacheAppendOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  FailureOr<KVCacheOp> cache = lookupCache(*this, getCacheAttr(), symbolTable);
+  if (failed(cache))
+    return failure();
+  return verifyAgainstCache(*this, "key", getKey().getType(), *cache);
+}
+
+LogicalResult CacheReadOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  FailureOr<KVCacheOp> cache = lookupCache(*this, getCacheAttr(), symbolTable);
+  if (failed(cache))
+    return failure();
+  if (getKey().getType() != getValue().getType())
+    return emitOpError("key and value types differ");
+  if (failed(verifyAgainstCache(*this, "key", getKey().getType(), *cache)))
+    return failure();
+  if (IntegerAttr capacity = cache->getCapacityAttr())
+    if (!dimsAgree(getKey().getType().getDimSize(2), capacity.getInt()))
+      return emitOpError("reads ")
+             << getKey().getType().getDimSize(2) << " positions but cache '"
+             << cache->getSymName() << "' holds " << capacity.getInt();
+  return success();
+}

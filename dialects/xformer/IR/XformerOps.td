@@ -7,6 +7,7 @@ include "xformer/IR/XformerDialect.td"
 include "xformer/IR/XformerAttrs.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/SymbolInterfaces.td"
 include "mlir/IR/CommonAttrConstraints.td"
 include "mlir/IR/CommonTypeConstraints.td"
 
@@ -663,6 +664,95 @@ def Xformer_AttentionOp : Xformer_Op<"attention",
   let extraClassDeclaration = [{
     int64_t getNumHeads() { return getQuery().getType().getDimSize(1); }
     int64_t getNumKVHeads() { return getKey().getType().getDimSize(1); }
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// KV cache
+//===----------------------------------------------------------------------===//
+
+def Xformer_KVCacheOp : Xformer_Op<"kv_cache", [Symbol]> {
+  let summary = "Declares the key/value cache of one attention layer";
+  let description = [{
+    A module-level declaration of the memory that keeps one attention's keys
+    and values between calls: `self` for every position up to the maximum
+    sequence length, `ring` for a sliding-window attention (a ring buffer of
+    `window` positions, whatever the maximum length), `cross` for a
+    cross-attention's K/V of the encoder output, computed once per source.
+    It stores `kv_heads` heads (grouped-query attention stores the K/V
+    heads, not the query heads) of `head_dim` in `element_type` (the model's
+    K/V type; the planner may choose a narrower storage type).
+
+    `--xformer-plan-kv-cache` fills `capacity` (positions per sequence),
+    `offset` (bytes into the cache arena) and `bytes`.
+
+    ```mlir
+    xformer.kv_cache @model.layers.0.self_attn self, kv_heads = 8,
+        head_dim = 128 : bf16
+    xformer.kv_cache @model.layers.1.self_attn ring, kv_heads = 8,
+        head_dim = 128, window = 4096 : bf16
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name, Xformer_CacheKind:$kind,
+                       I64Attr:$kv_heads, I64Attr:$head_dim,
+                       TypeAttr:$element_type,
+                       OptionalAttr<I64Attr>:$window,
+                       OptionalAttr<I64Attr>:$capacity,
+                       OptionalAttr<I64Attr>:$offset,
+                       OptionalAttr<I64Attr>:$bytes);
+  let assemblyFormat = [{
+    $sym_name $kind `,` `kv_heads` `=` $kv_heads `,` `head_dim` `=` $head_dim
+    (`,` `window` `=` $window^)? attr-dict `:` $element_type
+  }];
+  let hasVerifier = 1;
+}
+
+def Xformer_CacheAppendOp : Xformer_Op<"cache_append",
+    [DeclareOpInterfaceMethods<SymbolUserOpInterface>,
+     MemoryEffects<[MemWrite]>]> {
+  let summary = "Writes new keys and values into a KV cache";
+  let description = [{
+    Writes `key` and `value` (`[batch, kv_heads, n, head_dim]`) of sequence
+    `b` at positions `start[b]`, ..., `start[b] + n - 1` of `cache`; with
+    `lengths`, only the first `lengths[b]` of the n are written (padding is
+    not cached). A ring cache writes position p at slot p mod window.
+
+    ```mlir
+    xformer.cache_append @model.layers.0.self_attn, %k, %v, start %pos
+        : tensor<1x8x1x128xbf16>, tensor<1x8x1x128xbf16>, tensor<1xi64>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$cache, XF_FloatTensor:$key,
+                       XF_FloatTensor:$value, XF_IndexTensor:$start,
+                       Optional<XF_IndexTensor>:$lengths);
+  let assemblyFormat = [{
+    $cache `,` $key `,` $value `,` `start` $start (`lengths` $lengths^)?
+    attr-dict `:` type($key) `,` type($value) `,` type($start)
+    (`,` type($lengths)^)?
+  }];
+  let hasVerifier = 1;
+}
+
+def Xformer_CacheReadOp : Xformer_Op<"cache_read",
+    [DeclareOpInterfaceMethods<SymbolUserOpInterface>,
+     MemoryEffects<[MemRead]>]> {
+  let summary = "Reads the keys and values held by a KV cache";
+  let description = [{
+    The cached keys and values as `[batch, kv_heads, capacity, head_dim]`
+    in position order: positions `0 .. capacity - 1` of a `self` or `cross`
+    cache, and for a `ring` cache the last `window` positions, oldest first.
+    Positions not written yet are padding; the attention that reads the
+    cache gets the valid lengths as `kv_lengths`.
+
+    ```mlir
+    %k, %v = xformer.cache_read @model.layers.0.self_attn
+        : tensor<1x8x4096x128xbf16>, tensor<1x8x4096x128xbf16>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$cache);
+  let results = (outs XF_FloatTensor:$key, XF_FloatTensor:$value);
+  let assemblyFormat = [{
+    $cache attr-dict `:` type($key) `,` type($value)
   }];
 }
 

@@ -100,4 +100,58 @@ def XformerPrintMasks : Pass<"xformer-print-masks", "func::FuncOp"> {
   ];
 }
 
+def XformerPlanKVCache : Pass<"xformer-plan-kv-cache", "ModuleOp"> {
+  let summary = "Place every layer's K/V cache in one arena and size it";
+  let description = [{
+    Plans the memory of every `xformer.kv_cache` of the module:
+
+    * `self` caches hold `max-seq-len` positions per sequence, `ring` caches
+      (sliding window) `window` positions whatever the maximum length, and
+      `cross` caches `max-source-len` positions of the encoder output;
+    * a position costs `2 * kv_heads * head_dim * bytes(cache-dtype)` (K and
+      V; grouped-query attention stores its K/V heads only), plus one f32
+      scale per head for K and for V with the 8-bit types `fp8` (e4m3) and
+      `int8`;
+    * `layout=contiguous` gives each cache `max-batch` sequences of its
+      capacity; `layout=paged` stores `self` caches in blocks of
+      `block-size` positions shared by the sequences through a block table
+      (int32, `max-batch` x ceil(`max-seq-len` / `block-size`)), as many
+      blocks as the budget allows (or enough for `max-batch` sequences of
+      the maximum length without a budget); ring and cross caches stay
+      contiguous;
+    * caches are placed in module order in one arena, each offset aligned to
+      `alignment` bytes.
+
+    Each cache gets `capacity`, `offset` and `bytes`; the module gets
+    `xformer.kv_plan`, a dictionary of the totals (bytes per token, bytes
+    per sequence of maximum length, total, and how many such sequences fit
+    the budget). `report=<file>` writes the plan as JSON (`-` for stdout).
+
+    A plan over `budget`, a budget too small for one sequence of maximum
+    length, a window larger than the maximum length, or inconsistent options
+    are errors that name the numbers.
+  }];
+  let options = [
+    Option<"maxBatch", "max-batch", "int64_t", "1",
+           "Sequences decoded at once">,
+    Option<"maxSeqLen", "max-seq-len", "int64_t", "2048",
+           "Maximum positions of a sequence (prompt and generated tokens)">,
+    Option<"maxSourceLen", "max-source-len", "int64_t", "0",
+           "Maximum encoder positions for cross caches (default: max-seq-len)">,
+    Option<"cacheDtype", "cache-dtype", "std::string", "\"model\"",
+           "Storage type: model (the K/V type), f32, f16, bf16, fp8, int8">,
+    Option<"layout", "layout", "std::string", "\"contiguous\"",
+           "contiguous or paged">,
+    Option<"blockSize", "block-size", "int64_t", "16",
+           "Positions per block with layout=paged">,
+    Option<"budget", "budget", "std::string", "\"\"",
+           "Memory budget in bytes, with an optional KiB/MiB/GiB/TiB or "
+           "KB/MB/GB/TB suffix">,
+    Option<"alignment", "alignment", "int64_t", "256",
+           "Alignment of each cache's offset in bytes">,
+    Option<"report", "report", "std::string", "\"\"",
+           "Write the plan as JSON to this file (- for stdout)">,
+  ];
+}
+
 #endif // XFORMER_TRANSFORMS_PASSES_TD

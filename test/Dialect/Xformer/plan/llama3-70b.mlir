@@ -1,0 +1,88 @@
+// Llama-3-70B: 80 layers, 8 KV heads of 128, bf16: 327,680 bytes per token.
+// RUN: xformer-opt %s --xformer-plan-kv-cache="max-seq-len=8192 report=-" -o /dev/null | FileCheck %s
+// CHECK: "bytes_per_token": 327680,
+// CHECK: "bytes_per_sequence": 2684354560,
+// CHECK: "sequences_fit": null
+
+module {
+  xformer.kv_cache @model.layers.0 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.1 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.2 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.3 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.4 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.5 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.6 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.7 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.8 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.9 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.10 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.11 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.12 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.13 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.14 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.15 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.16 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.17 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.18 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.19 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.20 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.21 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.22 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.23 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.24 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.25 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.26 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.27 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.28 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.29 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.30 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.31 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.32 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.33 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.34 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.35 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.36 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.37 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.38 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.39 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.40 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.41 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.42 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.43 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.44 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.45 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.46 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.47 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.48 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.49 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.50 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.51 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.52 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.53 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.54 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.55 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.56 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.57 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.58 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.59 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.60 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.61 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.62 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.63 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.64 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.65 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.66 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.67 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.68 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.69 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.70 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.71 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.72 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.73 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.74 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.75 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.76 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.77 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.78 self, kv_heads = 8, head_dim = 128 : bf16
+  xformer.kv_cache @model.layers.79 self, kv_heads = 8, head_dim = 128 : bf16
+}
