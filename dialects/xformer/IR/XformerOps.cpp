@@ -272,6 +272,39 @@ LogicalResult SliceOp::verify() {
   return success();
 }
 
+LogicalResult ConcatOp::verify() {
+  if (getInputs().empty())
+    return emitOpError("expects at least one input");
+  auto result = cast<RankedTensorType>(getType());
+  int64_t rank = result.getRank();
+  int64_t axis = getAxisAttr().getInt();
+  if (axis < 0 || axis >= rank)
+    return emitOpError("axis ") << axis << " is out of range for rank " << rank;
+  int64_t total = 0;
+  bool dynamic = false;
+  for (auto [i, v] : llvm::enumerate(getInputs())) {
+    auto t = cast<RankedTensorType>(v.getType());
+    if (t.getRank() != rank)
+      return emitOpError("input #") << i << " has rank " << t.getRank()
+                                    << ", expected " << rank;
+    for (int64_t d = 0; d < rank; ++d)
+      if (d != axis && !dimsAgree(t.getDimSize(d), result.getDimSize(d)))
+        return emitOpError("input #")
+               << i << " shape " << shapeToString(t.getShape())
+               << " differs from the result " << shapeToString(result.getShape())
+               << " outside axis " << axis;
+    if (t.isDynamicDim(axis))
+      dynamic = true;
+    else
+      total += t.getDimSize(axis);
+  }
+  if (!dynamic && !dimsAgree(result.getDimSize(axis), total))
+    return emitOpError("result has ")
+           << result.getDimSize(axis) << " along axis " << axis
+           << " but the inputs sum to " << total;
+  return success();
+}
+
 LogicalResult SplitHeadsOp::verify() {
   RankedTensorType input = getInput().getType();
   RankedTensorType result = getType();

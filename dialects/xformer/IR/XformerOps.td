@@ -247,6 +247,27 @@ def Xformer_SliceOp : Xformer_Op<"slice",
   let hasVerifier = 1;
 }
 
+def Xformer_ConcatOp : Xformer_Op<"concat", [Pure, SameOperandsElementType,
+                                              SameOperandsAndResultElementType]> {
+  let summary = "Concatenates tensors along one axis";
+  let description = [{
+    Joins tensors that agree on every dimension but `axis`. Projection
+    fusion concatenates the Q, K and V weights (or gate and up) so one GEMM
+    serves all of them; for weights the runtime concatenates once, at load.
+
+    ```mlir
+    %w = xformer.concat %wq, %wk, %wv, axis = 0
+        : tensor<64x64xf32>, tensor<32x64xf32>, tensor<32x64xf32> -> tensor<128x64xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<AnyRankedTensor>:$inputs, I64Attr:$axis);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $inputs `,` `axis` `=` $axis attr-dict `:` type($inputs) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def Xformer_SplitHeadsOp : Xformer_Op<"split_heads",
     [Pure, AllElementTypesMatch<["input", "result"]>]> {
   let summary = "[batch, seq, heads * head_dim] -> [batch, heads, seq, head_dim]";

@@ -154,4 +154,26 @@ def XformerPlanKVCache : Pass<"xformer-plan-kv-cache", "ModuleOp"> {
   ];
 }
 
+def XformerFuseProjections : Pass<"xformer-fuse-projections", "func::FuncOp"> {
+  let summary = "Merge linears that share an input into one GEMM";
+  let description = [{
+    Linears reading the same input with the same weight layout (and all with
+    or all without a bias) become one `xformer.linear` over the concatenated
+    weights, followed by a slice per original output: the Q, K and V
+    projections of an attention, gate and up of a gated MLP, K and V of a
+    cross-attention. Decode then runs one GEMV per group instead of three.
+    Weights declared after the first linear of a group move up to it
+    (`xformer.weight` has no operands).
+
+    ```mlir
+    // Before: three linears of %h.
+    // After:
+    %w = xformer.concat %wq, %wk, %wv, axis = 0 : ... -> tensor<128x64xf32>
+    %qkv = xformer.linear %h, %w : ... -> tensor<2x8x128xf32>
+    %q = xformer.slice %qkv [0, 0, 0] : ... -> tensor<2x8x64xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::xformer::XformerDialect"];
+}
+
 #endif // XFORMER_TRANSFORMS_PASSES_TD
