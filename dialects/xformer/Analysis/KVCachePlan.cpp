@@ -150,7 +150,7 @@ mlir::xformer::planKVCache(const std::vector<CacheDesc> &caches,
                     " positions, larger than max-seq-len " +
                     std::to_string(o.maxSeqLen) +
                     ": raise max-seq-len or check the window");
-      p.capacity = c.window;
+      p.capacity = c.window + std::max<int64_t>(c.chunk, 1) - 1;
       plan.bytesPerToken += p.bytesPerPosition;
       break;
     case CacheDesc::Kind::Cross:

@@ -32,6 +32,7 @@ struct CacheDesc {
   enum class Kind { Self, Ring, Cross } kind = Kind::Self;
   int64_t kvHeads = 0, headDim = 0;
   int64_t window = 0;   // Ring only.
+  int64_t chunk = 1;    // Ring only: the longest chunk written at once.
   CacheStorage storage = CacheStorage::F32;
 };
 

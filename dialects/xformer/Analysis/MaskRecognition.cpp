@@ -621,7 +621,11 @@ std::string mlir::xformer::attentionLayerName(Operation *attention) {
     if (!def)
       break;
     if (auto linear = dyn_cast<LinearOp>(def)) {
-      auto weight = linear.getWeight().getDefiningOp<WeightOp>();
+      Value w = linear.getWeight();
+      // A fused projection: name the layer after its first part.
+      if (auto concat = w.getDefiningOp<ConcatOp>())
+        w = concat.getInputs().front();
+      auto weight = w.getDefiningOp<WeightOp>();
       if (!weight)
         break;
       StringRef name = weight.getName();

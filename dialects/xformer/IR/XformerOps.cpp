@@ -305,6 +305,27 @@ LogicalResult ConcatOp::verify() {
   return success();
 }
 
+LogicalResult GatherPositionsOp::verify() {
+  auto input = cast<RankedTensorType>(getInput().getType());
+  auto result = cast<RankedTensorType>(getType());
+  auto positions = getPositions().getType();
+  if (input.getRank() < 2)
+    return emitOpError("expects a [batch, seq, ...] input");
+  if (positions.getRank() != 1 ||
+      !dimsAgree(positions.getDimSize(0), input.getDimSize(0)))
+    return emitOpError("positions shape ")
+           << shapeToString(positions.getShape()) << " should be [batch] = ["
+           << dimStr(input.getDimSize(0)) << "]";
+  SmallVector<int64_t> expected = {input.getDimSize(0)};
+  llvm::append_range(expected, input.getShape().drop_front(2));
+  if (!shapesAgree(result.getShape(), expected) ||
+      result.getElementType() != input.getElementType())
+    return emitOpError("result shape ")
+           << shapeToString(result.getShape()) << " should be "
+           << shapeToString(expected);
+  return success();
+}
+
 LogicalResult SplitHeadsOp::verify() {
   RankedTensorType input = getInput().getType();
   RankedTensorType result = getType();
@@ -935,6 +956,8 @@ LogicalResult KVCacheOp::verify() {
     return emitOpError("a ring cache needs a positive window");
   if (!ring && getWindowAttr())
     return emitOpError("'window' is only valid for a ring cache");
+  if (getChunkAttr() && (!ring || getChunkAttr().getInt() <= 0))
+    return emitOpError("'chunk' is only valid, and positive, for a ring cache");
   for (auto [name, attr] : {std::pair<StringRef, IntegerAttr>{"capacity",
                                                                getCapacityAttr()},
                             {"offset", getOffsetAttr()},

@@ -268,6 +268,27 @@ def Xformer_ConcatOp : Xformer_Op<"concat", [Pure, SameOperandsElementType,
   let hasVerifier = 1;
 }
 
+def Xformer_GatherPositionsOp : Xformer_Op<"gather_positions", [Pure]> {
+  let summary = "Picks one position per sequence";
+  let description = [{
+    `result[b, ...] = input[b, positions[b], ...]`: the hidden state or
+    logits of one position per sequence, such as each prompt's last token.
+    A position outside `[0, seq)` yields zeros.
+
+    ```mlir
+    %last = xformer.gather_positions %logits, %idx
+        : tensor<2x8x100xf32>, tensor<2xi64> -> tensor<2x100xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, XF_IndexTensor:$positions);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $positions attr-dict `:` type($input) `,` type($positions)
+    `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def Xformer_SplitHeadsOp : Xformer_Op<"split_heads",
     [Pure, AllElementTypesMatch<["input", "result"]>]> {
   let summary = "[batch, seq, heads * head_dim] -> [batch, heads, seq, head_dim]";
@@ -704,6 +725,11 @@ def Xformer_KVCacheOp : Xformer_Op<"kv_cache", [Symbol]> {
     heads, not the query heads) of `head_dim` in `element_type` (the model's
     K/V type; the planner may choose a narrower storage type).
 
+    A ring written by chunks of up to `chunk` positions (prefill) holds
+    `window + chunk - 1` positions, so the first query of a chunk still
+    finds its whole window; without `chunk` (or with 1: decode) it holds
+    `window`.
+
     `--xformer-plan-kv-cache` fills `capacity` (positions per sequence),
     `offset` (bytes into the cache arena) and `bytes`.
 
@@ -718,6 +744,7 @@ def Xformer_KVCacheOp : Xformer_Op<"kv_cache", [Symbol]> {
                        I64Attr:$kv_heads, I64Attr:$head_dim,
                        TypeAttr:$element_type,
                        OptionalAttr<I64Attr>:$window,
+                       OptionalAttr<I64Attr>:$chunk,
                        OptionalAttr<I64Attr>:$capacity,
                        OptionalAttr<I64Attr>:$offset,
                        OptionalAttr<I64Attr>:$bytes);

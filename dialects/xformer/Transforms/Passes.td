@@ -106,7 +106,8 @@ def XformerPlanKVCache : Pass<"xformer-plan-kv-cache", "ModuleOp"> {
     Plans the memory of every `xformer.kv_cache` of the module:
 
     * `self` caches hold `max-seq-len` positions per sequence, `ring` caches
-      (sliding window) `window` positions whatever the maximum length, and
+      (sliding window) `window` positions whatever the maximum length (plus
+      `chunk - 1` when prefill writes chunks into them), and
       `cross` caches `max-source-len` positions of the encoder output;
     * a position costs `2 * kv_heads * head_dim * bytes(cache-dtype)` (K and
       V; grouped-query attention stores its K/V heads only), plus one f32
@@ -174,6 +175,45 @@ def XformerFuseProjections : Pass<"xformer-fuse-projections", "func::FuncOp"> {
     ```
   }];
   let dependentDialects = ["::mlir::xformer::XformerDialect"];
+}
+
+def XformerDeriveGeneration : Pass<"xformer-derive-generation", "ModuleOp"> {
+  let summary = "Derive the prefill and decode programs of a decoder";
+  let description = [{
+    From a decoder's forward function (`xformer.model =
+    #xformer.model<decoder>`, fused attention, token ids `[batch, seq]` in,
+    logits `[batch, seq, vocab]` out) derives two programs that share
+    explicit KV caches (one `xformer.kv_cache` per self-attention: `self`,
+    or `ring` for a sliding window, storing the K/V heads):
+
+    * `@prefill(%ids: [batch, seq], %start: [batch], %lengths: [batch])`
+      runs a chunk of `lengths[b]` tokens per sequence whose first token
+      sits at position `start[b]` (0 for a whole prompt): it appends the
+      chunk's K/V at `start`, attends over the cache (`kv_lengths = start +
+      lengths`, `q_lengths = lengths`: queries are the last positions) and
+      returns the logits of each sequence's last token, `[batch, vocab]`
+      (all positions with `all-logits`). Prefill in chunks and in one go
+      run the same program.
+    * `@decode(%token: [batch, 1], %position: [batch])` is the same program
+      for one token at position `position[b]`: its attention is the mask
+      seen from a query at that position (keys `[0, p]`, or the window).
+
+    Positions become `start + i` per sequence; every other op keeps its
+    meaning with the sequence dimension re-typed. The mask kind of each
+    attention is unchanged: the bottom-right alignment of #xformer.mask
+    makes the same kind correct for a chunk and for one token.
+
+    Errors: a function that is not a decoder (no autoregressive part), a
+    self-attention that can see the future, masks that need the whole
+    sequence (custom tensors, document ids, additive biases), and ops whose
+    sequence dimension cannot be re-typed.
+  }];
+  let options = [
+    Option<"functionName", "function", "std::string", "\"forward\"",
+           "The forward function to derive from">,
+    Option<"allLogits", "all-logits", "bool", "false",
+           "Prefill returns the logits of every position">,
+  ];
 }
 
 #endif // XFORMER_TRANSFORMS_PASSES_TD

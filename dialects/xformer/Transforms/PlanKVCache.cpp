@@ -79,6 +79,7 @@ struct XformerPlanKVCachePass
       d.kvHeads = op.getKvHeadsAttr().getInt();
       d.headDim = op.getHeadDimAttr().getInt();
       d.window = op.getWindowAttr() ? op.getWindowAttr().getInt() : 0;
+      d.chunk = op.getChunkAttr() ? op.getChunkAttr().getInt() : 1;
       std::optional<CacheStorage> storage =
           forced ? forced : storageOf(op.getElementType());
       if (!storage) {
