@@ -8,6 +8,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/SetVector.h"
+#include <functional>
 #include "llvm/ADT/StringSet.h"
 
 namespace mlir::xformer {
@@ -113,15 +115,30 @@ struct XformerDeriveGenerationPass
           XformerDeriveGenerationPass> {
   using Base::Base;
 
+  /// Which inputs a forward value depends on.
+  enum Dep : unsigned { Free = 0, Source = 1, Target = 2 };
+
   struct CacheInfo {
     KVCacheOp decl;
     int64_t capacityIfRing = 0;
   };
 
   func::FuncOp forward;
+  bool encoderDecoder = false;
   int64_t batch = 0, seq = 0;
-  Value forwardLengths; // A [batch] argument of the forward function.
+  BlockArgument targetIds;                // decoder token ids [batch, seq]
+  Value forwardLengths;                   // decoder-only: [batch] lengths
+  llvm::SetVector<BlockArgument> sources; // encoder-decoder: encoder inputs
+  llvm::DenseMap<Operation *, unsigned> deps;
   llvm::DenseMap<Operation *, CacheInfo> caches;
+
+  unsigned depOf(Value v) {
+    if (auto arg = dyn_cast<BlockArgument>(v))
+      return arg == targetIds || arg == forwardLengths ? Target
+             : sources.contains(arg)                   ? Source
+                                                       : Free;
+    return deps.lookup(v.getDefiningOp());
+  }
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -131,10 +148,20 @@ struct XformerDeriveGenerationPass
                          << functionName << " to derive from";
       return signalPassFailure();
     }
-    if (failed(checkForward()) || failed(declareCaches()))
+    if (failed(checkForward()))
+      return signalPassFailure();
+    for (Operation &op : forward.getBody().front()) {
+      unsigned d = Free;
+      for (Value operand : op.getOperands())
+        d |= depOf(operand);
+      deps[&op] = d;
+    }
+    if (failed(declareCaches()))
       return signalPassFailure();
     OpBuilder b(module.getContext());
     b.setInsertionPointAfter(forward);
+    if (encoderDecoder && failed(buildEncode(b)))
+      return signalPassFailure();
     if (failed(buildProgram(b, "prefill", seq, /*decode=*/false)) ||
         failed(buildProgram(b, "decode", 1, /*decode=*/true)))
       return signalPassFailure();
@@ -152,41 +179,77 @@ struct XformerDeriveGenerationPass
       return forward.emitError()
              << "xformer-derive-generation: @" << forward.getSymName()
              << " is an encoder: it has no autoregressive part to decode";
-    if (model.getValue() == ModelKind::encoder_decoder)
-      return forward.emitError()
-             << "xformer-derive-generation: encoder-decoder models are not "
-                "derived yet; only decoders";
-    FunctionType type = forward.getFunctionType();
-    auto ids = type.getNumInputs() ? dyn_cast<RankedTensorType>(type.getInput(0))
-                                   : RankedTensorType();
-    if (!ids || ids.getRank() != 2 || !ids.hasStaticShape() ||
-        !isa<IntegerType>(ids.getElementType()))
-      return forward.emitError() << "xformer-derive-generation: the first "
-                                    "argument must be token ids [batch, seq] "
-                                    "with static sizes";
-    batch = ids.getDimSize(0);
-    seq = ids.getDimSize(1);
-    for (unsigned i = 1; i < type.getNumInputs(); ++i) {
-      auto t = dyn_cast<RankedTensorType>(type.getInput(i));
-      if (!t || t.getRank() != 1 || t.getDimSize(0) != batch ||
-          !isa<IntegerType>(t.getElementType()) || forwardLengths)
-        return forward.emitError()
-               << "xformer-derive-generation: argument #" << i
-               << " is not the one [batch] lengths input a decoder may have";
-      forwardLengths = forward.getArgument(i);
-    }
-    if (type.getNumResults() != 1)
-      return forward.emitError() << "xformer-derive-generation: expects one "
-                                    "result, the logits [batch, seq, vocab]";
-    auto logits = dyn_cast<RankedTensorType>(type.getResult(0));
-    if (!logits || logits.getRank() != 3 || logits.getDimSize(0) != batch ||
-        logits.getDimSize(1) != seq)
-      return forward.emitError() << "xformer-derive-generation: the result "
-                                    "must be logits [batch, seq, vocab]";
+    encoderDecoder = model.getValue() == ModelKind::encoder_decoder;
     if (!forward.getBody().hasOneBlock())
       return forward.emitError() << "xformer-derive-generation: expects a "
                                     "single-block function";
+
+    // The decoder's token ids: the first argument of a decoder; the input
+    // sequence of the cross-attention queries in an encoder-decoder.
+    if (encoderDecoder) {
+      AttentionOp cross;
+      forward.walk([&](AttentionOp op) {
+        if (!cross && op.getMask().getKind() == MaskKind::cross)
+          cross = op;
+      });
+      if (!cross)
+        return forward.emitError()
+               << "xformer-derive-generation: an encoder-decoder needs a "
+                  "cross-attention to tell its decoder from its encoder";
+      llvm::SetVector<Value> roots = sequenceRoots(cross.getQuery());
+      if (roots.size() != 1)
+        return forward.emitError()
+               << "xformer-derive-generation: the cross-attention queries "
+                  "must come from one input, the decoder's token ids";
+      targetIds = cast<BlockArgument>(roots.front());
+      for (BlockArgument arg : forward.getArguments())
+        if (arg != targetIds)
+          sources.insert(arg);
+    } else {
+      targetIds = forward.getArgument(0);
+    }
+    auto ids = dyn_cast<RankedTensorType>(targetIds.getType());
+    if (!ids || ids.getRank() != 2 || !ids.hasStaticShape() ||
+        !isa<IntegerType>(ids.getElementType()))
+      return forward.emitError() << "xformer-derive-generation: the decoder's "
+                                    "token ids must be [batch, seq] with "
+                                    "static sizes";
+    batch = ids.getDimSize(0);
+    seq = ids.getDimSize(1);
+    if (!encoderDecoder) {
+      for (unsigned i = 1; i < forward.getNumArguments(); ++i) {
+        auto t = dyn_cast<RankedTensorType>(forward.getArgument(i).getType());
+        if (!t || t.getRank() != 1 || t.getDimSize(0) != batch ||
+            !isa<IntegerType>(t.getElementType()) || forwardLengths)
+          return forward.emitError()
+                 << "xformer-derive-generation: argument #" << i
+                 << " is not the one [batch] lengths input a decoder may "
+                    "have";
+        forwardLengths = forward.getArgument(i);
+      }
+    }
     return success();
+  }
+
+  /// The one forward result that depends on the decoder: its logits.
+  FailureOr<unsigned> logitsIndex() {
+    auto ret = cast<func::ReturnOp>(forward.getBody().front().getTerminator());
+    std::optional<unsigned> found;
+    for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+      if (!(depOf(v) & Target))
+        continue;
+      auto t = dyn_cast<RankedTensorType>(v.getType());
+      if (found || !t || t.getRank() != 3 || t.getDimSize(0) != batch ||
+          t.getDimSize(1) != seq)
+        return forward.emitError()
+               << "xformer-derive-generation: expects one decoder result, "
+                  "the logits [batch, seq, vocab]";
+      found = i;
+    }
+    if (!found)
+      return forward.emitError() << "xformer-derive-generation: no result "
+                                    "depends on the decoder's tokens";
+    return *found;
   }
 
   LogicalResult declareCaches() {
@@ -196,6 +259,8 @@ struct XformerDeriveGenerationPass
     llvm::StringSet<> used;
     int index = 0;
     WalkResult walk = forward.walk([&](AttentionOp op) -> WalkResult {
+      if (!(deps.lookup(op) & Target))
+        return WalkResult::advance(); // the encoder's: runs once, no cache
       std::string layer = attentionLayerName(op);
       MaskAttr mask = op.getMask();
       auto fail = [&](const Twine &why) {
@@ -204,13 +269,19 @@ struct XformerDeriveGenerationPass
                        << why;
         return WalkResult::interrupt();
       };
+      bool cross = mask.getKind() == MaskKind::cross;
       switch (mask.getKind()) {
       case MaskKind::causal:
       case MaskKind::sliding_window:
       case MaskKind::prefix_lm:
         break;
       case MaskKind::cross:
-        return fail("is a cross-attention; only decoders are derived");
+        if (!encoderDecoder)
+          return fail("is a cross-attention in a decoder-only model");
+        if (depOf(op.getKey()) & Target || depOf(op.getValue()) & Target)
+          return fail("is a cross-attention whose keys depend on the "
+                      "decoder");
+        break;
       default:
         return fail("has a #xformer.mask<" +
                     stringifyMaskKind(mask.getKind()).str() +
@@ -226,17 +297,21 @@ struct XformerDeriveGenerationPass
       RankedTensorType k = op.getKey().getType(), v = op.getValue().getType();
       if (k.getDimSize(3) != v.getDimSize(3))
         return fail("has keys and values of different head_dim");
-      if (k.getDimSize(2) != seq || op.getQuery().getType().getDimSize(2) != seq)
-        return fail("is not a self-attention over the whole sequence");
+      if (op.getQuery().getType().getDimSize(2) != seq ||
+          (!cross && k.getDimSize(2) != seq))
+        return fail("is not an attention over the whole sequence");
       std::string name = layer.empty() ? "attention." + std::to_string(index)
                                        : layer;
       while (!used.insert(name).second)
         name += "." + std::to_string(index);
       ++index;
       bool ring = mask.getKind() == MaskKind::sliding_window;
+      CacheKind kind = cross ? CacheKind::cross
+                       : ring ? CacheKind::ring
+                              : CacheKind::self;
       auto decl = KVCacheOp::create(
           b, op.getLoc(), b.getStringAttr(name),
-          CacheKindAttr::get(b.getContext(), ring ? CacheKind::ring : CacheKind::self),
+          CacheKindAttr::get(b.getContext(), kind),
           b.getI64IntegerAttr(k.getDimSize(1)),
           b.getI64IntegerAttr(k.getDimSize(3)),
           TypeAttr::get(k.getElementType()),
@@ -249,36 +324,195 @@ struct XformerDeriveGenerationPass
     return failure(walk.wasInterrupted());
   }
 
+  /// Maps forward values into a program: arguments and values already
+  /// computed map directly; weights and constants are cloned where first
+  /// needed; positions are re-based by `positions`.
+  struct Cloner {
+    OpBuilder &b;
+    IRMapping map;
+    Value positions; // re-based positions [batch, chunk], or null: clone
+    int64_t seq;
+
+    /// Whether an op depends on no input (weights, constants, positions
+    /// and what is computed from them only).
+    std::function<bool(Operation *)> isFree;
+
+    FailureOr<Value> get(Value old) {
+      if (Value v = map.lookupOrNull(old))
+        return v;
+      Operation *def = old.getDefiningOp();
+      if (!def || def->getNumResults() != 1 || !isFree(def))
+        return failure();
+      if (def->getNumOperands() != 0) {
+        // Computed from free values only (BART's positions + 2): clone it
+        // where it is first needed.
+        if (failed(cloneRetyped(*def, seq)))
+          return failure();
+        return map.lookup(old);
+      }
+      if (auto pos = dyn_cast<PositionsOp>(def); pos && positions) {
+        if (pos.getOffset() || pos.getSize() ||
+            pos.getType().getDimSize(0) != seq)
+          return failure();
+        Value p = positions;
+        Type elt = pos.getType().getElementType();
+        if (elt != cast<RankedTensorType>(p.getType()).getElementType())
+          p = CastOp::create(
+              b, pos.getLoc(),
+              tensorOf(cast<RankedTensorType>(p.getType()).getShape(), elt),
+              p);
+        map.map(old, p);
+        return p;
+      }
+      Operation *clone = b.clone(*def);
+      map.map(old, clone->getResult(0));
+      return clone->getResult(0);
+    }
+
+    /// Clones `op` with re-typed results.
+    LogicalResult cloneRetyped(Operation &op, int64_t chunk) {
+      for (Value operand : op.getOperands())
+        if (failed(get(operand)))
+          return op.emitError() << "xformer-derive-generation: an operand of '"
+                                << op.getName()
+                                << "' is not available in this program";
+      SmallVector<Value> oldOperands(op.getOperands());
+      Operation *clone = b.clone(op, map);
+      for (auto [oldResult, newResult] :
+           llvm::zip_equal(op.getResults(), clone->getResults())) {
+        auto oldType = dyn_cast<RankedTensorType>(oldResult.getType());
+        if (!oldType)
+          continue;
+        FailureOr<RankedTensorType> type =
+            inferResultType(clone, oldOperands, oldType);
+        if (failed(type))
+          return op.emitError() << "xformer-derive-generation: cannot re-type '"
+                                << op.getName() << "' for a chunk of " << chunk
+                                << " tokens";
+        newResult.setType(*type);
+      }
+      return success();
+    }
+  };
+
+  std::function<bool(Operation *)> isFreeFn() {
+    return [this](Operation *op) { return deps.lookup(op) == Free; };
+  }
+
+  /// @encode: the encoder once, and the cross-attention K/V into their
+  /// static caches.
+  LogicalResult buildEncode(OpBuilder &b) {
+    MLIRContext *ctx = b.getContext();
+    auto ret = cast<func::ReturnOp>(forward.getBody().front().getTerminator());
+    SmallVector<Type> inputs, results;
+    for (BlockArgument arg : sources)
+      inputs.push_back(arg.getType());
+    SmallVector<Value> outs;
+    for (Value v : ret.getOperands())
+      if (depOf(v) == Source)
+        outs.push_back(v);
+    for (Value v : outs)
+      results.push_back(v.getType());
+    Location loc = forward.getLoc();
+    auto func = func::FuncOp::create(b, loc, "encode",
+                                     FunctionType::get(ctx, inputs, results));
+    func->setAttr(XformerDialect::kModelAttrName,
+                  forward->getAttr(XformerDialect::kModelAttrName));
+    Block *entry = func.addEntryBlock();
+    OpBuilder fb = OpBuilder::atBlockBegin(entry);
+    Cloner c{fb, {}, Value(), seq, isFreeFn()};
+    for (auto [i, arg] : llvm::enumerate(sources))
+      c.map.map(arg, entry->getArgument(i));
+    for (Operation &op : forward.getBody().front()) {
+      if (isa<func::ReturnOp>(op) || deps.lookup(&op) != Source ||
+          op.getNumOperands() == 0)
+        continue;
+      if (failed(c.cloneRetyped(op, seq)))
+        return failure();
+    }
+    // Cross K/V into the caches, at positions [0, source length).
+    for (Operation &op : forward.getBody().front()) {
+      auto att = dyn_cast<AttentionOp>(op);
+      if (!att || att.getMask().getKind() != MaskKind::cross)
+        continue;
+      CacheInfo info = caches.lookup(&op);
+      FailureOr<Value> k = c.get(att.getKey()), v = c.get(att.getValue());
+      if (failed(k) || failed(v))
+        return att.emitError("xformer-derive-generation: cross-attention "
+                             "keys are not computed by the encoder");
+      Type i64 = fb.getI64Type();
+      Value zero = arith::ConstantOp::create(
+          fb, loc, DenseElementsAttr::get(tensorOf({batch}, i64),
+                                          fb.getI64IntegerAttr(0).getValue()));
+      Value lengths;
+      if (Value kl = att.getKvLengths()) {
+        FailureOr<Value> mapped = c.get(kl);
+        if (failed(mapped))
+          return att.emitError("xformer-derive-generation: cross-attention "
+                               "key lengths are not an encoder input");
+        lengths = *mapped;
+      }
+      CacheAppendOp::create(fb, att.getLoc(),
+                            FlatSymbolRefAttr::get(info.decl.getSymNameAttr()),
+                            *k, *v, zero, lengths);
+    }
+    SmallVector<Value> mapped;
+    for (Value v : outs)
+      mapped.push_back(c.map.lookup(v));
+    func::ReturnOp::create(fb, loc, mapped);
+    b.setInsertionPointAfter(func);
+    return success();
+  }
+
   /// Builds @name over chunks of `chunk` tokens.
   LogicalResult buildProgram(OpBuilder &b, StringRef name, int64_t chunk,
                              bool decode) {
     MLIRContext *ctx = b.getContext();
     Type i64 = b.getI64Type();
-    auto idsType = typeOf(forward.getArgument(0));
+    FailureOr<unsigned> resultIndex = logitsIndex();
+    if (failed(resultIndex))
+      return failure();
+    auto ret = cast<func::ReturnOp>(forward.getBody().front().getTerminator());
     auto logitsType = cast<RankedTensorType>(
-        forward.getFunctionType().getResult(0));
+        ret.getOperand(*resultIndex).getType());
     int64_t vocab = logitsType.getDimSize(2);
     Type elt = logitsType.getElementType();
+    // Encoder inputs the decoder reads directly (the source lengths of a
+    // cross-attention).
+    llvm::SetVector<BlockArgument> direct;
+    for (Operation &op : forward.getBody().front())
+      if (deps.lookup(&op) & Target)
+        for (Value operand : op.getOperands())
+          if (auto arg = dyn_cast<BlockArgument>(operand);
+              arg && sources.contains(arg))
+            direct.insert(arg);
+
     SmallVector<Type> inputs = {
-        tensorOf({batch, chunk}, idsType.getElementType()),
+        tensorOf({batch, chunk},
+                 cast<RankedTensorType>(targetIds.getType()).getElementType()),
         tensorOf({batch}, i64)};
     if (!decode)
       inputs.push_back(tensorOf({batch}, i64));
-    Type result = !decode && allLogits ? Type(tensorOf({batch, chunk, vocab}, elt))
-                                       : Type(tensorOf({batch, vocab}, elt));
+    for (BlockArgument arg : direct)
+      inputs.push_back(arg.getType());
+    Type result = !decode && allLogits
+                      ? Type(tensorOf({batch, chunk, vocab}, elt))
+                      : Type(tensorOf({batch, vocab}, elt));
     Location loc = forward.getLoc();
     auto func = func::FuncOp::create(b, loc, name,
                                      FunctionType::get(ctx, inputs, result));
     func->setAttr(XformerDialect::kModelAttrName,
                   forward->getAttr(XformerDialect::kModelAttrName));
+    b.setInsertionPointAfter(func);
     Block *entry = func.addEntryBlock();
     OpBuilder fb = OpBuilder::atBlockBegin(entry);
     Value ids = entry->getArgument(0);
     Value start = entry->getArgument(1);
+    unsigned next = decode ? 2 : 3;
     Value lengths;
     if (decode) {
       auto ones = DenseElementsAttr::get(tensorOf({batch}, i64),
-                                         b.getI64IntegerAttr(1).getValue());
+                                         fb.getI64IntegerAttr(1).getValue());
       lengths = arith::ConstantOp::create(fb, loc, ones);
     } else {
       lengths = entry->getArgument(2);
@@ -292,13 +526,16 @@ struct XformerDeriveGenerationPass
         AddOp::create(fb, loc, tensorOf({batch, chunk}, i64), col, row);
     Value kvLen = AddOp::create(fb, loc, tensorOf({batch}, i64), start, lengths);
 
-    IRMapping map;
-    map.map(forward.getArgument(0), ids);
+    Cloner c{fb, {}, positions, seq, isFreeFn()};
+    c.map.map(targetIds, ids);
     if (forwardLengths)
-      map.map(forwardLengths, lengths);
+      c.map.map(forwardLengths, lengths);
+    for (auto [i, arg] : llvm::enumerate(direct))
+      c.map.map(arg, entry->getArgument(next + i));
+
     for (Operation &op : forward.getBody().front()) {
-      if (auto ret = dyn_cast<func::ReturnOp>(op)) {
-        Value logits = map.lookup(ret.getOperand(0));
+      if (auto r = dyn_cast<func::ReturnOp>(op)) {
+        Value logits = c.map.lookup(r.getOperand(*resultIndex));
         Value out;
         if (decode) {
           out = ReshapeOp::create(fb, loc, result, logits);
@@ -306,7 +543,7 @@ struct XformerDeriveGenerationPass
           out = logits;
         } else {
           auto one = DenseElementsAttr::get(tensorOf({batch}, i64),
-                                            b.getI64IntegerAttr(1).getValue());
+                                            fb.getI64IntegerAttr(1).getValue());
           Value last = SubOp::create(fb, loc, tensorOf({batch}, i64), lengths,
                                      arith::ConstantOp::create(fb, loc, one));
           out = GatherPositionsOp::create(fb, loc, result, logits, last);
@@ -314,76 +551,65 @@ struct XformerDeriveGenerationPass
         func::ReturnOp::create(fb, loc, out);
         continue;
       }
-      if (auto pos = dyn_cast<PositionsOp>(op)) {
-        if (pos.getOffset() || pos.getSize() ||
-            pos.getType().getDimSize(0) != seq) {
-          pos.emitError("xformer-derive-generation: positions that are not "
-                        "the sequence's [0, seq) cannot be re-based");
+      if (!(deps.lookup(&op) & Target))
+        continue; // the encoder's, or a weight cloned where needed
+      auto att = dyn_cast<AttentionOp>(op);
+      if (!att) {
+        if (failed(c.cloneRetyped(op, chunk)))
           return failure();
-        }
-        Value p = positions;
-        if (pos.getType().getElementType() != i64)
-          p = CastOp::create(fb, loc,
-                             tensorOf({batch, chunk},
-                                      pos.getType().getElementType()),
-                             positions);
-        map.map(pos.getResult(), p);
         continue;
       }
-      if (auto att = dyn_cast<AttentionOp>(op)) {
-        CacheInfo cache = caches.lookup(&op);
-        Value q = map.lookup(att.getQuery());
-        Value k = map.lookup(att.getKey());
-        Value v = map.lookup(att.getValue());
-        auto sym = FlatSymbolRefAttr::get(cache.decl.getSymNameAttr());
-        CacheAppendOp::create(fb, att.getLoc(), sym, k, v, start, lengths);
-        RankedTensorType kt = typeOf(k);
-        auto cacheType = tensorOf({batch, kt.getDimSize(1), ShapedType::kDynamic,
-                                   kt.getDimSize(3)},
-                                  kt.getElementType());
-        auto read = CacheReadOp::create(fb, att.getLoc(), cacheType, cacheType,
-                                        sym);
-        Value visible = kvLen;
+      CacheInfo cache = caches.lookup(&op);
+      auto sym = FlatSymbolRefAttr::get(cache.decl.getSymNameAttr());
+      FailureOr<Value> q = c.get(att.getQuery());
+      if (failed(q))
+        return att.emitError("xformer-derive-generation: queries unavailable");
+      bool cross = att.getMask().getKind() == MaskKind::cross;
+      RankedTensorType kOld = att.getKey().getType();
+      auto cacheType = tensorOf({batch, kOld.getDimSize(1), ShapedType::kDynamic,
+                                 kOld.getDimSize(3)},
+                                kOld.getElementType());
+      Value visible = kvLen;
+      if (cross) {
+        // Written once by @encode; the source lengths come in directly.
+        visible = Value();
+        if (Value kl = att.getKvLengths()) {
+          FailureOr<Value> mapped = c.get(kl);
+          if (failed(mapped))
+            return att.emitError("xformer-derive-generation: cross-attention "
+                                 "key lengths are not an encoder input");
+          visible = *mapped;
+        }
+      } else {
+        FailureOr<Value> k = c.get(att.getKey()), v = c.get(att.getValue());
+        if (failed(k) || failed(v))
+          return att.emitError("xformer-derive-generation: keys unavailable");
+        CacheAppendOp::create(fb, att.getLoc(), sym, *k, *v, start, lengths);
         if (cache.capacityIfRing) {
           // A ring holds its last `capacity` positions.
           auto capAttr = DenseElementsAttr::get(
               tensorOf({}, i64),
-              b.getI64IntegerAttr(cache.capacityIfRing).getValue());
+              fb.getI64IntegerAttr(cache.capacityIfRing).getValue());
           Value cap = arith::ConstantOp::create(fb, loc, capAttr);
-          Value below = CompareOp::create(fb, loc, tensorOf({batch}, b.getI1Type()),
-                                          ComparePredicate::lt, kvLen, cap);
+          Value below =
+              CompareOp::create(fb, loc, tensorOf({batch}, fb.getI1Type()),
+                                ComparePredicate::lt, kvLen, cap);
           visible = SelectOp::create(fb, loc, tensorOf({batch}, i64), below,
                                      kvLen, cap);
         }
-        RankedTensorType qt = typeOf(q);
-        auto outType = tensorOf({qt.getDimSize(0), qt.getDimSize(1),
-                                 qt.getDimSize(2),
-                                 typeOf(v).getDimSize(3)},
-                                att.getType().getElementType());
-        Value out = AttentionOp::create(
-            fb, att.getLoc(), outType, q, read.getKey(), read.getValue(),
-            lengths, visible, Value(), Value(), Value(), Value(),
-            att.getMask(), att.getScaleAttr());
-        map.map(att.getResult(), out);
-        continue;
       }
-      SmallVector<Value> oldOperands(op.getOperands());
-      Operation *clone = fb.clone(op, map);
-      for (auto [oldResult, newResult] :
-           llvm::zip_equal(op.getResults(), clone->getResults())) {
-        auto oldType = dyn_cast<RankedTensorType>(oldResult.getType());
-        if (!oldType)
-          continue;
-        FailureOr<RankedTensorType> type =
-            inferResultType(clone, oldOperands, oldType);
-        if (failed(type)) {
-          op.emitError() << "xformer-derive-generation: cannot re-type '"
-                         << op.getName() << "' for a chunk of " << chunk
-                         << " tokens";
-          return failure();
-        }
-        newResult.setType(*type);
-      }
+      auto read = CacheReadOp::create(fb, att.getLoc(), cacheType, cacheType,
+                                      sym);
+      RankedTensorType qt = typeOf(*q);
+      auto outType = tensorOf({qt.getDimSize(0), qt.getDimSize(1),
+                               qt.getDimSize(2),
+                               att.getValue().getType().getDimSize(3)},
+                              att.getType().getElementType());
+      Value out = AttentionOp::create(
+          fb, att.getLoc(), outType, *q, read.getKey(), read.getValue(),
+          lengths, visible, Value(), Value(), Value(), Value(), att.getMask(),
+          att.getScaleAttr());
+      c.map.map(att.getResult(), out);
     }
     return success();
   }

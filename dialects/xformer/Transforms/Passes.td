@@ -178,35 +178,44 @@ def XformerFuseProjections : Pass<"xformer-fuse-projections", "func::FuncOp"> {
 }
 
 def XformerDeriveGeneration : Pass<"xformer-derive-generation", "ModuleOp"> {
-  let summary = "Derive the prefill and decode programs of a decoder";
+  let summary = "Derive the encode, prefill and decode programs of a model";
   let description = [{
-    From a decoder's forward function (`xformer.model =
-    #xformer.model<decoder>`, fused attention, token ids `[batch, seq]` in,
-    logits `[batch, seq, vocab]` out) derives two programs that share
-    explicit KV caches (one `xformer.kv_cache` per self-attention: `self`,
-    or `ring` for a sliding window, storing the K/V heads):
+    From the forward function of a decoder (`xformer.model =
+    #xformer.model<decoder>`) or an encoder-decoder (`encoder_decoder`),
+    with fused attention, derives the programs of generation. They share
+    explicit KV caches: one `xformer.kv_cache` per decoder self-attention
+    (`self`, or `ring` for a sliding window; the K/V heads only) and one
+    `cross` cache per cross-attention.
 
-    * `@prefill(%ids: [batch, seq], %start: [batch], %lengths: [batch])`
-      runs a chunk of `lengths[b]` tokens per sequence whose first token
-      sits at position `start[b]` (0 for a whole prompt): it appends the
-      chunk's K/V at `start`, attends over the cache (`kv_lengths = start +
-      lengths`, `q_lengths = lengths`: queries are the last positions) and
-      returns the logits of each sequence's last token, `[batch, vocab]`
-      (all positions with `all-logits`). Prefill in chunks and in one go
-      run the same program.
-    * `@decode(%token: [batch, 1], %position: [batch])` is the same program
-      for one token at position `position[b]`: its attention is the mask
-      seen from a query at that position (keys `[0, p]`, or the window).
+    * `@encode(<encoder inputs>)` (encoder-decoders): runs the encoder once
+      and writes each cross-attention's K/V projections of the encoder
+      output into its cross cache. They are never recomputed per step.
+    * `@prefill(%ids: [batch, seq], %start: [batch], %lengths: [batch],
+      <encoder inputs the decoder reads, e.g. source lengths>)` runs a chunk
+      of `lengths[b]` tokens per sequence whose first token sits at position
+      `start[b]` (0 for a whole prompt): it appends the chunk's K/V at
+      `start`, attends over the cache (`kv_lengths = start + lengths`,
+      `q_lengths = lengths`: queries are the last positions) and returns
+      the logits of each sequence's last token, `[batch, vocab]` (all
+      positions with `all-logits`). Prefill in chunks and in one go run the
+      same program.
+    * `@decode(%token: [batch, 1], %position: [batch], ...)` is the same
+      program for one token at position `position[b]`: its attention is the
+      mask seen from a query at that position (keys `[0, p]`, or the
+      window).
 
-    Positions become `start + i` per sequence; every other op keeps its
-    meaning with the sequence dimension re-typed. The mask kind of each
-    attention is unchanged: the bottom-right alignment of #xformer.mask
-    makes the same kind correct for a chunk and for one token.
+    The decoder is the input sequence that queries the cross-attentions;
+    ops are split between programs by which inputs they depend on. Positions
+    become `start + i` per sequence; every other op keeps its meaning with
+    the sequence dimension re-typed. Mask kinds are unchanged: the
+    bottom-right alignment of #xformer.mask makes the same kind correct for
+    a chunk and for one token.
 
-    Errors: a function that is not a decoder (no autoregressive part), a
-    self-attention that can see the future, masks that need the whole
-    sequence (custom tensors, document ids, additive biases), and ops whose
-    sequence dimension cannot be re-typed.
+    Errors: a function that is an encoder (no autoregressive part), a
+    decoder self-attention that can see the future, masks that need the
+    whole sequence (custom tensors, document ids, additive biases such as
+    T5's relative positions, a runtime prefix), and ops whose sequence
+    dimension cannot be re-typed.
   }];
   let options = [
     Option<"functionName", "function", "std::string", "\"forward\"",

@@ -26,7 +26,7 @@ func.func @forward(%ids: tensor<1x4xi64>) -> tensor<1x4x10xf32> attributes {xfor
 
 // -----
 
-// CHECK: error: xformer-derive-generation: encoder-decoder models are not derived yet; only decoders
+// CHECK: error: xformer-derive-generation: an encoder-decoder needs a cross-attention to tell its decoder from its encoder
 func.func @forward(%ids: tensor<1x4xi64>) -> tensor<1x4x10xf32> attributes {xformer.model = #xformer.model<encoder_decoder>} {
   %w = xformer.weight "wte" : tensor<10x8xf32>
   %x = xformer.embedding %w, %ids : tensor<10x8xf32>, tensor<1x4xi64> -> tensor<1x4x8xf32>
@@ -36,7 +36,7 @@ func.func @forward(%ids: tensor<1x4xi64>) -> tensor<1x4x10xf32> attributes {xfor
 
 // -----
 
-// CHECK: error: xformer-derive-generation: the first argument must be token ids [batch, seq] with static sizes
+// CHECK: error: xformer-derive-generation: the decoder's token ids must be [batch, seq] with static sizes
 func.func @forward(%x: tensor<1x4x8xf32>) -> tensor<1x4x10xf32> attributes {xformer.model = #xformer.model<decoder>} {
   %w = xformer.weight "wte" : tensor<10x8xf32>
   %l = xformer.linear %x, %w : tensor<1x4x8xf32>, tensor<10x8xf32> -> tensor<1x4x10xf32>

@@ -60,3 +60,30 @@
 // ALL-SAME: -> tensor<2x8x100xf32>
 // ALL-NOT: xformer.gather_positions
 // ALL-LABEL: func.func @decode(
+
+// Encoder-decoder (BART): @encode runs the encoder once and writes each
+// cross-attention's K/V into a static cross cache; the decoder programs read
+// it and never recompute those projections.
+// RUN: xformer-opt %S/../../Examples/bart-fused.mlir --xformer-fuse-projections --canonicalize --cse --xformer-derive-generation | FileCheck %s --check-prefix=BART
+// RUN: xformer-opt %S/../../Examples/bart-fused.mlir --xformer-derive-generation --xformer-plan-kv-cache="max-seq-len=64 max-source-len=512 report=-" -o /dev/null | FileCheck %s --check-prefix=BARTPLAN
+// BART: xformer.kv_cache @model.decoder.layers.0.self_attn self, kv_heads = 4, head_dim = 16 : f32
+// BART: xformer.kv_cache @model.decoder.layers.0.encoder_attn cross, kv_heads = 4, head_dim = 16 : f32
+// BART-LABEL: func.func @encode(
+// BART-SAME: %{{.+}}: tensor<2x8xi64>, [[SRCLEN:%.+]]: tensor<2xi64>) -> tensor<2x8x64xf32>
+// BART: mask = #xformer.mask<bidirectional>
+// BART: xformer.weight "model.decoder.layers.0.encoder_attn.k_proj.weight"
+// BART: xformer.cache_append @model.decoder.layers.0.encoder_attn, %{{.+}}, %{{.+}}, start %{{.+}} lengths [[SRCLEN]] : tensor<2x4x8x16xf32>
+// BART-LABEL: func.func @prefill(
+// BART-SAME: %{{.+}}: tensor<2x6xi64>, %{{.+}}: tensor<2xi64>, %{{.+}}: tensor<2xi64>, %{{.+}}: tensor<2xi64>) -> tensor<2x100xf32>
+// BART-LABEL: func.func @decode(
+// BART-SAME: %{{.+}}: tensor<2x1xi64>, %{{.+}}: tensor<2xi64>, [[DSRC:%.+]]: tensor<2xi64>) -> tensor<2x100xf32>
+// BART-NOT: encoder_attn.k_proj
+// BART-NOT: encoder_attn.v_proj
+// BART: xformer.cache_append @model.decoder.layers.0.self_attn
+// BART: [[XK:%.+]], [[XV:%.+]] = xformer.cache_read @model.decoder.layers.0.encoder_attn : tensor<2x4x?x16xf32>, tensor<2x4x?x16xf32>
+// BART: xformer.attention %{{.+}}, [[XK]], [[XV]], mask = #xformer.mask<cross>, scale = 2.500000e-01 q_lengths(%{{.+}}) kv_lengths([[DSRC]] : tensor<2xi64>)
+// BART-NOT: encoder_attn.k_proj
+// BARTPLAN: "kind": "cross",
+// BARTPLAN: "capacity": 512,
+// BARTPLAN: "bytes_per_token": 512,
+// BARTPLAN: "bytes_per_source_token": 512,
