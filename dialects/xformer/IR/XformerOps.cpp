@@ -497,9 +497,12 @@ LogicalResult RelativePositionBiasOp::verify() {
            << shapeToString(table.getShape()) << " should be [num_buckets = "
            << buckets << ", heads]";
   auto qp = getQueryPositions().getType(), kp = getKeyPositions().getType();
-  if (qp.getRank() != 1 || kp.getRank() != 1)
-    return emitOpError("expects 1-D query and key positions");
-  SmallVector<int64_t> expected = {1, table.getDimSize(1), qp.getDimSize(0),
+  if ((qp.getRank() != 1 && qp.getRank() != 2) || kp.getRank() != 1)
+    return emitOpError("expects [q_len] or [batch, q_len] query positions and "
+                       "[kv_len] key positions");
+  SmallVector<int64_t> expected = {qp.getRank() == 2 ? qp.getDimSize(0) : 1,
+                                   table.getDimSize(1),
+                                   qp.getDimSize(qp.getRank() - 1),
                                    kp.getDimSize(0)};
   if (!shapesAgree(result.getShape(), expected))
     return emitOpError("result shape ")

@@ -495,8 +495,11 @@ def Xformer_RelativePositionBiasOp : Xformer_Op<"relative_position_bias",
     is T5's: half the buckets are exact small distances, the rest
     logarithmic up to `max_distance`; `bidirectional` splits the buckets
     between negative and positive distances (encoder), otherwise only the
-    past is distinguished (decoder). `table` is `[num_buckets, heads]`; the
-    result is `[1, heads, q_len, kv_len]`.
+    past is distinguished (decoder). `table` is `[num_buckets, heads]`.
+    Query positions are `[q_len]` (the result is `[1, heads, q_len,
+    kv_len]`) or per sequence `[batch, q_len]` (the result is `[batch,
+    heads, q_len, kv_len]`, as in a decode step); key positions are
+    `[kv_len]`.
 
     ```mlir
     %bias = xformer.relative_position_bias %table, %qp, %kp,

@@ -6,6 +6,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/SetVector.h"
@@ -288,10 +289,18 @@ struct XformerDeriveGenerationPass
                     "> mask, which can see later positions: it cannot be "
                     "decoded one token at a time");
       }
-      if (op.getMaskTensor() || op.getSegmentIds() || op.getBias() ||
-          mask.hasDynamicPrefix())
-        return fail("has a custom tensor, document ids, a bias or a runtime "
-                    "prefix, which decode does not carry yet");
+      if (Value bias = op.getBias()) {
+        // T5's relative position bias is recomputed for each chunk from the
+        // positions; other biases are fixed to the whole sequence.
+        auto rel = bias.getDefiningOp<RelativePositionBiasOp>();
+        if (!rel || cross || !rel.getQueryPositions().getDefiningOp<PositionsOp>() ||
+            !rel.getKeyPositions().getDefiningOp<PositionsOp>())
+          return fail("has an additive bias that is not a relative position "
+                      "bias of the positions: decode cannot recompute it");
+      }
+      if (op.getMaskTensor() || op.getSegmentIds() || mask.hasDynamicPrefix())
+        return fail("has a custom tensor, document ids or a runtime prefix, "
+                    "which decode does not carry yet");
       if (op.getQLengths() && op.getQLengths() != forwardLengths)
         return fail("has query lengths that are not the lengths input");
       RankedTensorType k = op.getKey().getType(), v = op.getValue().getType();
@@ -571,8 +580,12 @@ struct XformerDeriveGenerationPass
                                 kOld.getElementType());
       Value visible = kvLen;
       if (cross) {
-        // Written once by @encode; the source lengths come in directly.
-        visible = Value();
+        // Written once by @encode; the source lengths come in directly, or
+        // are the forward function's static source length.
+        visible = arith::ConstantOp::create(
+            fb, loc, DenseElementsAttr::get(
+                         tensorOf({batch}, i64),
+                         fb.getI64IntegerAttr(kOld.getDimSize(2)).getValue()));
         if (Value kl = att.getKvLengths()) {
           FailureOr<Value> mapped = c.get(kl);
           if (failed(mapped))
@@ -605,9 +618,32 @@ struct XformerDeriveGenerationPass
                                qt.getDimSize(2),
                                att.getValue().getType().getDimSize(3)},
                               att.getType().getElementType());
+      Value bias;
+      if (auto rel = att.getBias()
+                         ? att.getBias().getDefiningOp<RelativePositionBiasOp>()
+                         : RelativePositionBiasOp()) {
+        // Queries at their chunk positions, keys at 0 .. cache length - 1.
+        FailureOr<Value> table = c.get(rel.getTable());
+        FailureOr<Value> qpos = c.get(rel.getQueryPositions());
+        if (failed(table) || failed(qpos))
+          return att.emitError("xformer-derive-generation: cannot rebuild the "
+                               "relative position bias");
+        Value two = arith::ConstantIndexOp::create(fb, loc, 2);
+        Value keys = tensor::DimOp::create(fb, loc, read.getKey(), two);
+        Type posElt = typeOf(*qpos).getElementType();
+        Value kpos = PositionsOp::create(
+            fb, loc, tensorOf({ShapedType::kDynamic}, posElt), Value(), keys);
+        RankedTensorType relType = rel.getType();
+        bias = RelativePositionBiasOp::create(
+            fb, rel.getLoc(),
+            tensorOf({batch, relType.getDimSize(1), chunk, ShapedType::kDynamic},
+                     relType.getElementType()),
+            *table, *qpos, kpos, rel.getNumBucketsAttr(),
+            rel.getMaxDistanceAttr(), rel.getBidirectionalAttr());
+      }
       Value out = AttentionOp::create(
           fb, att.getLoc(), outType, *q, read.getKey(), read.getValue(),
-          lengths, visible, Value(), Value(), Value(), Value(), att.getMask(),
+          lengths, visible, Value(), Value(), bias, Value(), att.getMask(),
           att.getScaleAttr());
       c.map.map(att.getResult(), out);
     }

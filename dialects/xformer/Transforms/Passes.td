@@ -211,12 +211,17 @@ def XformerDeriveGeneration : Pass<"xformer-derive-generation", "ModuleOp"> {
     bottom-right alignment of #xformer.mask makes the same kind correct for
     a chunk and for one token.
 
+    T5's relative position bias of a decoder self-attention is rebuilt in
+    each program from the chunk's query positions and the cached key
+    positions.
+
     Errors: a function that is an encoder (no autoregressive part), a
     decoder self-attention that can see the future, masks that need the
-    whole sequence (custom tensors, document ids, additive biases such as
-    T5's relative positions, a runtime prefix), and ops whose sequence
-    dimension cannot be re-typed.
+    whole sequence (custom tensors, document ids, other additive biases, a
+    runtime prefix), and ops whose sequence dimension cannot be re-typed.
   }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
   let options = [
     Option<"functionName", "function", "std::string", "\"forward\"",
            "The forward function to derive from">,

@@ -572,7 +572,7 @@ func.func @relbias_table(%t: tensor<32x4xf32>, %p: tensor<8xi64>) {
 // -----
 
 func.func @relbias_positions(%t: tensor<32x4xf32>, %p: tensor<1x8xi64>) {
-  // expected-error @+1 {{expects 1-D query and key positions}}
+  // expected-error @+1 {{expects [q_len] or [batch, q_len] query positions and [kv_len] key positions}}
   %b = xformer.relative_position_bias %t, %p, %p, num_buckets = 32, max_distance = 128, bidirectional = true : tensor<32x4xf32>, tensor<1x8xi64>, tensor<1x8xi64> -> tensor<1x4x8x8xf32>
   return
 }

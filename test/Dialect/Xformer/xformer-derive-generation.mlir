@@ -87,3 +87,23 @@
 // BARTPLAN: "capacity": 512,
 // BARTPLAN: "bytes_per_token": 512,
 // BARTPLAN: "bytes_per_source_token": 512,
+
+// For T5, the decoder's relative position bias is rebuilt for each chunk from
+// the queries' positions and the cached keys' positions; cross caches hold
+// the static source length when no source lengths are given.
+// RUN: xformer-opt %S/../../Examples/t5-fused.mlir --xformer-derive-generation | FileCheck %s --check-prefix=T5
+// T5: xformer.kv_cache @decoder.block.0.layer.0.SelfAttention self, kv_heads = 2, head_dim = 8 : f32
+// T5: xformer.kv_cache @decoder.block.0.layer.1.EncDecAttention cross, kv_heads = 2, head_dim = 8 : f32
+// T5-LABEL: func.func @encode(
+// T5: bidirectional = true
+// T5: xformer.cache_append @decoder.block.0.layer.1.EncDecAttention
+// T5-LABEL: func.func @decode(
+// T5: [[POS:%.+]] = xformer.add %{{.+}}, %{{.+}} : tensor<1x1xi64>, tensor<1x1xi64> -> tensor<1x1xi64>
+// T5: [[K:%.+]], [[V:%.+]] = xformer.cache_read @decoder.block.0.layer.0.SelfAttention
+// T5: [[N:%.+]] = tensor.dim [[K]], %{{.+}} : tensor<1x2x?x8xf32>
+// T5: [[KPOS:%.+]] = xformer.positions size [[N]] : tensor<?xi64>
+// T5: [[BIAS:%.+]] = xformer.relative_position_bias %{{.+}}, [[POS]], [[KPOS]], num_buckets = 32, max_distance = 128, bidirectional = false : tensor<32x2xf32>, tensor<1x1xi64>, tensor<?xi64> -> tensor<1x2x1x?xf32>
+// T5: xformer.attention {{.*}} mask = #xformer.mask<causal>, {{.*}} bias([[BIAS]] : tensor<1x2x1x?xf32>)
+// T5: [[SRC:%.+]] = arith.constant dense<6> : tensor<1xi64>
+// T5: xformer.cache_read @decoder.block.0.layer.1.EncDecAttention
+// T5: xformer.attention {{.*}} mask = #xformer.mask<cross>, {{.*}} kv_lengths([[SRC]] : tensor<1xi64>)
