@@ -13,3 +13,9 @@ echo "==> xformer-opt $MODEL --xformer-fuse-attention --xformer-verify-masks"
 echo "==> xformer-opt --xformer-print-masks"
 "$BUILD_DIR/bin/xformer-opt" "$MODEL" --xformer-fuse-attention \
   --xformer-print-masks="block-q=2 block-k=2" -o /dev/null
+echo "==> prefill/decode programs and their KV cache plan (JSON)"
+"$BUILD_DIR/bin/xformer-opt" "$MODEL" --xformer-fuse-attention \
+  --xformer-fuse-projections --canonicalize --cse \
+  --xformer-derive-generation \
+  --xformer-plan-kv-cache="max-seq-len=4096 max-batch=8 budget=1GiB report=-" \
+  -o /dev/null
