@@ -11,7 +11,8 @@ BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
 SANITIZE="${XFORMER_SANITIZE:-0}"
 
 PACKAGES=(cmake ninja-build llvm-22-dev libmlir-22-dev mlir-22-tools
-          llvm-22-tools clang-22 lld-22 libgtest-dev python3)
+          llvm-22-tools clang-22 lld-22 libclang-rt-22-dev libgtest-dev
+          python3)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -35,6 +36,7 @@ cmake -G Ninja -S "$ROOT" -B "$BUILD_DIR" \
   -DMLIR_DIR="$LLVM_PREFIX/lib/cmake/mlir" \
   -DCMAKE_INSTALL_PREFIX="$BUILD_DIR/install" \
   -DXFORMER_ENABLE_SANITIZERS="$([[ $SANITIZE == 1 ]] && echo ON || echo OFF)" \
+  -DXFORMER_ENABLE_FUZZER="$([[ $SANITIZE == 1 ]] && echo ON || echo OFF)" \
   >/tmp/xformer-configure.log 2>&1 || { cat /tmp/xformer-configure.log; exit 1; }
 
 echo "==> building"

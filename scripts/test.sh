@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: set up and build, the lit + GoogleTest suite
-# (check-xformer), the generated docs against docs/, and a downstream
-# project that consumes the installed package with find_package(Xformer).
+# (check-xformer), the generated docs against docs/, a downstream project
+# that consumes the installed package with find_package(Xformer), and the
+# same suite under ASan + UBSan followed by 60 s of fuzzing
+# (scripts/sanitize.sh; XFORMER_SKIP_SANITIZERS=1 skips it).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
@@ -35,6 +37,11 @@ log="$BUILD_DIR/downstream.log"
 out="$("$BUILD_DIR/downstream/xformer-downstream")"
 echo "$out"
 grep -q '#xformer.mask<sliding_window, window = 4096>' <<<"$out"
+
+if [[ "${XFORMER_SKIP_SANITIZERS:-0}" != 1 ]]; then
+  echo "==> ASan + UBSan build, test suite and ${FUZZ_SECONDS:-60}s of fuzzing"
+  "$ROOT/scripts/sanitize.sh"
+fi
 
 echo "==> all tests passed"
 echo "${passed} passed, ${failed} failed"

@@ -18,6 +18,9 @@ config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%xformer_src", config.xformer_src_root))
 
 llvm_config.use_default_substitutions()
+# Sanitizer settings of scripts/sanitize.sh reach the tools under test.
+llvm_config.with_system_environment(["ASAN_OPTIONS", "UBSAN_OPTIONS",
+                                     "LSAN_OPTIONS"])
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.xformer_tools_dir, config.llvm_tools_dir]

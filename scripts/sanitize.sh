@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds xformer with AddressSanitizer + UndefinedBehaviorSanitizer and the
+# libFuzzer target, runs the whole test suite under the sanitizers, then
+# fuzzes parse -> verify -> the xformer-opt pipeline for FUZZ_SECONDS
+# (default 60) seeded with every .mlir file of the test suite.
+#
+#   scripts/sanitize.sh                      # as CI runs it
+#   FUZZ_SECONDS=3600 scripts/sanitize.sh    # a long fuzzing run
+#
+# A crash leaves its input in $BUILD_DIR/fuzz-artifacts/; add it to
+# test/Fuzz/regressions/ with the fix.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export BUILD_DIR="${SANITIZE_BUILD_DIR:-$ROOT/build-asan}"
+export XFORMER_SANITIZE=1
+"$ROOT/scripts/setup.sh"
+
+# allow_user_poisoning=0: LLVM's headers poison bump-allocator slabs in our
+# instrumented code while the uninstrumented libMLIR.so reuses them, which
+# ASan reports as use-after-poison inside MLIR; heap, stack and global errors
+# in the project's code are still caught.
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:allow_user_poisoning=0"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+echo "==> check-xformer under ASan + UBSan"
+cmake --build "$BUILD_DIR" --target check-xformer
+
+FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
+echo "==> fuzzing for ${FUZZ_SECONDS}s"
+corpus="$BUILD_DIR/fuzz-corpus"
+artifacts="$BUILD_DIR/fuzz-artifacts"
+mkdir -p "$corpus" "$artifacts"
+find "$ROOT/test" -name '*.mlir' -exec cp {} "$corpus/" \;
+if [[ -d "$ROOT/test/Fuzz/regressions" ]]; then
+  cp "$ROOT/test/Fuzz/regressions/"* "$corpus/" 2>/dev/null || true
+fi
+"$BUILD_DIR/bin/xformer-fuzz" "$corpus" -max_total_time="$FUZZ_SECONDS" \
+  -max_len=65536 -timeout=20 -rss_limit_mb=4096 \
+  -artifact_prefix="$artifacts/" -print_final_stats=1 2>&1 | tail -20
+echo "==> sanitizers and fuzzing: clean"
