@@ -33,7 +33,14 @@ find "$ROOT/test" -name '*.mlir' -exec cp {} "$corpus/" \;
 if [[ -d "$ROOT/test/Fuzz/regressions" ]]; then
   cp "$ROOT/test/Fuzz/regressions/"* "$corpus/" 2>/dev/null || true
 fi
-"$BUILD_DIR/bin/xformer-fuzz" "$corpus" -max_total_time="$FUZZ_SECONDS" \
-  -max_len=65536 -timeout=20 -rss_limit_mb=4096 \
-  -artifact_prefix="$artifacts/" -print_final_stats=1 2>&1 | tail -20
+log="$BUILD_DIR/fuzz.log"
+if ! "$BUILD_DIR/bin/xformer-fuzz" "$corpus" -max_total_time="$FUZZ_SECONDS" \
+    -max_len=65536 -timeout=20 -rss_limit_mb=4096 \
+    -artifact_prefix="$artifacts/" -print_final_stats=1 >"$log" 2>&1; then
+  grep -a -v '^"' "$log" | grep -a -A80 -m1 -E 'ERROR|runtime error|deadly signal|timeout' \
+    | head -120
+  echo "xformer-fuzz found a failure; input saved in $artifacts" >&2
+  exit 1
+fi
+grep -a '^stat::' "$log"
 echo "==> sanitizers and fuzzing: clean"

@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 
 using namespace mlir;
 
@@ -56,8 +57,10 @@ bool runPass(ModuleOp module, std::unique_ptr<Pass> pass, bool nested) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   MLIRContext &ctx = context();
   ScopedDiagnosticHandler quiet(&ctx, [](Diagnostic &) { return success(); });
-  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(
-      StringRef(reinterpret_cast<const char *>(data), size), &ctx);
+  // The MLIR lexer reads up to a terminating NUL, as files loaded through
+  // MemoryBuffer have; the fuzzer's buffer has none, so copy it.
+  std::string text(reinterpret_cast<const char *>(data), size);
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(text, &ctx);
   if (!module || failed(verify(*module)))
     return 0;
   ModuleOp m = *module;
