@@ -1,0 +1,132 @@
+//===- SafetensorsTest.cpp - The weights reader on good and bad files -----===//
+
+#include "xformer/Runtime/Safetensors.h"
+
+#include "gtest/gtest.h"
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+using namespace xformer::runtime;
+
+namespace {
+
+/// Writes a safetensors file: 8-byte little-endian header length, the JSON
+/// header, then `data`.
+std::string writeFile(const std::string &header, const std::vector<uint8_t> &data,
+                      int64_t headerLenOverride = -1) {
+  char path[] = "/tmp/xformer-safetensors-XXXXXX";
+  int fd = mkstemp(path);
+  close(fd);
+  std::ofstream out(path, std::ios::binary);
+  uint64_t len = headerLenOverride >= 0 ? uint64_t(headerLenOverride)
+                                        : header.size();
+  for (int i = 0; i < 8; ++i)
+    out.put(char((len >> (8 * i)) & 0xff));
+  out.write(header.data(), header.size());
+  out.write(reinterpret_cast<const char *>(data.data()), data.size());
+  return path;
+}
+
+std::string openError(const std::string &path) {
+  std::string error;
+  auto file = SafetensorsFile::open(path, error);
+  EXPECT_EQ(file, nullptr) << "expected a failure for " << path;
+  std::remove(path.c_str());
+  return error;
+}
+
+std::vector<uint8_t> floats(std::vector<float> v) {
+  std::vector<uint8_t> bytes(v.size() * 4);
+  std::memcpy(bytes.data(), v.data(), bytes.size());
+  return bytes;
+}
+
+TEST(Safetensors, ReadsTensorsAndMetadata) {
+  std::string path = writeFile(
+      R"({"__metadata__":{"format":"pt"},)"
+      R"("b":{"dtype":"F32","shape":[2],"data_offsets":[12,20]},)"
+      R"("a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]}})",
+      floats({1, 2, 3, 4, 5}));
+  std::string error;
+  auto file = SafetensorsFile::open(path, error);
+  ASSERT_TRUE(file) << error;
+  EXPECT_EQ(file->metadata().at("format"), "pt");
+  const TensorInfo *b = file->find("b");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->shape, (std::vector<int64_t>{2}));
+  const float *bv = static_cast<const float *>(file->data(*b));
+  EXPECT_EQ(bv[0], 4.0f);
+  EXPECT_EQ(bv[1], 5.0f);
+  EXPECT_TRUE(file->expect("a", DType::F32, {3}, error)) << error;
+  EXPECT_FALSE(file->expect("a", DType::BF16, {3}, error));
+  EXPECT_NE(error.find("tensor 'a' is F32 [3], the model expects BF16 [3]"),
+            std::string::npos)
+      << error;
+  EXPECT_FALSE(file->expect("a", DType::F32, {1, 3}, error));
+  EXPECT_FALSE(file->expect("missing", DType::F32, {3}, error));
+  EXPECT_NE(error.find("no tensor 'missing'"), std::string::npos) << error;
+  std::remove(path.c_str());
+}
+
+TEST(Safetensors, RejectsBadFiles) {
+  const std::string ok = R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
+  struct Bad {
+    std::string header;
+    std::vector<uint8_t> data;
+    int64_t headerLen;
+    std::string message;
+  } cases[] = {
+      {"{" + ok + "}", floats({1}), -1,
+       "data_offsets [0, 8) fall outside the 4 data bytes"},
+      {"{" + ok + "}", floats({1, 2}), 1 << 20,
+       "truncated: the header claims 1048576 bytes"},
+      {"{" + ok + "}", floats({1, 2}), int64_t(1) << 40,
+       "exceeds the 100 MiB limit"},
+      {"[1, 2]", {}, -1, "the header is not a JSON object"},
+      {"{\"a\":", {}, -1, "the header is not a JSON object"},
+      {R"({"a":{"dtype":"F33","shape":[2],"data_offsets":[0,8]}})",
+       floats({1, 2}), -1, "tensor 'a': unknown dtype 'F33'"},
+      {R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})",
+       floats({1, 2}), -1, "tensor 'a': holds 8 bytes but F32 [3] needs 12"},
+      {R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})",
+       floats({1, 2}), -1, "not a non-negative integer"},
+      {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})",
+       floats({1, 2}), -1, "fall outside"},
+      {R"({"a":{"dtype":"F32","shape":[2]}})", floats({1, 2}), -1,
+       "data_offsets is not [begin, end]"},
+      {R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+       R"("b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+       floats({1}), -1, "overlaps the tensor before it"},
+      {R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+       floats({1, 2}), -1, "bytes [0, 4) before tensor 'a' belong to no tensor"},
+      {"{" + ok + "}", floats({1, 2, 3}), -1,
+       "the last 4 data bytes belong to no tensor"},
+      {R"({"__metadata__":{"n":1}})", {}, -1,
+       "__metadata__ value of 'n' is not a string"},
+  };
+  for (const Bad &c : cases) {
+    std::string error = openError(writeFile(c.header, c.data, c.headerLen));
+    EXPECT_NE(error.find(c.message), std::string::npos)
+        << "got: " << error << "\nwant: " << c.message;
+  }
+}
+
+TEST(Safetensors, RejectsTruncatedAndMissingFiles) {
+  char path[] = "/tmp/xformer-safetensors-XXXXXX";
+  int fd = mkstemp(path);
+  (void)!write(fd, "abc", 3);
+  close(fd);
+  EXPECT_NE(openError(path).find("truncated: 3 bytes"), std::string::npos);
+  std::string error;
+  EXPECT_FALSE(SafetensorsFile::open("/nonexistent/model.safetensors", error));
+  EXPECT_NE(error.find("cannot open the weights file"), std::string::npos);
+  EXPECT_FALSE(SafetensorsFile::open("/tmp", error));
+  EXPECT_NE(error.find("not a regular file"), std::string::npos);
+}
+
+} // namespace
