@@ -1,0 +1,31 @@
+//===- Linear.h - GEMMs of the CPU runtime through oneDNN --------*- C++ -*-===//
+//
+// y[rows, out] = x[rows, in] @ W^T + bias, with W stored [out, in] (PyTorch
+// nn.Linear) or [in, out] (`transposed`, GPT-2 Conv1D). oneDNN does the GEMM;
+// primitives are created once per shape and reused.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef XFORMER_RUNTIME_CPU_LINEAR_H
+#define XFORMER_RUNTIME_CPU_LINEAR_H
+
+#include <cstdint>
+#include <string>
+
+namespace xformer::runtime::cpu {
+
+struct LinearArgs {
+  const float *input = nullptr;  // [rows, in]
+  const float *weight = nullptr; // [out, in], or [in, out] when transposed
+  const float *bias = nullptr;   // [out] or null
+  float *output = nullptr;       // [rows, out]
+  int64_t rows = 0, in = 0, out = 0;
+  bool transposed = false;
+};
+
+/// Runs the GEMM; returns false and sets `error` if oneDNN refuses it.
+bool linear(const LinearArgs &args, std::string &error);
+
+} // namespace xformer::runtime::cpu
+
+#endif // XFORMER_RUNTIME_CPU_LINEAR_H
