@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -207,6 +208,15 @@ const TensorInfo *SafetensorsFile::find(const std::string &name) const {
 
 const void *SafetensorsFile::data(const TensorInfo &tensor) const {
   return mapping + dataStart + tensor.begin;
+}
+
+bool SafetensorsFile::isAligned(const TensorInfo &tensor,
+                                size_t alignment) const {
+  return reinterpret_cast<uintptr_t>(data(tensor)) % alignment == 0;
+}
+
+void SafetensorsFile::copy(const TensorInfo &tensor, void *dst) const {
+  std::memcpy(dst, data(tensor), tensor.end - tensor.begin);
 }
 
 bool SafetensorsFile::expect(const std::string &name, DType dtype,

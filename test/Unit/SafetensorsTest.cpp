@@ -59,9 +59,13 @@ TEST(Safetensors, ReadsTensorsAndMetadata) {
   const TensorInfo *b = file->find("b");
   ASSERT_TRUE(b);
   EXPECT_EQ(b->shape, (std::vector<int64_t>{2}));
-  const float *bv = static_cast<const float *>(file->data(*b));
+  // This header leaves the data unaligned, as the format allows.
+  float bv[2];
+  file->copy(*b, bv);
   EXPECT_EQ(bv[0], 4.0f);
   EXPECT_EQ(bv[1], 5.0f);
+  EXPECT_EQ(file->isAligned(*b, alignof(float)),
+            reinterpret_cast<uintptr_t>(file->data(*b)) % alignof(float) == 0);
   EXPECT_TRUE(file->expect("a", DType::F32, {3}, error)) << error;
   EXPECT_FALSE(file->expect("a", DType::BF16, {3}, error));
   EXPECT_NE(error.find("tensor 'a' is F32 [3], the model expects BF16 [3]"),

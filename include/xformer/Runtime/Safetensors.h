@@ -48,7 +48,12 @@ public:
   const std::vector<TensorInfo> &tensors() const { return tensorList; }
   const TensorInfo *find(const std::string &name) const;
   /// The tensor's bytes (inside the mapping; valid while the file is open).
+  /// The format does not align tensors: check `isAligned` before reading
+  /// them as a wider type, or `copy` them out.
   const void *data(const TensorInfo &tensor) const;
+  bool isAligned(const TensorInfo &tensor, size_t alignment) const;
+  /// Copies the tensor's `end - begin` bytes to `dst`.
+  void copy(const TensorInfo &tensor, void *dst) const;
   const std::map<std::string, std::string> &metadata() const { return meta; }
 
   /// Checks that `name` exists with `dtype` and `shape`; sets `error`
