@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <thread>
 #include <limits>
 #include <vector>
 
@@ -171,12 +173,41 @@ void attendGroup(const Spec &specIn, const AttentionArgs &a, int64_t b,
   }
 }
 
+/// Threads for the kernel: XFORMER_NUM_THREADS, else the hardware's.
+int64_t numThreads() {
+  static const int64_t n = [] {
+    if (const char *env = std::getenv("XFORMER_NUM_THREADS")) {
+      long v = std::strtol(env, nullptr, 10);
+      if (v > 0)
+        return int64_t(v);
+    }
+    return int64_t(std::max(1u, std::thread::hardware_concurrency()));
+  }();
+  return n;
+}
+
+/// Each (batch, kv head) pair writes its own output rows, so the pairs run
+/// on separate threads without sharing anything mutable.
 template <Kind KIND, bool CUSTOM>
 void run(const Spec &spec, const AttentionArgs &a, const bool *mask = nullptr,
          int64_t mb = 0, int64_t mh = 0) {
-  for (int64_t b = 0; b < a.batch; ++b)
-    for (int64_t kvh = 0; kvh < a.kvHeads; ++kvh)
-      attendGroup<KIND, CUSTOM>(spec, a, b, kvh, mask, mb, mh);
+  const int64_t items = a.batch * a.kvHeads;
+  const int64_t threads = std::min(numThreads(), items);
+  auto work = [&](int64_t first) {
+    for (int64_t item = first; item < items; item += threads)
+      attendGroup<KIND, CUSTOM>(spec, a, item / a.kvHeads, item % a.kvHeads,
+                                mask, mb, mh);
+  };
+  if (threads <= 1) {
+    work(0);
+    return;
+  }
+  std::vector<std::thread> pool;
+  for (int64_t t = 1; t < threads; ++t)
+    pool.emplace_back(work, t);
+  work(0);
+  for (std::thread &t : pool)
+    t.join();
 }
 
 } // namespace

@@ -48,9 +48,10 @@ struct AttentionArgs {
 constexpr int64_t kBlockQ = 32;
 constexpr int64_t kBlockK = 64;
 
-/// Runs attention with visibility `spec` (Custom is not handled here: the
-/// explicit mask tensor goes through attentionCustom). Rows with no visible
-/// key, and padding rows, are written as zeros.
+/// Runs attention with visibility `spec`, the (batch, kv head) pairs spread
+/// over XFORMER_NUM_THREADS threads (default: all cores). Custom is not
+/// handled here: the explicit mask tensor goes through attentionCustom.
+/// Rows with no visible key, and padding rows, are written as zeros.
 void attention(const mask::Spec &spec, const AttentionArgs &args);
 
 /// The same with an explicit boolean mask, [batch or 1, heads or 1, qLen,
