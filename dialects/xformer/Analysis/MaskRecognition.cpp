@@ -17,10 +17,6 @@ using namespace mlir::xformer;
 
 namespace {
 
-/// Scores at or below this are hidden: exp(-1e4) underflows to 0 in every
-/// floating-point type attention uses.
-constexpr double kHiddenThreshold = -1.0e4;
-
 /// Upper bound on elementwise evaluations per question, so recognition of a
 /// huge static mask gives up (the mask stays custom) instead of stalling.
 constexpr int64_t kEvaluationBudget = int64_t(1) << 26;
@@ -34,6 +30,13 @@ struct Scalar {
   static Scalar ofInt(int64_t v) { return {false, 0, v}; }
   static Scalar ofFloat(double v) { return {true, v, 0}; }
 };
+
+/// Records why recognition gave up; always false.
+bool fail(std::string *why, const std::string &msg) {
+  if (why)
+    *why = msg;
+  return false;
+}
 
 /// Index of `out` (in a tensor of shape `outShape`) read by an operand of
 /// shape `inShape` under NumPy broadcasting.
@@ -233,11 +236,6 @@ public:
   }
 
 private:
-  static bool fail(std::string *why, const std::string &msg) {
-    if (why)
-      *why = msg;
-    return false;
-  }
   static Scalar arith(Scalar a, Scalar b, char op) {
     if (a.isFloat || b.isFloat) {
       double x = a.asFloat(), y = b.asFloat();
@@ -401,12 +399,6 @@ std::optional<mask::Spec> inferSelfKind(const Grid &grid, int64_t qLen,
       return spec;
   }
   return std::nullopt;
-}
-
-bool fail(std::string *why, const std::string &msg) {
-  if (why)
-    *why = msg;
-  return false;
 }
 
 } // namespace

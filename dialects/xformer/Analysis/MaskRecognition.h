@@ -23,6 +23,11 @@
 
 namespace mlir::xformer {
 
+/// Scores at or below this are hidden: exp(-1e4) underflows to 0 in every
+/// floating-point type attention uses. Masks fill with -inf, the lowest
+/// finite value, or a large negative number such as -1e4 or -1e9.
+constexpr double kHiddenThreshold = -1.0e4;
+
 /// How a mask tensor restricts the scores it is applied to.
 enum class MaskTermKind {
   /// An i1 tensor, true where the key is visible (`select(keep, s, -inf)`).

@@ -23,10 +23,14 @@ enum class TileClass : uint8_t { Empty = 0, Partial = 1, Full = 2 };
 /// [0, qLen) x [0, kvLen) are not visible, so a tile that crosses a length
 /// is never Full. Custom masks are Partial wherever a cell is in bounds:
 /// their tensor decides at run time.
-XFORMER_HD constexpr TileClass classifyTile(const Spec &spec, int64_t qTile,
-                                            int64_t kTile, int64_t bq,
-                                            int64_t bk, int64_t qLen,
-                                            int64_t kvLen) {
+///
+/// For packed sequences (`spec.documents`), `docStart` / `docEnd` bound the
+/// run of positions holding each position (see visibleKeysInDocuments);
+/// without them the document restriction is ignored.
+XFORMER_HD constexpr TileClass
+classifyTileInDocuments(const Spec &spec, int64_t qTile, int64_t kTile,
+                        int64_t bq, int64_t bk, int64_t qLen, int64_t kvLen,
+                        const int64_t *docStart, const int64_t *docEnd) {
   int64_t q0 = qTile * bq, q1 = q0 + bq;
   int64_t k0 = kTile * bk, k1 = k0 + bk;
   // Rows and columns that exist.
@@ -34,12 +38,14 @@ XFORMER_HD constexpr TileClass classifyTile(const Spec &spec, int64_t qTile,
   int64_t ke = k1 < kvLen ? k1 : kvLen;
   if (q0 >= qe || k0 >= ke || q0 < 0 || k0 < 0)
     return TileClass::Empty;
-  bool inBounds = q1 <= qLen && k1 <= kvLen;
   if (spec.kind == Kind::Custom)
     return TileClass::Partial;
-  bool any = false, all = inBounds;
+  bool documents = spec.documents && docStart && docEnd;
+  bool any = false, all = q1 <= qLen && k1 <= kvLen;
   for (int64_t i = q0; i < qe; ++i) {
-    KeyRange r = visibleKeys(spec, i, qLen, kvLen);
+    KeyRange r = documents ? visibleKeysInDocuments(spec, i, qLen, kvLen,
+                                                    docStart, docEnd)
+                           : visibleKeys(spec, i, qLen, kvLen);
     int64_t lo = r.first > k0 ? r.first : k0;
     int64_t hi = r.last < ke ? r.last : ke;
     if (hi > lo)
@@ -54,46 +60,13 @@ XFORMER_HD constexpr TileClass classifyTile(const Spec &spec, int64_t qTile,
   return all ? TileClass::Full : TileClass::Partial;
 }
 
-/// classifyTile for packed sequences whose documents are contiguous runs of
-/// positions: `docStart[p]` / `docEnd[p]` bound the run holding position p
-/// (kernels compute them once per batch from the segment ids). With
-/// `spec.documents` false this is classifyTile.
-XFORMER_HD constexpr TileClass
-classifyTileInDocuments(const Spec &spec, int64_t qTile, int64_t kTile,
-                        int64_t bq, int64_t bk, int64_t qLen, int64_t kvLen,
-                        const int64_t *docStart, const int64_t *docEnd) {
-  if (!spec.documents)
-    return classifyTile(spec, qTile, kTile, bq, bk, qLen, kvLen);
-  int64_t q0 = qTile * bq, q1 = q0 + bq;
-  int64_t k0 = kTile * bk, k1 = k0 + bk;
-  int64_t qe = q1 < qLen ? q1 : qLen;
-  int64_t ke = k1 < kvLen ? k1 : kvLen;
-  if (q0 >= qe || k0 >= ke || q0 < 0 || k0 < 0)
-    return TileClass::Empty;
-  if (spec.kind == Kind::Custom)
-    return TileClass::Partial;
-  bool any = false, all = q1 <= qLen && k1 <= kvLen;
-  for (int64_t i = q0; i < qe; ++i) {
-    KeyRange r = visibleKeys(spec, i, qLen, kvLen);
-    int64_t p = queryPosition(i, qLen, kvLen);
-    if (p >= 0 && p < kvLen) {
-      if (docStart[p] > r.first)
-        r.first = docStart[p];
-      if (docEnd[p] < r.last)
-        r.last = docEnd[p];
-    } else {
-      r.last = r.first;
-    }
-    int64_t lo = r.first > k0 ? r.first : k0;
-    int64_t hi = r.last < ke ? r.last : ke;
-    if (hi > lo)
-      any = true;
-    if (!(r.first <= k0 && r.last >= k1))
-      all = false;
-  }
-  if (!any)
-    return TileClass::Empty;
-  return all ? TileClass::Full : TileClass::Partial;
+/// classifyTile without documents.
+XFORMER_HD constexpr TileClass classifyTile(const Spec &spec, int64_t qTile,
+                                            int64_t kTile, int64_t bq,
+                                            int64_t bk, int64_t qLen,
+                                            int64_t kvLen) {
+  return classifyTileInDocuments(spec, qTile, kTile, bq, bk, qLen, kvLen,
+                                 nullptr, nullptr);
 }
 
 /// Number of tiles along a length.

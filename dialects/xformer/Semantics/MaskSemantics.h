@@ -145,6 +145,25 @@ XFORMER_HD constexpr KeyRange visibleKeys(const Spec &spec, int64_t i,
   return {0, 0};
 }
 
+/// visibleKeys restricted to the query's document, for packed sequences
+/// whose documents are contiguous runs of positions: `docStart[p]` /
+/// `docEnd[p]` bound the run holding position p (computed once per sequence
+/// from the segment ids).
+XFORMER_HD constexpr KeyRange
+visibleKeysInDocuments(const Spec &spec, int64_t i, int64_t qLen,
+                       int64_t kvLen, const int64_t *docStart,
+                       const int64_t *docEnd) {
+  KeyRange r = visibleKeys(spec, i, qLen, kvLen);
+  int64_t p = queryPosition(i, qLen, kvLen);
+  if (p < 0 || p >= kvLen)
+    return {r.first, r.first};
+  if (docStart[p] > r.first)
+    r.first = docStart[p];
+  if (docEnd[p] < r.last)
+    r.last = docEnd[p];
+  return r;
+}
+
 /// Visibility in packed sequences: as isVisible, and when `spec.documents`
 /// the key must belong to the query's document. `segmentIds` gives the
 /// document of each key position [0, kvLen); the query at position p

@@ -29,6 +29,15 @@ RankedTensorType tensorOf(ArrayRef<int64_t> shape, Type elt) {
 
 RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
 
+/// An i64 tensor constant of `shape` filled with `value`.
+Value i64Splat(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+               int64_t value) {
+  return arith::ConstantOp::create(
+      b, loc,
+      DenseElementsAttr::get(tensorOf(shape, b.getI64Type()),
+                             b.getI64IntegerAttr(value).getValue()));
+}
+
 /// The result type of `op` (cloned from the forward function) once its
 /// operands have the types of `operands`: the sequence dimension follows the
 /// operands. Fails for ops whose result shape is fixed in the op (reshape,
@@ -408,6 +417,21 @@ struct XformerDeriveGenerationPass
     return [this](Operation *op) { return deps.lookup(op) == Free; };
   }
 
+  /// The valid source length of a cross-attention in a derived program:
+  /// its key lengths mapped in, or the forward function's static source
+  /// length when it has none.
+  FailureOr<Value> crossLengths(Cloner &c, AttentionOp att) {
+    if (Value kl = att.getKvLengths()) {
+      FailureOr<Value> mapped = c.get(kl);
+      if (failed(mapped))
+        att.emitError("xformer-derive-generation: cross-attention key "
+                      "lengths are not an encoder input");
+      return mapped;
+    }
+    return i64Splat(c.b, att.getLoc(), {batch},
+                    att.getKey().getType().getDimSize(2));
+  }
+
   /// @encode: the encoder once, and the cross-attention K/V into their
   /// static caches.
   LogicalResult buildEncode(OpBuilder &b) {
@@ -449,16 +473,12 @@ struct XformerDeriveGenerationPass
       if (failed(k) || failed(v))
         return att.emitError("xformer-derive-generation: cross-attention "
                              "keys are not computed by the encoder");
-      Type i64 = fb.getI64Type();
-      Value zero = arith::ConstantOp::create(
-          fb, loc, DenseElementsAttr::get(tensorOf({batch}, i64),
-                                          fb.getI64IntegerAttr(0).getValue()));
+      Value zero = i64Splat(fb, loc, {batch}, 0);
       Value lengths;
-      if (Value kl = att.getKvLengths()) {
-        FailureOr<Value> mapped = c.get(kl);
+      if (att.getKvLengths()) {
+        FailureOr<Value> mapped = crossLengths(c, att);
         if (failed(mapped))
-          return att.emitError("xformer-derive-generation: cross-attention "
-                               "key lengths are not an encoder input");
+          return failure();
         lengths = *mapped;
       }
       CacheAppendOp::create(fb, att.getLoc(),
@@ -520,9 +540,7 @@ struct XformerDeriveGenerationPass
     unsigned next = decode ? 2 : 3;
     Value lengths;
     if (decode) {
-      auto ones = DenseElementsAttr::get(tensorOf({batch}, i64),
-                                         fb.getI64IntegerAttr(1).getValue());
-      lengths = arith::ConstantOp::create(fb, loc, ones);
+      lengths = i64Splat(fb, loc, {batch}, 1);
     } else {
       lengths = entry->getArgument(2);
     }
@@ -551,10 +569,8 @@ struct XformerDeriveGenerationPass
         } else if (allLogits) {
           out = logits;
         } else {
-          auto one = DenseElementsAttr::get(tensorOf({batch}, i64),
-                                            fb.getI64IntegerAttr(1).getValue());
           Value last = SubOp::create(fb, loc, tensorOf({batch}, i64), lengths,
-                                     arith::ConstantOp::create(fb, loc, one));
+                                     i64Splat(fb, loc, {batch}, 1));
           out = GatherPositionsOp::create(fb, loc, result, logits, last);
         }
         func::ReturnOp::create(fb, loc, out);
@@ -582,17 +598,10 @@ struct XformerDeriveGenerationPass
       if (cross) {
         // Written once by @encode; the source lengths come in directly, or
         // are the forward function's static source length.
-        visible = arith::ConstantOp::create(
-            fb, loc, DenseElementsAttr::get(
-                         tensorOf({batch}, i64),
-                         fb.getI64IntegerAttr(kOld.getDimSize(2)).getValue()));
-        if (Value kl = att.getKvLengths()) {
-          FailureOr<Value> mapped = c.get(kl);
-          if (failed(mapped))
-            return att.emitError("xformer-derive-generation: cross-attention "
-                                 "key lengths are not an encoder input");
-          visible = *mapped;
-        }
+        FailureOr<Value> mapped = crossLengths(c, att);
+        if (failed(mapped))
+          return failure();
+        visible = *mapped;
       } else {
         FailureOr<Value> k = c.get(att.getKey()), v = c.get(att.getValue());
         if (failed(k) || failed(v))
@@ -600,10 +609,7 @@ struct XformerDeriveGenerationPass
         CacheAppendOp::create(fb, att.getLoc(), sym, *k, *v, start, lengths);
         if (cache.capacityIfRing) {
           // A ring holds its last `capacity` positions.
-          auto capAttr = DenseElementsAttr::get(
-              tensorOf({}, i64),
-              fb.getI64IntegerAttr(cache.capacityIfRing).getValue());
-          Value cap = arith::ConstantOp::create(fb, loc, capAttr);
+          Value cap = i64Splat(fb, loc, {}, cache.capacityIfRing);
           Value below =
               CompareOp::create(fb, loc, tensorOf({batch}, fb.getI1Type()),
                                 ComparePredicate::lt, kvLen, cap);

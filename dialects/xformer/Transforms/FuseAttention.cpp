@@ -22,8 +22,6 @@ using namespace mlir::xformer;
 
 namespace {
 
-constexpr double kHiddenThreshold = -1.0e4;
-
 /// The value of a splat float constant that does not grow the shape of
 /// what it multiplies (all dimensions 1, or rank 0).
 std::optional<double> splatScalar(Value v) {

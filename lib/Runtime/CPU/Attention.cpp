@@ -84,12 +84,9 @@ void attendGroup(const Spec &specIn, const AttentionArgs &a, int64_t b,
       const int64_t j1 = std::min(j0 + kBlockK, kValid);
       TileClass cls = TileClass::Partial;
       if constexpr (!CUSTOM) {
-        cls = spec.documents
-                  ? mask::classifyTileInDocuments(spec, qt, kt, kBlockQ,
-                                                  kBlockK, qValid, kValid,
-                                                  docStart.data(), docEnd.data())
-                  : mask::classifyTile(spec, qt, kt, kBlockQ, kBlockK, qValid,
-                                       kValid);
+        cls = mask::classifyTileInDocuments(spec, qt, kt, kBlockQ, kBlockK,
+                                            qValid, kValid, docStart.data(),
+                                            docEnd.data());
         if (cls == TileClass::Empty)
           continue;
       }
@@ -102,16 +99,12 @@ void attendGroup(const Spec &specIn, const AttentionArgs &a, int64_t b,
           int64_t lo = j0, hi = j1;
           if constexpr (!CUSTOM) {
             if (cls == TileClass::Partial) {
-              mask::KeyRange kr = mask::visibleKeys(spec, i, qValid, kValid);
-              if (spec.documents) {
-                int64_t p = mask::queryPosition(i, qValid, kValid);
-                if (p < 0 || p >= kValid) {
-                  kr.last = kr.first;
-                } else {
-                  kr.first = std::max(kr.first, docStart[p]);
-                  kr.last = std::min(kr.last, docEnd[p]);
-                }
-              }
+              mask::KeyRange kr =
+                  spec.documents
+                      ? mask::visibleKeysInDocuments(spec, i, qValid, kValid,
+                                                     docStart.data(),
+                                                     docEnd.data())
+                      : mask::visibleKeys(spec, i, qValid, kValid);
               lo = std::max(lo, kr.first);
               hi = std::min(hi, kr.last);
             }
