@@ -1,0 +1,139 @@
+/*===- Kernels.h - CPU kernels called by generated model code ------------===*
+ *
+ * Each xformer op the CPU target lowers becomes one call below, with the
+ * static shapes of the op baked into the call by the code generator. Every
+ * kernel returns 0, or a non-zero xf_status after recording a message with
+ * the frame's runtime (token id outside the vocabulary, a write past a KV
+ * cache's capacity, ...). Tensors are contiguous row-major.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef XFORMER_RUNTIME_CPU_KERNELS_H
+#define XFORMER_RUNTIME_CPU_KERNELS_H
+
+#include "xformer/Runtime/ModelABI.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum xfk_binary_op {
+  XFK_ADD, XFK_SUB, XFK_MUL, XFK_DIV, XFK_AND, XFK_OR,
+  XFK_EQ, XFK_NE, XFK_LT, XFK_LE, XFK_GT, XFK_GE
+};
+enum xfk_unary_op {
+  XFK_GELU_ERF, XFK_GELU_TANH, XFK_RELU, XFK_SILU, XFK_TANH, XFK_NOT
+};
+enum xfk_mask_kind {
+  XFK_MASK_BIDIRECTIONAL, XFK_MASK_CAUSAL, XFK_MASK_PREFIX_LM,
+  XFK_MASK_SLIDING_WINDOW, XFK_MASK_CROSS, XFK_MASK_CUSTOM
+};
+
+/* Records an error for the runtime to report; returns `status`. */
+int32_t xfk_fail(xfk_frame *f, int32_t status, const char *message);
+
+int32_t xfk_embedding(xfk_frame *f, const float *table, int64_t vocab,
+                      int64_t dim, const void *ids, int32_t ids_dtype,
+                      int64_t n, float *out, const char *what);
+int32_t xfk_linear(xfk_frame *f, const float *x, const float *w,
+                   const float *bias, float *y, int64_t rows, int64_t in,
+                   int64_t out, int32_t weight_transposed);
+/* c[batch..., m, n] = a[batch..., m, k] @ b[batch..., k, n] (or b^T when
+ * transpose_rhs, b[..., n, k]); batch dimensions broadcast. `a_batch` and
+ * `b_batch` are the operands' batch shapes padded to `rank`. */
+int32_t xfk_matmul(xfk_frame *f, const float *a, const float *b, float *c,
+                   int32_t rank, const int64_t *a_batch,
+                   const int64_t *b_batch, const int64_t *c_batch, int64_t m,
+                   int64_t k, int64_t n, int32_t transpose_rhs);
+/* NumPy broadcasting; shapes padded to `rank`. dtype is the operands'. */
+int32_t xfk_binary(xfk_frame *f, int32_t op, int32_t dtype, const void *a,
+                   const int64_t *a_shape, const void *b,
+                   const int64_t *b_shape, void *out,
+                   const int64_t *out_shape, int32_t rank);
+int32_t xfk_unary(xfk_frame *f, int32_t op, const void *x, void *y, int64_t n);
+int32_t xfk_cast(xfk_frame *f, int32_t from, int32_t to, const void *x,
+                 void *y, int64_t n);
+int32_t xfk_broadcast(xfk_frame *f, int32_t elem_bytes, const void *x,
+                      const int64_t *x_shape, void *y, const int64_t *y_shape,
+                      int32_t rank);
+int32_t xfk_select(xfk_frame *f, int32_t elem_bytes, const uint8_t *cond,
+                   const int64_t *c_shape, const void *t,
+                   const int64_t *t_shape, const void *e,
+                   const int64_t *e_shape, void *out, const int64_t *o_shape,
+                   int32_t rank);
+int32_t xfk_masked_fill(xfk_frame *f, const float *x, const int64_t *x_shape,
+                        const uint8_t *mask, const int64_t *m_shape,
+                        float value, float *out, const int64_t *o_shape,
+                        int32_t rank);
+int32_t xfk_layer_norm(xfk_frame *f, const float *x, const float *gamma,
+                       const float *beta, float *y, int64_t rows,
+                       int64_t dim, float eps);
+int32_t xfk_rms_norm(xfk_frame *f, const float *x, const float *gamma,
+                     float *y, int64_t rows, int64_t dim, float eps);
+int32_t xfk_softmax(xfk_frame *f, const float *x, float *y, int64_t outer,
+                    int64_t axis, int64_t inner);
+int32_t xfk_transpose(xfk_frame *f, int32_t elem_bytes, const void *x,
+                      const int64_t *x_shape, const int64_t *perm, void *y,
+                      int32_t rank);
+int32_t xfk_slice(xfk_frame *f, int32_t elem_bytes, const void *x,
+                  const int64_t *x_shape, const int64_t *offsets, void *y,
+                  const int64_t *y_shape, int32_t rank);
+/* Copies x[outer, inner] into y[outer, y_inner] at column `at`. */
+int32_t xfk_concat_part(xfk_frame *f, int32_t elem_bytes, const void *x,
+                        int64_t outer, int64_t inner, void *y,
+                        int64_t y_inner, int64_t at);
+/* y[b, ...] = x[b, pos[b], ...]; zeros where pos[b] is outside [0, seq). */
+int32_t xfk_gather_positions(xfk_frame *f, int32_t elem_bytes, const void *x,
+                             int64_t batch, int64_t seq, int64_t inner,
+                             const void *pos, int32_t pos_dtype, void *y);
+int32_t xfk_positions(xfk_frame *f, int32_t dtype, int64_t n, void *y);
+int32_t xfk_rope(xfk_frame *f, int32_t interleaved, const float *x, float *y,
+                 int64_t batch, int64_t heads, int64_t seq, int64_t head_dim,
+                 int64_t rotary_dim, const void *pos, int32_t pos_dtype,
+                 int32_t pos_per_batch, double theta);
+int32_t xfk_relative_position_bias(xfk_frame *f, const float *table,
+                                   int64_t heads, const void *q_pos,
+                                   int32_t q_dtype, int64_t q_batch,
+                                   int64_t q_len, const void *k_pos,
+                                   int32_t k_dtype, int64_t k_len,
+                                   int64_t num_buckets, int64_t max_distance,
+                                   int32_t bidirectional, float *out);
+
+typedef struct xfk_attention_args {
+  const float *q, *k, *v;
+  float *out;
+  int64_t batch, heads, kv_heads, q_len, kv_len, head_dim, v_head_dim;
+  float scale;
+  int32_t mask_kind; /* xfk_mask_kind */
+  int64_t window, prefix;
+  int32_t documents;
+  const void *q_lengths, *kv_lengths, *prefix_lengths, *segment_ids;
+  int32_t q_lengths_dtype, kv_lengths_dtype, prefix_lengths_dtype,
+      segment_ids_dtype;
+  const uint8_t *mask; /* custom: [batch or 1, heads or 1, q_len, kv_len] */
+  int64_t mask_batch_stride, mask_head_stride;
+  const float *bias; /* [batch or 1, heads or 1, q_len, kv_len] */
+  int64_t bias_batch_stride, bias_head_stride;
+} xfk_attention_args;
+int32_t xfk_attention(xfk_frame *f, const xfk_attention_args *args);
+
+/* Writes k/v [batch, kv_heads, n, head_dim] at positions start[b] ... of
+ * cache `cache` (lengths[b] of them when given). */
+int32_t xfk_cache_append(xfk_frame *f, const xfm_cache_desc *cache,
+                         int32_t cache_index, int64_t max_batch,
+                         const float *k, const float *v, int64_t batch,
+                         int64_t n, const void *start, int32_t start_dtype,
+                         const void *lengths, int32_t lengths_dtype);
+/* The keys and values of the first `batch` sequences in position order:
+ * self and cross caches are read in place; a ring is unrolled into
+ * `k_out`/`v_out`. Returns the pointers through `k`/`v`. */
+int32_t xfk_cache_read(xfk_frame *f, const xfm_cache_desc *cache,
+                       int32_t cache_index, int64_t max_batch, int64_t batch,
+                       float *k_out, float *v_out, const float **k,
+                       const float **v);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* XFORMER_RUNTIME_CPU_KERNELS_H */

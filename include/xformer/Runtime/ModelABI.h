@@ -1,0 +1,95 @@
+/*===- ModelABI.h - The contract between a compiled model and the runtime -===*
+ *
+ * A library produced by `xformer-compile` exports one symbol,
+ * `xformer_model`, returning an `xfm_model_desc`: the ABI version it was
+ * built for, its weights (name, dtype, shape: checked against the
+ * safetensors file when the model is opened), its KV caches (from
+ * --xformer-plan-kv-cache) and its entry points (forward, encode, prefill,
+ * decode) with their static argument and result shapes. The generated code
+ * calls the kernels declared in xformer/Runtime/CPU/Kernels.h.
+ *
+ * Plain C so that generated code and other languages can read it.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef XFORMER_RUNTIME_MODELABI_H
+#define XFORMER_RUNTIME_MODELABI_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever a struct below or a kernel signature changes: the runtime
+ * refuses a library built for another version. */
+#define XFORMER_MODEL_ABI_VERSION 1
+
+enum xfm_dtype { XFM_F32 = 0, XFM_I64 = 1, XFM_I32 = 2, XFM_BOOL = 3 };
+enum xfm_model_kind {
+  XFM_ENCODER = 0,
+  XFM_DECODER = 1,
+  XFM_ENCODER_DECODER = 2
+};
+enum xfm_cache_kind { XFM_CACHE_SELF = 0, XFM_CACHE_RING = 1, XFM_CACHE_CROSS = 2 };
+
+typedef struct xfm_tensor_desc {
+  const char *name;
+  int32_t dtype; /* xfm_dtype */
+  int32_t rank;
+  const int64_t *shape;
+} xfm_tensor_desc;
+
+/* What a generated function works in. */
+typedef struct xfk_frame {
+  void *runtime;              /* the runtime's state (errors) */
+  const void *const *weights; /* one pointer per xfm_model_desc weight */
+  char *scratch;              /* scratch_bytes of 64-byte aligned memory */
+  char *arena;                /* the KV cache arena (arena_bytes) */
+  int64_t *cache_fill;        /* [num_caches][max_batch]: positions written */
+} xfk_frame;
+
+typedef int32_t (*xfm_entry)(xfk_frame *frame, const void *const *inputs,
+                             void *const *outputs);
+
+typedef struct xfm_function_desc {
+  const char *name;
+  xfm_entry entry;
+  int32_t num_inputs;
+  const xfm_tensor_desc *inputs;
+  int32_t num_outputs;
+  const xfm_tensor_desc *outputs;
+  int64_t scratch_bytes;
+} xfm_function_desc;
+
+typedef struct xfm_cache_desc {
+  const char *name;
+  int32_t kind; /* xfm_cache_kind */
+  int64_t kv_heads, head_dim, capacity, window;
+  int64_t offset; /* bytes into the arena: keys, then values */
+  int64_t bytes;
+} xfm_cache_desc;
+
+typedef struct xfm_model_desc {
+  int32_t abi_version;
+  const char *compiler_version;
+  int32_t model_kind; /* xfm_model_kind */
+  int32_t num_weights;
+  const xfm_tensor_desc *weights;
+  int32_t num_functions;
+  const xfm_function_desc *functions;
+  int32_t num_caches;
+  const xfm_cache_desc *caches;
+  int64_t arena_bytes;
+  int64_t max_batch;   /* sequences the caches hold */
+  int64_t max_seq_len; /* positions a self cache holds */
+} xfm_model_desc;
+
+typedef const xfm_model_desc *(*xfm_describe_fn)(void);
+#define XFORMER_MODEL_SYMBOL "xformer_model"
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* XFORMER_RUNTIME_MODELABI_H */

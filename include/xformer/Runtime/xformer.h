@@ -1,0 +1,151 @@
+/*===- xformer.h - The C API of compiled xformer models ------------------===*
+ *
+ * Open a library produced by `xformer-compile` with its safetensors
+ * weights, then run it:
+ *
+ *   xf_model *m;
+ *   if (xf_open("model.so", "model.safetensors", &m) != XF_OK)
+ *     fprintf(stderr, "%s\n", xf_last_error());
+ *
+ * - encoders (BERT): xf_encode -> hidden states [batch, seq, hidden] and,
+ *   when the model has one, the pooled embedding [batch, hidden];
+ * - decoders (GPT-2, Llama, Mistral): xf_prefill appends a prompt to each
+ *   sequence's KV cache and returns the logits of its last token;
+ *   xf_decode appends one token per sequence; xf_generate does both with
+ *   greedy or sampled decoding;
+ * - encoder-decoders (T5, BART): xf_encode_source fills the cross caches,
+ *   then xf_prefill / xf_decode / xf_generate run the decoder.
+ *
+ * Batches may hold fewer sequences than the model was compiled for, and
+ * sequences of different lengths (`lengths`). Prompts longer than the
+ * compiled chunk are prefilled chunk by chunk. Every call returns an
+ * xf_status; on failure xf_last_error() (per thread) names the cause.
+ * A model is not safe to use from two threads at once.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef XFORMER_RUNTIME_XFORMER_H
+#define XFORMER_RUNTIME_XFORMER_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum xf_status {
+  XF_OK = 0,
+  XF_ERROR_IO = 1,               /* a file is missing or unreadable */
+  XF_ERROR_VERSION = 2,          /* library built for another runtime ABI */
+  XF_ERROR_WEIGHTS = 3,          /* missing, extra, mistyped or misshapen */
+  XF_ERROR_INVALID_ARGUMENT = 4, /* null pointer, bad size, wrong model kind */
+  XF_ERROR_OUT_OF_RANGE = 5,     /* token id outside the vocabulary */
+  XF_ERROR_CAPACITY = 6,         /* more sequences or positions than planned */
+  XF_ERROR_NONFINITE = 7,        /* NaN or Inf in weights or results */
+  XF_ERROR_INTERNAL = 8
+} xf_status;
+
+typedef struct xf_model xf_model;
+
+typedef enum xf_model_kind {
+  XF_MODEL_ENCODER = 0,
+  XF_MODEL_DECODER = 1,
+  XF_MODEL_ENCODER_DECODER = 2
+} xf_model_kind;
+
+typedef struct xf_info {
+  xf_model_kind kind;
+  int64_t max_batch;   /* sequences per call */
+  int64_t seq_len;     /* encoder: positions per call */
+  int64_t chunk;       /* decoder: prompt positions per prefill step */
+  int64_t max_seq_len; /* decoder: positions the KV cache holds */
+  int64_t source_len;  /* encoder-decoder: source positions */
+  int64_t vocab;       /* decoder: logits per position */
+  int64_t hidden;      /* encoder: hidden size */
+  int32_t has_pooled;  /* encoder: xf_encode can return a pooled vector */
+  int32_t has_token_types;
+  int64_t kv_arena_bytes;
+} xf_info;
+
+/* The message of the last failed call on this thread ("" if none). */
+const char *xf_last_error(void);
+const char *xf_status_name(xf_status status);
+
+/* Loads `library` (from xformer-compile), checks its ABI version, maps
+ * `weights` (safetensors) and checks that it holds exactly the tensors the
+ * model uses, with their dtypes and shapes. */
+xf_status xf_open(const char *library, const char *weights, xf_model **out);
+
+/* xf_open with flags: XF_OPEN_ALLOW_EXTRA_WEIGHTS accepts a weights file
+ * holding tensors the model does not use (a full checkpoint). */
+#define XF_OPEN_ALLOW_EXTRA_WEIGHTS 1u
+xf_status xf_open_ex(const char *library, const char *weights, uint32_t flags,
+                     xf_model **out);
+void xf_close(xf_model *model);
+xf_status xf_get_info(const xf_model *model, xf_info *info);
+
+/* Encoder models. ids and type_ids (may be null) are [batch, seq] with
+ * seq <= info.seq_len; lengths [batch] (null: all seq). hidden is
+ * [batch, seq, hidden]; pooled (may be null) [batch, hidden]. */
+xf_status xf_encode(xf_model *model, const int64_t *ids,
+                    const int64_t *type_ids, const int64_t *lengths,
+                    int64_t batch, int64_t seq, float *hidden, float *pooled);
+
+/* Forgets every cached position of every sequence. */
+xf_status xf_reset(xf_model *model);
+
+/* Encoder-decoder models: encodes the source [batch, seq] into the cross
+ * caches and resets the decoder's positions. */
+xf_status xf_encode_source(xf_model *model, const int64_t *ids,
+                           const int64_t *lengths, int64_t batch,
+                           int64_t seq);
+
+/* Appends ids [batch, seq] (lengths[b] of row b; null: all) after each
+ * sequence's cached positions; logits [batch, vocab] of each sequence's
+ * last new token (rows with length 0 are left untouched). */
+xf_status xf_prefill(xf_model *model, const int64_t *ids,
+                     const int64_t *lengths, int64_t batch, int64_t seq,
+                     float *logits);
+
+/* Appends one token per sequence; logits [batch, vocab]. */
+xf_status xf_decode(xf_model *model, const int64_t *tokens, int64_t batch,
+                    float *logits);
+
+typedef struct xf_generate_options {
+  int64_t max_new_tokens;
+  int64_t eos_token_id; /* < 0: none */
+  float temperature;    /* <= 0: greedy */
+  int64_t top_k;        /* <= 0: all */
+  float top_p;          /* >= 1: all */
+  uint64_t seed;
+  /* Called after each step with the number of steps done (may be null). */
+  void (*progress)(void *user, int64_t step, int64_t total);
+  void *user;
+} xf_generate_options;
+
+void xf_generate_options_init(xf_generate_options *options);
+
+/* Resets the caches, prefills the prompts (decoders) or starts from
+ * `decoder_start` (encoder-decoders, after xf_encode_source: the prompt is
+ * the decoder's start tokens), then decodes. tokens is
+ * [batch, max_new_tokens]; counts[b] the tokens generated for sequence b
+ * (the EOS token included). */
+xf_status xf_generate(xf_model *model, const int64_t *ids,
+                      const int64_t *lengths, int64_t batch, int64_t seq,
+                      const xf_generate_options *options, int64_t *tokens,
+                      int64_t *counts);
+
+/* Milliseconds spent in the last xf_prefill / xf_generate prefill, and the
+ * decode steps of the last xf_generate. */
+typedef struct xf_timings {
+  double prefill_ms;
+  double decode_ms;
+  int64_t decode_steps;
+} xf_timings;
+xf_status xf_get_timings(const xf_model *model, xf_timings *timings);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* XFORMER_RUNTIME_XFORMER_H */

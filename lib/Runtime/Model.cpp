@@ -1,0 +1,744 @@
+//===- Model.cpp - The C API of compiled xformer models -------------------===//
+//
+// Loads a library from xformer-compile, binds its weights from a
+// safetensors file, owns its scratch and KV arena, and turns the C API's
+// flexible calls (fewer sequences than compiled, prompts longer than a
+// chunk, sampling) into calls of the compiled functions, whose shapes are
+// static.
+//
+//===----------------------------------------------------------------------===//
+
+#include "xformer/Runtime/xformer.h"
+#include "xformer/Runtime/ModelABI.h"
+#include "xformer/Runtime/Safetensors.h"
+
+#include "RuntimeError.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <string>
+#include <sys/stat.h>
+#include <vector>
+
+using namespace xformer::runtime;
+
+namespace {
+
+thread_local std::string lastErrorMessage;
+
+xf_status fail(xf_status status, const std::string &message) {
+  setLastError(message);
+  return status;
+}
+
+struct AlignedFree {
+  void operator()(void *p) const { std::free(p); }
+};
+using Buffer = std::unique_ptr<char, AlignedFree>;
+
+Buffer allocate(int64_t bytes) {
+  bytes = std::max<int64_t>(64, (bytes + 63) / 64 * 64);
+  return Buffer(static_cast<char *>(std::aligned_alloc(64, bytes)));
+}
+
+int64_t numElements(const xfm_tensor_desc &t) {
+  int64_t n = 1;
+  for (int32_t d = 0; d < t.rank; ++d)
+    n *= t.shape[d];
+  return n;
+}
+
+
+DType toDType(int32_t dtype) {
+  switch (dtype) {
+  case XFM_I64:
+    return DType::I64;
+  case XFM_I32:
+    return DType::I32;
+  case XFM_BOOL:
+    return DType::Bool;
+  default:
+    return DType::F32;
+  }
+}
+
+bool is(const xfm_tensor_desc &t, int32_t dtype, int32_t rank) {
+  return t.dtype == dtype && t.rank == rank;
+}
+
+} // namespace
+
+void xformer::runtime::setLastError(const std::string &message) {
+  lastErrorMessage = message;
+}
+const char *xformer::runtime::lastError() { return lastErrorMessage.c_str(); }
+
+struct xf_model {
+  void *handle = nullptr;
+  const xfm_model_desc *desc = nullptr;
+  std::unique_ptr<SafetensorsFile> file;
+  std::vector<const void *> weights;
+  std::vector<Buffer> weightCopies;
+  Buffer scratch, arena;
+  std::vector<int64_t> cacheFill;
+  const xfm_function_desc *forward = nullptr, *encode = nullptr,
+                          *prefill = nullptr, *decode = nullptr;
+  xf_info info{};
+  int64_t batch = 0; // compiled sequences per call
+  std::vector<int64_t> position;      // cached positions per sequence
+  std::vector<int64_t> sourceLengths; // encoder-decoder
+  bool sourceEncoded = false;
+  xf_timings timings{};
+
+  ~xf_model() {
+    file.reset();
+    if (handle)
+      dlclose(handle);
+  }
+
+  xfk_frame frame() {
+    xfk_frame f;
+    f.runtime = this;
+    f.weights = weights.data();
+    f.scratch = scratch.get();
+    f.arena = arena.get();
+    f.cache_fill = cacheFill.data();
+    return f;
+  }
+
+  xf_status run(const xfm_function_desc *fn, const void *const *in,
+                void *const *out) {
+    xfk_frame f = frame();
+    int32_t rc = fn->entry(&f, in, out);
+    if (rc != 0)
+      return static_cast<xf_status>(rc);
+    // A NaN or Inf result means non-finite weights or an overflow: say so
+    // rather than hand it on.
+    for (int32_t o = 0; o < fn->num_outputs; ++o) {
+      if (fn->outputs[o].dtype != XFM_F32)
+        continue;
+      const float *p = static_cast<const float *>(out[o]);
+      int64_t n = numElements(fn->outputs[o]);
+      for (int64_t i = 0; i < n; ++i)
+        if (!std::isfinite(p[i]))
+          return fail(XF_ERROR_NONFINITE,
+                      "@" + std::string(fn->name) + " result #" +
+                          std::to_string(o) + " holds " +
+                          (std::isnan(p[i]) ? "NaN" : "Inf") +
+                          " at element " + std::to_string(i));
+    }
+    return XF_OK;
+  }
+};
+
+namespace {
+
+const xfm_function_desc *findFunction(const xfm_model_desc *d,
+                                      const char *name) {
+  for (int32_t i = 0; i < d->num_functions; ++i)
+    if (std::strcmp(d->functions[i].name, name) == 0)
+      return &d->functions[i];
+  return nullptr;
+}
+
+/// Checks that the compiled entry points have the shapes the C API drives.
+xf_status bindSignatures(xf_model &m) {
+  const xfm_model_desc *d = m.desc;
+  auto bad = [&](const xfm_function_desc *fn, const char *expected) {
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                "@" + std::string(fn->name) + " does not have the signature " +
+                    "the runtime drives: expected " + expected);
+  };
+  xf_info &info = m.info;
+  info.kind = static_cast<xf_model_kind>(d->model_kind);
+  info.kv_arena_bytes = d->arena_bytes;
+  info.max_seq_len = d->max_seq_len;
+  if (d->model_kind == XFM_ENCODER) {
+    m.forward = findFunction(d, "forward");
+    if (!m.forward)
+      return fail(XF_ERROR_INVALID_ARGUMENT, "encoder model without @forward");
+    const xfm_function_desc *fn = m.forward;
+    const char *sig = "(ids [B,S] i64, [type ids [B,S] i64,] [lengths [B] "
+                      "i64]) -> (hidden [B,S,H] f32, [pooled [B,H] f32])";
+    if (fn->num_inputs < 1 || fn->num_inputs > 3 || fn->num_outputs < 1 ||
+        fn->num_outputs > 2 || !is(fn->inputs[0], XFM_I64, 2) ||
+        !is(fn->outputs[0], XFM_F32, 3))
+      return bad(fn, sig);
+    m.batch = fn->inputs[0].shape[0];
+    info.seq_len = fn->inputs[0].shape[1];
+    info.hidden = fn->outputs[0].shape[2];
+    for (int32_t i = 1; i < fn->num_inputs; ++i) {
+      const xfm_tensor_desc &t = fn->inputs[i];
+      if (is(t, XFM_I64, 2) && i == 1 && t.shape[0] == m.batch &&
+          t.shape[1] == info.seq_len)
+        info.has_token_types = 1;
+      else if (!(is(t, XFM_I64, 1) && t.shape[0] == m.batch &&
+                 i == fn->num_inputs - 1))
+        return bad(fn, sig);
+    }
+    if (fn->num_outputs == 2) {
+      if (!is(fn->outputs[1], XFM_F32, 2))
+        return bad(fn, sig);
+      info.has_pooled = 1;
+    }
+    info.max_batch = m.batch;
+    return XF_OK;
+  }
+  bool encDec = d->model_kind == XFM_ENCODER_DECODER;
+  m.prefill = findFunction(d, "prefill");
+  m.decode = findFunction(d, "decode");
+  if (!m.prefill || !m.decode)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                "decoder model without @prefill and @decode: compile with "
+                "xformer-compile (it derives them)");
+  const int extra = encDec ? 1 : 0;
+  const xfm_function_desc *p = m.prefill, *dc = m.decode;
+  if (p->num_inputs != 3 + extra || p->num_outputs != 1 ||
+      !is(p->inputs[0], XFM_I64, 2) || !is(p->outputs[0], XFM_F32, 2))
+    return bad(p, encDec ? "(ids [B,C], start [B], lengths [B], source "
+                           "lengths [B]) -> logits [B,V]"
+                         : "(ids [B,C], start [B], lengths [B]) -> logits "
+                           "[B,V]");
+  if (dc->num_inputs != 2 + extra || dc->num_outputs != 1 ||
+      !is(dc->inputs[0], XFM_I64, 2) || dc->inputs[0].shape[1] != 1)
+    return bad(dc, "(token [B,1], position [B]...) -> logits [B,V]");
+  m.batch = p->inputs[0].shape[0];
+  info.max_batch = m.batch;
+  info.chunk = p->inputs[0].shape[1];
+  info.vocab = p->outputs[0].shape[1];
+  if (encDec) {
+    m.encode = findFunction(d, "encode");
+    if (!m.encode || m.encode->num_inputs != 2 ||
+        !is(m.encode->inputs[0], XFM_I64, 2))
+      return fail(XF_ERROR_INVALID_ARGUMENT,
+                  "encoder-decoder model without @encode(ids [B,S], lengths "
+                  "[B])");
+    info.source_len = m.encode->inputs[0].shape[1];
+  }
+  if (d->max_batch < m.batch)
+    return fail(XF_ERROR_CAPACITY, "the KV plan holds " +
+                                       std::to_string(d->max_batch) +
+                                       " sequences; the program runs " +
+                                       std::to_string(m.batch));
+  return XF_OK;
+}
+
+xf_status bindWeights(xf_model &m, const char *path, bool allowExtra) {
+  struct stat st;
+  if (::stat(path, &st) != 0)
+    return fail(XF_ERROR_IO, std::string("cannot open weights '") + path +
+                                 "': " + std::strerror(errno));
+  std::string error;
+  m.file = SafetensorsFile::open(path, error);
+  if (!m.file)
+    return fail(XF_ERROR_WEIGHTS, error);
+  const xfm_model_desc *d = m.desc;
+  m.weights.resize(d->num_weights);
+  std::vector<std::string> missing, wrong;
+  for (int32_t i = 0; i < d->num_weights; ++i) {
+    const xfm_tensor_desc &w = d->weights[i];
+    std::vector<int64_t> shape(w.shape, w.shape + w.rank);
+    if (!m.file->find(w.name)) {
+      missing.push_back(w.name);
+      continue;
+    }
+    if (!m.file->expect(w.name, toDType(w.dtype), shape, error)) {
+      wrong.push_back(error);
+      continue;
+    }
+    const TensorInfo &t = *m.file->find(w.name);
+    const void *data = m.file->data(t);
+    if (!m.file->isAligned(t, 64)) {
+      Buffer copy = allocate(t.end - t.begin);
+      m.file->copy(t, copy.get());
+      data = copy.get();
+      m.weightCopies.push_back(std::move(copy));
+    }
+    if (w.dtype == XFM_F32) {
+      const float *f = static_cast<const float *>(data);
+      int64_t n = t.numElements();
+      for (int64_t e = 0; e < n; ++e)
+        if (!std::isfinite(f[e]))
+          return fail(XF_ERROR_NONFINITE,
+                      "weight '" + std::string(w.name) + "' holds " +
+                          (std::isnan(f[e]) ? "NaN" : "Inf") +
+                          " at element " + std::to_string(e));
+    }
+    m.weights[i] = data;
+  }
+  auto list = [](const std::vector<std::string> &names) {
+    std::string s;
+    for (size_t i = 0; i < names.size() && i < 8; ++i)
+      s += (i ? ", '" : "'") + names[i] + "'";
+    if (names.size() > 8)
+      s += " and " + std::to_string(names.size() - 8) + " more";
+    return s;
+  };
+  if (!missing.empty())
+    return fail(XF_ERROR_WEIGHTS, std::string(path) + " lacks " +
+                                      std::to_string(missing.size()) +
+                                      " tensor(s) the model uses: " +
+                                      list(missing));
+  if (!wrong.empty())
+    return fail(XF_ERROR_WEIGHTS, std::string(path) + ": " + wrong.front() +
+                                      (wrong.size() > 1
+                                           ? " (and " +
+                                                 std::to_string(wrong.size() - 1) +
+                                                 " more)"
+                                           : ""));
+  if (!allowExtra) {
+    std::vector<std::string> extra;
+    for (const TensorInfo &t : m.file->tensors()) {
+      bool used = false;
+      for (int32_t i = 0; i < d->num_weights && !used; ++i)
+        used = t.name == d->weights[i].name;
+      if (!used)
+        extra.push_back(t.name);
+    }
+    if (!extra.empty())
+      return fail(XF_ERROR_WEIGHTS,
+                  std::string(path) + " holds " +
+                      std::to_string(extra.size()) +
+                      " tensor(s) the model does not use: " + list(extra) +
+                      " (open with XF_OPEN_ALLOW_EXTRA_WEIGHTS to ignore "
+                      "them)");
+  }
+  return XF_OK;
+}
+
+double msSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now() - t0)
+      .count();
+}
+
+xf_status checkBatch(const xf_model *m, int64_t batch) {
+  if (batch < 1 || batch > m->batch)
+    return fail(XF_ERROR_CAPACITY, "batch of " + std::to_string(batch) +
+                                       " sequences; the model was compiled "
+                                       "for 1 to " +
+                                       std::to_string(m->batch));
+  return XF_OK;
+}
+
+} // namespace
+
+extern "C" {
+
+const char *xf_last_error(void) { return lastError(); }
+
+const char *xf_status_name(xf_status status) {
+  switch (status) {
+  case XF_OK:
+    return "ok";
+  case XF_ERROR_IO:
+    return "io";
+  case XF_ERROR_VERSION:
+    return "version";
+  case XF_ERROR_WEIGHTS:
+    return "weights";
+  case XF_ERROR_INVALID_ARGUMENT:
+    return "invalid-argument";
+  case XF_ERROR_OUT_OF_RANGE:
+    return "out-of-range";
+  case XF_ERROR_CAPACITY:
+    return "capacity";
+  case XF_ERROR_NONFINITE:
+    return "non-finite";
+  case XF_ERROR_INTERNAL:
+    return "internal";
+  }
+  return "unknown";
+}
+
+xf_status xf_open_ex(const char *library, const char *weights, uint32_t flags,
+                     xf_model **out) {
+  setLastError("");
+  if (!library || !weights || !out)
+    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_open: null argument");
+  *out = nullptr;
+  auto m = std::make_unique<xf_model>();
+  struct stat st;
+  if (::stat(library, &st) != 0)
+    return fail(XF_ERROR_IO, std::string("cannot open model library '") +
+                                 library + "': " + std::strerror(errno));
+  m->handle = dlopen(library, RTLD_NOW | RTLD_LOCAL);
+  if (!m->handle)
+    return fail(XF_ERROR_IO, std::string("cannot load model library: ") +
+                                 dlerror());
+  auto describe = reinterpret_cast<xfm_describe_fn>(
+      dlsym(m->handle, XFORMER_MODEL_SYMBOL));
+  if (!describe)
+    return fail(XF_ERROR_VERSION, std::string(library) +
+                                      " is not a library made by "
+                                      "xformer-compile (no '" +
+                                      XFORMER_MODEL_SYMBOL + "' symbol)");
+  m->desc = describe();
+  if (!m->desc || m->desc->abi_version != XFORMER_MODEL_ABI_VERSION)
+    return fail(XF_ERROR_VERSION,
+                std::string(library) + " was built for model ABI " +
+                    std::to_string(m->desc ? m->desc->abi_version : -1) +
+                    " by xformer " +
+                    (m->desc && m->desc->compiler_version
+                         ? m->desc->compiler_version
+                         : "?") +
+                    "; this runtime reads ABI " +
+                    std::to_string(XFORMER_MODEL_ABI_VERSION) +
+                    ": recompile the model");
+  if (xf_status s = bindSignatures(*m))
+    return s;
+  if (xf_status s =
+          bindWeights(*m, weights, flags & XF_OPEN_ALLOW_EXTRA_WEIGHTS))
+    return s;
+  int64_t scratch = 0;
+  for (int32_t i = 0; i < m->desc->num_functions; ++i)
+    scratch = std::max(scratch, m->desc->functions[i].scratch_bytes);
+  m->scratch = allocate(scratch);
+  m->arena = allocate(m->desc->arena_bytes);
+  if (!m->scratch || !m->arena)
+    return fail(XF_ERROR_CAPACITY, "cannot allocate " +
+                                       std::to_string(scratch) +
+                                       " scratch bytes and a KV arena of " +
+                                       std::to_string(m->desc->arena_bytes));
+  std::memset(m->arena.get(), 0, std::max<int64_t>(64, m->desc->arena_bytes));
+  m->cacheFill.assign(
+      std::max<int64_t>(1, m->desc->num_caches * m->desc->max_batch), 0);
+  m->position.assign(m->batch, 0);
+  m->sourceLengths.assign(m->batch, 0);
+  *out = m.release();
+  return XF_OK;
+}
+
+xf_status xf_open(const char *library, const char *weights, xf_model **out) {
+  return xf_open_ex(library, weights, 0, out);
+}
+
+void xf_close(xf_model *model) { delete model; }
+
+xf_status xf_get_info(const xf_model *m, xf_info *info) {
+  if (!m || !info)
+    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_get_info: null argument");
+  *info = m->info;
+  return XF_OK;
+}
+
+xf_status xf_get_timings(const xf_model *m, xf_timings *t) {
+  if (!m || !t)
+    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_get_timings: null argument");
+  *t = m->timings;
+  return XF_OK;
+}
+
+xf_status xf_encode(xf_model *m, const int64_t *ids, const int64_t *typeIds,
+                    const int64_t *lengths, int64_t batch, int64_t seq,
+                    float *hidden, float *pooled) {
+  if (!m || !ids || !hidden)
+    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_encode: null argument");
+  if (!m->forward)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                "xf_encode needs an encoder model; use xf_encode_source for "
+                "encoder-decoders and xf_prefill for decoders");
+  if (xf_status s = checkBatch(m, batch))
+    return s;
+  const int64_t B = m->batch, S = m->info.seq_len, H = m->info.hidden;
+  if (seq < 1 || seq > S)
+    return fail(XF_ERROR_CAPACITY, "sequence length " + std::to_string(seq) +
+                                       "; the model was compiled for 1 to " +
+                                       std::to_string(S));
+  const xfm_function_desc *fn = m->forward;
+  bool hasLengths = fn->inputs[fn->num_inputs - 1].rank == 1;
+  std::vector<int64_t> pIds(B * S, 0), pTypes(B * S, 0), pLens(B, 0);
+  for (int64_t b = 0; b < batch; ++b) {
+    int64_t len = lengths ? lengths[b] : seq;
+    if (len < 0 || len > seq)
+      return fail(XF_ERROR_INVALID_ARGUMENT,
+                  "length " + std::to_string(len) + " of sequence " +
+                      std::to_string(b) + " is outside [0, " +
+                      std::to_string(seq) + "]");
+    pLens[b] = len;
+    for (int64_t s = 0; s < seq; ++s) {
+      pIds[b * S + s] = ids[b * seq + s];
+      if (typeIds)
+        pTypes[b * S + s] = typeIds[b * seq + s];
+    }
+  }
+  if (!hasLengths && (seq != S || batch != B))
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                "this encoder has no lengths input: it takes exactly [" +
+                    std::to_string(B) + ", " + std::to_string(S) + "] ids");
+  std::vector<const void *> in = {pIds.data()};
+  if (m->info.has_token_types)
+    in.push_back(pTypes.data());
+  if (hasLengths)
+    in.push_back(pLens.data());
+  std::vector<float> h(B * S * H), p(B * H);
+  std::vector<void *> out = {h.data()};
+  if (m->info.has_pooled)
+    out.push_back(p.data());
+  auto t0 = std::chrono::steady_clock::now();
+  if (xf_status s = m->run(fn, in.data(), out.data()))
+    return s;
+  m->timings.prefill_ms = msSince(t0);
+  for (int64_t b = 0; b < batch; ++b)
+    std::memcpy(hidden + b * seq * H, h.data() + b * S * H,
+                seq * H * sizeof(float));
+  if (pooled && m->info.has_pooled)
+    std::memcpy(pooled, p.data(), batch * H * sizeof(float));
+  return XF_OK;
+}
+
+xf_status xf_reset(xf_model *m) {
+  if (!m)
+    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_reset: null model");
+  std::fill(m->position.begin(), m->position.end(), 0);
+  // Self and ring caches restart; cross caches keep the encoded source.
+  const xfm_model_desc *d = m->desc;
+  for (int32_t c = 0; c < d->num_caches; ++c)
+    if (d->caches[c].kind != XFM_CACHE_CROSS)
+      std::fill(m->cacheFill.begin() + c * d->max_batch,
+                m->cacheFill.begin() + (c + 1) * d->max_batch, 0);
+  return XF_OK;
+}
+
+xf_status xf_encode_source(xf_model *m, const int64_t *ids,
+                           const int64_t *lengths, int64_t batch,
+                           int64_t seq) {
+  if (!m || !ids)
+    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_encode_source: null argument");
+  if (!m->encode)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                "xf_encode_source needs an encoder-decoder model");
+  if (xf_status s = checkBatch(m, batch))
+    return s;
+  const int64_t B = m->batch, S = m->info.source_len;
+  if (seq < 1 || seq > S)
+    return fail(XF_ERROR_CAPACITY, "source length " + std::to_string(seq) +
+                                       "; the model was compiled for 1 to " +
+                                       std::to_string(S));
+  std::vector<int64_t> pIds(B * S, 0), pLens(B, 0);
+  for (int64_t b = 0; b < batch; ++b) {
+    int64_t len = lengths ? lengths[b] : seq;
+    if (len < 1 || len > seq)
+      return fail(XF_ERROR_INVALID_ARGUMENT,
+                  "source length " + std::to_string(len) + " of sequence " +
+                      std::to_string(b) + " is outside [1, " +
+                      std::to_string(seq) + "]");
+    pLens[b] = len;
+    std::memcpy(&pIds[b * S], ids + b * seq, seq * sizeof(int64_t));
+  }
+  const xfm_tensor_desc &o = m->encode->outputs[0];
+  std::vector<float> hidden(numElements(o));
+  const void *in[] = {pIds.data(), pLens.data()};
+  void *out[] = {hidden.data()};
+  if (xf_status s = m->run(m->encode, in, out))
+    return s;
+  m->sourceLengths = pLens;
+  m->sourceEncoded = true;
+  return xf_reset(m);
+}
+
+xf_status xf_prefill(xf_model *m, const int64_t *ids, const int64_t *lengths,
+                     int64_t batch, int64_t seq, float *logits) {
+  if (!m || !ids || !logits)
+    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_prefill: null argument");
+  if (!m->prefill)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                "xf_prefill needs a decoder or encoder-decoder model");
+  if (m->encode && !m->sourceEncoded)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                "encoder-decoder model: call xf_encode_source first");
+  if (xf_status s = checkBatch(m, batch))
+    return s;
+  if (seq < 1)
+    return fail(XF_ERROR_INVALID_ARGUMENT, "empty prompt");
+  const int64_t B = m->batch, C = m->info.chunk, V = m->info.vocab;
+  std::vector<int64_t> lens(B, 0);
+  for (int64_t b = 0; b < batch; ++b) {
+    lens[b] = lengths ? lengths[b] : seq;
+    if (lens[b] < 0 || lens[b] > seq)
+      return fail(XF_ERROR_INVALID_ARGUMENT,
+                  "length " + std::to_string(lens[b]) + " of sequence " +
+                      std::to_string(b) + " is outside [0, " +
+                      std::to_string(seq) + "]");
+    if (m->position[b] + lens[b] > m->desc->max_seq_len)
+      return fail(XF_ERROR_CAPACITY,
+                  "sequence " + std::to_string(b) + " would hold " +
+                      std::to_string(m->position[b] + lens[b]) +
+                      " positions; the KV cache was planned for " +
+                      std::to_string(m->desc->max_seq_len));
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<int64_t> chunkIds(B * C), start(B), chunkLens(B);
+  std::vector<float> out(B * V);
+  const int64_t chunks = (seq + C - 1) / C;
+  for (int64_t c = 0; c < chunks; ++c) {
+    std::fill(chunkIds.begin(), chunkIds.end(), 0);
+    for (int64_t b = 0; b < B; ++b) {
+      int64_t from = c * C;
+      chunkLens[b] = std::clamp<int64_t>(lens[b] - from, 0, C);
+      start[b] = m->position[b];
+      for (int64_t i = 0; i < chunkLens[b]; ++i)
+        chunkIds[b * C + i] = ids[b * seq + from + i];
+    }
+    const void *in[] = {chunkIds.data(), start.data(), chunkLens.data(),
+                        m->sourceLengths.data()};
+    void *outs[] = {out.data()};
+    if (xf_status s = m->run(m->prefill, in, outs))
+      return s;
+    for (int64_t b = 0; b < batch; ++b) {
+      if (chunkLens[b] == 0)
+        continue;
+      m->position[b] += chunkLens[b];
+      if (lens[b] - c * C <= C)
+        std::memcpy(logits + b * V, out.data() + b * V, V * sizeof(float));
+    }
+  }
+  m->timings.prefill_ms = msSince(t0);
+  return XF_OK;
+}
+
+xf_status xf_decode(xf_model *m, const int64_t *tokens, int64_t batch,
+                    float *logits) {
+  if (!m || !tokens || !logits)
+    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_decode: null argument");
+  if (!m->decode)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                "xf_decode needs a decoder or encoder-decoder model");
+  if (m->encode && !m->sourceEncoded)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                "encoder-decoder model: call xf_encode_source first");
+  if (xf_status s = checkBatch(m, batch))
+    return s;
+  const int64_t B = m->batch, V = m->info.vocab;
+  std::vector<int64_t> tok(B, 0), pos(B, 0);
+  for (int64_t b = 0; b < batch; ++b) {
+    if (m->position[b] + 1 > m->desc->max_seq_len)
+      return fail(XF_ERROR_CAPACITY,
+                  "sequence " + std::to_string(b) + " would hold " +
+                      std::to_string(m->position[b] + 1) +
+                      " positions; the KV cache was planned for " +
+                      std::to_string(m->desc->max_seq_len));
+    tok[b] = tokens[b];
+    pos[b] = m->position[b];
+  }
+  std::vector<float> out(B * V);
+  const void *in[] = {tok.data(), pos.data(), m->sourceLengths.data()};
+  void *outs[] = {out.data()};
+  if (xf_status s = m->run(m->decode, in, outs))
+    return s;
+  for (int64_t b = 0; b < batch; ++b)
+    ++m->position[b];
+  std::memcpy(logits, out.data(), batch * V * sizeof(float));
+  return XF_OK;
+}
+
+void xf_generate_options_init(xf_generate_options *o) {
+  if (!o)
+    return;
+  *o = xf_generate_options{};
+  o->max_new_tokens = 32;
+  o->eos_token_id = -1;
+  o->temperature = 0.0f;
+  o->top_k = 0;
+  o->top_p = 1.0f;
+  o->seed = 0;
+}
+
+} // extern "C"
+
+namespace {
+
+/// Greedy (first maximum, as torch.argmax) or sampling with temperature,
+/// top-k and top-p, in that order (as Hugging Face's logits warpers).
+int64_t pickToken(const float *logits, int64_t V, const xf_generate_options &o,
+                  std::mt19937_64 &rng) {
+  if (o.temperature <= 0.0f)
+    return std::max_element(logits, logits + V) - logits;
+  std::vector<int64_t> order(V);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return logits[a] > logits[b]; });
+  int64_t keep = V;
+  if (o.top_k > 0)
+    keep = std::min<int64_t>(keep, o.top_k);
+  std::vector<double> p(keep);
+  const double mx = logits[order[0]] / o.temperature;
+  double sum = 0;
+  for (int64_t i = 0; i < keep; ++i)
+    sum += p[i] = std::exp(logits[order[i]] / o.temperature - mx);
+  if (o.top_p < 1.0f) {
+    double acc = 0;
+    int64_t n = 0;
+    while (n < keep) {
+      acc += p[n] / sum;
+      ++n;
+      if (acc >= o.top_p)
+        break;
+    }
+    keep = std::max<int64_t>(1, n);
+  }
+  std::discrete_distribution<int64_t> dist(p.begin(), p.begin() + keep);
+  return order[dist(rng)];
+}
+
+} // namespace
+
+extern "C" xf_status xf_generate(xf_model *m, const int64_t *ids,
+                                 const int64_t *lengths, int64_t batch,
+                                 int64_t seq,
+                                 const xf_generate_options *options,
+                                 int64_t *tokens, int64_t *counts) {
+  if (!m || !ids || !options || !tokens || !counts)
+    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_generate: null argument");
+  const xf_generate_options &o = *options;
+  if (o.max_new_tokens < 1)
+    return fail(XF_ERROR_INVALID_ARGUMENT, "max_new_tokens must be >= 1");
+  if (o.top_p <= 0.0f || std::isnan(o.top_p) || std::isnan(o.temperature))
+    return fail(XF_ERROR_INVALID_ARGUMENT, "top_p must be in (0, 1]");
+  if (xf_status s = xf_reset(m))
+    return s;
+  const int64_t V = m->info.vocab;
+  std::vector<float> logits(batch * V);
+  if (xf_status s = xf_prefill(m, ids, lengths, batch, seq, logits.data()))
+    return s;
+  double prefillMs = m->timings.prefill_ms;
+  std::mt19937_64 rng(o.seed);
+  std::vector<int64_t> next(batch);
+  std::vector<bool> done(batch, false);
+  for (int64_t b = 0; b < batch; ++b)
+    counts[b] = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  int64_t steps = 0;
+  for (int64_t step = 0; step < o.max_new_tokens; ++step) {
+    bool all = true;
+    for (int64_t b = 0; b < batch; ++b) {
+      if (done[b]) {
+        next[b] = o.eos_token_id >= 0 ? o.eos_token_id : 0;
+        continue;
+      }
+      next[b] = pickToken(logits.data() + b * V, V, o, rng);
+      tokens[b * o.max_new_tokens + counts[b]++] = next[b];
+      if (next[b] == o.eos_token_id)
+        done[b] = true;
+      all = all && done[b];
+    }
+    if (o.progress)
+      o.progress(o.user, step + 1, o.max_new_tokens);
+    if (all || step + 1 == o.max_new_tokens)
+      break;
+    if (xf_status s = xf_decode(m, next.data(), batch, logits.data()))
+      return s;
+    ++steps;
+  }
+  m->timings.prefill_ms = prefillMs;
+  m->timings.decode_ms = msSince(t0);
+  m->timings.decode_steps = steps;
+  return XF_OK;
+}

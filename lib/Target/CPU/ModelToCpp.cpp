@@ -1,0 +1,916 @@
+//===- ModelToCpp.cpp - Emit a compiled model as C++ for the CPU ----------===//
+//
+// Every function of the module is straight-line code over tensors with
+// static shapes, so lowering needs no control flow: each op becomes one
+// kernel call whose sizes are constants, and each intermediate tensor a
+// fixed offset in one scratch buffer, planned here by first-fit over value
+// lifetimes (a tensor's bytes are reused once its last reader has run).
+// Reshapes are free (they alias their operand); self and cross caches are
+// read in place from the KV arena.
+//
+//===----------------------------------------------------------------------===//
+
+#include "xformer/Target/CPU/ModelToCpp.h"
+
+#include "xformer/IR/XformerOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <map>
+#include <string>
+
+using namespace mlir;
+using namespace mlir::xformer;
+
+namespace {
+
+constexpr int64_t kAlign = 64;
+
+int64_t alignUp(int64_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
+/// The ABI's name for an element type, or "" if the CPU target lacks it.
+StringRef dtypeName(Type t) {
+  if (t.isF32())
+    return "XFM_F32";
+  if (t.isInteger(64))
+    return "XFM_I64";
+  if (t.isInteger(32))
+    return "XFM_I32";
+  if (t.isInteger(1))
+    return "XFM_BOOL";
+  return "";
+}
+
+StringRef cType(Type t) {
+  if (t.isF32())
+    return "float";
+  if (t.isInteger(64))
+    return "int64_t";
+  if (t.isInteger(32))
+    return "int32_t";
+  return "uint8_t";
+}
+
+int64_t elemBytes(Type t) {
+  if (t.isInteger(1))
+    return 1;
+  return t.getIntOrFloatBitWidth() / 8;
+}
+
+int64_t product(ArrayRef<int64_t> s) {
+  int64_t p = 1;
+  for (int64_t d : s)
+    p *= d;
+  return p;
+}
+
+std::string cString(StringRef s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      out += llvm::formatv("\\{0:o3}", static_cast<unsigned>(c)).str();
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string floatLiteral(double v) {
+  if (std::isnan(v))
+    return "__builtin_nanf(\"\")";
+  if (std::isinf(v))
+    return v > 0 ? "__builtin_inff()" : "-__builtin_inff()";
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << llvm::format("%a", v);
+  return s + "f";
+}
+
+/// Module-wide tables: weights, caches, shape constants.
+struct ModuleTables {
+  llvm::MapVector<StringRef, RankedTensorType> weights;
+  llvm::MapVector<StringRef, KVCacheOp> caches;
+  std::map<std::vector<int64_t>, std::string> shapes;
+  std::string decls; // shape and constant arrays
+  int64_t maxBatch = 0, maxSeqLen = 0, arenaBytes = 0;
+  int constants = 0;
+
+  std::string shape(ArrayRef<int64_t> dims) {
+    std::vector<int64_t> key(dims.begin(), dims.end());
+    auto it = shapes.find(key);
+    if (it != shapes.end())
+      return it->second;
+    std::string name = "kShape" + std::to_string(shapes.size());
+    llvm::raw_string_ostream os(decls);
+    os << "static const int64_t " << name << "[] = {";
+    if (key.empty())
+      os << "1";
+    llvm::interleaveComma(key, os);
+    os << "};\n";
+    shapes.emplace(std::move(key), name);
+    return name;
+  }
+};
+
+/// Emits one function.
+class FunctionEmitter {
+public:
+  FunctionEmitter(func::FuncOp func, ModuleTables &tables)
+      : func(func), tables(tables) {}
+
+  LogicalResult emit();
+  int64_t scratchBytes() const { return top; }
+  int64_t kernelCalls() const { return calls; }
+  std::string takeBody() { return std::move(body); }
+
+private:
+  // --- values -------------------------------------------------------------
+  ArrayRef<int64_t> shapeOf(Value v) {
+    auto it = staticShapes.find(v);
+    if (it != staticShapes.end())
+      return it->second;
+    return cast<RankedTensorType>(v.getType()).getShape();
+  }
+  Type elemOf(Value v) {
+    return cast<RankedTensorType>(v.getType()).getElementType();
+  }
+  std::string ptr(Value v) { return "(" + expr.lookup(v) + ")"; }
+  std::string typed(Value v, bool isConst = true) {
+    return std::string("(") + (isConst ? "const " : "") + cType(elemOf(v)).str() +
+           " *)" + ptr(v);
+  }
+  std::string out(Value v) { return typed(v, /*isConst=*/false); }
+  std::string dims(ArrayRef<int64_t> s) { return tables.shape(s); }
+  /// `s` with leading 1s up to `rank` dimensions.
+  std::string padded(ArrayRef<int64_t> s, size_t rank) {
+    SmallVector<int64_t> p(rank - s.size(), 1);
+    p.append(s.begin(), s.end());
+    return dims(p);
+  }
+
+  // --- scratch planning ---------------------------------------------------
+  void computeLifetimes();
+  int64_t allocate(int64_t bytes);
+  void release(int64_t offset, int64_t bytes);
+  void bindScratch(Value v, int64_t bytes);
+  void releaseDeadOperands(Operation *op, unsigned index);
+
+  // --- emission -----------------------------------------------------------
+  LogicalResult emitOp(Operation *op);
+  LogicalResult checkTypes(Operation *op);
+  void call(Operation *op, const std::string &text);
+
+  func::FuncOp func;
+  ModuleTables &tables;
+  std::string body;
+  llvm::DenseMap<Value, std::string> expr;
+  llvm::DenseMap<Value, SmallVector<int64_t>> staticShapes;
+  llvm::DenseMap<Value, Value> root;        // aliases -> owner of the bytes
+  llvm::DenseMap<Value, unsigned> lastUse;  // owner -> index of last reader
+  llvm::DenseMap<Value, std::pair<int64_t, int64_t>> slots; // owner -> (off, bytes)
+  std::map<int64_t, int64_t> freeList;      // offset -> bytes
+  int64_t top = 0;
+  int64_t calls = 0;
+  int tmp = 0;
+};
+
+void FunctionEmitter::computeLifetimes() {
+  unsigned index = 0;
+  for (Operation &op : func.getBody().front()) {
+    for (Value operand : op.getOperands()) {
+      Value r = root.lookup(operand);
+      if (!r)
+        r = operand;
+      lastUse[r] = index;
+    }
+    // Reshape results are the operand's bytes.
+    if (auto reshape = dyn_cast<ReshapeOp>(op)) {
+      Value r = root.lookup(reshape.getInput());
+      root[reshape.getResult()] = r ? r : reshape.getInput();
+    }
+    ++index;
+  }
+}
+
+int64_t FunctionEmitter::allocate(int64_t bytes) {
+  bytes = alignUp(std::max<int64_t>(bytes, 1));
+  for (auto it = freeList.begin(); it != freeList.end(); ++it) {
+    if (it->second < bytes)
+      continue;
+    int64_t offset = it->first, size = it->second;
+    freeList.erase(it);
+    if (size > bytes)
+      freeList[offset + bytes] = size - bytes;
+    return offset;
+  }
+  // Grow the top, merging a free block that ends there.
+  if (!freeList.empty()) {
+    auto last = std::prev(freeList.end());
+    if (last->first + last->second == top) {
+      int64_t offset = last->first;
+      freeList.erase(last);
+      top = offset + bytes;
+      return offset;
+    }
+  }
+  int64_t offset = top;
+  top += bytes;
+  return offset;
+}
+
+void FunctionEmitter::release(int64_t offset, int64_t bytes) {
+  bytes = alignUp(std::max<int64_t>(bytes, 1));
+  auto it = freeList.emplace(offset, bytes).first;
+  // Coalesce with the neighbours.
+  auto next = std::next(it);
+  if (next != freeList.end() && it->first + it->second == next->first) {
+    it->second += next->second;
+    freeList.erase(next);
+  }
+  if (it != freeList.begin()) {
+    auto prev = std::prev(it);
+    if (prev->first + prev->second == it->first) {
+      prev->second += it->second;
+      freeList.erase(it);
+    }
+  }
+}
+
+void FunctionEmitter::bindScratch(Value v, int64_t bytes) {
+  int64_t offset = allocate(bytes);
+  slots[v] = {offset, bytes};
+  expr[v] = "S + " + std::to_string(offset);
+}
+
+void FunctionEmitter::releaseDeadOperands(Operation *op, unsigned index) {
+  llvm::SmallPtrSet<Value, 8> seen;
+  auto consider = [&](Value v) {
+    Value r = root.lookup(v);
+    if (!r)
+      r = v;
+    if (!seen.insert(r).second)
+      return;
+    auto slot = slots.find(r);
+    if (slot == slots.end() || lastUse.lookup(r) > index)
+      return;
+    release(slot->second.first, slot->second.second);
+    slots.erase(slot);
+  };
+  for (Value operand : op->getOperands())
+    consider(operand);
+  // A result nobody reads is dead at once.
+  for (Value result : op->getResults())
+    if (result.use_empty())
+      consider(result);
+}
+
+void FunctionEmitter::call(Operation *op, const std::string &text) {
+  std::string loc;
+  llvm::raw_string_ostream los(loc);
+  op->getLoc()->print(los);
+  body += "  // " + op->getName().getStringRef().str() + " " + loc + "\n";
+  body += "  if ((rc = " + text + ")) return rc;\n";
+  ++calls;
+}
+
+LogicalResult FunctionEmitter::checkTypes(Operation *op) {
+  for (Type t : llvm::concat<Type>(op->getOperandTypes(), op->getResultTypes())) {
+    auto tensor = dyn_cast<RankedTensorType>(t);
+    if (!tensor)
+      return op->emitError("the CPU target handles ranked tensors only, not ")
+             << t;
+    if (dtypeName(tensor.getElementType()).empty())
+      return op->emitError("the CPU target has no kernels for element type ")
+             << tensor.getElementType() << " yet (f32, i64, i32, i1)";
+    if (!tensor.hasStaticShape() && !isa<CacheReadOp, AttentionOp>(op))
+      return op->emitError("the CPU target needs static shapes; ")
+             << tensor << " is dynamic";
+  }
+  return success();
+}
+
+LogicalResult FunctionEmitter::emit() {
+  Block &block = func.getBody().front();
+  for (auto [i, arg] : llvm::enumerate(block.getArguments())) {
+    auto t = dyn_cast<RankedTensorType>(arg.getType());
+    if (!t || !t.hasStaticShape() || dtypeName(t.getElementType()).empty())
+      return func.emitError("argument #")
+             << i << " of @" << func.getSymName()
+             << " must be a static tensor of f32, i64, i32 or i1, not "
+             << arg.getType();
+    expr[arg] = "in[" + std::to_string(i) + "]";
+  }
+  computeLifetimes();
+  unsigned index = 0;
+  for (Operation &op : block) {
+    if (failed(emitOp(&op)))
+      return failure();
+    releaseDeadOperands(&op, index++);
+  }
+  return success();
+}
+
+int binaryCode(Operation *op) {
+  return TypeSwitch<Operation *, int>(op)
+      .Case<AddOp>([](auto) { return 0; })
+      .Case<SubOp>([](auto) { return 1; })
+      .Case<MulOp>([](auto) { return 2; })
+      .Case<DivOp>([](auto) { return 3; })
+      .Case<AndOp>([](auto) { return 4; })
+      .Case<OrOp>([](auto) { return 5; })
+      .Default([](auto) { return -1; });
+}
+
+const char *maskKindName(MaskKind kind) {
+  switch (kind) {
+  case MaskKind::bidirectional:
+    return "XFK_MASK_BIDIRECTIONAL";
+  case MaskKind::causal:
+    return "XFK_MASK_CAUSAL";
+  case MaskKind::prefix_lm:
+    return "XFK_MASK_PREFIX_LM";
+  case MaskKind::sliding_window:
+    return "XFK_MASK_SLIDING_WINDOW";
+  case MaskKind::cross:
+    return "XFK_MASK_CROSS";
+  case MaskKind::custom:
+    return "XFK_MASK_CUSTOM";
+  }
+  return "XFK_MASK_CUSTOM";
+}
+
+LogicalResult FunctionEmitter::emitOp(Operation *op) {
+  if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+    for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+      int64_t bytes = product(shapeOf(v)) * elemBytes(elemOf(v));
+      body += "  memcpy(out[" + std::to_string(i) + "], " + ptr(v) + ", " +
+              std::to_string(bytes) + ");\n";
+    }
+    return success();
+  }
+  if (failed(checkTypes(op)))
+    return failure();
+
+  // Constants become static arrays.
+  if (auto cst = dyn_cast<arith::ConstantOp>(op)) {
+    auto dense = dyn_cast<DenseElementsAttr>(cst.getValue());
+    auto type = dyn_cast<RankedTensorType>(cst.getType());
+    if (!dense || !type)
+      return op->emitError("the CPU target lowers tensor constants only");
+    std::string name = "kConst" + std::to_string(tables.constants++);
+    llvm::raw_string_ostream d(tables.decls);
+    Type et = type.getElementType();
+    d << "alignas(64) static const " << cType(et) << " " << name << "["
+      << std::max<int64_t>(1, type.getNumElements()) << "] = {";
+    int64_t n = type.getNumElements();
+    for (int64_t i = 0; i < n; ++i) {
+      if (i)
+        d << ", ";
+      if (et.isF32())
+        d << floatLiteral(dense.getValues<APFloat>()[dense.isSplat() ? 0 : i]
+                              .convertToDouble());
+      else if (et.isInteger(1))
+        d << (dense.getValues<bool>()[dense.isSplat() ? 0 : i] ? 1 : 0);
+      else
+        d << dense.getValues<APInt>()[dense.isSplat() ? 0 : i].getSExtValue()
+          << (et.isInteger(64) ? "LL" : "");
+    }
+    d << "};\n";
+    expr[cst.getResult()] = name;
+    return success();
+  }
+  if (auto w = dyn_cast<WeightOp>(op)) {
+    auto idx = tables.weights.find(w.getName());
+    expr[w.getResult()] =
+        "W[" + std::to_string(idx - tables.weights.begin()) + "]";
+    return success();
+  }
+  if (auto reshape = dyn_cast<ReshapeOp>(op)) {
+    expr[reshape.getResult()] = expr.lookup(reshape.getInput());
+    return success();
+  }
+  if (auto read = dyn_cast<CacheReadOp>(op)) {
+    auto it = tables.caches.find(read.getCache());
+    KVCacheOp cache = it->second;
+    int ci = it - tables.caches.begin();
+    auto kt = cast<RankedTensorType>(read.getKey().getType());
+    SmallVector<int64_t> shape(kt.getShape());
+    shape[2] = *cache.getCapacity();
+    staticShapes[read.getKey()] = shape;
+    staticShapes[read.getValue()] = shape;
+    std::string k = "k" + std::to_string(tmp), v = "v" + std::to_string(tmp);
+    ++tmp;
+    body += "  const float *" + k + " = 0, *" + v + " = 0;\n";
+    std::string kOut = "0", vOut = "0";
+    if (cache.getKind() == CacheKind::ring) {
+      int64_t bytes = product(shape) * 4;
+      int64_t ko = allocate(bytes), vo = allocate(bytes);
+      // Held for the whole function: the unrolled ring is small.
+      kOut = "(float *)(S + " + std::to_string(ko) + ")";
+      vOut = "(float *)(S + " + std::to_string(vo) + ")";
+    }
+    call(op, "xfk_cache_read(f, &kCaches[" + std::to_string(ci) + "], " +
+                 std::to_string(ci) + ", " + std::to_string(tables.maxBatch) +
+                 ", " + std::to_string(shape[0]) + ", " + kOut + ", " + vOut +
+                 ", &" + k + ", &" + v + ")");
+    expr[read.getKey()] = k;
+    expr[read.getValue()] = v;
+    return success();
+  }
+  if (auto append = dyn_cast<CacheAppendOp>(op)) {
+    auto it = tables.caches.find(append.getCache());
+    int ci = it - tables.caches.begin();
+    auto ks = shapeOf(append.getKey());
+    Value lengths = append.getLengths();
+    call(op, "xfk_cache_append(f, &kCaches[" + std::to_string(ci) + "], " +
+                 std::to_string(ci) + ", " + std::to_string(tables.maxBatch) +
+                 ", " + typed(append.getKey()) + ", " +
+                 typed(append.getValue()) + ", " + std::to_string(ks[0]) +
+                 ", " + std::to_string(ks[2]) + ", " + ptr(append.getStart()) +
+                 ", " + dtypeName(elemOf(append.getStart())).str() + ", " +
+                 (lengths ? ptr(lengths) : std::string("0")) + ", " +
+                 (lengths ? dtypeName(elemOf(lengths)).str() : "XFM_I64") +
+                 ")");
+    return success();
+  }
+
+  // Everything else writes one new tensor.
+  if (op->getNumResults() != 1)
+    return op->emitError("the CPU target cannot lower this op");
+  Value result = op->getResult(0);
+  ArrayRef<int64_t> rs = shapeOf(result);
+  const int64_t rn = product(rs);
+  const int64_t eb = elemBytes(elemOf(result));
+  bindScratch(result, rn * eb);
+  const std::string R = out(result);
+  auto num = [](int64_t v) { return std::to_string(v); };
+
+  if (auto e = dyn_cast<EmbeddingOp>(op)) {
+    auto ts = shapeOf(e.getTable());
+    std::string what = "embedding";
+    if (auto w = e.getTable().getDefiningOp<WeightOp>())
+      what = w.getName().str();
+    call(op, "xfk_embedding(f, " + typed(e.getTable()) + ", " + num(ts[0]) +
+                 ", " + num(ts[1]) + ", " + ptr(e.getIds()) + ", " +
+                 dtypeName(elemOf(e.getIds())).str() + ", " +
+                 num(product(shapeOf(e.getIds()))) + ", " + R + ", " +
+                 cString(what) + ")");
+    return success();
+  }
+  if (auto l = dyn_cast<LinearOp>(op)) {
+    auto xs = shapeOf(l.getInput());
+    int64_t in = xs.back();
+    int64_t outDim = rs.back();
+    call(op, "xfk_linear(f, " + typed(l.getInput()) + ", " +
+                 typed(l.getWeight()) + ", " +
+                 (l.getBias() ? typed(l.getBias()) : std::string("0")) + ", " +
+                 R + ", " + num(product(xs) / in) + ", " + num(in) + ", " +
+                 num(outDim) + ", " + (l.getWeightTransposed() ? "1" : "0") +
+                 ")");
+    return success();
+  }
+  if (auto m = dyn_cast<MatmulOp>(op)) {
+    auto as = shapeOf(m.getLhs()), bs = shapeOf(m.getRhs());
+    size_t rank = rs.size() - 2;
+    int64_t M = as[as.size() - 2], K = as.back();
+    int64_t N = rs.back();
+    call(op, "xfk_matmul(f, " + typed(m.getLhs()) + ", " + typed(m.getRhs()) +
+                 ", " + R + ", " + num(rank) + ", " +
+                 padded(as.drop_back(2), rank) + ", " +
+                 padded(bs.drop_back(2), rank) + ", " +
+                 padded(rs.drop_back(2), rank) + ", " + num(M) + ", " +
+                 num(K) + ", " + num(N) + ", " +
+                 (m.getTransposeRhs() ? "1" : "0") + ")");
+    return success();
+  }
+  if (int code = binaryCode(op); code >= 0) {
+    Value a = op->getOperand(0), b = op->getOperand(1);
+    call(op, "xfk_binary(f, " + num(code) + ", " +
+                 dtypeName(elemOf(a)).str() + ", " + ptr(a) + ", " +
+                 padded(shapeOf(a), rs.size()) + ", " + ptr(b) + ", " +
+                 padded(shapeOf(b), rs.size()) + ", " + ptr(result) + ", " +
+                 padded(rs, rs.size()) + ", " + num(rs.size()) + ")");
+    return success();
+  }
+  if (auto c = dyn_cast<CompareOp>(op)) {
+    Value a = c.getLhs(), b = c.getRhs();
+    call(op, "xfk_binary(f, XFK_EQ + " +
+                 num(static_cast<int>(c.getPredicate())) + ", " +
+                 dtypeName(elemOf(a)).str() + ", " + ptr(a) + ", " +
+                 padded(shapeOf(a), rs.size()) + ", " + ptr(b) + ", " +
+                 padded(shapeOf(b), rs.size()) + ", " + ptr(result) + ", " +
+                 padded(rs, rs.size()) + ", " + num(rs.size()) + ")");
+    return success();
+  }
+  auto unary = [&](const char *code, Value x) {
+    call(op, std::string("xfk_unary(f, ") + code + ", " + ptr(x) + ", " +
+                 ptr(result) + ", " + num(rn) + ")");
+    return success();
+  };
+  if (auto g = dyn_cast<GeluOp>(op))
+    return unary(g.getApproximation() == GeluApproximation::tanh
+                     ? "XFK_GELU_TANH"
+                     : "XFK_GELU_ERF",
+                 g.getInput());
+  if (auto u = dyn_cast<ReluOp>(op))
+    return unary("XFK_RELU", u.getInput());
+  if (auto u = dyn_cast<SiluOp>(op))
+    return unary("XFK_SILU", u.getInput());
+  if (auto u = dyn_cast<TanhOp>(op))
+    return unary("XFK_TANH", u.getInput());
+  if (auto u = dyn_cast<NotOp>(op))
+    return unary("XFK_NOT", u.getInput());
+  if (auto c = dyn_cast<CastOp>(op)) {
+    call(op, "xfk_cast(f, " + dtypeName(elemOf(c.getInput())).str() + ", " +
+                 dtypeName(elemOf(result)).str() + ", " + ptr(c.getInput()) +
+                 ", " + ptr(result) + ", " + num(rn) + ")");
+    return success();
+  }
+  if (auto ln = dyn_cast<LayerNormOp>(op)) {
+    int64_t dim = rs.back();
+    call(op, "xfk_layer_norm(f, " + typed(ln.getInput()) + ", " +
+                 typed(ln.getGamma()) + ", " +
+                 (ln.getBeta() ? typed(ln.getBeta()) : std::string("0")) +
+                 ", " + R + ", " + num(rn / dim) + ", " + num(dim) + ", " +
+                 floatLiteral(ln.getEpsilon().convertToDouble()) + ")");
+    return success();
+  }
+  if (auto rms = dyn_cast<RMSNormOp>(op)) {
+    int64_t dim = rs.back();
+    call(op, "xfk_rms_norm(f, " + typed(rms.getInput()) + ", " +
+                 typed(rms.getGamma()) + ", " + R + ", " + num(rn / dim) +
+                 ", " + num(dim) + ", " +
+                 floatLiteral(rms.getEpsilon().convertToDouble()) + ")");
+    return success();
+  }
+  if (auto sm = dyn_cast<SoftmaxOp>(op)) {
+    int64_t axis = sm.getAxis();
+    if (axis < 0)
+      axis += rs.size();
+    int64_t outer = product(rs.take_front(axis));
+    int64_t inner = product(rs.drop_front(axis + 1));
+    call(op, "xfk_softmax(f, " + typed(sm.getInput()) + ", " + R + ", " +
+                 num(outer) + ", " + num(rs[axis]) + ", " + num(inner) + ")");
+    return success();
+  }
+  auto transpose = [&](Value x, ArrayRef<int64_t> xs,
+                       ArrayRef<int64_t> perm) {
+    call(op, "xfk_transpose(f, " + num(eb) + ", " + ptr(x) + ", " + dims(xs) +
+                 ", " + dims(perm) + ", " + ptr(result) + ", " +
+                 num(xs.size()) + ")");
+    return success();
+  };
+  if (auto t = dyn_cast<TransposeOp>(op))
+    return transpose(t.getInput(), shapeOf(t.getInput()), t.getPermutation());
+  if (auto s = dyn_cast<SplitHeadsOp>(op)) {
+    // [B, S, H*D] viewed as [B, S, H, D] -> [B, H, S, D].
+    SmallVector<int64_t> view = {rs[0], rs[2], rs[1], rs[3]};
+    return transpose(s.getInput(), view, {0, 2, 1, 3});
+  }
+  if (auto m = dyn_cast<MergeHeadsOp>(op))
+    return transpose(m.getInput(), shapeOf(m.getInput()), {0, 2, 1, 3});
+  if (auto b = dyn_cast<BroadcastOp>(op)) {
+    call(op, "xfk_broadcast(f, " + num(eb) + ", " + ptr(b.getInput()) + ", " +
+                 padded(shapeOf(b.getInput()), rs.size()) + ", " +
+                 ptr(result) + ", " + dims(rs) + ", " + num(rs.size()) + ")");
+    return success();
+  }
+  if (auto s = dyn_cast<SliceOp>(op)) {
+    call(op, "xfk_slice(f, " + num(eb) + ", " + ptr(s.getInput()) + ", " +
+                 dims(shapeOf(s.getInput())) + ", " + dims(s.getOffsets()) +
+                 ", " + ptr(result) + ", " + dims(rs) + ", " +
+                 num(rs.size()) + ")");
+    return success();
+  }
+  if (auto c = dyn_cast<ConcatOp>(op)) {
+    int64_t axis = c.getAxis();
+    if (axis < 0)
+      axis += rs.size();
+    int64_t outer = product(rs.take_front(axis));
+    int64_t yInner = product(rs.drop_front(axis));
+    int64_t at = 0;
+    for (Value in : c.getInputs()) {
+      int64_t inner = product(shapeOf(in).drop_front(axis));
+      call(op, "xfk_concat_part(f, " + num(eb) + ", " + ptr(in) + ", " +
+                   num(outer) + ", " + num(inner) + ", " + ptr(result) +
+                   ", " + num(yInner) + ", " + num(at) + ")");
+      at += inner;
+    }
+    return success();
+  }
+  if (auto g = dyn_cast<GatherPositionsOp>(op)) {
+    auto xs = shapeOf(g.getInput());
+    call(op, "xfk_gather_positions(f, " + num(eb) + ", " + ptr(g.getInput()) +
+                 ", " + num(xs[0]) + ", " + num(xs[1]) + ", " +
+                 num(product(xs.drop_front(2))) + ", " +
+                 ptr(g.getPositions()) + ", " +
+                 dtypeName(elemOf(g.getPositions())).str() + ", " +
+                 ptr(result) + ")");
+    return success();
+  }
+  if (auto p = dyn_cast<PositionsOp>(op)) {
+    if (p.getOffset() || p.getSize())
+      return op->emitError(
+          "the CPU target lowers static positions only (no offset or size "
+          "operand); derive-generation adds offsets with xformer.add");
+    call(op, "xfk_positions(f, " + dtypeName(elemOf(result)).str() + ", " +
+                 num(rn) + ", " + ptr(result) + ")");
+    return success();
+  }
+  if (auto r = dyn_cast<RopeOp>(op)) {
+    auto xs = shapeOf(r.getInput());
+    if (xs.size() != 4)
+      return op->emitError("the CPU target applies rope to [batch, heads, "
+                           "seq, head_dim] tensors");
+    auto ps = shapeOf(r.getPositions());
+    int64_t rotary = r.getRotaryDim() ? *r.getRotaryDim() : xs[3];
+    call(op, "xfk_rope(f, " +
+                 num(r.getStyle() == RopeStyle::interleaved ? 1 : 0) + ", " +
+                 typed(r.getInput()) + ", " + R + ", " + num(xs[0]) + ", " +
+                 num(xs[1]) + ", " + num(xs[2]) + ", " + num(xs[3]) + ", " +
+                 num(rotary) + ", " + ptr(r.getPositions()) + ", " +
+                 dtypeName(elemOf(r.getPositions())).str() + ", " +
+                 num(ps.size() == 2 ? 1 : 0) + ", " +
+                 llvm::formatv("{0:e}", r.getTheta().convertToDouble()).str() +
+                 ")");
+    return success();
+  }
+  if (auto b = dyn_cast<RelativePositionBiasOp>(op)) {
+    auto ts = shapeOf(b.getTable());
+    auto qs = shapeOf(b.getQueryPositions());
+    auto ks = shapeOf(b.getKeyPositions());
+    call(op, "xfk_relative_position_bias(f, " + typed(b.getTable()) + ", " +
+                 num(ts[1]) + ", " + ptr(b.getQueryPositions()) + ", " +
+                 dtypeName(elemOf(b.getQueryPositions())).str() + ", " +
+                 num(qs.size() == 2 ? qs[0] : 1) + ", " + num(qs.back()) +
+                 ", " + ptr(b.getKeyPositions()) + ", " +
+                 dtypeName(elemOf(b.getKeyPositions())).str() + ", " +
+                 num(ks.back()) + ", " + num(b.getNumBuckets()) + ", " +
+                 num(b.getMaxDistance()) + ", " +
+                 num(b.getBidirectional() ? 1 : 0) + ", " + R + ")");
+    return success();
+  }
+  if (auto m = dyn_cast<MaskedFillOp>(op)) {
+    call(op, "xfk_masked_fill(f, " + typed(m.getInput()) + ", " +
+                 padded(shapeOf(m.getInput()), rs.size()) + ", " +
+                 typed(m.getMask()) + ", " +
+                 padded(shapeOf(m.getMask()), rs.size()) + ", " +
+                 floatLiteral(m.getValue().convertToDouble()) + ", " + R +
+                 ", " + dims(rs) + ", " + num(rs.size()) + ")");
+    return success();
+  }
+  if (auto s = dyn_cast<SelectOp>(op)) {
+    call(op, "xfk_select(f, " + num(eb) + ", " + typed(s.getCondition()) +
+                 ", " + padded(shapeOf(s.getCondition()), rs.size()) + ", " +
+                 ptr(s.getTrueValue()) + ", " +
+                 padded(shapeOf(s.getTrueValue()), rs.size()) + ", " +
+                 ptr(s.getFalseValue()) + ", " +
+                 padded(shapeOf(s.getFalseValue()), rs.size()) + ", " +
+                 ptr(result) + ", " + dims(rs) + ", " + num(rs.size()) + ")");
+    return success();
+  }
+  if (auto a = dyn_cast<AttentionOp>(op)) {
+    auto qs = shapeOf(a.getQuery()), ks = shapeOf(a.getKey()),
+         vs = shapeOf(a.getValue());
+    for (Value v : {a.getQuery(), a.getKey(), a.getValue()})
+      if (llvm::any_of(shapeOf(v), ShapedType::isDynamic))
+        return op->emitError("the CPU target needs static attention shapes "
+                             "(dynamic ones come only from cache_read)");
+    MaskAttr mask = a.getMask();
+    std::string s = "  {\n    xfk_attention_args a = {};\n";
+    auto set = [&](const std::string &field, const std::string &value) {
+      s += "    a." + field + " = " + value + ";\n";
+    };
+    set("q", typed(a.getQuery()));
+    set("k", typed(a.getKey()));
+    set("v", typed(a.getValue()));
+    set("out", R);
+    set("batch", num(qs[0]));
+    set("heads", num(qs[1]));
+    set("kv_heads", num(ks[1]));
+    set("q_len", num(qs[2]));
+    set("kv_len", num(ks[2]));
+    set("head_dim", num(qs[3]));
+    set("v_head_dim", num(vs[3]));
+    set("scale", floatLiteral(a.getScale().convertToDouble()));
+    set("mask_kind", maskKindName(mask.getKind()));
+    set("window", num(mask.getWindow()));
+    set("prefix", num(mask.hasDynamicPrefix() ? 0 : mask.getPrefix()));
+    set("documents", mask.getDocuments() ? "1" : "0");
+    auto index = [&](Value v, const std::string &field) {
+      if (!v)
+        return;
+      set(field, ptr(v));
+      set(field + "_dtype", dtypeName(elemOf(v)).str());
+    };
+    index(a.getQLengths(), "q_lengths");
+    index(a.getKvLengths(), "kv_lengths");
+    index(a.getPrefixLengths(), "prefix_lengths");
+    index(a.getSegmentIds(), "segment_ids");
+    // Masks and biases reach the kernel as [batch or 1, heads or 1, q, kv];
+    // other broadcasts are materialised first.
+    auto operand4d = [&](Value v, const char *field, int64_t bytes) {
+      if (!v)
+        return;
+      SmallVector<int64_t> shape(4 - std::min<size_t>(4, shapeOf(v).size()),
+                                 1);
+      llvm::append_range(shape, shapeOf(v));
+      std::string p = ptr(v);
+      if (shape[2] != qs[2] || shape[3] != ks[2]) {
+        SmallVector<int64_t> full = {shape[0], shape[1], qs[2], ks[2]};
+        int64_t off = allocate(product(full) * bytes);
+        p = "(S + " + std::to_string(off) + ")";
+        body += "  if ((rc = xfk_broadcast(f, " + num(bytes) + ", " + ptr(v) +
+                ", " + dims(shape) + ", " + p + ", " + dims(full) +
+                ", 4))) return rc;\n";
+        release(off, product(full) * bytes);
+        // Released for reuse by later ops; the kernel runs before them.
+        shape = full;
+      }
+      std::string f = field;
+      set(f, std::string("(const ") + (bytes == 1 ? "uint8_t" : "float") +
+                 " *)" + p);
+      set(f + "_batch_stride", num(shape[0] == 1 ? 0 : shape[1] * shape[2] * shape[3]));
+      set(f + "_head_stride", num(shape[1] == 1 ? 0 : shape[2] * shape[3]));
+    };
+    operand4d(a.getMaskTensor(), "mask", 1);
+    operand4d(a.getBias(), "bias", 4);
+    s += "    if ((rc = xfk_attention(f, &a))) return rc;\n  }\n";
+    std::string loc;
+    llvm::raw_string_ostream los(loc);
+    op->getLoc()->print(los);
+    body += "  // xformer.attention " + loc + "\n" + s;
+    ++calls;
+    return success();
+  }
+  return op->emitError("the CPU target cannot lower '")
+         << op->getName() << "' yet";
+}
+
+} // namespace
+
+LogicalResult mlir::xformer::translateModelToCpp(ModuleOp module,
+                                                 raw_ostream &os,
+                                                 CpuEmitStats *stats) {
+  ModuleTables tables;
+  // Weights: one entry per name, in order of first use.
+  WalkResult walk = module.walk([&](WeightOp w) {
+    auto type = cast<RankedTensorType>(w.getType());
+    auto [it, inserted] = tables.weights.insert({w.getName(), type});
+    if (!inserted && it->second != type) {
+      w.emitError("weight '") << w.getName() << "' is used as " << type
+                              << " and as " << it->second;
+      return WalkResult::interrupt();
+    }
+    if (!type.hasStaticShape() || dtypeName(type.getElementType()).empty()) {
+      w.emitError("the CPU target needs static f32/i64/i32 weights, not ")
+          << type;
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return failure();
+
+  if (auto plan = module->getAttrOfType<DictionaryAttr>("xformer.kv_plan")) {
+    auto get = [&](StringRef key) {
+      auto a = plan.getAs<IntegerAttr>(key);
+      return a ? a.getInt() : 0;
+    };
+    tables.maxBatch = get("max_batch");
+    tables.maxSeqLen = get("max_seq_len");
+    tables.arenaBytes = get("total_bytes");
+    if (auto layout = plan.getAs<StringAttr>("layout");
+        layout && layout.getValue() != "contiguous")
+      return module.emitError("the CPU target supports the contiguous KV "
+                              "layout only, not '")
+             << layout.getValue() << "'";
+  }
+  for (auto cache : module.getOps<KVCacheOp>()) {
+    if (!cache.getCapacity() || !cache.getOffset() || !cache.getBytes())
+      return cache.emitError("KV cache without a plan: run "
+                             "--xformer-plan-kv-cache before code generation");
+    if (!cache.getElementType().isF32())
+      return cache.emitError("the CPU target stores f32 KV caches only, not ")
+             << cache.getElementType();
+    tables.caches.insert({cache.getSymName(), cache});
+  }
+
+  SmallVector<func::FuncOp> funcs;
+  std::optional<ModelKind> kind;
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (func.isExternal())
+      continue;
+    if (auto attr = func->getAttrOfType<ModelKindAttr>("xformer.model"))
+      kind = attr.getValue();
+    funcs.push_back(func);
+  }
+  if (funcs.empty())
+    return module.emitError("no function to compile");
+  if (!kind)
+    return module.emitError("no function says what the model is: add "
+                            "{xformer.model = #xformer.model<...>}");
+
+  int64_t maxScratch = 0, calls = 0;
+  std::string descs;
+  llvm::raw_string_ostream dos(descs);
+
+  // The descriptor tables of each function's signature.
+  auto tensorDescs = [&](StringRef name, TypeRange types) {
+    std::string arr = "k" + name.str();
+    dos << "static const xfm_tensor_desc " << arr << "[] = {";
+    if (types.empty())
+      dos << "{0, 0, 0, 0}";
+    for (auto [i, t] : llvm::enumerate(types)) {
+      auto rt = cast<RankedTensorType>(t);
+      dos << (i ? ", " : "") << "{" << cString("#" + std::to_string(i))
+          << ", " << dtypeName(rt.getElementType()) << ", " << rt.getRank()
+          << ", " << tables.shape(rt.getShape()) << "}";
+    }
+    dos << "};\n";
+    return arr;
+  };
+  std::string functionTable = "static const xfm_function_desc kFunctions[] = {\n";
+  // Final emission: bodies and descriptors.
+  std::string bodies;
+  llvm::raw_string_ostream bos(bodies);
+  for (auto func : funcs) {
+    if (!func.getBody().hasOneBlock())
+      return func.emitError("the CPU target needs single-block functions");
+    FunctionEmitter fe(func, tables);
+    if (failed(fe.emit()))
+      return failure();
+    maxScratch = std::max(maxScratch, fe.scratchBytes());
+    calls += fe.kernelCalls();
+    std::string sym = "fn_" + func.getSymName().str();
+    bos << "int32_t " << sym
+        << "(xfk_frame *f, const void *const *in, void *const *out) {\n"
+        << "  char *S = f->scratch;\n  const void *const *W = f->weights;\n"
+        << "  int32_t rc = 0;\n  (void)S; (void)W; (void)in; (void)rc;\n";
+    bos << fe.takeBody() << "  return 0;\n}\n\n";
+    std::string ins = tensorDescs(sym + "_in", func.getArgumentTypes());
+    std::string outs = tensorDescs(sym + "_out", func.getResultTypes());
+    functionTable += "  {" + cString(func.getSymName()) + ", " + sym + ", " +
+                     std::to_string(func.getNumArguments()) + ", " + ins +
+                     ", " + std::to_string(func.getNumResults()) + ", " +
+                     outs + ", " + std::to_string(fe.scratchBytes()) + "},\n";
+  }
+  functionTable += "};\n";
+
+  // Weights and caches.
+  std::string weightTable = "static const xfm_tensor_desc kWeights[] = {\n";
+  for (auto &[name, type] : tables.weights)
+    weightTable += "  {" + cString(name) + ", " +
+                   dtypeName(type.getElementType()).str() + ", " +
+                   std::to_string(type.getRank()) + ", " +
+                   tables.shape(type.getShape()) + "},\n";
+  if (tables.weights.empty())
+    weightTable += "  {0, 0, 0, 0},\n";
+  weightTable += "};\n";
+  std::string cacheTable = "static const xfm_cache_desc kCaches[] = {\n";
+  for (auto &[name, cache] : tables.caches)
+    cacheTable += "  {" + cString(name) + ", " +
+                  std::to_string(static_cast<int>(cache.getKind())) + ", " +
+                  std::to_string(cache.getKvHeads()) + ", " +
+                  std::to_string(cache.getHeadDim()) + ", " +
+                  std::to_string(*cache.getCapacity()) + ", " +
+                  std::to_string(cache.getWindow().value_or(0)) + ", " +
+                  std::to_string(*cache.getOffset()) + ", " +
+                  std::to_string(*cache.getBytes()) + "},\n";
+  if (tables.caches.empty())
+    cacheTable += "  {0, 0, 0, 0, 0, 0, 0, 0},\n";
+  cacheTable += "};\n";
+
+  os << "// Generated by xformer-compile (CPU target). Do not edit.\n"
+     << "#include \"xformer/Runtime/CPU/Kernels.h\"\n#include <string.h>\n\n"
+     << "namespace {\n\n"
+     << tables.decls << "\n"
+     << weightTable << cacheTable << "\n"
+     << bodies << descs << functionTable << "\n} // namespace\n\n"
+     << "extern \"C\" __attribute__((visibility(\"default\"))) const "
+        "xfm_model_desc *xformer_model(void) {\n"
+     << "  static const xfm_model_desc desc = {XFORMER_MODEL_ABI_VERSION, "
+     << cString(XFORMER_VERSION_STRING) << ", "
+     << static_cast<int>(*kind) << ", " << tables.weights.size()
+     << ", kWeights, " << funcs.size() << ", kFunctions, "
+     << tables.caches.size() << ", kCaches, " << tables.arenaBytes << ", "
+     << tables.maxBatch << ", " << tables.maxSeqLen << "};\n"
+     << "  return &desc;\n}\n";
+  if (stats) {
+    stats->kernelCalls = calls;
+    stats->scratchBytes = maxScratch;
+  }
+  return success();
+}

@@ -1,0 +1,246 @@
+//===- xformer-run.cpp - Run a compiled model on token ids ----------------===//
+//
+//   xformer-run model.so model.safetensors --ids "464 2068 7586" [--ids ...]
+//       [--max-new-tokens 32] [--temperature 0.8 --top-k 50 --top-p 0.9
+//       --seed 1] [--eos ID] [--source "..." --start ID] [--json]
+//
+// Decoders: generates from each --ids prompt (one sequence per --ids).
+// Encoder-decoders: encodes each --source, then generates from --start.
+// Encoders: prints the hidden states' and pooled vectors' summaries.
+// Timings (prefill ms, decode tokens/s) go to stderr; a progress line is
+// drawn during long generations when stderr is a terminal.
+//
+//===----------------------------------------------------------------------===//
+
+#include "xformer/Runtime/xformer.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+int usage(const char *argv0) {
+  std::fprintf(stderr,
+               "usage: %s MODEL.so WEIGHTS.safetensors --ids \"1 2 3\" "
+               "[--ids ...]\n"
+               "  [--max-new-tokens N] [--temperature T] [--top-k K] "
+               "[--top-p P] [--seed S]\n"
+               "  [--eos ID] [--source \"...\" --start ID] "
+               "[--allow-extra-weights] [--json]\n",
+               argv0);
+  return 2;
+}
+
+bool parseIds(const char *text, std::vector<int64_t> &ids) {
+  const char *p = text;
+  while (*p) {
+    while (*p == ' ' || *p == ',' || *p == '\t')
+      ++p;
+    if (!*p)
+      break;
+    char *end = nullptr;
+    errno = 0;
+    long long v = std::strtoll(p, &end, 10);
+    if (end == p || errno)
+      return false;
+    ids.push_back(v);
+    p = end;
+  }
+  return !ids.empty();
+}
+
+/// Rows of different lengths packed into [rows, longest] with lengths.
+void pack(const std::vector<std::vector<int64_t>> &rows,
+          std::vector<int64_t> &ids, std::vector<int64_t> &lengths,
+          int64_t &seq) {
+  seq = 0;
+  for (auto &r : rows)
+    seq = std::max<int64_t>(seq, r.size());
+  ids.assign(rows.size() * seq, 0);
+  lengths.clear();
+  for (size_t b = 0; b < rows.size(); ++b) {
+    lengths.push_back(rows[b].size());
+    std::copy(rows[b].begin(), rows[b].end(), ids.begin() + b * seq);
+  }
+}
+
+void progress(void *, int64_t step, int64_t total) {
+  if (!isatty(2) || total < 16)
+    return;
+  std::fprintf(stderr, "\r  generating: %lld/%lld tokens", (long long)step,
+               (long long)total);
+  if (step == total)
+    std::fprintf(stderr, "\n");
+}
+
+int failWith(xf_status s, const char *what) {
+  std::fprintf(stderr, "xformer-run: %s failed (%s): %s\n", what,
+               xf_status_name(s), xf_last_error());
+  return 1;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc < 3)
+    return usage(argv[0]);
+  const char *library = argv[1], *weights = argv[2];
+  std::vector<std::vector<int64_t>> prompts, sources;
+  xf_generate_options opts;
+  xf_generate_options_init(&opts);
+  int64_t start = -1;
+  bool json = false;
+  uint32_t flags = 0;
+  for (int i = 3; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> const char * {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "xformer-run: %s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    auto number = [&]() -> double {
+      const char *v = value();
+      char *end = nullptr;
+      double d = std::strtod(v, &end);
+      if (end == v || *end) {
+        std::fprintf(stderr, "xformer-run: %s: '%s' is not a number\n",
+                     a.c_str(), v);
+        std::exit(2);
+      }
+      return d;
+    };
+    if (a == "--ids" || a == "--source") {
+      std::vector<int64_t> ids;
+      const char *v = value();
+      if (!parseIds(v, ids)) {
+        std::fprintf(stderr, "xformer-run: %s: '%s' is not a list of token "
+                             "ids\n", a.c_str(), v);
+        return 2;
+      }
+      (a == "--ids" ? prompts : sources).push_back(ids);
+    } else if (a == "--max-new-tokens") {
+      opts.max_new_tokens = int64_t(number());
+    } else if (a == "--temperature") {
+      opts.temperature = float(number());
+    } else if (a == "--top-k") {
+      opts.top_k = int64_t(number());
+    } else if (a == "--top-p") {
+      opts.top_p = float(number());
+    } else if (a == "--seed") {
+      opts.seed = uint64_t(number());
+    } else if (a == "--eos") {
+      opts.eos_token_id = int64_t(number());
+    } else if (a == "--start") {
+      start = int64_t(number());
+    } else if (a == "--json") {
+      json = true;
+    } else if (a == "--allow-extra-weights") {
+      flags |= XF_OPEN_ALLOW_EXTRA_WEIGHTS;
+    } else {
+      std::fprintf(stderr, "xformer-run: unknown option '%s'\n", a.c_str());
+      return usage(argv[0]);
+    }
+  }
+  opts.progress = progress;
+
+  xf_model *model = nullptr;
+  if (xf_status s = xf_open_ex(library, weights, flags, &model))
+    return failWith(s, "opening the model");
+  xf_info info;
+  xf_get_info(model, &info);
+  int rc = 0;
+  std::vector<int64_t> ids, lengths;
+  int64_t seq = 0;
+
+  if (info.kind == XF_MODEL_ENCODER) {
+    if (prompts.empty()) {
+      std::fprintf(stderr, "xformer-run: an encoder needs --ids\n");
+      xf_close(model);
+      return 2;
+    }
+    pack(prompts, ids, lengths, seq);
+    int64_t batch = prompts.size();
+    std::vector<float> hidden(batch * seq * info.hidden), pooled(batch * info.hidden);
+    if (xf_status s = xf_encode(model, ids.data(), nullptr, lengths.data(),
+                                batch, seq, hidden.data(), pooled.data())) {
+      xf_close(model);
+      return failWith(s, "encode");
+    }
+    xf_timings t;
+    xf_get_timings(model, &t);
+    for (int64_t b = 0; b < batch; ++b) {
+      std::printf(json ? "{\"sequence\": %lld, \"hidden0\": [" : "sequence %lld: hidden[0][:4] =",
+                  (long long)b);
+      for (int64_t d = 0; d < std::min<int64_t>(4, info.hidden); ++d)
+        std::printf(json ? "%s%.6g" : "%s%.6g", d ? (json ? ", " : " ") : (json ? "" : " "),
+                    hidden[b * seq * info.hidden + d]);
+      if (info.has_pooled) {
+        std::printf(json ? "], \"pooled0\": [" : "; pooled[:4] =");
+        for (int64_t d = 0; d < std::min<int64_t>(4, info.hidden); ++d)
+          std::printf(json ? "%s%.6g" : "%s%.6g", d ? (json ? ", " : " ") : (json ? "" : " "),
+                      pooled[b * info.hidden + d]);
+      }
+      std::printf(json ? "]}\n" : "\n");
+    }
+    std::fprintf(stderr, "encode: %.2f ms for %lld sequence(s) of up to %lld tokens\n",
+                 t.prefill_ms, (long long)batch, (long long)seq);
+    xf_close(model);
+    return 0;
+  }
+
+  if (info.kind == XF_MODEL_ENCODER_DECODER) {
+    if (sources.empty() || start < 0) {
+      std::fprintf(stderr, "xformer-run: an encoder-decoder needs --source "
+                           "and --start (the decoder start token)\n");
+      xf_close(model);
+      return 2;
+    }
+    std::vector<int64_t> src, srcLens;
+    int64_t srcSeq = 0;
+    pack(sources, src, srcLens, srcSeq);
+    if (xf_status s = xf_encode_source(model, src.data(), srcLens.data(),
+                                       sources.size(), srcSeq)) {
+      xf_close(model);
+      return failWith(s, "encode");
+    }
+    prompts.assign(sources.size(), std::vector<int64_t>{start});
+  }
+  if (prompts.empty()) {
+    std::fprintf(stderr, "xformer-run: a decoder needs --ids\n");
+    xf_close(model);
+    return 2;
+  }
+  pack(prompts, ids, lengths, seq);
+  int64_t batch = prompts.size();
+  std::vector<int64_t> tokens(batch * std::max<int64_t>(1, opts.max_new_tokens));
+  std::vector<int64_t> counts(batch);
+  if (xf_status s = xf_generate(model, ids.data(), lengths.data(), batch, seq,
+                                &opts, tokens.data(), counts.data())) {
+    xf_close(model);
+    return failWith(s, "generate");
+  }
+  xf_timings t;
+  xf_get_timings(model, &t);
+  for (int64_t b = 0; b < batch; ++b) {
+    std::printf(json ? "{\"sequence\": %lld, \"tokens\": [" : "sequence %lld:", (long long)b);
+    for (int64_t i = 0; i < counts[b]; ++i)
+      std::printf(json ? "%s%lld" : " %lld", (json && i) ? ", " : "",
+                  (long long)tokens[b * opts.max_new_tokens + i]);
+    std::printf(json ? "]}\n" : "\n");
+  }
+  std::fprintf(stderr,
+               "prefill: %.2f ms (%lld sequence(s), up to %lld tokens); decode: "
+               "%lld steps, %.1f tokens/s per sequence\n",
+               t.prefill_ms, (long long)batch, (long long)seq,
+               (long long)t.decode_steps,
+               t.decode_ms > 0 ? t.decode_steps * 1000.0 / t.decode_ms : 0.0);
+  xf_close(model);
+  return rc;
+}
