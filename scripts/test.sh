@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: set up and build, the lit + GoogleTest suite
-# (check-xformer), the generated docs against docs/, a downstream project
+# Runs every test: set up and build, the Python venv of the end-to-end
+# oracle (scripts/setup-venv.sh), the lit + GoogleTest suite (check-xformer,
+# including compiled models against Hugging Face transformers), the generated docs against docs/, a downstream project
 # that consumes the installed package with find_package(Xformer), and the
 # same suite under ASan + UBSan followed by 60 s of fuzzing
 # (scripts/sanitize.sh; XFORMER_SKIP_SANITIZERS=1 skips it).
@@ -9,6 +10,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
 export BUILD_DIR
 "$ROOT/scripts/setup.sh"
+"$ROOT/scripts/setup-venv.sh"
 
 echo "==> check-xformer"
 litlog="$BUILD_DIR/check-xformer.log"

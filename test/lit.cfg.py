@@ -7,7 +7,7 @@ from lit.llvm.subst import ToolSubst
 
 config.name = "XFORMER"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir"]
+config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.xformer_obj_root, "test")
 # Unit/ is its own suite (GoogleTest); Inputs/ holds files tests read.
@@ -24,5 +24,20 @@ llvm_config.with_system_environment(["ASAN_OPTIONS", "UBSAN_OPTIONS",
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.xformer_tools_dir, config.llvm_tools_dir]
-tools = ["xformer-opt"]
+tools = ["xformer-opt", "xformer-compile", "xformer-run"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# End-to-end tests run Python (%xf_python) with torch and transformers from the project's
+# venv (scripts/setup-venv.sh); XFORMER_PYTHON overrides it.
+python = os.environ.get("XFORMER_PYTHON",
+                        os.path.join(config.xformer_src_root, ".venv", "bin",
+                                     "python"))
+config.substitutions.append(("%xf_python", python))
+config.substitutions.append(("%xformer_bin", config.xformer_tools_dir))
+config.substitutions.append(("%xformer_import",
+                             os.path.join(config.xformer_src_root, "tools",
+                                          "xformer-import", "xformer-import")))
+# The sanitizer build runs the runtime through GoogleTest instead: a Python
+# process cannot load an ASan-instrumented runtime.
+if os.environ.get("XFORMER_SANITIZED") == "1":
+    config.excludes.append("e2e")

@@ -1,0 +1,37 @@
+// The CPU target's C++ for the GPT-2-style example: the derived programs,
+// the mask kind as an argument of the fused kernel, the planned cache.
+// RUN: xformer-compile %S/../../Examples/gpt2-fused.mlir --emit=source --max-seq-len=32 | FileCheck %s
+// RUN: xformer-compile %S/../../Examples/llama-unfused.mlir --emit=source --max-seq-len=64 | FileCheck %s --check-prefix=LLAMA
+// RUN: xformer-compile %S/../../Examples/bert-unfused.mlir --emit=source | FileCheck %s --check-prefix=BERT
+
+// CHECK: #include "xformer/Runtime/CPU/Kernels.h"
+// CHECK: static const xfm_tensor_desc kWeights[] = {
+// CHECK-NEXT: {"transformer.wte.weight", XFM_F32, 2, kShape{{[0-9]+}}},
+// CHECK: static const xfm_cache_desc kCaches[] = {
+// CHECK-NEXT: {"transformer.h.0.attn", 0, 4, 16, 32, 0, 0, 32768},
+// CHECK-LABEL: int32_t fn_prefill(
+// CHECK: xfk_cache_append(f, &kCaches[0], 0, 2,
+// CHECK: xfk_cache_read(f, &kCaches[0]
+// CHECK: a.kv_len = 32;
+// CHECK: a.mask_kind = XFK_MASK_CAUSAL;
+// CHECK: xfk_gather_positions(
+// CHECK-LABEL: int32_t fn_decode(
+// CHECK: a.q_len = 1;
+// CHECK: {"prefill", fn_prefill, 3,
+// CHECK: {"decode", fn_decode, 2,
+// CHECK: const xfm_model_desc *xformer_model(void)
+
+// The unfused Llama fuses (mask proved causal) before lowering; GQA stays
+// grouped: 4 query heads over 2 cached KV heads.
+// LLAMA: {"model.layers.0.self_attn", 0, 2, 16, 64,
+// LLAMA-LABEL: int32_t fn_decode(
+// LLAMA: xfk_rope(f, 0,
+// LLAMA: a.heads = 4;
+// LLAMA-NEXT: a.kv_heads = 2;
+// LLAMA: a.mask_kind = XFK_MASK_CAUSAL;
+
+// The encoder: no cache, padding as kv_lengths, no derived programs.
+// BERT-NOT: fn_prefill
+// BERT: a.mask_kind = XFK_MASK_BIDIRECTIONAL;
+// BERT: a.kv_lengths = (in[2]);
+// BERT: {"forward", fn_forward, 3,

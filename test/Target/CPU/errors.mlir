@@ -1,0 +1,65 @@
+// What the CPU target refuses, with a location and a non-zero exit.
+// RUN: not xformer-compile %s --emit=source -split-marker 2>&1 | FileCheck %s --check-prefix=OPT
+// OPT: Unknown command line argument
+
+// RUN: sed -n '/^\/\/ CASE-BF16-ARG/,/^\/\/ END/p' %s | not xformer-compile --emit=source 2>&1 | FileCheck %s --check-prefix=BF16
+// BF16: error: argument #0 of @forward must be a static tensor of f32, i64, i32 or i1, not 'tensor<2x8xbf16>'
+// RUN: sed -n '/^\/\/ CASE-BF16-WEIGHT/,/^\/\/ END/p' %s | not xformer-compile --emit=source 2>&1 | FileCheck %s --check-prefix=BF16W
+// BF16W: error: the CPU target needs static f32/i64/i32 weights, not 'tensor<8x8xbf16>'
+
+// RUN: sed -n '/^\/\/ CASE-NOKIND/,/^\/\/ END/p' %s | not xformer-compile --emit=source 2>&1 | FileCheck %s --check-prefix=NOKIND
+// NOKIND: error: no function says what the model is
+
+// RUN: sed -n '/^\/\/ CASE-DYN/,/^\/\/ END/p' %s | not xformer-compile --emit=source 2>&1 | FileCheck %s --check-prefix=DYN
+// DYN: error: argument #0 of @forward must be a static tensor
+
+// RUN: sed -n '/^\/\/ CASE-BIDI-DECODER/,/^\/\/ END/p' %s | not xformer-compile --emit=source 2>&1 | FileCheck %s --check-prefix=BIDI
+// BIDI: error: {{.*}}can see later positions
+
+// RUN: not xformer-compile %S/../../Examples/gpt2-fused.mlir --target=tpu 2>&1 | FileCheck %s --check-prefix=TARGET
+// TARGET: xformer-compile: target 'tpu' is not available; supported: cpu
+// RUN: not xformer-compile %S/../../Examples/gpt2-fused.mlir 2>&1 | FileCheck %s --check-prefix=NOOUT
+// NOOUT: a library needs -o <file.so>
+// RUN: not xformer-compile %S/../../Examples/gpt2-fused.mlir --emit=ptx 2>&1 | FileCheck %s --check-prefix=EMIT
+// EMIT: --emit must be library, source or mlir, not 'ptx'
+// RUN: not xformer-compile %t.missing.mlir -o %t.so 2>&1 | FileCheck %s --check-prefix=MISSING
+// MISSING: xformer-compile: {{.*}}missing.mlir
+
+// CASE-BF16-ARG
+func.func @forward(%x: tensor<2x8xbf16>) -> tensor<2x8xbf16> attributes {xformer.model = #xformer.model<encoder>} {
+  %y = xformer.gelu erf %x : tensor<2x8xbf16>
+  return %y : tensor<2x8xbf16>
+}
+// END
+
+// CASE-BF16-WEIGHT
+func.func @forward(%x: tensor<2x8xf32>) -> tensor<8x8xbf16> attributes {xformer.model = #xformer.model<encoder>} {
+  %w = xformer.weight "w" : tensor<8x8xbf16>
+  return %w : tensor<8x8xbf16>
+}
+// END
+
+// CASE-NOKIND
+func.func @forward(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+  %y = xformer.relu %x : tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}
+// END
+
+// CASE-DYN
+func.func @forward(%x: tensor<?x8xf32>) -> tensor<?x8xf32> attributes {xformer.model = #xformer.model<encoder>} {
+  %y = xformer.relu %x : tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+// END
+
+// CASE-BIDI-DECODER
+func.func @forward(%ids: tensor<1x4xi64>) -> tensor<1x4x8xf32> attributes {xformer.model = #xformer.model<decoder>} {
+  %e = xformer.weight "e" : tensor<10x8xf32>
+  %x = xformer.embedding %e, %ids : tensor<10x8xf32>, tensor<1x4xi64> -> tensor<1x4x8xf32>
+  %q = xformer.split_heads %x, heads = 2 : tensor<1x4x8xf32> -> tensor<1x2x4x4xf32>
+  %a = xformer.attention %q, %q, %q, mask = #xformer.mask<bidirectional>, scale = 0.5 : tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32> -> tensor<1x2x4x4xf32>
+  %m = xformer.merge_heads %a : tensor<1x2x4x4xf32> -> tensor<1x4x8xf32>
+  return %m : tensor<1x4x8xf32>
+}
+// END
