@@ -648,6 +648,13 @@ llvm::SetVector<Value> mlir::xformer::sequenceRoots(Value value) {
         roots.insert(arg);
       continue;
     }
+    // An attention's result holds one row per query: it belongs to the
+    // queries' sequence, whatever the keys and values were computed from
+    // (a decoder layer after a cross-attention is still the decoder).
+    if (auto attention = x.getDefiningOp<AttentionOp>()) {
+      work.push_back(attention.getQuery());
+      continue;
+    }
     for (Value operand : x.getDefiningOp()->getOperands())
       work.push_back(operand);
   }

@@ -86,7 +86,9 @@ evaluateMaskGrid(ArrayRef<MaskTerm> terms, const ScoreGeometry &geometry);
 
 /// The function arguments of rank >= 2 (token ids, input embeddings) that
 /// `value` is computed from: which input sequence it belongs to. Queries and
-/// keys of a cross-attention have disjoint roots.
+/// keys of a cross-attention have disjoint roots. An xformer.attention result
+/// belongs to its queries' sequence only, so a decoder layer after a
+/// cross-attention still belongs to the decoder.
 llvm::SetVector<Value> sequenceRoots(Value value);
 
 /// A name for the layer an attention belongs to, for diagnostics: its

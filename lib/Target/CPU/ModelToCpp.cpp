@@ -16,6 +16,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/MapVector.h"
@@ -177,6 +178,7 @@ private:
   std::string body;
   llvm::DenseMap<Value, std::string> expr;
   llvm::DenseMap<Value, SmallVector<int64_t>> staticShapes;
+  llvm::DenseMap<Value, int64_t> indexValues;
   llvm::DenseMap<Value, Value> root;        // aliases -> owner of the bytes
   llvm::DenseMap<Value, unsigned> lastUse;  // owner -> index of last reader
   llvm::DenseMap<Value, std::pair<int64_t, int64_t>> slots; // owner -> (off, bytes)
@@ -287,6 +289,8 @@ void FunctionEmitter::call(Operation *op, const std::string &text) {
 
 LogicalResult FunctionEmitter::checkTypes(Operation *op) {
   for (Type t : llvm::concat<Type>(op->getOperandTypes(), op->getResultTypes())) {
+    if (isa<IndexType>(t) && isa<PositionsOp>(op))
+      continue; // a size resolved at compile time
     auto tensor = dyn_cast<RankedTensorType>(t);
     if (!tensor)
       return op->emitError("the CPU target handles ranked tensors only, not ")
@@ -294,7 +298,8 @@ LogicalResult FunctionEmitter::checkTypes(Operation *op) {
     if (dtypeName(tensor.getElementType()).empty())
       return op->emitError("the CPU target has no kernels for element type ")
              << tensor.getElementType() << " yet (f32, i64, i32, i1)";
-    if (!tensor.hasStaticShape() && !isa<CacheReadOp, AttentionOp>(op))
+    if (!tensor.hasStaticShape() &&
+        !isa<CacheReadOp, AttentionOp, PositionsOp, RelativePositionBiasOp>(op))
       return op->emitError("the CPU target needs static shapes; ")
              << tensor << " is dynamic";
   }
@@ -359,6 +364,42 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
               std::to_string(bytes) + ");\n";
     }
     return success();
+  }
+  // Index arithmetic is resolved here: every size is known at compile time
+  // (a cache's dynamic length is its planned capacity).
+  if (auto cst = dyn_cast<arith::ConstantIndexOp>(op)) {
+    indexValues[cst.getResult()] = cst.value();
+    return success();
+  }
+  if (auto dim = dyn_cast<tensor::DimOp>(op)) {
+    std::optional<int64_t> d = dim.getConstantIndex();
+    auto shape = shapeOf(dim.getSource());
+    if (!d || *d < 0 || *d >= static_cast<int64_t>(shape.size()) ||
+        ShapedType::isDynamic(shape[*d]))
+      return op->emitError("the CPU target cannot resolve this dimension");
+    indexValues[dim.getResult()] = shape[*d];
+    return success();
+  }
+  if (auto p = dyn_cast<PositionsOp>(op)) {
+    if (p.getOffset())
+      return op->emitError(
+          "the CPU target lowers positions without an offset operand; "
+          "derive-generation adds offsets with xformer.add");
+    int64_t n = cast<RankedTensorType>(p.getType()).getDimSize(0);
+    if (p.getSize()) {
+      auto it = indexValues.find(p.getSize());
+      if (it == indexValues.end())
+        return op->emitError("the CPU target needs a size known at compile "
+                             "time");
+      n = it->second;
+    }
+    staticShapes[p.getResult()] = {n};
+  }
+  if (auto b = dyn_cast<RelativePositionBiasOp>(op)) {
+    SmallVector<int64_t> shape(
+        cast<RankedTensorType>(b.getType()).getShape());
+    shape.back() = shapeOf(b.getKeyPositions()).back();
+    staticShapes[b.getResult()] = shape;
   }
   if (failed(checkTypes(op)))
     return failure();
@@ -620,11 +661,7 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
                  ptr(result) + ")");
     return success();
   }
-  if (auto p = dyn_cast<PositionsOp>(op)) {
-    if (p.getOffset() || p.getSize())
-      return op->emitError(
-          "the CPU target lowers static positions only (no offset or size "
-          "operand); derive-generation adds offsets with xformer.add");
+  if (isa<PositionsOp>(op)) {
     call(op, "xfk_positions(f, " + dtypeName(elemOf(result)).str() + ", " +
                  num(rn) + ", " + ptr(result) + ")");
     return success();
