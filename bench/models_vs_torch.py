@@ -1,0 +1,134 @@
+"""Model-level CPU benchmark: compiled models beside PyTorch eager (and ONNX
+Runtime when it is installed), same threads, one run.
+
+    .venv/bin/python bench/models_vs_torch.py [--threads 2] [--repeats 5]
+
+BERT-base encode latency (seq 128, batch 1 and 32) and GPT-2-small greedy
+generation (32-token prompt, 64 new tokens), random weights from the
+default configs (timings do not depend on the values). Prints a Markdown
+table; --output appends it to a file. Not a test: nothing here asserts
+a speed.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(HERE)
+BIN = os.environ.get("XFORMER_BIN", os.path.join(SRC, "build", "bin"))
+os.environ.setdefault("XFORMER_RUNTIME_LIB",
+                      os.path.join(os.path.dirname(BIN), "lib", "libxformer_runtime.so"))
+sys.path.insert(0, os.path.join(SRC, "test", "e2e"))
+import xfrt  # noqa: E402
+
+
+def compile_model(model_dir, out, batch, seq, max_seq_len=512):
+    mlir = out + ".mlir"
+    subprocess.run([sys.executable, os.path.join(SRC, "tools", "xformer-import", "xformer-import"),
+                    model_dir, "--batch", str(batch), "--seq", str(seq), "-o", mlir], check=True)
+    subprocess.run([os.path.join(BIN, "xformer-compile"), mlir, "--max-seq-len=%d" % max_seq_len,
+                    "-o", out + ".so"], check=True)
+    return out + ".so"
+
+
+def timeit(fn, repeats):
+    fn()  # warm up
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
+
+
+def try_ort(model, inputs, path):
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    try:
+        torch.onnx.export(model, tuple(inputs.values()), path, input_names=list(inputs),
+                          dynamo=False, opset_version=17)
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = torch.get_num_threads()
+        so.inter_op_num_threads = 1
+        sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+        feed = {k: v.numpy() for k, v in inputs.items()}
+        return lambda: sess.run(None, feed)
+    except Exception as e:  # an export the exporter refuses: report, no number
+        print("onnxruntime: %s" % e, file=sys.stderr)
+        return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--output")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    os.environ["XFORMER_NUM_THREADS"] = str(a.threads)
+    os.environ["OMP_NUM_THREADS"] = str(a.threads)
+    import transformers
+    work = tempfile.mkdtemp(prefix="xformer-bench-")
+    rows = []
+
+    # BERT-base encode.
+    torch.manual_seed(0)
+    bert = transformers.BertModel(transformers.BertConfig(attn_implementation="sdpa")).eval()
+    bdir = os.path.join(work, "bert")
+    bert.save_pretrained(bdir)
+    for batch in (1, 32):
+        m = xfrt.Model(compile_model(bdir, os.path.join(work, "bert%d" % batch), batch, 128), os.path.join(bdir, "model.safetensors"))
+        ids = np.random.default_rng(0).integers(0, 30000, (batch, 128))
+        ours = timeit(lambda: m.encode(ids), a.repeats)
+        t_ids = torch.tensor(ids)
+        with torch.no_grad():
+            pt = timeit(lambda: bert(t_ids), a.repeats)
+        ort_fn = try_ort(bert, {"input_ids": t_ids}, os.path.join(work, "bert%d.onnx" % batch))
+        ortt = timeit(ort_fn, a.repeats) if ort_fn else None
+        rows.append(("BERT-base encode, batch %d, seq 128 (ms)" % batch, ours * 1e3, pt * 1e3,
+                     ortt * 1e3 if ortt else None, "lower"))
+        m.close()
+
+    # GPT-2 small generation.
+    torch.manual_seed(0)
+    gpt2 = transformers.GPT2LMHeadModel(transformers.GPT2Config(attn_implementation="sdpa")).eval()
+    gdir = os.path.join(work, "gpt2")
+    gpt2.save_pretrained(gdir)
+    m = xfrt.Model(compile_model(gdir, os.path.join(work, "gpt2"), 1, 32), os.path.join(gdir, "model.safetensors"))
+    prompt = np.random.default_rng(0).integers(0, 50000, (1, 32))
+    new = 64
+    ours = timeit(lambda: m.generate(prompt, max_new_tokens=new), a.repeats)
+    tp = torch.tensor(prompt)
+    with torch.no_grad():
+        pt = timeit(lambda: gpt2.generate(tp, max_new_tokens=new, min_new_tokens=new, do_sample=False,
+                                          pad_token_id=0), a.repeats)
+    rows.append(("GPT-2 small: 32-token prompt + 64 tokens (tokens/s)", new / ours, new / pt, None,
+                 "higher"))
+
+    lines = ["| workload | xformer | PyTorch eager | ONNX Runtime | xformer / best peer |",
+             "|---|---|---|---|---|"]
+    for name, ours, pt, ortv, better in rows:
+        peers = [v for v in (pt, ortv) if v]
+        best = min(peers) if better == "lower" else max(peers)
+        ratio = best / ours if better == "lower" else ours / best
+        lines.append("| %s | %.1f | %.1f | %s | %.2fx |" % (
+            name, ours, pt, "%.1f" % ortv if ortv else "not run", ratio))
+    table = "\n".join(lines)
+    print(table)
+    if a.output:
+        with open(a.output, "a") as f:
+            f.write(table + "\n")
+
+
+if __name__ == "__main__":
+    main()
