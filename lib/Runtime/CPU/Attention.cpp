@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <thread>
 #include <limits>
 #include <vector>
@@ -19,11 +20,57 @@ namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-float dot(const float *a, const float *b, int64_t n) {
-  float s = 0.0f;
-  for (int64_t d = 0; d < n; ++d)
-    s += a[d] * b[d];
-  return s;
+/// acc[0..DV) += sum over j in [jl, jh) of p[j] * v[j * DV ..]. With DV a
+/// compile-time constant the accumulator stays in registers.
+template <int64_t DV>
+inline void accumulatePV(float *acc, const float *p, const float *v,
+                         int64_t jl, int64_t jh) {
+  float local[DV];
+  for (int64_t d = 0; d < DV; ++d)
+    local[d] = acc[d];
+  for (int64_t j = jl; j < jh; ++j) {
+    const float pj = p[j];
+    const float *vj = v + j * DV;
+    for (int64_t d = 0; d < DV; ++d)
+      local[d] += pj * vj[d];
+  }
+  for (int64_t d = 0; d < DV; ++d)
+    acc[d] = local[d];
+}
+
+inline void accumulatePV(float *acc, const float *p, const float *v,
+                         int64_t jl, int64_t jh, int64_t dv) {
+  switch (dv) {
+  case 64:
+    return accumulatePV<64>(acc, p, v, jl, jh);
+  case 128:
+    return accumulatePV<128>(acc, p, v, jl, jh);
+  default:
+    for (int64_t j = jl; j < jh; ++j)
+      for (int64_t d = 0; d < dv; ++d)
+        acc[d] += p[j] * v[j * dv + d];
+  }
+}
+
+/// e^x for x <= 0 in a form the compiler vectorises (Cephes' expf
+/// polynomial on [-ln2/2, ln2/2] and an exponent built from bits; about
+/// 1 ulp); -inf gives exactly 0.
+inline float expNonPositive(float x) {
+  const float clamped = std::max(x, -87.3f);
+  const float n = std::floor(clamped * 1.44269504088896341f + 0.5f);
+  float r = clamped - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  return x == kNegInf ? 0.0f : p * scale;
 }
 
 /// Contiguous runs of equal document ids: [start[p], end[p]) holds p.
@@ -72,7 +119,12 @@ void attendGroup(const Spec &specIn, const AttentionArgs &a, int64_t b,
   }
 
   const int64_t rows = kBlockQ * group;
-  std::vector<float> m(rows), l(rows), acc(rows * DV), s(kBlockK);
+  // Keys of a tile transposed ([D][kBlockK]) so scores are axpy loops over
+  // 64 contiguous keys; scores and probabilities of one row in `s`/`p`.
+  std::vector<float> m(rows), l(rows), acc(rows * DV), kT(D * kBlockK),
+      qs(D);
+  alignas(64) float s[kBlockK];
+  alignas(64) float p[kBlockK];
   for (int64_t qt = 0; qt * kBlockQ < qValid; ++qt) {
     const int64_t i0 = qt * kBlockQ;
     const int64_t i1 = std::min(i0 + kBlockQ, qValid);
@@ -89,6 +141,12 @@ void attendGroup(const Spec &specIn, const AttentionArgs &a, int64_t b,
                                             docEnd.data());
         if (cls == TileClass::Empty)
           continue;
+      }
+      const int64_t nk = j1 - j0;
+      for (int64_t j = 0; j < kBlockK; ++j) {
+        const float *kj = kBase + (j0 + j) * D;
+        for (int64_t d = 0; d < D; ++d)
+          kT[d * kBlockK + j] = j < nk ? kj[d] : 0.0f;
       }
       for (int64_t g = 0; g < group; ++g) {
         const int64_t h = kvh * group + g;
@@ -112,40 +170,50 @@ void attendGroup(const Spec &specIn, const AttentionArgs &a, int64_t b,
           if (hi <= lo)
             continue;
           const float *qi = qBase + i * D;
-          float rowMax = kNegInf;
-          for (int64_t j = lo; j < hi; ++j) {
-            float x = dot(qi, kBase + j * D, D) * a.scale;
-            if (a.bias)
-              x += a.bias[b * a.biasBatchStride + h * a.biasHeadStride +
-                          i * a.kvLen + j];
-            if constexpr (CUSTOM) {
-              if (!customMask[b * maskBStride + h * maskHStride +
-                              i * a.kvLen + j])
-                x = kNegInf;
-            }
-            s[j - j0] = x;
-            rowMax = std::max(rowMax, x);
+          for (int64_t d = 0; d < D; ++d)
+            qs[d] = qi[d] * a.scale;
+          for (int64_t j = 0; j < kBlockK; ++j)
+            s[j] = 0.0f;
+          for (int64_t d = 0; d < D; ++d) {
+            const float qd = qs[d];
+            const float *kd = kT.data() + d * kBlockK;
+            for (int64_t j = 0; j < kBlockK; ++j)
+              s[j] += qd * kd[j];
           }
+          if (a.bias) {
+            const float *br = a.bias + b * a.biasBatchStride +
+                              h * a.biasHeadStride + i * a.kvLen;
+            for (int64_t j = lo; j < hi; ++j)
+              s[j - j0] += br[j];
+          }
+          if constexpr (CUSTOM) {
+            const bool *mr = customMask + b * maskBStride + h * maskHStride +
+                             i * a.kvLen;
+            for (int64_t j = lo; j < hi; ++j)
+              if (!mr[j])
+                s[j - j0] = kNegInf;
+          }
+          const int64_t jl = lo - j0, jh = hi - j0;
+          float rowMax = kNegInf;
+          for (int64_t j = jl; j < jh; ++j)
+            rowMax = std::max(rowMax, s[j]);
           if (rowMax == kNegInf)
             continue; // nothing visible in this tile
           const float mNew = std::max(m[r], rowMax);
-          const float alpha = std::exp(m[r] - mNew);
+          const float alpha = expNonPositive(m[r] - mNew);
           float *accRow = acc.data() + r * DV;
           if (alpha != 1.0f) {
             l[r] *= alpha;
             for (int64_t d = 0; d < DV; ++d)
               accRow[d] *= alpha;
           }
-          for (int64_t j = lo; j < hi; ++j) {
-            float x = s[j - j0];
-            if (x == kNegInf)
-              continue;
-            float p = std::exp(x - mNew);
-            l[r] += p;
-            const float *vj = vBase + j * DV;
-            for (int64_t d = 0; d < DV; ++d)
-              accRow[d] += p * vj[d];
+          float sum = 0.0f;
+          for (int64_t j = jl; j < jh; ++j) {
+            p[j] = expNonPositive(s[j] - mNew);
+            sum += p[j];
           }
+          l[r] += sum;
+          accumulatePV(accRow, p, vBase + j0 * DV, jl, jh, DV);
           m[r] = mNew;
         }
       }
