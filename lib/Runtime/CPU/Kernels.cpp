@@ -228,6 +228,47 @@ int32_t xfk_linear(xfk_frame *f, const float *x, const float *w,
   return 0;
 }
 
+int32_t xfk_linear_fused(xfk_frame *f, const float *x, const float *w,
+                         const float *bias, float *y, int64_t rows,
+                         int64_t in, int64_t out, int32_t transposed,
+                         int32_t act, const float *residual) {
+  LinearArgs args;
+  args.input = x;
+  args.weight = w;
+  args.bias = bias;
+  args.output = y;
+  args.rows = rows;
+  args.in = in;
+  args.out = out;
+  args.transposed = transposed != 0;
+  args.residual = residual;
+  switch (act) {
+  case -1:
+    break;
+  case XFK_GELU_ERF:
+    args.activation = Activation::GeluErf;
+    break;
+  case XFK_GELU_TANH:
+    args.activation = Activation::GeluTanh;
+    break;
+  case XFK_SILU:
+    args.activation = Activation::Silu;
+    break;
+  case XFK_RELU:
+    args.activation = Activation::Relu;
+    break;
+  case XFK_TANH:
+    args.activation = Activation::Tanh;
+    break;
+  default:
+    return xfk_fail(f, XF_ERROR_INTERNAL, "linear: unknown activation");
+  }
+  std::string error;
+  if (!linear(args, error))
+    return xfk_fail(f, XF_ERROR_INTERNAL, error.c_str());
+  return 0;
+}
+
 int32_t xfk_matmul(xfk_frame *f, const float *a, const float *b, float *c,
                    int32_t rank, const int64_t *aBatch, const int64_t *bBatch,
                    const int64_t *cBatch, int64_t m, int64_t k, int64_t n,

@@ -16,7 +16,8 @@ struct Context {
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
   dnnl::stream stream{engine};
   std::mutex lock;
-  std::map<std::tuple<int64_t, int64_t, int64_t, bool, bool>, dnnl::matmul>
+  std::map<std::tuple<int64_t, int64_t, int64_t, bool, bool, int, bool>,
+           dnnl::matmul>
       primitives;
 };
 
@@ -47,7 +48,9 @@ bool xformer::runtime::cpu::linear(const LinearArgs &a, std::string &error) {
     dnnl::memory::desc bia({1, a.out}, dt::f32, tag::ab);
     dnnl::memory::desc dst({a.rows, a.out}, dt::f32, tag::ab);
     auto key = std::make_tuple(a.rows, a.in, a.out, a.transposed,
-                               a.bias != nullptr);
+                               a.bias != nullptr,
+                               static_cast<int>(a.activation),
+                               a.residual != nullptr);
     dnnl::matmul prim;
     {
       std::lock_guard<std::mutex> guard(ctx.lock);
@@ -55,7 +58,32 @@ bool xformer::runtime::cpu::linear(const LinearArgs &a, std::string &error) {
       if (it == ctx.primitives.end()) {
         auto desc = a.bias ? dnnl::matmul::desc(src, wei, bia, dst)
                            : dnnl::matmul::desc(src, wei, dst);
-        dnnl::matmul::primitive_desc pd(desc, ctx.engine);
+        dnnl::post_ops ops;
+        using alg = dnnl::algorithm;
+        switch (a.activation) {
+        case Activation::None:
+          break;
+        case Activation::GeluErf:
+          ops.append_eltwise(1.0f, alg::eltwise_gelu_erf, 0.0f, 0.0f);
+          break;
+        case Activation::GeluTanh:
+          ops.append_eltwise(1.0f, alg::eltwise_gelu_tanh, 0.0f, 0.0f);
+          break;
+        case Activation::Silu:
+          ops.append_eltwise(1.0f, alg::eltwise_swish, 1.0f, 0.0f);
+          break;
+        case Activation::Relu:
+          ops.append_eltwise(1.0f, alg::eltwise_relu, 0.0f, 0.0f);
+          break;
+        case Activation::Tanh:
+          ops.append_eltwise(1.0f, alg::eltwise_tanh, 0.0f, 0.0f);
+          break;
+        }
+        if (a.residual)
+          ops.append_binary(alg::binary_add, dst);
+        dnnl::primitive_attr attr;
+        attr.set_post_ops(ops);
+        dnnl::matmul::primitive_desc pd(desc, attr, ctx.engine);
         it = ctx.primitives.emplace(key, dnnl::matmul(pd)).first;
       }
       prim = it->second;
@@ -69,6 +97,13 @@ bool xformer::runtime::cpu::linear(const LinearArgs &a, std::string &error) {
     if (a.bias)
       args.insert({DNNL_ARG_BIAS, dnnl::memory(bia, ctx.engine,
                                                const_cast<float *>(a.bias))});
+    if (a.residual) {
+      // The residual is post-op number 0 or 1 (after an activation).
+      int index = a.activation == Activation::None ? 0 : 1;
+      args.insert({DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1,
+                   dnnl::memory(dst, ctx.engine,
+                                const_cast<float *>(a.residual))});
+    }
     prim.execute(ctx.stream, args);
     ctx.stream.wait();
   } catch (const dnnl::error &e) {

@@ -170,6 +170,7 @@ private:
 
   // --- emission -----------------------------------------------------------
   LogicalResult emitOp(Operation *op);
+  LogicalResult emitLinear(LinearOp op);
   LogicalResult checkTypes(Operation *op);
   void call(Operation *op, const std::string &text);
 
@@ -179,6 +180,7 @@ private:
   llvm::DenseMap<Value, std::string> expr;
   llvm::DenseMap<Value, SmallVector<int64_t>> staticShapes;
   llvm::DenseMap<Value, int64_t> indexValues;
+  llvm::SmallPtrSet<Operation *, 16> fusedAway; // emitted with a producer
   llvm::DenseMap<Value, Value> root;        // aliases -> owner of the bytes
   llvm::DenseMap<Value, unsigned> lastUse;  // owner -> index of last reader
   llvm::DenseMap<Value, std::pair<int64_t, int64_t>> slots; // owner -> (off, bytes)
@@ -320,7 +322,7 @@ LogicalResult FunctionEmitter::emit() {
   computeLifetimes();
   unsigned index = 0;
   for (Operation &op : block) {
-    if (failed(emitOp(&op)))
+    if (!fusedAway.contains(&op) && failed(emitOp(&op)))
       return failure();
     releaseDeadOperands(&op, index++);
   }
@@ -354,6 +356,65 @@ const char *maskKindName(MaskKind kind) {
     return "XFK_MASK_CUSTOM";
   }
   return "XFK_MASK_CUSTOM";
+}
+
+int activationCode(Operation *op) {
+  if (auto g = dyn_cast<GeluOp>(op))
+    return g.getApproximation() == GeluApproximation::tanh ? 1 : 0;
+  if (isa<ReluOp>(op))
+    return 2;
+  if (isa<SiluOp>(op))
+    return 3;
+  if (isa<TanhOp>(op))
+    return 4;
+  return -1;
+}
+
+/// A linear layer with its epilogue: an activation that is the result's
+/// only reader, then a residual add of the same shape that reads it, run
+/// by oneDNN as post-ops of the GEMM (no extra pass over the output).
+LogicalResult FunctionEmitter::emitLinear(LinearOp l) {
+  Operation *op = l;
+  Value cur = l.getResult();
+  int act = -1;
+  Value residual;
+  auto onlyUser = [](Value v) -> Operation * {
+    return v.hasOneUse() ? *v.getUsers().begin() : nullptr;
+  };
+  if (Operation *user = onlyUser(cur);
+      user && user->getBlock() == op->getBlock() &&
+      activationCode(user) >= 0) {
+    act = activationCode(user);
+    fusedAway.insert(user);
+    cur = user->getResult(0);
+  }
+  if (auto add = dyn_cast_or_null<AddOp>(onlyUser(cur));
+      add && add->getBlock() == op->getBlock() &&
+      add.getType() == cur.getType() &&
+      add.getLhs().getType() == add.getRhs().getType() &&
+      add.getLhs() != add.getRhs()) {
+    Value other = add.getLhs() == cur ? add.getRhs() : add.getLhs();
+    // The residual must exist when the GEMM runs.
+    Operation *def = other.getDefiningOp();
+    if (!def || def->isBeforeInBlock(op)) {
+      residual = other;
+      fusedAway.insert(add);
+      cur = add.getResult();
+    }
+  }
+  auto xs = shapeOf(l.getInput());
+  const int64_t in = xs.back();
+  const int64_t outDim = shapeOf(l.getResult()).back();
+  bindScratch(cur, product(shapeOf(cur)) * 4);
+  auto num = [](int64_t v) { return std::to_string(v); };
+  call(op, "xfk_linear_fused(f, " + typed(l.getInput()) + ", " +
+               typed(l.getWeight()) + ", " +
+               (l.getBias() ? typed(l.getBias()) : std::string("0")) + ", " +
+               out(cur) + ", " + num(product(xs) / in) + ", " + num(in) +
+               ", " + num(outDim) + ", " +
+               (l.getWeightTransposed() ? "1" : "0") + ", " + num(act) +
+               ", " + (residual ? typed(residual) : std::string("0")) + ")");
+  return success();
 }
 
 LogicalResult FunctionEmitter::emitOp(Operation *op) {
@@ -487,6 +548,9 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
     return success();
   }
 
+  if (auto l = dyn_cast<LinearOp>(op))
+    return emitLinear(l);
+
   // Everything else writes one new tensor.
   if (op->getNumResults() != 1)
     return op->emitError("the CPU target cannot lower this op");
@@ -508,18 +572,6 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
                  dtypeName(elemOf(e.getIds())).str() + ", " +
                  num(product(shapeOf(e.getIds()))) + ", " + R + ", " +
                  cString(what) + ")");
-    return success();
-  }
-  if (auto l = dyn_cast<LinearOp>(op)) {
-    auto xs = shapeOf(l.getInput());
-    int64_t in = xs.back();
-    int64_t outDim = rs.back();
-    call(op, "xfk_linear(f, " + typed(l.getInput()) + ", " +
-                 typed(l.getWeight()) + ", " +
-                 (l.getBias() ? typed(l.getBias()) : std::string("0")) + ", " +
-                 R + ", " + num(product(xs) / in) + ", " + num(in) + ", " +
-                 num(outDim) + ", " + (l.getWeightTransposed() ? "1" : "0") +
-                 ")");
     return success();
   }
   if (auto m = dyn_cast<MatmulOp>(op)) {

@@ -14,6 +14,7 @@
 // CHECK: xfk_cache_read(f, &kCaches[0]
 // CHECK: a.kv_len = 32;
 // CHECK: a.mask_kind = XFK_MASK_CAUSAL;
+// CHECK: xfk_linear_fused({{.*}}, 16, 64, 256, 1, 1, 0))) return rc;
 // CHECK: xfk_gather_positions(
 // CHECK-LABEL: int32_t fn_decode(
 // CHECK: a.q_len = 1;

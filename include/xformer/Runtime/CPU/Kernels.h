@@ -38,6 +38,12 @@ int32_t xfk_embedding(xfk_frame *f, const float *table, int64_t vocab,
 int32_t xfk_linear(xfk_frame *f, const float *x, const float *w,
                    const float *bias, float *y, int64_t rows, int64_t in,
                    int64_t out, int32_t weight_transposed);
+/* y = act(x W^T + bias) + residual in one GEMM (oneDNN post-ops); act is
+ * -1 (none) or an xfk_unary_op other than XFK_NOT; residual may be null. */
+int32_t xfk_linear_fused(xfk_frame *f, const float *x, const float *w,
+                         const float *bias, float *y, int64_t rows,
+                         int64_t in, int64_t out, int32_t weight_transposed,
+                         int32_t act, const float *residual);
 /* c[batch..., m, n] = a[batch..., m, k] @ b[batch..., k, n] (or b^T when
  * transpose_rhs, b[..., n, k]); batch dimensions broadcast. `a_batch` and
  * `b_batch` are the operands' batch shapes padded to `rank`. */

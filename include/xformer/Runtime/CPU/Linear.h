@@ -1,8 +1,9 @@
 //===- Linear.h - GEMMs of the CPU runtime through oneDNN --------*- C++ -*-===//
 //
-// y[rows, out] = x[rows, in] @ W^T + bias, with W stored [out, in] (PyTorch
-// nn.Linear) or [in, out] (`transposed`, GPT-2 Conv1D). oneDNN does the GEMM;
-// primitives are created once per shape and reused.
+// y[rows, out] = act(x[rows, in] @ W^T + bias) + residual, with W stored
+// [out, in] (PyTorch nn.Linear) or [in, out] (`transposed`, GPT-2 Conv1D).
+// oneDNN does the GEMM and the epilogue (post-ops); primitives are created
+// once per shape and reused.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,6 +15,9 @@
 
 namespace xformer::runtime::cpu {
 
+/// An elementwise function oneDNN applies to the GEMM's output (post-op).
+enum class Activation { None, GeluErf, GeluTanh, Silu, Relu, Tanh };
+
 struct LinearArgs {
   const float *input = nullptr;  // [rows, in]
   const float *weight = nullptr; // [out, in], or [in, out] when transposed
@@ -21,6 +25,9 @@ struct LinearArgs {
   float *output = nullptr;       // [rows, out]
   int64_t rows = 0, in = 0, out = 0;
   bool transposed = false;
+  /// Epilogue, in this order: activation(x W^T + bias) + residual.
+  Activation activation = Activation::None;
+  const float *residual = nullptr; // [rows, out] or null
 };
 
 /// Runs the GEMM; returns false and sets `error` if oneDNN refuses it.
