@@ -34,10 +34,11 @@ python = os.environ.get("XFORMER_PYTHON",
                                      "python"))
 config.substitutions.append(("%xf_python", python))
 config.substitutions.append(("%xformer_bin", config.xformer_tools_dir))
+config.substitutions.append(("%xformer_obj", config.xformer_obj_root))
 config.substitutions.append(("%xformer_import",
                              os.path.join(config.xformer_src_root, "tools",
                                           "xformer-import", "xformer-import")))
 # The sanitizer build runs the runtime through GoogleTest instead: a Python
 # process cannot load an ASan-instrumented runtime.
 if os.environ.get("XFORMER_SANITIZED") == "1":
-    config.excludes.append("e2e")
+    config.excludes += ["e2e", "python"]

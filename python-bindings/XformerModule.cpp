@@ -1,0 +1,268 @@
+//===- XformerModule.cpp - Python bindings (nanobind) ---------------------===//
+//
+// xformer._xformer: run pass pipelines and the CPU emitter on model IR in
+// process (MLIR diagnostics become ValueError), and load compiled models
+// through the C API of xformer/Runtime/xformer.h with numpy arrays in and
+// out (failures become xformer.Error with the status name and message).
+//
+//===----------------------------------------------------------------------===//
+
+#include "xformer/InitAll.h"
+#include "xformer/Runtime/xformer.h"
+#include "xformer/Target/CPU/ModelToCpp.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/vector.h>
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace {
+
+using I64Array = nb::ndarray<const int64_t, nb::ndim<2>, nb::c_contig,
+                             nb::device::cpu>;
+using I64Vector = nb::ndarray<const int64_t, nb::ndim<1>, nb::c_contig,
+                              nb::device::cpu>;
+using F32Out = nb::ndarray<nb::numpy, float>;
+
+nb::object errorType;
+
+[[noreturn]] void raise(xf_status status) {
+  nb::object err = errorType(xf_status_name(status), xf_last_error(),
+                             static_cast<int>(status));
+  PyErr_SetObject(errorType.ptr(), err.ptr());
+  throw nb::python_error();
+}
+
+void check(xf_status status) {
+  if (status != XF_OK)
+    raise(status);
+}
+
+F32Out floats(std::vector<size_t> shape) {
+  size_t n = 1;
+  for (size_t d : shape)
+    n *= d;
+  float *data = new float[n]();
+  nb::capsule owner(data, [](void *p) noexcept { delete[] static_cast<float *>(p); });
+  return F32Out(data, shape.size(), shape.data(), owner);
+}
+
+/// Parses `ir`, collecting diagnostics; raises ValueError with them.
+struct Session {
+  mlir::MLIRContext context;
+  std::string diagnostics;
+  mlir::ScopedDiagnosticHandler handler;
+  Session()
+      : context(registry()),
+        handler(&context, [this](mlir::Diagnostic &d) {
+          llvm::raw_string_ostream os(diagnostics);
+          os << d.getLocation() << ": " << d << "\n";
+          return mlir::success();
+        }) {
+    context.loadAllAvailableDialects();
+  }
+  static mlir::DialectRegistry registry() {
+    mlir::DialectRegistry r;
+    mlir::xformer::registerAllDialects(r);
+    return r;
+  }
+  mlir::OwningOpRef<mlir::ModuleOp> parse(const std::string &ir) {
+    auto module = mlir::parseSourceString<mlir::ModuleOp>(ir, &context);
+    if (!module)
+      fail("cannot parse the model IR");
+    return module;
+  }
+  [[noreturn]] void fail(const std::string &what) {
+    throw nb::value_error((what + ":\n" + diagnostics).c_str());
+  }
+};
+
+std::string runPipeline(const std::string &ir, const std::string &pipeline) {
+  static std::once_flag once;
+  std::call_once(once, [] { mlir::xformer::registerAllPasses(); });
+  Session s;
+  auto module = s.parse(ir);
+  mlir::PassManager pm(&s.context);
+  std::string error;
+  llvm::raw_string_ostream es(error);
+  if (mlir::failed(mlir::parsePassPipeline(pipeline, pm, es)))
+    throw nb::value_error(("bad pass pipeline: " + error).c_str());
+  if (mlir::failed(pm.run(*module)))
+    s.fail("the pipeline failed");
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  module->print(os);
+  return out;
+}
+
+std::string translateToCpp(const std::string &ir) {
+  Session s;
+  auto module = s.parse(ir);
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  if (mlir::failed(mlir::xformer::translateModelToCpp(*module, os)))
+    s.fail("the CPU target cannot lower this model");
+  return out;
+}
+
+class Model {
+public:
+  Model(const std::string &library, const std::string &weights,
+        bool allowExtra) {
+    check(xf_open_ex(library.c_str(), weights.c_str(),
+                     allowExtra ? XF_OPEN_ALLOW_EXTRA_WEIGHTS : 0, &model));
+    check(xf_get_info(model, &info));
+  }
+  ~Model() { xf_close(model); }
+
+  nb::dict infoDict() const {
+    nb::dict d;
+    static const char *kinds[] = {"encoder", "decoder", "encoder_decoder"};
+    d["kind"] = kinds[info.kind];
+    d["max_batch"] = info.max_batch;
+    d["seq_len"] = info.seq_len;
+    d["chunk"] = info.chunk;
+    d["max_seq_len"] = info.max_seq_len;
+    d["source_len"] = info.source_len;
+    d["vocab"] = info.vocab;
+    d["hidden"] = info.hidden;
+    d["has_pooled"] = bool(info.has_pooled);
+    d["kv_arena_bytes"] = info.kv_arena_bytes;
+    return d;
+  }
+
+  static const int64_t *lengthsOf(const std::optional<I64Vector> &lengths,
+                                  size_t batch) {
+    if (!lengths)
+      return nullptr;
+    if (lengths->shape(0) != batch)
+      throw nb::value_error("lengths must have one entry per sequence");
+    return lengths->data();
+  }
+
+  std::pair<F32Out, F32Out> encode(I64Array ids,
+                                   std::optional<I64Vector> lengths,
+                                   std::optional<I64Array> typeIds) {
+    size_t b = ids.shape(0), s = ids.shape(1);
+    if (typeIds && (typeIds->shape(0) != b || typeIds->shape(1) != s))
+      throw nb::value_error("type_ids must have the shape of ids");
+    F32Out hidden = floats({b, s, size_t(info.hidden)});
+    F32Out pooled = floats({b, size_t(info.hidden)});
+    xf_status st;
+    {
+      nb::gil_scoped_release release;
+      st = xf_encode(model, ids.data(), typeIds ? typeIds->data() : nullptr,
+                     lengthsOf(lengths, b), b, s, hidden.data(),
+                     pooled.data());
+    }
+    check(st);
+    return {hidden, pooled};
+  }
+
+  void encodeSource(I64Array ids, std::optional<I64Vector> lengths) {
+    size_t b = ids.shape(0);
+    check(xf_encode_source(model, ids.data(), lengthsOf(lengths, b), b,
+                           ids.shape(1)));
+  }
+
+  F32Out prefill(I64Array ids, std::optional<I64Vector> lengths) {
+    size_t b = ids.shape(0);
+    F32Out logits = floats({b, size_t(info.vocab)});
+    xf_status st;
+    {
+      nb::gil_scoped_release release;
+      st = xf_prefill(model, ids.data(), lengthsOf(lengths, b), b,
+                      ids.shape(1), logits.data());
+    }
+    check(st);
+    return logits;
+  }
+
+  F32Out decode(I64Vector tokens) {
+    size_t b = tokens.shape(0);
+    F32Out logits = floats({b, size_t(info.vocab)});
+    check(xf_decode(model, tokens.data(), b, logits.data()));
+    return logits;
+  }
+
+  std::vector<std::vector<int64_t>>
+  generate(I64Array ids, std::optional<I64Vector> lengths,
+           int64_t maxNewTokens, int64_t eos, float temperature, int64_t topK,
+           float topP, uint64_t seed) {
+    size_t b = ids.shape(0);
+    xf_generate_options o;
+    xf_generate_options_init(&o);
+    o.max_new_tokens = maxNewTokens;
+    o.eos_token_id = eos;
+    o.temperature = temperature;
+    o.top_k = topK;
+    o.top_p = topP;
+    o.seed = seed;
+    std::vector<int64_t> tokens(b * std::max<int64_t>(1, maxNewTokens)),
+        counts(b);
+    xf_status st;
+    {
+      nb::gil_scoped_release release;
+      st = xf_generate(model, ids.data(), lengthsOf(lengths, b), b,
+                       ids.shape(1), &o, tokens.data(), counts.data());
+    }
+    check(st);
+    std::vector<std::vector<int64_t>> out(b);
+    for (size_t i = 0; i < b; ++i)
+      out[i].assign(tokens.begin() + i * maxNewTokens,
+                    tokens.begin() + i * maxNewTokens + counts[i]);
+    return out;
+  }
+
+  void reset() { check(xf_reset(model)); }
+
+private:
+  xf_model *model = nullptr;
+  xf_info info{};
+};
+
+} // namespace
+
+NB_MODULE(_xformer, m) {
+  m.doc() = "xformer: pass pipelines, the CPU emitter and compiled models";
+  m.def("run_pipeline", &runPipeline, "ir"_a, "pipeline"_a,
+        "Runs a textual pass pipeline (e.g. "
+        "'func.func(xformer-fuse-attention),xformer-verify-masks') on model "
+        "IR and returns the result; raises ValueError with the diagnostics.");
+  m.def("translate_to_cpp", &translateToCpp, "ir"_a,
+        "The CPU target's C++ for planned model IR.");
+  m.def("_set_error_type", [](nb::object t) { errorType = t; });
+  nb::class_<Model>(m, "Model")
+      .def(nb::init<const std::string &, const std::string &, bool>(),
+           "library"_a, "weights"_a, "allow_extra_weights"_a = false)
+      .def_prop_ro("info", &Model::infoDict)
+      .def("encode", &Model::encode, "ids"_a.noconvert(), "lengths"_a = nb::none(),
+           "type_ids"_a = nb::none())
+      .def("encode_source", &Model::encodeSource, "ids"_a.noconvert(),
+           "lengths"_a = nb::none())
+      .def("prefill", &Model::prefill, "ids"_a.noconvert(), "lengths"_a = nb::none())
+      .def("decode", &Model::decode, "tokens"_a.noconvert())
+      .def("generate", &Model::generate, "ids"_a.noconvert(), "lengths"_a = nb::none(),
+           "max_new_tokens"_a = 32, "eos_token_id"_a = -1,
+           "temperature"_a = 0.0f, "top_k"_a = 0, "top_p"_a = 1.0f,
+           "seed"_a = 0)
+      .def("reset", &Model::reset);
+}

@@ -1,0 +1,119 @@
+"""pytest suite of the Python bindings: pipelines, compilation, running
+compiled models, and bad input raising xformer.Error / ValueError."""
+
+import os
+
+import numpy as np
+import pytest
+import torch
+import transformers
+
+import xformer
+
+SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXAMPLES = os.path.join(SRC, "test", "Examples")
+
+
+def read(name):
+    with open(os.path.join(EXAMPLES, name)) as f:
+        return f.read()
+
+
+def test_pipeline_fuses_and_proves_the_mask():
+    out = xformer.run_pipeline(read("llama-unfused.mlir"), "func.func(xformer-fuse-attention)")
+    assert "xformer.attention" in out
+    assert "#xformer.mask<causal>" in out
+    assert "xformer.softmax" not in out
+
+
+def test_pipeline_errors_carry_diagnostics():
+    with pytest.raises(ValueError, match="not causal"):
+        xformer.run_pipeline(read("gpt2-fused.mlir").replace("mask<causal>", "mask<bidirectional>"),
+                             "xformer-verify-masks")
+    with pytest.raises(ValueError, match="cannot parse"):
+        xformer.run_pipeline("func.func @f(", "cse")
+    with pytest.raises(ValueError, match="bad pass pipeline"):
+        xformer.run_pipeline(read("gpt2-fused.mlir"), "no-such-pass")
+
+
+def test_translate_to_cpp_needs_a_plan():
+    with pytest.raises(ValueError, match="plan-kv-cache"):
+        xformer.translate_to_cpp(xformer.run_pipeline(read("gpt2-fused.mlir"), "xformer-derive-generation"))
+    src = xformer.translate_to_cpp(read("bert-fused.mlir"))
+    assert "XFK_MASK_BIDIRECTIONAL" in src
+
+
+@pytest.fixture(scope="module")
+def gpt2(tmp_path_factory):
+    d = str(tmp_path_factory.mktemp("gpt2"))
+    torch.manual_seed(0)
+    cfg = transformers.GPT2Config(vocab_size=96, n_positions=64, n_embd=32, n_layer=2, n_head=4,
+                                  initializer_range=0.1)
+    model = transformers.GPT2LMHeadModel(cfg).eval()
+    model.save_pretrained(d)
+    lib = xformer.compile(xformer.import_hf(d, batch=2, seq=8), os.path.join(d, "m.so"), max_seq_len=64)
+    return model, xformer.Model(lib, os.path.join(d, "model.safetensors")), d
+
+
+def test_generate_matches_transformers(gpt2):
+    model, m, _ = gpt2
+    assert m.info["kind"] == "decoder" and m.info["vocab"] == 96
+    prompt = np.array([[5, 17, 42, 8, 1, 30]], dtype=np.int64)
+    ours = m.generate(prompt, max_new_tokens=12)[0]
+    with torch.no_grad():
+        ref = model.generate(torch.tensor(prompt), max_new_tokens=12, min_new_tokens=12,
+                             do_sample=False, pad_token_id=0, eos_token_id=None)
+    assert ours == ref[0, 6:].tolist()
+
+
+def test_prefill_decode_logits(gpt2):
+    model, m, _ = gpt2
+    m.reset()
+    ids = np.array([[3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [9, 9, 0, 0, 0, 0, 0, 0, 0, 0]], dtype=np.int64)
+    logits = m.prefill(ids, np.array([10, 2], dtype=np.int64))
+    with torch.no_grad():
+        ref0 = model(torch.tensor(ids[:1])).logits[0, -1].numpy()
+        ref1 = model(torch.tensor(ids[1:, :2])).logits[0, -1].numpy()
+    scale = max(abs(ref0).max(), abs(ref1).max())
+    assert abs(logits[0] - ref0).max() <= 1e-4 * scale
+    assert abs(logits[1] - ref1).max() <= 1e-4 * scale
+    step = m.decode(np.array([20, 21], dtype=np.int64))
+    with torch.no_grad():
+        ref = model(torch.tensor([[3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 20]])).logits[0, -1].numpy()
+    assert abs(step[0] - ref).max() <= 1e-4 * abs(ref).max()
+
+
+def test_bad_input_raises(gpt2):
+    _, m, d = gpt2
+    with pytest.raises(xformer.Error) as e:
+        m.prefill(np.array([[96]], dtype=np.int64))
+    assert e.value.name == "out-of-range" and "id 96" in e.value.message
+    with pytest.raises(xformer.Error) as e:
+        m.prefill(np.zeros((3, 2), dtype=np.int64))
+    assert e.value.name == "capacity"
+    m.reset()
+    with pytest.raises(xformer.Error) as e:
+        m.prefill(np.zeros((1, 65), dtype=np.int64))
+    assert e.value.name == "capacity"
+    with pytest.raises(xformer.Error) as e:
+        xformer.Model(os.path.join(d, "m.so"), os.path.join(d, "missing.safetensors"))
+    assert e.value.name == "io"
+    with pytest.raises(xformer.Error) as e:
+        m.encode(np.zeros((1, 2), dtype=np.int64))
+    assert e.value.name == "invalid-argument"
+    with pytest.raises(ValueError, match="one entry per sequence"):
+        m.prefill(np.zeros((2, 2), dtype=np.int64), np.array([1], dtype=np.int64))
+    with pytest.raises(TypeError):
+        m.prefill(np.zeros((2, 2), dtype=np.float32))
+
+
+def test_import_errors(tmp_path):
+    (tmp_path / "config.json").write_text('{"model_type": "rwkv"}')
+    with pytest.raises(ValueError, match="xformer-import failed"):
+        xformer.import_hf(str(tmp_path))
+
+
+def test_compile_errors(tmp_path):
+    with pytest.raises(ValueError, match="no function says what the model is"):
+        xformer.compile("func.func @forward(%x: tensor<2xf32>) -> tensor<2xf32> {\n"
+                        "  return %x : tensor<2xf32>\n}\n", str(tmp_path / "x.so"))

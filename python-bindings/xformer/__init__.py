@@ -1,0 +1,75 @@
+"""xformer from Python: import a model definition, run pass pipelines,
+compile for a target, and run compiled models on numpy arrays.
+
+    import xformer
+    ir = xformer.import_hf("gpt2-dir", batch=1, seq=32)
+    lib = xformer.compile(ir, "gpt2.so", max_seq_len=256)
+    model = xformer.Model(lib, "gpt2-dir/model.safetensors")
+    print(model.generate(numpy.array([[464, 2068, 7586]]), max_new_tokens=16))
+"""
+
+import os
+import subprocess
+import tempfile
+
+from ._xformer import Model, run_pipeline, translate_to_cpp, _set_error_type
+
+__all__ = ["Error", "Model", "import_hf", "compile", "run_pipeline", "translate_to_cpp"]
+
+
+class Error(RuntimeError):
+    """A failed call of a compiled model: `name` is the status
+    ('weights', 'capacity', 'out-of-range', ...), `message` the cause."""
+
+    def __init__(self, name, message, status):
+        super().__init__("%s: %s" % (name, message))
+        self.name = name
+        self.message = message
+        self.status = status
+
+
+_set_error_type(Error)
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _tool(name):
+    bindir = os.environ.get("XFORMER_BIN") or os.path.join(os.path.dirname(os.path.dirname(_HERE)), "bin")
+    path = os.path.join(bindir, name)
+    if not os.path.exists(path):
+        raise FileNotFoundError("%s not found in %s (set XFORMER_BIN)" % (name, bindir))
+    return path
+
+
+def import_hf(model, batch=1, seq=128, source_len=32, no_pooler=False, weights=None):
+    """A Hugging Face model directory (or its config.json) as xformer IR."""
+    from . import hf_import
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "model.mlir")
+        argv = [model, "--batch", str(batch), "--seq", str(seq), "--source-len", str(source_len), "-o", out]
+        if no_pooler:
+            argv.append("--no-pooler")
+        if weights:
+            argv += ["--weights", weights]
+        if hf_import.main(argv) != 0:
+            raise ValueError("xformer-import failed for %s (see stderr)" % model)
+        with open(out) as f:
+            return f.read()
+
+
+def compile(ir, output, target="cpu", max_seq_len=1024, max_batch=0):
+    """Compiles model IR (text) into the shared library `output` with
+    xformer-compile; returns `output`. Raises ValueError with the
+    compiler's diagnostics."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "model.mlir")
+        with open(src, "w") as f:
+            f.write(ir)
+        cmd = [_tool("xformer-compile"), src, "--target=" + target,
+               "--max-seq-len=%d" % max_seq_len, "-o", output]
+        if max_batch:
+            cmd.append("--max-batch=%d" % max_batch)
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise ValueError("xformer-compile failed:\n" + r.stderr)
+    return output
