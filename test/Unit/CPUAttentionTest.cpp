@@ -250,3 +250,39 @@ TEST(CPUAttention, FullyMaskedRowsAreZero) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(CPUAttention, EdgeCasesAndSpecialisedHeadDims) {
+  // head_dim 64 and 128 take the register-resident P.V path; windows of 1,
+  // prefixes of 0 and of the whole sequence, lengths 0 and 1, more than one
+  // key tile, GQA.
+  int seed = 9000;
+  for (int64_t hd : {64, 128, 40}) {
+    for (int64_t len : {1, 2, 70, 130}) {
+      Case c;
+      c.headDim = c.vHeadDim = hd;
+      c.heads = 4;
+      c.kvHeads = 2;
+      c.batch = 2;
+      c.qLen = c.kvLen = len;
+      c.spec.kind = mask::Kind::SlidingWindow;
+      c.spec.window = 1;
+      check(c, seed++);
+      c.spec.kind = mask::Kind::PrefixLM;
+      c.spec.prefix = 0;
+      check(c, seed++);
+      c.spec.prefix = len;
+      check(c, seed++);
+      c.spec.kind = mask::Kind::Bidirectional;
+      check(c, seed++);
+      c.spec.kind = mask::Kind::Causal;
+      c.lengths = true; // random per-sequence lengths, 0 included
+      check(c, seed++);
+      c.qLen = 1; // a decode step
+      check(c, seed++);
+    }
+  }
+}
+
+} // namespace
