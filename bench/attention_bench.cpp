@@ -3,7 +3,10 @@
 //   xformer-attention-bench KIND SEQ HEAD_DIM [HEADS] [REPEATS]
 //
 // KIND is bidirectional, causal, prefix_lm (prefix SEQ/2), sliding_window
-// (window 256) or cross (queries SEQ/4). Checks sampled rows against a naive
+// (window 256) or cross (queries SEQ/4); decode (one query per head over SEQ
+// cached tokens, GQA with HEADS/4 K/V heads) prints
+//   decode,seq,head_dim,heads,kv_heads,median_ms,GB/s of K/V read;
+// membw SIZE_MIB prints the machine's read bandwidth (membw,MiB,GB/s). Checks sampled rows against a naive
 // evaluation first, then prints one CSV line:
 //   kind,seq,head_dim,heads,visible_pairs,median_ms,min_ms,max_ms,gflops
 // where GFLOP counts only visible pairs (4 * heads * head_dim * pairs).
@@ -21,9 +24,47 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace xformer::runtime::cpu;
+
+/// Read bandwidth of this machine in GB/s: sums a buffer of `mb` MiB on
+/// XFORMER_NUM_THREADS threads (default 2), the access pattern of decode.
+static int memoryBandwidth(int64_t mb, int repeats) {
+  const int64_t n = mb * (1 << 20) / sizeof(float);
+  const char *env = std::getenv("XFORMER_NUM_THREADS");
+  const int threads = env ? std::max(1, std::atoi(env)) : 2;
+  std::vector<float> buf(n, 1.0f);
+  std::vector<double> ms;
+  volatile float sink = 0;
+  for (int r = 0; r <= repeats; ++r) {
+    std::vector<float> partial(threads, 0.0f);
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        const float *p = buf.data() + n / threads * t;
+        float acc[16] = {};
+        for (int64_t i = 0; i + 16 <= n / threads; i += 16)
+          for (int l = 0; l < 16; ++l)
+            acc[l] += p[i + l];
+        for (float x : acc)
+          partial[t] += x;
+      });
+    for (auto &th : pool)
+      th.join();
+    auto t1 = std::chrono::steady_clock::now();
+    sink = sink + partial[0];
+    if (r) // the first pass warms up
+      ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  double median = ms[ms.size() / 2];
+  std::printf("membw,%lld,%.2f\n", (long long)mb,
+              double(n) * sizeof(float) / (median * 1e6));
+  return 0;
+}
 
 int main(int argc, char **argv) {
   if (argc < 4) {
@@ -35,9 +76,19 @@ int main(int argc, char **argv) {
   int64_t seq = std::atoll(argv[2]), hd = std::atoll(argv[3]);
   int64_t heads = argc > 4 ? std::atoll(argv[4]) : 8;
   int repeats = argc > 5 ? std::atoi(argv[5]) : 5;
+  if (kind == "membw")
+    return memoryBandwidth(seq, repeats);
   mask::Spec spec;
   int64_t qLen = seq;
-  if (kind == "bidirectional")
+  int64_t kvHeads = heads;
+  bool decode = false;
+  if (kind == "decode") {
+    // One query per head over SEQ cached tokens, 4 query heads per K/V head.
+    spec.kind = mask::Kind::Causal;
+    qLen = 1;
+    kvHeads = std::max<int64_t>(1, heads / 4);
+    decode = true;
+  } else if (kind == "bidirectional")
     spec.kind = mask::Kind::Bidirectional;
   else if (kind == "causal")
     spec.kind = mask::Kind::Causal;
@@ -58,8 +109,8 @@ int main(int argc, char **argv) {
   }
   std::mt19937_64 rng(1);
   std::normal_distribution<float> n(0.0f, 1.0f);
-  std::vector<float> q(heads * qLen * hd), k(heads * seq * hd),
-      v(heads * seq * hd), out(heads * qLen * hd);
+  std::vector<float> q(heads * qLen * hd), k(kvHeads * seq * hd),
+      v(kvHeads * seq * hd), out(heads * qLen * hd);
   for (auto *x : {&q, &k, &v})
     for (float &e : *x)
       e = n(rng);
@@ -69,7 +120,8 @@ int main(int argc, char **argv) {
   a.value = v.data();
   a.out = out.data();
   a.batch = 1;
-  a.heads = a.kvHeads = heads;
+  a.heads = heads;
+  a.kvHeads = kvHeads;
   a.qLen = qLen;
   a.kvLen = seq;
   a.headDim = a.vHeadDim = hd;
@@ -111,6 +163,15 @@ int main(int argc, char **argv) {
     ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
   }
   std::sort(ms.begin(), ms.end());
+  if (decode) {
+    // Bytes of K and V read once per step (each K/V head serves its group).
+    double bytes = 2.0 * kvHeads * seq * hd * sizeof(float);
+    double median = ms[ms.size() / 2];
+    std::printf("decode,%lld,%lld,%lld,%lld,%.4f,%.2f\n", (long long)seq,
+                (long long)hd, (long long)heads, (long long)kvHeads, median,
+                bytes / (median * 1e6));
+    return 0;
+  }
   int64_t pairs = mask::countVisiblePairs(spec, qLen, seq);
   double median = ms[ms.size() / 2];
   double gflops = 4.0 * heads * hd * double(pairs) / (median * 1e6);

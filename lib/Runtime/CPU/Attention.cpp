@@ -20,6 +20,22 @@ namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
+/// A dot product with 8 independent partial sums, so the compiler
+/// vectorises it without reassociating a single sum.
+inline float dotVec(const float *a, const float *b, int64_t n) {
+  float part[8] = {};
+  int64_t d = 0;
+  for (; d + 8 <= n; d += 8)
+    for (int l = 0; l < 8; ++l)
+      part[l] += a[d + l] * b[d + l];
+  float sum = 0.0f;
+  for (; d < n; ++d)
+    sum += a[d] * b[d];
+  for (int l = 0; l < 8; ++l)
+    sum += part[l];
+  return sum;
+}
+
 /// acc[0..DV) += sum over j in [jl, jh) of p[j] * v[j * DV ..]. With DV a
 /// compile-time constant the accumulator stays in registers.
 template <int64_t DV>
@@ -143,11 +159,15 @@ void attendGroup(const Spec &specIn, const AttentionArgs &a, int64_t b,
           continue;
       }
       const int64_t nk = j1 - j0;
-      for (int64_t j = 0; j < kBlockK; ++j) {
-        const float *kj = kBase + (j0 + j) * D;
-        for (int64_t d = 0; d < D; ++d)
-          kT[d * kBlockK + j] = j < nk ? kj[d] : 0.0f;
-      }
+      // A tile with one or two query rows (decode) reads each key once:
+      // transposing it would cost more than the dot products.
+      const bool direct = i1 - i0 <= 2;
+      if (!direct)
+        for (int64_t j = 0; j < kBlockK; ++j) {
+          const float *kj = kBase + (j0 + j) * D;
+          for (int64_t d = 0; d < D; ++d)
+            kT[d * kBlockK + j] = j < nk ? kj[d] : 0.0f;
+        }
       for (int64_t g = 0; g < group; ++g) {
         const int64_t h = kvh * group + g;
         const float *qBase = a.query + (b * a.heads + h) * a.qLen * D;
@@ -172,13 +192,18 @@ void attendGroup(const Spec &specIn, const AttentionArgs &a, int64_t b,
           const float *qi = qBase + i * D;
           for (int64_t d = 0; d < D; ++d)
             qs[d] = qi[d] * a.scale;
-          for (int64_t j = 0; j < kBlockK; ++j)
-            s[j] = 0.0f;
-          for (int64_t d = 0; d < D; ++d) {
-            const float qd = qs[d];
-            const float *kd = kT.data() + d * kBlockK;
+          if (direct) {
+            for (int64_t j = lo; j < hi; ++j)
+              s[j - j0] = dotVec(qs.data(), kBase + j * D, D);
+          } else {
             for (int64_t j = 0; j < kBlockK; ++j)
-              s[j] += qd * kd[j];
+              s[j] = 0.0f;
+            for (int64_t d = 0; d < D; ++d) {
+              const float qd = qs[d];
+              const float *kd = kT.data() + d * kBlockK;
+              for (int64_t j = 0; j < kBlockK; ++j)
+                s[j] += qd * kd[j];
+            }
           }
           if (a.bias) {
             const float *br = a.bias + b * a.biasBatchStride +
