@@ -1,0 +1,65 @@
+"""Decode attention: one query per head over 1k and 8k cached tokens (32
+query heads, 8 K/V heads, head_dim 128, f32), xformer's kernel beside
+PyTorch SDPA (enable_gqa), and the K/V read rate as a fraction of this
+machine's read bandwidth (xformer-attention-bench membw). Same 2 threads.
+
+    .venv/bin/python bench/decode_vs_torch.py [--output docs/performance.md]
+"""
+
+import argparse
+import datetime
+import os
+import statistics
+import subprocess
+import time
+
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "build", "bin", "xformer-attention-bench")
+THREADS = 2
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument("--output")
+    a = ap.parse_args()
+    torch.set_num_threads(THREADS)
+    env = dict(os.environ, XFORMER_NUM_THREADS=str(THREADS))
+    bw = float(subprocess.run([BENCH, "membw", "1024", "0", "1", "5"], env=env, check=True,
+                              capture_output=True, text=True).stdout.split(",")[2])
+    lines = ["", "## Decode attention", "",
+             "Measured %s by `bench/decode_vs_torch.py`: one query per head, 32 query heads over "
+             "8 K/V heads, head_dim 128, f32, %d threads, median of %d steps. Read bandwidth "
+             "of the machine (`xformer-attention-bench membw`): %.1f GB/s. Target: >= 70%% of it "
+             "at 8k cached tokens." % (datetime.date.today().isoformat(), THREADS, a.repeats, bw),
+             "", "| cached tokens | xformer ms | PyTorch SDPA ms | ratio | xformer K/V GB/s | "
+             "fraction of read bandwidth |", "|---|---|---|---|---|---|"]
+    for seq in (1024, 8192):
+        out = subprocess.run([BENCH, "decode", str(seq), "128", "32", str(a.repeats)], env=env,
+                             check=True, capture_output=True, text=True).stdout.strip().split(",")
+        ours_ms, gbs = float(out[5]), float(out[6])
+        q = torch.randn(1, 32, 1, 128)
+        k = torch.randn(1, 8, seq, 128)
+        v = torch.randn(1, 8, seq, 128)
+        f = lambda: torch.nn.functional.scaled_dot_product_attention(q, k, v, enable_gqa=True)
+        for _ in range(3):
+            f()
+        ts = []
+        for _ in range(a.repeats):
+            t0 = time.perf_counter()
+            f()
+            ts.append(time.perf_counter() - t0)
+        pt = statistics.median(ts) * 1e3
+        lines.append("| %d | %.3f | %.3f | %.2f | %.2f | %.0f%% |" % (
+            seq, ours_ms, pt, pt / ours_ms, gbs, 100 * gbs / bw))
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if a.output:
+        with open(a.output, "a") as f:
+            f.write(text)
+
+
+if __name__ == "__main__":
+    main()
