@@ -13,7 +13,6 @@ a speed.
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,19 +23,14 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
 BIN = os.environ.get("XFORMER_BIN", os.path.join(SRC, "build", "bin"))
-os.environ.setdefault("XFORMER_RUNTIME_LIB",
-                      os.path.join(os.path.dirname(BIN), "lib", "libxformer_runtime.so"))
-sys.path.insert(0, os.path.join(SRC, "test", "e2e"))
-import xfrt  # noqa: E402
+os.environ.setdefault("XFORMER_BIN", BIN)
+sys.path.insert(0, os.path.join(os.path.dirname(BIN), "python_packages"))
+import xformer  # noqa: E402
 
 
 def compile_model(model_dir, out, batch, seq, max_seq_len=512):
-    mlir = out + ".mlir"
-    subprocess.run([sys.executable, os.path.join(SRC, "tools", "xformer-import", "xformer-import"),
-                    model_dir, "--batch", str(batch), "--seq", str(seq), "-o", mlir], check=True)
-    subprocess.run([os.path.join(BIN, "xformer-compile"), mlir, "--max-seq-len=%d" % max_seq_len,
-                    "-o", out + ".so"], check=True)
-    return out + ".so"
+    ir = xformer.import_hf(model_dir, batch=batch, seq=seq)
+    return xformer.compile(ir, out + ".so", max_seq_len=max_seq_len)
 
 
 def timeit(fn, repeats):
@@ -95,7 +89,7 @@ def main():
     bdir = os.path.join(work, "bert")
     bert.save_pretrained(bdir)
     for batch in (1, 32):
-        m = xfrt.Model(compile_model(bdir, os.path.join(work, "bert%d" % batch), batch, 128), os.path.join(bdir, "model.safetensors"))
+        m = xformer.Model(compile_model(bdir, os.path.join(work, "bert%d" % batch), batch, 128), os.path.join(bdir, "model.safetensors"))
         ids = np.random.default_rng(0).integers(0, 30000, (batch, 128))
         ours = timeit(lambda: m.encode(ids), a.repeats)
         t_ids = torch.tensor(ids)
@@ -105,14 +99,14 @@ def main():
         ortt = timeit(ort_fn, a.repeats) if ort_fn else None
         rows.append(("BERT-base encode, batch %d, seq 128 (ms)" % batch, ours * 1e3, pt * 1e3,
                      ortt * 1e3 if ortt else None, "lower"))
-        m.close()
+        del m
 
     # GPT-2 small generation.
     torch.manual_seed(0)
     gpt2 = transformers.GPT2LMHeadModel(transformers.GPT2Config(attn_implementation="sdpa")).eval()
     gdir = os.path.join(work, "gpt2")
     gpt2.save_pretrained(gdir)
-    m = xfrt.Model(compile_model(gdir, os.path.join(work, "gpt2"), 1, 32), os.path.join(gdir, "model.safetensors"))
+    m = xformer.Model(compile_model(gdir, os.path.join(work, "gpt2"), 1, 32), os.path.join(gdir, "model.safetensors"))
     prompt = np.random.default_rng(0).integers(0, 50000, (1, 32))
     new = 64
     ours = timeit(lambda: m.generate(prompt, max_new_tokens=new), a.repeats)

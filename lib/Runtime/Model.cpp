@@ -328,6 +328,43 @@ xf_status checkBatch(const xf_model *m, int64_t batch) {
   return XF_OK;
 }
 
+/// A length of sequence `b` must lie in [lo, hi].
+xf_status checkLength(int64_t b, int64_t len, int64_t lo, int64_t hi,
+                      const char *what) {
+  if (len >= lo && len <= hi)
+    return XF_OK;
+  return fail(XF_ERROR_INVALID_ARGUMENT,
+              std::string(what) + " " + std::to_string(len) +
+                  " of sequence " + std::to_string(b) + " is outside [" +
+                  std::to_string(lo) + ", " + std::to_string(hi) + "]");
+}
+
+/// What every decoder call needs: decoder programs, an encoded source for
+/// encoder-decoders, a batch that fits.
+xf_status checkDecoderCall(const xf_model *m, int64_t batch,
+                           const char *call) {
+  if (!m->prefill)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                std::string(call) +
+                    " needs a decoder or encoder-decoder model");
+  if (m->encode && !m->sourceEncoded)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                "encoder-decoder model: call xf_encode_source first");
+  return checkBatch(m, batch);
+}
+
+/// Sequence `b` may grow by `added` positions within the KV plan.
+xf_status checkCapacity(const xf_model *m, int64_t b, int64_t added) {
+  const int64_t total = m->position[b] + added;
+  if (total <= m->desc->max_seq_len)
+    return XF_OK;
+  return fail(XF_ERROR_CAPACITY,
+              "sequence " + std::to_string(b) + " would hold " +
+                  std::to_string(total) +
+                  " positions; the KV cache was planned for " +
+                  std::to_string(m->desc->max_seq_len));
+}
+
 } // namespace
 
 extern "C" {
@@ -457,11 +494,8 @@ xf_status xf_encode(xf_model *m, const int64_t *ids, const int64_t *typeIds,
   std::vector<int64_t> pIds(B * S, 0), pTypes(B * S, 0), pLens(B, 0);
   for (int64_t b = 0; b < batch; ++b) {
     int64_t len = lengths ? lengths[b] : seq;
-    if (len < 0 || len > seq)
-      return fail(XF_ERROR_INVALID_ARGUMENT,
-                  "length " + std::to_string(len) + " of sequence " +
-                      std::to_string(b) + " is outside [0, " +
-                      std::to_string(seq) + "]");
+    if (xf_status st = checkLength(b, len, 0, seq, "length"))
+      return st;
     pLens[b] = len;
     for (int64_t s = 0; s < seq; ++s) {
       pIds[b * S + s] = ids[b * seq + s];
@@ -525,11 +559,8 @@ xf_status xf_encode_source(xf_model *m, const int64_t *ids,
   std::vector<int64_t> pIds(B * S, 0), pLens(B, 0);
   for (int64_t b = 0; b < batch; ++b) {
     int64_t len = lengths ? lengths[b] : seq;
-    if (len < 1 || len > seq)
-      return fail(XF_ERROR_INVALID_ARGUMENT,
-                  "source length " + std::to_string(len) + " of sequence " +
-                      std::to_string(b) + " is outside [1, " +
-                      std::to_string(seq) + "]");
+    if (xf_status st = checkLength(b, len, 1, seq, "source length"))
+      return st;
     pLens[b] = len;
     std::memcpy(&pIds[b * S], ids + b * seq, seq * sizeof(int64_t));
   }
@@ -548,13 +579,7 @@ xf_status xf_prefill(xf_model *m, const int64_t *ids, const int64_t *lengths,
                      int64_t batch, int64_t seq, float *logits) {
   if (!m || !ids || !logits)
     return fail(XF_ERROR_INVALID_ARGUMENT, "xf_prefill: null argument");
-  if (!m->prefill)
-    return fail(XF_ERROR_INVALID_ARGUMENT,
-                "xf_prefill needs a decoder or encoder-decoder model");
-  if (m->encode && !m->sourceEncoded)
-    return fail(XF_ERROR_INVALID_ARGUMENT,
-                "encoder-decoder model: call xf_encode_source first");
-  if (xf_status s = checkBatch(m, batch))
+  if (xf_status s = checkDecoderCall(m, batch, "xf_prefill"))
     return s;
   if (seq < 1)
     return fail(XF_ERROR_INVALID_ARGUMENT, "empty prompt");
@@ -562,17 +587,10 @@ xf_status xf_prefill(xf_model *m, const int64_t *ids, const int64_t *lengths,
   std::vector<int64_t> lens(B, 0);
   for (int64_t b = 0; b < batch; ++b) {
     lens[b] = lengths ? lengths[b] : seq;
-    if (lens[b] < 0 || lens[b] > seq)
-      return fail(XF_ERROR_INVALID_ARGUMENT,
-                  "length " + std::to_string(lens[b]) + " of sequence " +
-                      std::to_string(b) + " is outside [0, " +
-                      std::to_string(seq) + "]");
-    if (m->position[b] + lens[b] > m->desc->max_seq_len)
-      return fail(XF_ERROR_CAPACITY,
-                  "sequence " + std::to_string(b) + " would hold " +
-                      std::to_string(m->position[b] + lens[b]) +
-                      " positions; the KV cache was planned for " +
-                      std::to_string(m->desc->max_seq_len));
+    if (xf_status s = checkLength(b, lens[b], 0, seq, "length"))
+      return s;
+    if (xf_status s = checkCapacity(m, b, lens[b]))
+      return s;
   }
   auto t0 = std::chrono::steady_clock::now();
   std::vector<int64_t> chunkIds(B * C), start(B), chunkLens(B);
@@ -608,23 +626,13 @@ xf_status xf_decode(xf_model *m, const int64_t *tokens, int64_t batch,
                     float *logits) {
   if (!m || !tokens || !logits)
     return fail(XF_ERROR_INVALID_ARGUMENT, "xf_decode: null argument");
-  if (!m->decode)
-    return fail(XF_ERROR_INVALID_ARGUMENT,
-                "xf_decode needs a decoder or encoder-decoder model");
-  if (m->encode && !m->sourceEncoded)
-    return fail(XF_ERROR_INVALID_ARGUMENT,
-                "encoder-decoder model: call xf_encode_source first");
-  if (xf_status s = checkBatch(m, batch))
+  if (xf_status s = checkDecoderCall(m, batch, "xf_decode"))
     return s;
   const int64_t B = m->batch, V = m->info.vocab;
   std::vector<int64_t> tok(B, 0), pos(B, 0);
   for (int64_t b = 0; b < batch; ++b) {
-    if (m->position[b] + 1 > m->desc->max_seq_len)
-      return fail(XF_ERROR_CAPACITY,
-                  "sequence " + std::to_string(b) + " would hold " +
-                      std::to_string(m->position[b] + 1) +
-                      " positions; the KV cache was planned for " +
-                      std::to_string(m->desc->max_seq_len));
+    if (xf_status s = checkCapacity(m, b, 1))
+      return s;
     tok[b] = tokens[b];
     pos[b] = m->position[b];
   }

