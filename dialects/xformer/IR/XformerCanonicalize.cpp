@@ -149,6 +149,49 @@ struct ComposeReshapes : OpRewritePattern<ReshapeOp> {
   }
 };
 
+/// reshape(linear(reshape(x -> [M, K])) -> [L..., N]) with M = prod(L)
+///   -> linear(reshape(x -> [L..., K])).
+/// Exporters flatten the rows to call a 2-D GEMM and unflatten the result;
+/// rows keep their order through both reshapes, so the linear can run on
+/// the [batch, seq, K] form that the sequence-aware passes read.
+struct LinearThroughRowReshapes : OpRewritePattern<ReshapeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ReshapeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto linear = op.getInput().getDefiningOp<LinearOp>();
+    if (!linear || !linear->hasOneUse())
+      return rewriter.notifyMatchFailure(op, "input is not a linear");
+    auto rows = linear.getInput().getDefiningOp<ReshapeOp>();
+    if (!rows)
+      return rewriter.notifyMatchFailure(op, "linear input is not a reshape");
+    auto flat = cast<RankedTensorType>(rows.getType());
+    auto lin = cast<RankedTensorType>(linear.getType());
+    auto out = cast<RankedTensorType>(op.getType());
+    if (!flat.hasStaticShape() || !out.hasStaticShape() || out.getRank() < 2 ||
+        out.getShape().back() != lin.getShape().back())
+      return rewriter.notifyMatchFailure(op, "not a row unflattening");
+    ArrayRef<int64_t> lead = out.getShape().drop_back();
+    auto product = [](ArrayRef<int64_t> dims) {
+      int64_t p = 1;
+      for (int64_t d : dims)
+        p *= d;
+      return p;
+    };
+    if (product(lead) != product(flat.getShape().drop_back()))
+      return rewriter.notifyMatchFailure(op, "rows do not correspond");
+    SmallVector<int64_t> inShape(lead);
+    inShape.push_back(flat.getShape().back());
+    auto inType = RankedTensorType::get(inShape, flat.getElementType());
+    Value in = rows.getInput();
+    if (in.getType() != inType)
+      in = ReshapeOp::create(rewriter, op.getLoc(), inType, in);
+    rewriter.replaceOpWithNewOp<LinearOp>(op, out, in, linear.getWeight(),
+                                          linear.getBias(),
+                                          linear.getWeightTransposed());
+    return success();
+  }
+};
+
 /// matmul(a, transpose(b, [..., n-1, n-2])) -> matmul(a, b) {transpose_rhs}.
 struct FoldTransposeIntoMatmul : OpRewritePattern<MatmulOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -277,7 +320,8 @@ void TransposeOp::getCanonicalizationPatterns(RewritePatternSet &results,
 
 void ReshapeOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                             MLIRContext *context) {
-  results.add<ComposeReshapes, ReshapeOfTransposeToMergeHeads>(context);
+  results.add<ComposeReshapes, ReshapeOfTransposeToMergeHeads,
+              LinearThroughRowReshapes>(context);
 }
 
 void MatmulOp::getCanonicalizationPatterns(RewritePatternSet &results,

@@ -111,6 +111,48 @@ FailureOr<RankedTensorType> inferResultType(Operation *op,
     ArrayRef<int64_t> in = shapeOfOperand(0);
     return tensorOf({in[0], in[2], oldResult.getDimSize(2)}, elt);
   }
+  if (isa<ReshapeOp>(op)) {
+    // Reshapes that only add or drop unit dimensions (the position and
+    // mask rows exporters write): each non-unit dimension follows its
+    // operand dimension, paired in order on the old shapes.
+    ArrayRef<int64_t> oldIn = typeOf(oldOperands[0]).getShape();
+    ArrayRef<int64_t> newIn = shapeOfOperand(0);
+    // Positions [seq] become per-sequence [batch, chunk]; a reshape that
+    // gave them a leading unit (batch) dimension now keeps the batch.
+    if (newIn.size() == oldIn.size() + 1 &&
+        oldResult.getRank() == static_cast<int64_t>(newIn.size()) &&
+        oldResult.getDimSize(0) == 1 &&
+        oldResult.getShape().drop_front() == oldIn)
+      return tensorOf(newIn, elt);
+    SmallVector<unsigned> inDims, outDims;
+    for (auto [k, d] : llvm::enumerate(oldIn))
+      if (d != 1)
+        inDims.push_back(k);
+    for (auto [k, d] : llvm::enumerate(oldResult.getShape()))
+      if (d != 1)
+        outDims.push_back(k);
+    if (inDims.size() != outDims.size() || newIn.size() != oldIn.size())
+      return failure();
+    SmallVector<int64_t> shape(oldResult.getShape());
+    for (auto [i, o] : llvm::zip(inDims, outDims)) {
+      if (oldIn[i] != shape[o])
+        return failure();
+      shape[o] = newIn[i];
+    }
+    return tensorOf(shape, elt);
+  }
+  if (isa<BroadcastOp>(op)) {
+    // Dimensions the broadcast stretched keep their size; the others
+    // follow the operand (trailing dimensions align).
+    ArrayRef<int64_t> oldIn = typeOf(oldOperands[0]).getShape();
+    ArrayRef<int64_t> newIn = shapeOfOperand(0);
+    SmallVector<int64_t> shape(oldResult.getShape());
+    size_t lead = shape.size() - oldIn.size();
+    for (auto [k, d] : llvm::enumerate(oldIn))
+      if (d == shape[lead + k])
+        shape[lead + k] = newIn[k];
+    return tensorOf(shape, elt);
+  }
   if (isa<GatherPositionsOp>(op)) {
     ArrayRef<int64_t> in = shapeOfOperand(0);
     SmallVector<int64_t> shape = {in[0]};
