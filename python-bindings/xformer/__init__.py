@@ -14,7 +14,7 @@ import tempfile
 
 from ._xformer import Model, run_pipeline, translate_to_cpp, _set_error_type
 
-__all__ = ["Error", "Model", "import_hf", "compile", "run_pipeline", "translate_to_cpp"]
+__all__ = ["Error", "Model", "import_hf", "import_onnx", "compile", "run_pipeline", "translate_to_cpp"]
 
 
 class Error(RuntimeError):
@@ -55,6 +55,23 @@ def import_hf(model, batch=1, seq=128, source_len=32, no_pooler=False, weights=N
             raise ValueError("xformer-import failed for %s (see stderr)" % model)
         with open(out) as f:
             return f.read()
+
+
+def import_onnx(path, weights_out=None, kind=None):
+    """An exported ONNX graph as xformer IR in the unfused form (run
+    `xformer-fuse-attention` or `compile` on it); its weights are written
+    to `weights_out` (default: the path with .safetensors). `kind` is
+    'encoder' or 'decoder' (default: inferred). Raises ValueError naming the
+    node that cannot be imported."""
+    from . import onnx_import
+    if weights_out is None:
+        weights_out = os.path.splitext(path)[0] + ".safetensors"
+    if not os.path.exists(path):
+        raise ValueError("%s does not exist" % path)
+    try:
+        return onnx_import.import_onnx(path, weights_out, kind=kind)
+    except onnx_import.OnnxImportError as e:
+        raise ValueError(str(e)) from None
 
 
 def compile(ir, output, target="cpu", max_seq_len=1024, max_batch=0):

@@ -421,10 +421,10 @@ class Importer:
     def run(self):
         np = self.np
         g = self.graph
-        for imp in self.model.opset_import:
-            if imp.domain not in ("", "ai.onnx") and any(n.domain == imp.domain for n in g.node):
-                raise OnnxImportError("operators of domain '%s' are not supported (only the default ONNX domain)"
-                                      % imp.domain)
+        for node in g.node:
+            if node.domain not in ("", "ai.onnx"):
+                self.fail(node, "operators of domain '%s' are not supported (only the default ONNX domain)"
+                          % node.domain)
         for init in g.initializer:
             self.const[init.name] = self.numpy_helper.to_array(init)
         self.index()
@@ -432,8 +432,6 @@ class Importer:
         self.inferred_shapes()
         # Constant folding and static shapes first, in graph order.
         for node in g.node:
-            if node.domain not in ("", "ai.onnx"):
-                self.fail(node, "operators of domain '%s' are not supported" % node.domain)
             if node.op_type == "Constant":
                 self.fold(node)
             elif node.op_type in ("Shape", "Size") and node.input[0] in self.shapes:
