@@ -117,3 +117,41 @@ def test_compile_errors(tmp_path):
     with pytest.raises(ValueError, match="no function says what the model is"):
         xformer.compile("func.func @forward(%x: tensor<2xf32>) -> tensor<2xf32> {\n"
                         "  return %x : tensor<2xf32>\n}\n", str(tmp_path / "x.so"))
+
+
+def onnx_graphs(tmp_path):
+    import subprocess
+    import sys
+    subprocess.run([sys.executable, os.path.join(SRC, "test", "Import", "ONNX", "Inputs", "make_graphs.py"),
+                    str(tmp_path)], check=True)
+    return tmp_path
+
+
+def test_import_onnx_then_fuse_and_run(tmp_path):
+    """The hand-built one-layer graph: imported, fused, compiled and run
+    against ONNX Runtime on the same file."""
+    import onnxruntime
+    g = onnx_graphs(tmp_path)
+    ir = xformer.import_onnx(str(g / "attention.onnx"), str(g / "attention.safetensors"))
+    fused = xformer.run_pipeline(ir, "func.func(xformer-fuse-attention),canonicalize,cse")
+    assert "#xformer.mask<bidirectional>" in fused and "xformer.softmax" not in fused
+    m = xformer.Model(xformer.compile(ir, str(g / "attention.so")), str(g / "attention.safetensors"))
+    ids = np.array([[1, 5, 7, 2], [3, 3, 9, 0]], dtype=np.int64)
+    lengths = np.array([4, 3], dtype=np.int64)
+    mask = (np.arange(4)[None, :] < lengths[:, None]).astype(np.int64)
+    ref = onnxruntime.InferenceSession(str(g / "attention.onnx"), providers=["CPUExecutionProvider"]).run(
+        None, {"input_ids": ids, "attention_mask": mask})[0]
+    hidden, _ = m.encode(ids, lengths)
+    for b in range(2):
+        n = lengths[b]
+        np.testing.assert_allclose(hidden[b, :n], ref[b, :n], rtol=1e-5, atol=1e-5)
+
+
+def test_import_onnx_errors(tmp_path):
+    g = onnx_graphs(tmp_path)
+    with pytest.raises(ValueError, match="symbolic dimension 'batch'"):
+        xformer.import_onnx(str(g / "dynamic.onnx"))
+    with pytest.raises(ValueError, match=r"node 'the_sine' \(Sin\): unsupported operator Sin"):
+        xformer.import_onnx(str(g / "unsupported-op.onnx"))
+    with pytest.raises(ValueError, match="does not exist"):
+        xformer.import_onnx(str(g / "missing.onnx"))
