@@ -176,6 +176,18 @@ def llama_like(kind, work):
     if kind == "mistral":
         cfg = transformers.MistralConfig(sliding_window=6, **common)
         model = transformers.MistralForCausalLM(cfg).eval()
+    elif kind in ("llama3-rope", "linear-rope"):
+        # Rope scaling: llama3 with an original context of 32 puts the 8
+        # frequencies of head_dim 16 in all three bands (kept, interpolated,
+        # divided); linear divides them all.
+        del common["rope_theta"]
+        if kind == "llama3-rope":
+            rp = {"rope_type": "llama3", "rope_theta": 10000.0, "factor": 8.0, "low_freq_factor": 1.0,
+                  "high_freq_factor": 4.0, "original_max_position_embeddings": 32}
+        else:
+            rp = {"rope_type": "linear", "rope_theta": 10000.0, "factor": 4.0}
+        cfg = transformers.LlamaConfig(rope_parameters=rp, **common)
+        model = transformers.LlamaForCausalLM(cfg).eval()
     else:
         cfg = transformers.LlamaConfig(**common)
         model = transformers.LlamaForCausalLM(cfg).eval()
@@ -334,14 +346,14 @@ def test_minilm(work):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("model", choices=["bert", "gpt2", "llama", "mistral", "minilm", "t5", "bart"])
+    ap.add_argument("model", choices=["llama3-rope", "linear-rope", "bert", "gpt2", "llama", "mistral", "minilm", "t5", "bart"])
     ap.add_argument("--work", required=True)
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     torch.set_num_threads(2)
     if a.model == "gpt2":
         test_gpt2(a.work)
-    elif a.model in ("llama", "mistral"):
+    elif a.model in ("llama", "mistral", "llama3-rope", "linear-rope"):
         llama_like(a.model, a.work)
     elif a.model == "t5":
         test_t5(a.work)

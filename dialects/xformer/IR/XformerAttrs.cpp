@@ -9,6 +9,8 @@
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::xformer;
 
@@ -187,4 +189,84 @@ void MaskAttr::print(AsmPrinter &printer) const {
   if (getDocuments())
     printer << ", documents";
   printer << ">";
+}
+
+//===----------------------------------------------------------------------===//
+// RopeScalingAttr
+//===----------------------------------------------------------------------===//
+
+// #xformer.rope_scaling<KIND, factor = F [, low_freq_factor = L,
+//   high_freq_factor = H, original_max_positions = N]>
+Attribute RopeScalingAttr::parse(AsmParser &parser, Type) {
+  SMLoc loc = parser.getCurrentLocation();
+  StringRef keyword;
+  if (parser.parseLess() || parser.parseKeyword(&keyword))
+    return {};
+  std::optional<RopeScalingKind> kind = symbolizeRopeScalingKind(keyword);
+  if (!kind) {
+    parser.emitError(loc, "unknown rope scaling '")
+        << keyword << "' (linear, llama3)";
+    return {};
+  }
+  double factor = 0.0, low = 1.0, high = 4.0;
+  int64_t original = 0;
+  if (parser.parseComma() || parser.parseKeyword("factor") ||
+      parser.parseEqual() || parser.parseFloat(factor))
+    return {};
+  while (succeeded(parser.parseOptionalComma())) {
+    StringRef name;
+    SMLoc at = parser.getCurrentLocation();
+    if (parser.parseKeyword(&name) || parser.parseEqual())
+      return {};
+    if (name == "low_freq_factor" ? failed(parser.parseFloat(low))
+        : name == "high_freq_factor"
+            ? failed(parser.parseFloat(high))
+        : name == "original_max_positions"
+            ? failed(parser.parseInteger(original))
+            : (parser.emitError(at, "unknown rope scaling parameter '")
+                   << name << "'",
+               true))
+      return {};
+  }
+  if (parser.parseGreater())
+    return {};
+  return parser.getChecked<RopeScalingAttr>(
+      loc, parser.getContext(), *kind, APFloat(factor), APFloat(low),
+      APFloat(high), original);
+}
+
+void RopeScalingAttr::print(AsmPrinter &printer) const {
+  printer << "<" << stringifyRopeScalingKind(getKind()) << ", factor = ";
+  printer.printFloat(getFactor());
+  if (getKind() == RopeScalingKind::llama3) {
+    printer << ", low_freq_factor = ";
+    printer.printFloat(getLowFreqFactor());
+    printer << ", high_freq_factor = ";
+    printer.printFloat(getHighFreqFactor());
+    printer << ", original_max_positions = " << getOriginalMaxPositions();
+  }
+  printer << ">";
+}
+
+LogicalResult
+RopeScalingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                        RopeScalingKind kind, APFloat factorF,
+                        APFloat lowF, APFloat highF,
+                        int64_t originalMaxPositions) {
+  double factor = factorF.convertToDouble();
+  double lowFreqFactor = lowF.convertToDouble();
+  double highFreqFactor = highF.convertToDouble();
+  if (!(factor > 0.0) || !std::isfinite(factor))
+    return emitError() << "rope scaling factor must be positive and finite, got "
+                       << factor;
+  if (kind != RopeScalingKind::llama3)
+    return success();
+  if (originalMaxPositions <= 0)
+    return emitError() << "llama3 rope scaling needs original_max_positions > 0";
+  if (!(lowFreqFactor > 0.0) || !(highFreqFactor > lowFreqFactor) ||
+      !std::isfinite(highFreqFactor))
+    return emitError() << "llama3 rope scaling needs 0 < low_freq_factor < "
+                          "high_freq_factor, got "
+                       << lowFreqFactor << " and " << highFreqFactor;
+  return success();
 }

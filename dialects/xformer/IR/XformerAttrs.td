@@ -91,6 +91,46 @@ def Xformer_CacheKind : I32EnumAttr<"CacheKind",
 // #xformer.mask
 //===----------------------------------------------------------------------===//
 
+def Xformer_RopeScalingKind : I32EnumAttr<"RopeScalingKind",
+    "how rotary frequencies are rescaled for longer contexts", [
+    // Every frequency divided by the factor (position interpolation).
+    I32EnumAttrCase<"linear", 0>,
+    // Llama 3: low frequencies divided by the factor, high ones kept, the
+    // band between interpolated.
+    I32EnumAttrCase<"llama3", 1>]> {
+  let cppNamespace = "::mlir::xformer";
+  let genSpecializedAttr = 0;
+}
+
+def Xformer_RopeScalingAttr : AttrDef<Xformer_Dialect, "RopeScaling"> {
+  let mnemonic = "rope_scaling";
+  let summary = "Frequency scaling of a rotary embedding";
+  let description = [{
+    Rescales the rotary frequencies `inv_freq[k] = theta^(-2k / rotary_dim)`
+    as Hugging Face's `rope_type` does. `linear`: `inv_freq / factor`.
+    `llama3`: with wavelength `w = 2 pi / inv_freq`, frequencies with
+    `w > original_max_positions / low_freq_factor` are divided by `factor`,
+    those with `w < original_max_positions / high_freq_factor` are kept, and
+    the band between is interpolated with
+    `s = (original_max_positions / w - low_freq_factor) /
+         (high_freq_factor - low_freq_factor)`.
+
+    ```mlir
+    %q2 = xformer.rope half %q, %pos, theta = 5.0e+05
+        {scaling = #xformer.rope_scaling<llama3, factor = 8.0,
+         low_freq_factor = 1.0, high_freq_factor = 4.0,
+         original_max_positions = 8192>} : tensor<1x32x8x64xf32>, tensor<8xi64>
+    ```
+  }];
+  let parameters = (ins EnumParameter<Xformer_RopeScalingKind>:$kind,
+                        "::llvm::APFloat":$factor,
+                        "::llvm::APFloat":$lowFreqFactor,
+                        "::llvm::APFloat":$highFreqFactor,
+                        "int64_t":$originalMaxPositions);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+}
+
 def Xformer_MaskAttr : AttrDef<Xformer_Dialect, "Mask"> {
   let mnemonic = "mask";
   let summary = "The visibility semantics of an attention";

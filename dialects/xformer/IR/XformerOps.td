@@ -444,7 +444,8 @@ def Xformer_RopeOp : Xformer_Op<"rope", [Pure, AllTypesMatch<["input", "result"]
     `half` pairs feature `k` with `k + rotary_dim / 2` (Llama, GPT-NeoX);
     `interleaved` pairs `2k` with `2k + 1` (GPT-J). Only the first
     `rotary_dim` features rotate (default: all of `head_dim`); the rest pass
-    through.
+    through. `scaling` rescales the frequencies for long contexts
+    (`#xformer.rope_scaling`: linear, llama3).
 
     ```mlir
     %qr = xformer.rope half %q, %pos, theta = 1.0e+04
@@ -453,7 +454,8 @@ def Xformer_RopeOp : Xformer_Op<"rope", [Pure, AllTypesMatch<["input", "result"]
   }];
   let arguments = (ins Xformer_RopeStyle:$style, XF_FloatTensor:$input,
                        XF_IndexTensor:$positions, F64Attr:$theta,
-                       OptionalAttr<I64Attr>:$rotary_dim);
+                       OptionalAttr<I64Attr>:$rotary_dim,
+                       OptionalAttr<Xformer_RopeScalingAttr>:$scaling);
   let results = (outs XF_FloatTensor:$result);
   let assemblyFormat = [{
     $style $input `,` $positions `,` `theta` `=` $theta attr-dict `:`

@@ -614,15 +614,46 @@ int32_t xfk_positions(xfk_frame *, int32_t dtype, int64_t n, void *y) {
   return 0;
 }
 
-int32_t xfk_rope(xfk_frame *, int32_t interleaved, const float *x, float *y,
+int32_t xfk_rope(xfk_frame *f, int32_t interleaved, const float *x, float *y,
                  int64_t batch, int64_t heads, int64_t seq, int64_t headDim,
                  int64_t rotaryDim, const void *pos, int32_t posDtype,
                  int32_t posPerBatch, double theta) {
+  return xfk_rope_scaled(f, interleaved, x, y, batch, heads, seq, headDim,
+                         rotaryDim, pos, posDtype, posPerBatch, theta,
+                         XFK_ROPE_SCALING_NONE, 1.0, 1.0, 4.0, 0);
+}
+
+int32_t xfk_rope_scaled(xfk_frame *, int32_t interleaved, const float *x,
+                        float *y, int64_t batch, int64_t heads, int64_t seq,
+                        int64_t headDim, int64_t rotaryDim, const void *pos,
+                        int32_t posDtype, int32_t posPerBatch, double theta,
+                        int32_t scaling, double factor, double lowFreqFactor,
+                        double highFreqFactor, int64_t originalMaxPositions) {
   const int64_t half = rotaryDim / 2;
-  // The frequencies as Hugging Face computes them, in fp32.
+  // The frequencies as Hugging Face computes them, in fp32, then rescaled
+  // as its rope_type 'linear' or 'llama3' does (same fp32 operations).
   std::vector<float> invFreq(half), cosv(half), sinv(half);
   for (int64_t k = 0; k < half; ++k)
     invFreq[k] = 1.0f / std::pow(float(theta), float(2 * k) / float(rotaryDim));
+  if (scaling == XFK_ROPE_SCALING_LINEAR)
+    for (float &v : invFreq)
+      v /= float(factor);
+  if (scaling == XFK_ROPE_SCALING_LLAMA3) {
+    const double old = double(originalMaxPositions);
+    const float lowWavelen = float(old / lowFreqFactor);
+    const float highWavelen = float(old / highFreqFactor);
+    const float twoPi = float(2.0 * 3.14159265358979323846);
+    for (float &v : invFreq) {
+      const float wavelen = twoPi / v;
+      const float scaled = wavelen > lowWavelen ? v / float(factor) : v;
+      const float smooth = (float(old) / wavelen - float(lowFreqFactor)) /
+                           float(highFreqFactor - lowFreqFactor);
+      const float smoothed =
+          (1.0f - smooth) * scaled / float(factor) + smooth * scaled;
+      const bool medium = !(wavelen < highWavelen) && !(wavelen > lowWavelen);
+      v = medium ? smoothed : scaled;
+    }
+  }
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t s = 0; s < seq; ++s) {
       const float p = float(readIndex(pos, posDtype, posPerBatch ? b * seq + s : s));

@@ -726,7 +726,21 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
                            "seq, head_dim] tensors");
     auto ps = shapeOf(r.getPositions());
     int64_t rotary = r.getRotaryDim() ? *r.getRotaryDim() : xs[3];
-    call(op, "xfk_rope(f, " +
+    std::string scaling;
+    if (RopeScalingAttr sc = r.getScalingAttr()) {
+      auto fp = [](const APFloat &v) {
+        return llvm::formatv("{0:e}", v.convertToDouble()).str();
+      };
+      scaling = std::string(", ") +
+                (sc.getKind() == RopeScalingKind::linear
+                     ? "XFK_ROPE_SCALING_LINEAR"
+                     : "XFK_ROPE_SCALING_LLAMA3") +
+                ", " + fp(sc.getFactor()) + ", " + fp(sc.getLowFreqFactor()) +
+                ", " + fp(sc.getHighFreqFactor()) + ", " +
+                num(sc.getOriginalMaxPositions());
+    }
+    call(op, std::string(scaling.empty() ? "xfk_rope" : "xfk_rope_scaled") +
+                 "(f, " +
                  num(r.getStyle() == RopeStyle::interleaved ? 1 : 0) + ", " +
                  typed(r.getInput()) + ", " + R + ", " + num(xs[0]) + ", " +
                  num(xs[1]) + ", " + num(xs[2]) + ", " + num(xs[3]) + ", " +
@@ -734,7 +748,7 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
                  dtypeName(elemOf(r.getPositions())).str() + ", " +
                  num(ps.size() == 2 ? 1 : 0) + ", " +
                  llvm::formatv("{0:e}", r.getTheta().convertToDouble()).str() +
-                 ")");
+                 scaling + ")");
     return success();
   }
   if (auto b = dyn_cast<RelativePositionBiasOp>(op)) {

@@ -164,3 +164,12 @@ func.func @attention_forms(%q: tensor<2x8x16x32xbf16>, %k: tensor<2x2x16x32xbf16
   %8 = xformer.attention %q1, %kc, %kc, mask = #xformer.mask<causal>, scale = 1.0 : tensor<2x8x1x32xbf16>, tensor<2x2x64x32xbf16>, tensor<2x2x64x32xbf16> -> tensor<2x8x1x32xbf16>
   return
 }
+
+// CHECK-LABEL: func.func @rope_scaling
+func.func @rope_scaling(%q: tensor<1x2x8x16xf32>, %p: tensor<8xi64>) -> tensor<1x2x8x16xf32> {
+  // CHECK: xformer.rope half %{{.+}}, %{{.+}}, theta = 5.000000e+05 {scaling = #xformer.rope_scaling<llama3, factor = 8.000000e+00, low_freq_factor = 1.000000e+00, high_freq_factor = 4.000000e+00, original_max_positions = 8192>}
+  %a = xformer.rope half %q, %p, theta = 5.0e5 {scaling = #xformer.rope_scaling<llama3, factor = 8.0, low_freq_factor = 1.0, high_freq_factor = 4.0, original_max_positions = 8192>} : tensor<1x2x8x16xf32>, tensor<8xi64>
+  // CHECK: xformer.rope half %{{.+}}, %{{.+}}, theta = 1.000000e+04 {scaling = #xformer.rope_scaling<linear, factor = 2.500000e+00>}
+  %b = xformer.rope half %a, %p, theta = 1.0e4 {scaling = #xformer.rope_scaling<linear, factor = 2.5>} : tensor<1x2x8x16xf32>, tensor<8xi64>
+  return %b : tensor<1x2x8x16xf32>
+}

@@ -97,6 +97,16 @@ int32_t xfk_rope(xfk_frame *f, int32_t interleaved, const float *x, float *y,
                  int64_t batch, int64_t heads, int64_t seq, int64_t head_dim,
                  int64_t rotary_dim, const void *pos, int32_t pos_dtype,
                  int32_t pos_per_batch, double theta);
+/// Rotary frequency scaling (Hugging Face's rope_type) of xfk_rope_scaled.
+enum { XFK_ROPE_SCALING_NONE = 0, XFK_ROPE_SCALING_LINEAR = 1,
+       XFK_ROPE_SCALING_LLAMA3 = 2 };
+int32_t xfk_rope_scaled(xfk_frame *f, int32_t interleaved, const float *x,
+                        float *y, int64_t batch, int64_t heads, int64_t seq,
+                        int64_t head_dim, int64_t rotary_dim, const void *pos,
+                        int32_t pos_dtype, int32_t pos_per_batch, double theta,
+                        int32_t scaling, double factor,
+                        double low_freq_factor, double high_freq_factor,
+                        int64_t original_max_positions);
 int32_t xfk_relative_position_bias(xfk_frame *f, const float *table,
                                    int64_t heads, const void *q_pos,
                                    int32_t q_dtype, int64_t q_batch,
