@@ -35,6 +35,7 @@ python = os.environ.get("XFORMER_PYTHON",
 config.substitutions.append(("%xf_python", python))
 config.substitutions.append(("%xformer_bin", config.xformer_tools_dir))
 config.substitutions.append(("%xformer_obj", config.xformer_obj_root))
+config.substitutions.append(("%xformer_cxx", config.cxx_compiler))
 config.substitutions.append(("%xformer_import",
                              os.path.join(config.xformer_src_root, "tools",
                                           "xformer-import", "xformer-import")))

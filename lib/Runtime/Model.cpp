@@ -287,7 +287,8 @@ xf_status bindWeights(xf_model &m, const char *path, bool allowExtra) {
                                       " tensor(s) the model uses: " +
                                       list(missing));
   if (!wrong.empty())
-    return fail(XF_ERROR_WEIGHTS, std::string(path) + ": " + wrong.front() +
+    // SafetensorsFile::expect's messages start with the file's path.
+    return fail(XF_ERROR_WEIGHTS, wrong.front() +
                                       (wrong.size() > 1
                                            ? " (and " +
                                                  std::to_string(wrong.size() - 1) +
