@@ -19,21 +19,9 @@ import sys
 import numpy as np
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.path.dirname(os.path.dirname(HERE))
-BIN = os.environ.get("XFORMER_BIN", os.path.join(SRC, "build", "bin"))
-os.environ.setdefault("XFORMER_BIN", BIN)
-sys.path.insert(0, os.path.join(os.path.dirname(BIN), "python_packages"))
+from checks import BIN, check, finish  # noqa: E402
 import xformer  # noqa: E402
 from safetensors.numpy import load_file, save_file  # noqa: E402
-
-failures = []
-
-
-def check(name, ok, detail):
-    print("%s %s: %s" % ("PASS" if ok else "FAIL", name, detail))
-    if not ok:
-        failures.append(name)
 
 
 def weights_variants(good, work):
@@ -78,9 +66,17 @@ def weights_variants(good, work):
     return out
 
 
-def cli(args):
-    r = subprocess.run([os.path.join(BIN, "xformer-run")] + args, capture_output=True, text=True)
-    return r.returncode, r.stderr.strip()
+def refused(name, status, cli_args, call):
+    """The same bad input through xformer-run and through the bindings."""
+    r = subprocess.run([os.path.join(BIN, "xformer-run")] + cli_args, capture_output=True, text=True)
+    err = r.stderr.strip()
+    check("CLI: %s" % name, r.returncode == 1 and "(%s)" % status in err,
+          "exit %d, %s" % (r.returncode, err[:400]))
+    try:
+        call()
+        check("Python: %s" % name, False, "accepted")
+    except xformer.Error as e:
+        check("Python: %s" % name, e.name == status, str(e)[:200])
 
 
 def main():
@@ -115,13 +111,8 @@ def main():
     cases = [(name, so, p, st) for name, (p, st) in cases.items()]
     cases.append(("library of another ABI version", old_so, good, "version"))
     for name, lib, weights, status in cases:
-        rc, err = cli([lib, weights, "--ids", "1 2 3", "--max-new-tokens", "1"])
-        check("CLI: %s" % name, rc == 1 and "(%s)" % status in err, "exit %d, %s" % (rc, err[:400]))
-        try:
-            xformer.Model(lib, weights)
-            check("Python: %s" % name, False, "opened")
-        except xformer.Error as e:
-            check("Python: %s" % name, e.name == status, str(e)[:200])
+        refused(name, status, [lib, weights, "--ids", "1 2 3", "--max-new-tokens", "1"],
+                lambda: xformer.Model(lib, weights))
 
     # Running: inputs outside what the model was compiled for.
     long_prompt = " ".join(["1"] * 65)
@@ -134,22 +125,14 @@ def main():
         args = [so, good, "--max-new-tokens", "1"]
         for row in ids_args:
             args += ["--ids"] + row
-        rc, err = cli(args)
-        check("CLI: %s" % name, rc == 1 and "(%s)" % status in err, "exit %d, %s" % (rc, err[:400]))
         m.reset()
-        try:
-            m.generate(np.ascontiguousarray(ids, dtype=np.int64), max_new_tokens=1)
-            check("Python: %s" % name, False, "ran")
-        except xformer.Error as e:
-            check("Python: %s" % name, e.name == status, str(e)[:200])
+        refused(name, status, args,
+                lambda: m.generate(np.ascontiguousarray(ids, dtype=np.int64), max_new_tokens=1))
     # The model still works after every refusal.
     m.reset()
     out = m.generate(np.array([[1, 2, 3]], dtype=np.int64), max_new_tokens=2)
     check("the model runs after the refusals", len(out) == 1 and len(out[0]) == 2, json.dumps(out))
-    if failures:
-        print("%d check(s) failed: %s" % (len(failures), ", ".join(failures)))
-        return 1
-    return 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -17,31 +17,8 @@ import sys
 import numpy as np
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.path.dirname(os.path.dirname(HERE))
-BIN = os.environ.get("XFORMER_BIN", os.path.join(SRC, "build", "bin"))
-os.environ.setdefault("XFORMER_BIN", BIN)
-sys.path.insert(0, os.path.join(os.path.dirname(BIN), "python_packages"))
+from checks import BIN, TOL, check, close, finish, i64, rel_err  # noqa: E402
 import xformer  # noqa: E402
-
-TOL = 1e-4  # max abs error relative to the reference's largest magnitude
-failures = []
-
-
-def check(name, ok, detail):
-    print("%s %s: %s" % ("PASS" if ok else "FAIL", name, detail))
-    if not ok:
-        failures.append(name)
-
-
-def rel_err(x, ref):
-    x, ref = np.asarray(x, np.float64), np.asarray(ref, np.float64)
-    return float(np.max(np.abs(x - ref)) / max(np.max(np.abs(ref)), 1e-30))
-
-
-def close(name, x, ref, tol=TOL):
-    e = rel_err(x, ref)
-    check(name, e <= tol, "max abs error / scale = %.3g (limit %.0e)" % (e, tol))
 
 
 def run(cmd):
@@ -57,11 +34,6 @@ def compile_model(model_dir, out, batch, seq, max_seq_len=128, source_len=32, no
     ir = xformer.import_hf(model_dir, batch=batch, seq=seq, source_len=source_len,
                            no_pooler=no_pooler)
     return xformer.compile(ir, out + ".so", max_seq_len=max_seq_len)
-
-
-def i64(x):
-    """Token ids and lengths as the bindings take them."""
-    return np.ascontiguousarray(x, dtype=np.int64)
 
 
 def save(model, work):
@@ -363,10 +335,7 @@ def main():
         test_bert(a.work)
     else:
         test_minilm(a.work)
-    if failures:
-        print("%d check(s) failed: %s" % (len(failures), ", ".join(failures)))
-        return 1
-    return 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -20,31 +20,8 @@ import warnings
 import numpy as np
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.path.dirname(os.path.dirname(HERE))
-BIN = os.environ.get("XFORMER_BIN", os.path.join(SRC, "build", "bin"))
-os.environ.setdefault("XFORMER_BIN", BIN)
-sys.path.insert(0, os.path.join(os.path.dirname(BIN), "python_packages"))
+from checks import check, close, finish, i64  # noqa: E402
 import xformer  # noqa: E402
-
-TOL = 1e-4  # max abs error relative to the reference's largest magnitude
-failures = []
-
-
-def check(name, ok, detail):
-    print("%s %s: %s" % ("PASS" if ok else "FAIL", name, detail))
-    if not ok:
-        failures.append(name)
-
-
-def close(name, x, ref, tol=TOL):
-    x, ref = np.asarray(x, np.float64), np.asarray(ref, np.float64)
-    e = float(np.max(np.abs(x - ref)) / max(np.max(np.abs(ref)), 1e-30))
-    check(name, e <= tol, "max abs error / scale = %.3g (limit %.0e)" % (e, tol))
-
-
-def i64(x):
-    return np.ascontiguousarray(x, dtype=np.int64)
 
 
 def randomize(model):
@@ -178,10 +155,7 @@ def main():
     os.makedirs(a.work, exist_ok=True)
     torch.set_num_threads(2)
     globals()["test_" + a.model](a.work)
-    if failures:
-        print("%d check(s) failed: %s" % (len(failures), ", ".join(failures)))
-        return 1
-    return 0
+    return finish()
 
 
 if __name__ == "__main__":

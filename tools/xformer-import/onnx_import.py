@@ -28,7 +28,6 @@ Needs numpy and onnx (scripts/requirements-test.txt).
 
 import math
 import os
-import sys
 
 SUPPORTED_OPS = (
     "Add Sub Mul Div Neg Pow(2, 3) MatMul Gemm Gather(embeddings, constant index) "
@@ -84,8 +83,6 @@ class Importer:
         self.fused = {}      # root node index -> (kind, info)
         self.absorbed = set()
         self.args = []
-        self.has_lengths = False
-        self.has_token_types = False
 
     # -- helpers ----------------------------------------------------------
     def fail(self, node, msg):
@@ -321,9 +318,7 @@ class Importer:
 
     def match_rms_norm(self, node):
         """w * (x * 1/sqrt(mean(x^2, -1) + eps)) in the forms exporters write."""
-        if node.op_type not in ("Mul", "Div"):
-            return None
-        if node.op_type == "Div":
+        if node.op_type != "Mul":
             return None
         f = self.product_factors(node.output[0])
         if len(f) != 3:
@@ -547,11 +542,13 @@ class Importer:
             v = Value("%token_type_ids", (B, S), dtypes["token_type_ids"])
             self.vals["token_type_ids"] = v
             self.args.append(v)
-            self.has_token_types = True
-        if "position_ids" in names:
-            # Positions are the compiler's to compute (prefill chunks, decode).
+        # Positions [1, seq]: the compiler's to compute (prefill chunks, decode).
+        row = None
+        if "position_ids" in names or (self.mask_input in names and self.kind != "decoder"):
             pos = self.emit(None, "xformer.positions : %s" % type_str((S,), "i64"), (S,), "i64")
-            pos = self.broadcast(None, self.reshape(None, pos, (1, S)), (B, S))
+            row = self.reshape(None, pos, (1, S))
+        if "position_ids" in names:
+            pos = self.broadcast(None, row, (B, S))
             self.vals["position_ids"] = self.cast(None, pos, dtypes["position_ids"])
         elif self.kind == "decoder":
             raise OnnxImportError(
@@ -571,11 +568,8 @@ class Importer:
             else:
                 lengths = Value("%lengths", (B,), "i64")
                 self.args.append(lengths)
-                self.has_lengths = True
-                pos = self.emit(None, "xformer.positions : %s" % type_str((S,), "i64"), (S,), "i64")
-                kpos = self.reshape(None, pos, (1, S))
                 lens = self.reshape(None, lengths, (B, 1))
-                keep = self.binary(None, "compare lt,", kpos, lens, "i1")
+                keep = self.binary(None, "compare lt,", row, lens, "i1")
                 # The exporter's mask: 1 for real tokens, 0 for padding.
                 self.vals[self.mask_input] = self.cast(None, keep, mdt)
 

@@ -90,15 +90,20 @@ std::string cString(StringRef s) {
   return out + "\"";
 }
 
+/// An exact C++ double literal (hexadecimal) of a finite value.
+std::string doubleLiteral(double v) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << llvm::format("%a", v);
+  return s;
+}
+
 std::string floatLiteral(double v) {
   if (std::isnan(v))
     return "__builtin_nanf(\"\")";
   if (std::isinf(v))
     return v > 0 ? "__builtin_inff()" : "-__builtin_inff()";
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  os << llvm::format("%a", v);
-  return s + "f";
+  return doubleLiteral(v) + "f";
 }
 
 /// Module-wide tables: weights, caches, shape constants.
@@ -729,7 +734,7 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
     std::string scaling;
     if (RopeScalingAttr sc = r.getScalingAttr()) {
       auto fp = [](const APFloat &v) {
-        return llvm::formatv("{0:e}", v.convertToDouble()).str();
+        return doubleLiteral(v.convertToDouble());
       };
       scaling = std::string(", ") +
                 (sc.getKind() == RopeScalingKind::linear
@@ -747,8 +752,8 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
                  num(rotary) + ", " + ptr(r.getPositions()) + ", " +
                  dtypeName(elemOf(r.getPositions())).str() + ", " +
                  num(ps.size() == 2 ? 1 : 0) + ", " +
-                 llvm::formatv("{0:e}", r.getTheta().convertToDouble()).str() +
-                 scaling + ")");
+                 doubleLiteral(r.getTheta().convertToDouble()) + scaling +
+                 ")");
     return success();
   }
   if (auto b = dyn_cast<RelativePositionBiasOp>(op)) {
