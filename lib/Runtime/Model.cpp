@@ -55,6 +55,10 @@ int64_t numElements(const xfm_tensor_desc &t) {
   return n;
 }
 
+int64_t dtypeBytes(const xfm_tensor_desc &t) {
+  return t.dtype == XFM_BOOL ? 1 : t.dtype == XFM_I32 ? 4 : t.dtype == XFM_I64 ? 8 : 4;
+}
+
 
 DType toDType(int32_t dtype) {
   switch (dtype) {
@@ -80,6 +84,36 @@ void xformer::runtime::setLastError(const std::string &message) {
 }
 const char *xformer::runtime::lastError() { return lastErrorMessage.c_str(); }
 
+/// Memory on a model's device (xfm_device_ops), freed with it.
+struct DeviceBuffer {
+  const xfm_device_ops *ops = nullptr;
+  void *ptr = nullptr;
+  int64_t bytes = 0;
+  DeviceBuffer() = default;
+  DeviceBuffer(const DeviceBuffer &) = delete;
+  DeviceBuffer(DeviceBuffer &&o) noexcept
+      : ops(o.ops), ptr(o.ptr), bytes(o.bytes) {
+    o.ptr = nullptr;
+  }
+  DeviceBuffer &operator=(DeviceBuffer &&o) noexcept {
+    if (this != &o) {
+      reset();
+      ops = o.ops;
+      ptr = o.ptr;
+      bytes = o.bytes;
+      o.ptr = nullptr;
+    }
+    return *this;
+  }
+  ~DeviceBuffer() { reset(); }
+  void reset() {
+    if (ptr)
+      ops->free(ptr);
+    ptr = nullptr;
+    bytes = 0;
+  }
+};
+
 struct xf_model {
   void *handle = nullptr;
   const xfm_model_desc *desc = nullptr;
@@ -97,26 +131,76 @@ struct xf_model {
   bool sourceEncoded = false;
   xf_timings timings{};
 
+  // A device model (desc->device): weights, scratch, arena and the staged
+  // inputs and outputs of each call live in device memory. Freed before the
+  // library that provides the device operations is closed.
+  std::vector<DeviceBuffer> deviceWeights;
+  DeviceBuffer deviceScratch, deviceArena;
+  std::vector<DeviceBuffer> staged;
+
   ~xf_model() {
+    staged.clear();
+    deviceWeights.clear();
+    deviceScratch.reset();
+    deviceArena.reset();
     file.reset();
     if (handle)
       dlclose(handle);
   }
 
+  const xfm_device_ops *device() const { return desc ? desc->device : nullptr; }
+
   xfk_frame frame() {
     xfk_frame f;
     f.runtime = this;
     f.weights = weights.data();
-    f.scratch = scratch.get();
-    f.arena = arena.get();
+    f.scratch = device() ? static_cast<char *>(deviceScratch.ptr)
+                         : scratch.get();
+    f.arena = device() ? static_cast<char *>(deviceArena.ptr) : arena.get();
     f.cache_fill = cacheFill.data();
     return f;
   }
 
+  /// Runs `fn`; on a device model its inputs are copied to the device
+  /// first and its outputs back afterwards.
   xf_status run(const xfm_function_desc *fn, const void *const *in,
                 void *const *out) {
     xfk_frame f = frame();
-    int32_t rc = fn->entry(&f, in, out);
+    int32_t rc = 0;
+    if (const xfm_device_ops *ops = device()) {
+      int32_t n = fn->num_inputs + fn->num_outputs;
+      std::vector<void *> ptrs(n);
+      if (staged.size() < static_cast<size_t>(n))
+        staged.resize(n);
+      for (int32_t i = 0; i < n; ++i) {
+        const xfm_tensor_desc &t =
+            i < fn->num_inputs ? fn->inputs[i]
+                               : fn->outputs[i - fn->num_inputs];
+        int64_t bytes = std::max<int64_t>(1, numElements(t) * dtypeBytes(t));
+        if (xf_status s = deviceAlloc(staged[i], bytes))
+          return s;
+        ptrs[i] = staged[i].ptr;
+        if (i < fn->num_inputs)
+          if (xf_status s = deviceCall(
+                  ops->to_device(ptrs[i], in[i], numElements(t) * dtypeBytes(t),
+                                 deviceError, sizeof deviceError),
+                  "copying an input to the device"))
+            return s;
+      }
+      rc = fn->entry(&f, ptrs.data(), ptrs.data() + fn->num_inputs);
+      if (rc != 0)
+        return static_cast<xf_status>(rc);
+      for (int32_t o = 0; o < fn->num_outputs; ++o)
+        if (xf_status s = deviceCall(
+                ops->to_host(out[o], ptrs[fn->num_inputs + o],
+                             numElements(fn->outputs[o]) *
+                                 dtypeBytes(fn->outputs[o]),
+                             deviceError, sizeof deviceError),
+                "copying a result to the host"))
+          return s;
+    } else {
+      rc = fn->entry(&f, in, out);
+    }
     if (rc != 0)
       return static_cast<xf_status>(rc);
     // A NaN or Inf result means non-finite weights or an overflow: say so
@@ -134,6 +218,29 @@ struct xf_model {
                           (std::isnan(p[i]) ? "NaN" : "Inf") +
                           " at element " + std::to_string(i));
     }
+    return XF_OK;
+  }
+
+  char deviceError[512] = {};
+
+  xf_status deviceCall(int32_t rc, const char *what) {
+    if (rc == 0)
+      return XF_OK;
+    return fail(XF_ERROR_DEVICE, std::string(device()->name) + ": " + what +
+                                     ": " + deviceError);
+  }
+
+  /// Makes `b` a device buffer of at least `bytes`.
+  xf_status deviceAlloc(DeviceBuffer &b, int64_t bytes) {
+    if (b.ptr && b.bytes >= bytes)
+      return XF_OK;
+    b.reset();
+    b.ops = device();
+    if (xf_status s = deviceCall(
+            b.ops->alloc(&b.ptr, bytes, deviceError, sizeof deviceError),
+            ("allocating " + std::to_string(bytes) + " bytes").c_str()))
+      return s;
+    b.bytes = bytes;
     return XF_OK;
   }
 };
@@ -392,6 +499,8 @@ const char *xf_status_name(xf_status status) {
     return "non-finite";
   case XF_ERROR_INTERNAL:
     return "internal";
+  case XF_ERROR_DEVICE:
+    return "device";
   }
   return "unknown";
 }
@@ -438,14 +547,54 @@ xf_status xf_open_ex(const char *library, const char *weights, uint32_t flags,
   int64_t scratch = 0;
   for (int32_t i = 0; i < m->desc->num_functions; ++i)
     scratch = std::max(scratch, m->desc->functions[i].scratch_bytes);
+  if (const xfm_device_ops *ops = m->device()) {
+    if (xf_status s = m->deviceCall(
+            ops->init(m->deviceError, sizeof m->deviceError),
+            "the model was compiled for this device and cannot run without "
+            "it"))
+      return s;
+    // Weights were checked on the host (names, dtypes, shapes, NaN/Inf);
+    // the device holds a copy of each.
+    m->deviceWeights.resize(m->desc->num_weights);
+    for (int32_t i = 0; i < m->desc->num_weights; ++i) {
+      const xfm_tensor_desc &w = m->desc->weights[i];
+      int64_t bytes = numElements(w) * dtypeBytes(w);
+      if (xf_status s = m->deviceAlloc(m->deviceWeights[i],
+                                       std::max<int64_t>(64, bytes)))
+        return s;
+      if (xf_status s = m->deviceCall(
+              ops->to_device(m->deviceWeights[i].ptr, m->weights[i], bytes,
+                             m->deviceError, sizeof m->deviceError),
+              (std::string("copying weight '") + w.name + "' to the device")
+                  .c_str()))
+        return s;
+      m->weights[i] = m->deviceWeights[i].ptr;
+    }
+    int64_t arenaBytes = std::max<int64_t>(64, m->desc->arena_bytes);
+    if (xf_status s = m->deviceAlloc(m->deviceScratch,
+                                     std::max<int64_t>(64, scratch)))
+      return s;
+    if (xf_status s = m->deviceAlloc(m->deviceArena, arenaBytes))
+      return s;
+    if (xf_status s = m->deviceCall(ops->zero(m->deviceArena.ptr, arenaBytes,
+                                              m->deviceError,
+                                              sizeof m->deviceError),
+                                    "clearing the KV arena"))
+      return s;
+    scratch = 0; // the host needs none
+    m->weightCopies.clear();
+    m->file.reset();
+  }
   m->scratch = allocate(scratch);
-  m->arena = allocate(m->desc->arena_bytes);
+  m->arena = allocate(m->device() ? 0 : m->desc->arena_bytes);
   if (!m->scratch || !m->arena)
     return fail(XF_ERROR_CAPACITY, "cannot allocate " +
                                        std::to_string(scratch) +
                                        " scratch bytes and a KV arena of " +
                                        std::to_string(m->desc->arena_bytes));
-  std::memset(m->arena.get(), 0, std::max<int64_t>(64, m->desc->arena_bytes));
+  if (!m->device())
+    std::memset(m->arena.get(), 0,
+                std::max<int64_t>(64, m->desc->arena_bytes));
   m->cacheFill.assign(
       std::max<int64_t>(1, m->desc->num_caches * m->desc->max_batch), 0);
   m->position.assign(m->batch, 0);

@@ -1,12 +1,17 @@
 //===- xformer-compile.cpp - Compile model IR to a shared library ---------===//
 //
 //   xformer-compile model.mlir --target=cpu -o model.so [-v]
+//   xformer-compile model.mlir --target=cuda --arch=sm_90a,sm_80 -o model.so
 //
 // Runs the whole pipeline: fuse attention, verify masks, derive the
 // prefill/decode programs (decoders, encoder-decoders), plan the KV cache,
-// then emits C++ over the runtime's kernels and compiles it into a shared
-// library that libxformer_runtime loads (xformer/Runtime/xformer.h).
-// --emit=mlir prints the IR that is lowered, --emit=source the C++.
+// then emits C++ over a kernel library and compiles it into a shared
+// library that libxformer_runtime loads (xformer/Runtime/xformer.h): for
+// the CPU with the host C++ compiler over the runtime's kernels, for CUDA
+// with nvcc over xformer/Runtime/CUDA/Kernels.cuh, the device code of each
+// architecture in an embedded fatbin. --emit=mlir prints the IR that is
+// lowered, --emit=source the C++ (CUDA C++), --emit=ptx / --emit=cubin the
+// device code for one CUDA architecture.
 //
 //===----------------------------------------------------------------------===//
 
@@ -41,11 +46,23 @@ static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.mlir>"),
                                       cl::init("-"), cl::cat(category));
 static cl::opt<std::string> outputFile("o", cl::desc("Output file"),
                                        cl::value_desc("file"), cl::init(""), cl::cat(category));
-static cl::opt<std::string> target("target", cl::desc("cpu (cuda: planned)"),
+static cl::opt<std::string> target("target", cl::desc("cpu or cuda"),
                                    cl::init("cpu"), cl::cat(category));
 static cl::opt<std::string>
-    emit("emit", cl::desc("library (default), source (C++) or mlir"),
+    emit("emit",
+         cl::desc("library (default), source (C++ / CUDA C++), mlir, or for "
+                  "--target=cuda ptx or cubin (one --arch)"),
          cl::init("library"), cl::cat(category));
+static cl::opt<std::string>
+    arch("arch",
+         cl::desc("CUDA architectures, comma separated (default "
+                  "sm_90a,sm_80): sm_80, sm_86, sm_89, sm_90, sm_90a, ..."),
+         cl::init("sm_90a,sm_80"), cl::cat(category));
+static cl::opt<std::string>
+    nvccPath("nvcc", cl::desc("nvcc (default: $XFORMER_NVCC, else "
+                              "$CUDA_HOME/bin/nvcc, /usr/local/cuda/bin/nvcc, "
+                              "nvcc on PATH)"),
+             cl::init(""), cl::cat(category));
 static cl::opt<int64_t> maxSeqLen("max-seq-len",
                                   cl::desc("Positions each KV cache holds"),
                                   cl::init(1024), cl::cat(category));
@@ -102,6 +119,15 @@ void runtimePaths(const char *argv0, std::string &include, std::string &lib) {
   lib = XFORMER_BUILD_LIB_DIR;
 }
 
+/// Where the dialect's header-only semantics (xformer/Semantics/...) are,
+/// which the CUDA kernels include: beside the runtime headers when
+/// installed, the source tree's dialects/ in the build tree.
+std::string dialectsInclude(const std::string &include) {
+  if (include == XFORMER_BUILD_INCLUDE_DIR)
+    return XFORMER_BUILD_DIALECTS_DIR;
+  return include;
+}
+
 std::optional<xformer::ModelKind> modelKind(ModuleOp module) {
   for (auto func : module.getOps<func::FuncOp>())
     if (auto a = func->getAttrOfType<xformer::ModelKindAttr>("xformer.model"))
@@ -139,6 +165,155 @@ LogicalResult runPipeline(ModuleOp module, StringRef pipeline) {
   return pm.run(module);
 }
 
+
+/// Splits --arch into sm_XY[a] names; rejects anything else and the
+/// architectures the kernels do not support (tensor-core mma needs sm_80).
+bool parseArches(StringRef list, std::vector<std::string> &out,
+                 std::string &error) {
+  SmallVector<StringRef> parts;
+  list.split(parts, ',', -1, /*KeepEmpty=*/false);
+  for (StringRef a : parts) {
+    a = a.trim();
+    StringRef digits = a;
+    if (!digits.consume_front("sm_")) {
+      error = "'" + a.str() + "' is not an architecture like sm_80 or sm_90a";
+      return false;
+    }
+    digits.consume_back("a");
+    digits.consume_back("f");
+    unsigned cc = 0;
+    if (digits.getAsInteger(10, cc) || cc < 10) {
+      error = "'" + a.str() + "' is not an architecture like sm_80 or sm_90a";
+      return false;
+    }
+    if (cc < 80) {
+      error = "'" + a.str() +
+              "' is older than sm_80; the attention kernels need bf16 "
+              "tensor cores (mma.sync m16n8k16)";
+      return false;
+    }
+    if (llvm::find(out, a.str()) == out.end())
+      out.push_back(a.str());
+  }
+  if (out.empty()) {
+    error = "no architecture given";
+    return false;
+  }
+  return true;
+}
+
+std::string findNvcc() {
+  if (!nvccPath.empty())
+    return nvccPath;
+  if (const char *env = std::getenv("XFORMER_NVCC"))
+    return env;
+  if (const char *home = std::getenv("CUDA_HOME")) {
+    std::string p = std::string(home) + "/bin/nvcc";
+    if (llvm::sys::fs::can_execute(p))
+      return p;
+  }
+  if (llvm::sys::fs::can_execute("/usr/local/cuda/bin/nvcc"))
+    return "/usr/local/cuda/bin/nvcc";
+  return "nvcc";
+}
+
+/// Runs a program with its output in a log, printed if it fails.
+int runLogged(const std::string &program, const std::vector<std::string> &args,
+              const char *stage, const char *what) {
+  SmallString<128> logPath;
+  (void)llvm::sys::fs::createTemporaryFile("xformer-tool", "log", logPath);
+  llvm::FileRemover removeLog(logPath);
+  Stage s(stage);
+  if (verbose) {
+    llvm::errs() << "[xformer-compile]  ";
+    for (auto &a : args)
+      llvm::errs() << " " << a;
+    llvm::errs() << "\n";
+  }
+  std::vector<StringRef> argRefs(args.begin(), args.end());
+  std::optional<StringRef> redirects[] = {std::nullopt, logPath.str(),
+                                          logPath.str()};
+  std::string error;
+  int rc = llvm::sys::ExecuteAndWait(program, argRefs, std::nullopt,
+                                     redirects, 0, 0, &error);
+  if (rc != 0) {
+    llvm::errs() << "xformer-compile: " << what << " failed (" << rc
+                 << (error.empty() ? "" : ": " + error) << ")\n";
+    if (auto log = llvm::MemoryBuffer::getFile(logPath))
+      llvm::errs() << (*log)->getBuffer();
+    return 1;
+  }
+  return 0;
+}
+
+/// nvcc: the CUDA C++ into a shared library with a fatbin holding SASS for
+/// every architecture (and PTX of the newest, for later GPUs), or into the
+/// PTX / cubin of one architecture.
+int compileCuda(const char *argv0, const std::string &source,
+                const std::vector<std::string> &arches) {
+  std::string nvccName = findNvcc();
+  auto nvcc = llvm::sys::findProgramByName(nvccName);
+  if (!nvcc) {
+    llvm::errs() << "xformer-compile: nvcc ('" << nvccName
+                 << "') not found: install the CUDA toolkit or set --nvcc, "
+                    "XFORMER_NVCC or CUDA_HOME\n";
+    return 1;
+  }
+  SmallString<128> srcPath;
+  if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
+          "xformer-model", "cu", srcPath)) {
+    llvm::errs() << "xformer-compile: cannot create a temporary file: "
+                 << ec.message() << "\n";
+    return 1;
+  }
+  llvm::FileRemover removeSrc(srcPath);
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(srcPath, ec);
+    if (ec) {
+      llvm::errs() << "xformer-compile: " << srcPath << ": " << ec.message()
+                   << "\n";
+      return 1;
+    }
+    os << source;
+  }
+  std::string include, lib;
+  runtimePaths(argv0, include, lib);
+  std::vector<std::string> args = {*nvcc,          "-std=c++17",
+                                   "-O3",          "--expt-relaxed-constexpr",
+                                   "-I" + include, "-I" + dialectsInclude(include)};
+  SmallString<256> cudaLib(llvm::sys::path::parent_path(
+      llvm::sys::path::parent_path(*nvcc)));
+  llvm::sys::path::append(cudaLib, "lib64");
+  auto number = [](const std::string &a) { return a.substr(3); };
+  if (emit == "ptx" || emit == "cubin") {
+    args.push_back("-arch=" + arches.front());
+    args.push_back(emit == "ptx" ? "-ptx" : "-cubin");
+    args.push_back(srcPath.str().str());
+    args.push_back("-o");
+    args.push_back(outputFile);
+    return runLogged(*nvcc, args, emit == "ptx" ? "nvcc -> PTX" : "nvcc -> cubin",
+                     "nvcc");
+  }
+  for (const std::string &a : arches)
+    args.push_back("-gencode=arch=compute_" + number(a) + ",code=sm_" +
+                   number(a));
+  // PTX of the first (newest-first by default) plain architecture lets the
+  // driver compile for GPUs newer than any listed.
+  for (const std::string &a : arches)
+    if (a.back() != 'a' && a.back() != 'f') {
+      args.push_back("-gencode=arch=compute_" + number(a) + ",code=compute_" +
+                     number(a));
+      break;
+    }
+  llvm::append_range(
+      args, std::vector<std::string>{
+                "-shared", "-Xcompiler", "-fPIC,-fvisibility=hidden",
+                srcPath.str().str(), "-o", outputFile, "-L" + lib,
+                "-lxformer_runtime", "-lcublasLt", "-Xlinker", "-rpath=" + lib,
+                "-Xlinker", "-rpath=" + cudaLib.str().str()});
+  return runLogged(*nvcc, args, "nvcc -> library (fatbin)", "nvcc");
+}
 } // namespace
 
 int main(int argc, char **argv) {
@@ -147,19 +322,43 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv,
                               "xformer model compiler: model IR -> library\n");
-  if (target != "cpu") {
+  if (target != "cpu" && target != "cuda") {
     llvm::errs() << "xformer-compile: target '" << target
-                 << "' is not available; supported: cpu\n";
+                 << "' is not available; supported: cpu, cuda\n";
     return 1;
   }
-  if (emit != "library" && emit != "source" && emit != "mlir") {
-    llvm::errs() << "xformer-compile: --emit must be library, source or "
-                    "mlir, not '"
+  const bool cuda = target == "cuda";
+  const bool deviceCode = emit == "ptx" || emit == "cubin";
+  if (emit != "library" && emit != "source" && emit != "mlir" &&
+      !deviceCode) {
+    llvm::errs() << "xformer-compile: --emit must be library, source, mlir, "
+                    "ptx or cubin, not '"
                  << emit << "'\n";
     return 1;
   }
-  if (emit == "library" && outputFile.empty()) {
-    llvm::errs() << "xformer-compile: a library needs -o <file.so>\n";
+  if (deviceCode && !cuda) {
+    llvm::errs() << "xformer-compile: --emit=" << emit
+                 << " needs --target=cuda\n";
+    return 1;
+  }
+  std::vector<std::string> arches;
+  if (cuda) {
+    std::string error;
+    if (!parseArches(arch, arches, error)) {
+      llvm::errs() << "xformer-compile: --arch: " << error << "\n";
+      return 1;
+    }
+    if (deviceCode && arches.size() != 1) {
+      llvm::errs() << "xformer-compile: --emit=" << emit
+                   << " writes the code of one architecture; give one "
+                      "--arch (got "
+                   << arches.size() << ")\n";
+      return 1;
+    }
+  }
+  if ((emit == "library" || deviceCode) && outputFile.empty()) {
+    llvm::errs() << "xformer-compile: --emit=" << emit
+                 << " needs -o <file>\n";
     return 1;
   }
   if (maxSeqLen < 1) {
@@ -231,10 +430,12 @@ int main(int argc, char **argv) {
 
   std::string source;
   {
-    Stage s("emit C++ (CPU)");
+    Stage s(cuda ? "emit CUDA C++" : "emit C++ (CPU)");
     llvm::raw_string_ostream os(source);
     xformer::CpuEmitStats stats;
-    if (failed(xformer::translateModelToCpp(*module, os, &stats)))
+    if (failed(xformer::translateModelToCpp(
+            *module, os, &stats,
+            cuda ? xformer::ModelTarget::cuda : xformer::ModelTarget::cpu)))
       return 1;
     if (verbose)
       llvm::errs() << "[xformer-compile]   " << stats.kernelCalls
@@ -251,6 +452,17 @@ int main(int argc, char **argv) {
     out->os() << source;
     out->keep();
     return 0;
+  }
+
+  if (cuda) {
+    int rc = compileCuda(argv[0], source, arches);
+    if (rc == 0 && verbose)
+      llvm::errs() << llvm::format(
+          "[xformer-compile] total %.1f ms -> %s\n",
+          std::chrono::duration<double, std::milli>(Clock::now() - total)
+              .count(),
+          outputFile.c_str());
+    return rc;
   }
 
   // Compile the C++ into the library.

@@ -5,8 +5,10 @@
  * built for, its weights (name, dtype, shape: checked against the
  * safetensors file when the model is opened), its KV caches (from
  * --xformer-plan-kv-cache) and its entry points (forward, encode, prefill,
- * decode) with their static argument and result shapes. The generated code
- * calls the kernels declared in xformer/Runtime/CPU/Kernels.h.
+ * decode) with their static argument and result shapes. CPU code calls the
+ * kernels declared in xformer/Runtime/CPU/Kernels.h; CUDA code carries its
+ * kernels (xformer/Runtime/CUDA/Kernels.cuh) and the device operations the
+ * runtime uses to place weights, caches, inputs and outputs on the GPU.
  *
  * Plain C so that generated code and other languages can read it.
  *
@@ -23,7 +25,7 @@ extern "C" {
 
 /* Bumped whenever a struct below or a kernel signature changes: the runtime
  * refuses a library built for another version. */
-#define XFORMER_MODEL_ABI_VERSION 1
+#define XFORMER_MODEL_ABI_VERSION 2
 
 enum xfm_dtype { XFM_F32 = 0, XFM_I64 = 1, XFM_I32 = 2, XFM_BOOL = 3 };
 enum xfm_model_kind {
@@ -31,6 +33,7 @@ enum xfm_model_kind {
   XFM_DECODER = 1,
   XFM_ENCODER_DECODER = 2
 };
+enum xfm_target { XFM_TARGET_CPU = 0, XFM_TARGET_CUDA = 1 };
 enum xfm_cache_kind { XFM_CACHE_SELF = 0, XFM_CACHE_RING = 1, XFM_CACHE_CROSS = 2 };
 
 typedef struct xfm_tensor_desc {
@@ -70,6 +73,22 @@ typedef struct xfm_cache_desc {
   int64_t bytes;
 } xfm_cache_desc;
 
+/* How the runtime reaches a device model's memory. Every function returns 0
+ * or writes a message of at most `n` bytes into `error` and returns non-zero.
+ * Pointers handed to a model's entry points (weights, scratch, arena,
+ * inputs, outputs) are device pointers; `cache_fill` stays on the host. */
+typedef struct xfm_device_ops {
+  const char *name; /* "cuda" */
+  int32_t (*init)(char *error, int64_t n);
+  int32_t (*alloc)(void **p, int64_t bytes, char *error, int64_t n);
+  void (*free)(void *p);
+  int32_t (*to_device)(void *dst, const void *src, int64_t bytes,
+                       char *error, int64_t n);
+  int32_t (*to_host)(void *dst, const void *src, int64_t bytes, char *error,
+                     int64_t n);
+  int32_t (*zero)(void *p, int64_t bytes, char *error, int64_t n);
+} xfm_device_ops;
+
 typedef struct xfm_model_desc {
   int32_t abi_version;
   const char *compiler_version;
@@ -83,6 +102,8 @@ typedef struct xfm_model_desc {
   int64_t arena_bytes;
   int64_t max_batch;   /* sequences the caches hold */
   int64_t max_seq_len; /* positions a self cache holds */
+  int32_t target;                /* xfm_target */
+  const xfm_device_ops *device;  /* null for the CPU */
 } xfm_model_desc;
 
 typedef const xfm_model_desc *(*xfm_describe_fn)(void);

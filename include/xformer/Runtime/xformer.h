@@ -42,7 +42,8 @@ typedef enum xf_status {
   XF_ERROR_OUT_OF_RANGE = 5,     /* token id outside the vocabulary */
   XF_ERROR_CAPACITY = 6,         /* more sequences or positions than planned */
   XF_ERROR_NONFINITE = 7,        /* NaN or Inf in weights or results */
-  XF_ERROR_INTERNAL = 8
+  XF_ERROR_INTERNAL = 8,
+  XF_ERROR_DEVICE = 9            /* no usable GPU, or a device call failed */
 } xf_status;
 
 typedef struct xf_model xf_model;

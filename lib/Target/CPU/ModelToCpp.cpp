@@ -108,6 +108,9 @@ std::string floatLiteral(double v) {
 
 /// Module-wide tables: weights, caches, shape constants.
 struct ModuleTables {
+  ModelTarget target = ModelTarget::cpu;
+  const char *targetName = "CPU";
+  bool cuda() const { return target == ModelTarget::cuda; }
   llvm::MapVector<StringRef, RankedTensorType> weights;
   llvm::MapVector<StringRef, KVCacheOp> caches;
   std::map<std::vector<int64_t>, std::string> shapes;
@@ -307,14 +310,14 @@ LogicalResult FunctionEmitter::checkTypes(Operation *op) {
       continue; // a size resolved at compile time
     auto tensor = dyn_cast<RankedTensorType>(t);
     if (!tensor)
-      return op->emitError("the CPU target handles ranked tensors only, not ")
+      return op->emitError(Twine("the ") + tables.targetName + " target handles ranked tensors only, not ")
              << t;
     if (dtypeName(tensor.getElementType()).empty())
-      return op->emitError("the CPU target has no kernels for element type ")
+      return op->emitError(Twine("the ") + tables.targetName + " target has no kernels for element type ")
              << tensor.getElementType() << " yet (f32, i64, i32, i1)";
     if (!tensor.hasStaticShape() &&
         !isa<CacheReadOp, AttentionOp, PositionsOp, RelativePositionBiasOp>(op))
-      return op->emitError("the CPU target needs static shapes; ")
+      return op->emitError(Twine("the ") + tables.targetName + " target needs static shapes; ")
              << tensor << " is dynamic";
   }
   return success();
@@ -432,8 +435,12 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
   if (auto ret = dyn_cast<func::ReturnOp>(op)) {
     for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
       int64_t bytes = product(shapeOf(v)) * elemBytes(elemOf(v));
-      body += "  memcpy(out[" + std::to_string(i) + "], " + ptr(v) + ", " +
-              std::to_string(bytes) + ");\n";
+      if (tables.cuda())
+        body += "  if ((rc = xfk_copy(f, out[" + std::to_string(i) + "], " +
+                ptr(v) + ", " + std::to_string(bytes) + "))) return rc;\n";
+      else
+        body += "  memcpy(out[" + std::to_string(i) + "], " + ptr(v) +
+                ", " + std::to_string(bytes) + ");\n";
     }
     return success();
   }
@@ -448,20 +455,20 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
     auto shape = shapeOf(dim.getSource());
     if (!d || *d < 0 || *d >= static_cast<int64_t>(shape.size()) ||
         ShapedType::isDynamic(shape[*d]))
-      return op->emitError("the CPU target cannot resolve this dimension");
+      return op->emitError(Twine("the ") + tables.targetName + " target cannot resolve this dimension");
     indexValues[dim.getResult()] = shape[*d];
     return success();
   }
   if (auto p = dyn_cast<PositionsOp>(op)) {
     if (p.getOffset())
       return op->emitError(
-          "the CPU target lowers positions without an offset operand; "
+          Twine("the ") + tables.targetName + " target lowers positions without an offset operand; "
           "derive-generation adds offsets with xformer.add");
     int64_t n = cast<RankedTensorType>(p.getType()).getDimSize(0);
     if (p.getSize()) {
       auto it = indexValues.find(p.getSize());
       if (it == indexValues.end())
-        return op->emitError("the CPU target needs a size known at compile "
+        return op->emitError(Twine("the ") + tables.targetName + " target needs a size known at compile "
                              "time");
       n = it->second;
     }
@@ -481,11 +488,13 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
     auto dense = dyn_cast<DenseElementsAttr>(cst.getValue());
     auto type = dyn_cast<RankedTensorType>(cst.getType());
     if (!dense || !type)
-      return op->emitError("the CPU target lowers tensor constants only");
+      return op->emitError(Twine("the ") + tables.targetName + " target lowers tensor constants only");
     std::string name = "kConst" + std::to_string(tables.constants++);
     llvm::raw_string_ostream d(tables.decls);
     Type et = type.getElementType();
-    d << "alignas(64) static const " << cType(et) << " " << name << "["
+    // CUDA: device memory, its address taken when a kernel needs it.
+    d << (tables.cuda() ? "__device__ const " : "alignas(64) static const ")
+      << cType(et) << " " << name << "["
       << std::max<int64_t>(1, type.getNumElements()) << "] = {";
     int64_t n = type.getNumElements();
     for (int64_t i = 0; i < n; ++i) {
@@ -501,7 +510,8 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
           << (et.isInteger(64) ? "LL" : "");
     }
     d << "};\n";
-    expr[cst.getResult()] = name;
+    expr[cst.getResult()] =
+        tables.cuda() ? "xfk_symbol(" + name + ")" : name;
     return success();
   }
   if (auto w = dyn_cast<WeightOp>(op)) {
@@ -564,7 +574,7 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
 
   // Everything else writes one new tensor.
   if (op->getNumResults() != 1)
-    return op->emitError("the CPU target cannot lower this op");
+    return op->emitError(Twine("the ") + tables.targetName + " target cannot lower this op");
   Value result = op->getResult(0);
   ArrayRef<int64_t> rs = shapeOf(result);
   const int64_t rn = product(rs);
@@ -727,7 +737,7 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
   if (auto r = dyn_cast<RopeOp>(op)) {
     auto xs = shapeOf(r.getInput());
     if (xs.size() != 4)
-      return op->emitError("the CPU target applies rope to [batch, heads, "
+      return op->emitError(Twine("the ") + tables.targetName + " target applies rope to [batch, heads, "
                            "seq, head_dim] tensors");
     auto ps = shapeOf(r.getPositions());
     int64_t rotary = r.getRotaryDim() ? *r.getRotaryDim() : xs[3];
@@ -795,7 +805,7 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
          vs = shapeOf(a.getValue());
     for (Value v : {a.getQuery(), a.getKey(), a.getValue()})
       if (llvm::any_of(shapeOf(v), ShapedType::isDynamic))
-        return op->emitError("the CPU target needs static attention shapes "
+        return op->emitError(Twine("the ") + tables.targetName + " target needs static attention shapes "
                              "(dynamic ones come only from cache_read)");
     MaskAttr mask = a.getMask();
     std::string s = "  {\n    xfk_attention_args a = {};\n";
@@ -856,12 +866,19 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
     };
     operand4d(a.getMaskTensor(), "mask", 1);
     operand4d(a.getBias(), "bias", 4);
-    s += "    if ((rc = xfk_attention(f, &a))) return rc;\n  }\n";
+    // CUDA: the mask kind and head sizes are template arguments, so each
+    // attention gets a kernel specialised to them.
+    if (tables.cuda())
+      s += std::string("    if ((rc = xfk_attention<") +
+           maskKindName(mask.getKind()) + ", " + num(qs[3]) + ", " +
+           num(vs[3]) + ">(f, &a))) return rc;\n  }\n";
+    else
+      s += "    if ((rc = xfk_attention(f, &a))) return rc;\n  }\n";
     body += opComment(op) + s;
     ++calls;
     return success();
   }
-  return op->emitError("the CPU target cannot lower '")
+  return op->emitError(Twine("the ") + tables.targetName + " target cannot lower '")
          << op->getName() << "' yet";
 }
 
@@ -869,8 +886,11 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
 
 LogicalResult mlir::xformer::translateModelToCpp(ModuleOp module,
                                                  raw_ostream &os,
-                                                 CpuEmitStats *stats) {
+                                                 CpuEmitStats *stats,
+                                                 ModelTarget target) {
   ModuleTables tables;
+  tables.target = target;
+  tables.targetName = target == ModelTarget::cuda ? "CUDA" : "CPU";
   // Weights: one entry per name, in order of first use.
   WalkResult walk = module.walk([&](WeightOp w) {
     auto type = cast<RankedTensorType>(w.getType());
@@ -881,7 +901,7 @@ LogicalResult mlir::xformer::translateModelToCpp(ModuleOp module,
       return WalkResult::interrupt();
     }
     if (!type.hasStaticShape() || dtypeName(type.getElementType()).empty()) {
-      w.emitError("the CPU target needs static f32/i64/i32 weights, not ")
+      w.emitError(Twine("the ") + tables.targetName + " target needs static f32/i64/i32 weights, not ")
           << type;
       return WalkResult::interrupt();
     }
@@ -900,7 +920,7 @@ LogicalResult mlir::xformer::translateModelToCpp(ModuleOp module,
     tables.arenaBytes = get("total_bytes");
     if (auto layout = plan.getAs<StringAttr>("layout");
         layout && layout.getValue() != "contiguous")
-      return module.emitError("the CPU target supports the contiguous KV "
+      return module.emitError(Twine("the ") + tables.targetName + " target supports the contiguous KV "
                               "layout only, not '")
              << layout.getValue() << "'";
   }
@@ -909,7 +929,7 @@ LogicalResult mlir::xformer::translateModelToCpp(ModuleOp module,
       return cache.emitError("KV cache without a plan: run "
                              "--xformer-plan-kv-cache before code generation");
     if (!cache.getElementType().isF32())
-      return cache.emitError("the CPU target stores f32 KV caches only, not ")
+      return cache.emitError(Twine("the ") + tables.targetName + " target stores f32 KV caches only, not ")
              << cache.getElementType();
     tables.caches.insert({cache.getSymName(), cache});
   }
@@ -954,7 +974,7 @@ LogicalResult mlir::xformer::translateModelToCpp(ModuleOp module,
   llvm::raw_string_ostream bos(bodies);
   for (auto func : funcs) {
     if (!func.getBody().hasOneBlock())
-      return func.emitError("the CPU target needs single-block functions");
+      return func.emitError(Twine("the ") + tables.targetName + " target needs single-block functions");
     FunctionEmitter fe(func, tables);
     if (failed(fe.emit()))
       return failure();
@@ -965,7 +985,10 @@ LogicalResult mlir::xformer::translateModelToCpp(ModuleOp module,
         << "(xfk_frame *f, const void *const *in, void *const *out) {\n"
         << "  char *S = f->scratch;\n  const void *const *W = f->weights;\n"
         << "  int32_t rc = 0;\n  (void)S; (void)W; (void)in; (void)rc;\n";
-    bos << fe.takeBody() << "  return 0;\n}\n\n";
+    bos << fe.takeBody();
+    if (tables.cuda()) // device errors (token ids) surface here
+      bos << "  if ((rc = xfk_finish(f))) return rc;\n";
+    bos << "  return 0;\n}\n\n";
     std::string ins = tensorDescs(sym + "_in", func.getArgumentTypes());
     std::string outs = tensorDescs(sym + "_out", func.getResultTypes());
     functionTable += "  {" + cString(func.getSymName()) + ", " + sym + ", " +
@@ -999,9 +1022,15 @@ LogicalResult mlir::xformer::translateModelToCpp(ModuleOp module,
     cacheTable += "  {0, 0, 0, 0, 0, 0, 0, 0},\n";
   cacheTable += "};\n";
 
-  os << "// Generated by xformer-compile (CPU target). Do not edit.\n"
-     << "#include \"xformer/Runtime/CPU/Kernels.h\"\n#include <string.h>\n\n"
-     << "namespace {\n\n"
+  os << "// Generated by xformer-compile (" << tables.targetName
+     << " target). Do not edit.\n";
+  if (tables.cuda())
+    os << "#include \"xformer/Runtime/CUDA/Kernels.cuh\"\n\n"
+       << "namespace {\n\nusing namespace xformer::cuda;\n\n";
+  else
+    os << "#include \"xformer/Runtime/CPU/Kernels.h\"\n#include <string.h>\n\n"
+       << "namespace {\n\n";
+  os
      << tables.decls << "\n"
      << weightTable << cacheTable << "\n"
      << bodies << descs << functionTable << "\n} // namespace\n\n"
@@ -1012,7 +1041,9 @@ LogicalResult mlir::xformer::translateModelToCpp(ModuleOp module,
      << static_cast<int>(*kind) << ", " << tables.weights.size()
      << ", kWeights, " << funcs.size() << ", kFunctions, "
      << tables.caches.size() << ", kCaches, " << tables.arenaBytes << ", "
-     << tables.maxBatch << ", " << tables.maxSeqLen << "};\n"
+     << tables.maxBatch << ", " << tables.maxSeqLen << ", "
+     << (tables.cuda() ? "XFM_TARGET_CUDA, &kDeviceOps" : "XFM_TARGET_CPU, 0")
+     << "};\n"
      << "  return &desc;\n}\n";
   if (stats) {
     stats->kernelCalls = calls;

@@ -17,6 +17,12 @@
 
 namespace mlir::xformer {
 
+/// Which kernel library the emitted code calls: the CPU runtime's
+/// (xformer/Runtime/CPU/Kernels.h, compiled by a C++ compiler) or the CUDA
+/// kernels (xformer/Runtime/CUDA/Kernels.cuh, compiled by nvcc into the
+/// model's library with a fatbin). The orchestration is the same.
+enum class ModelTarget { cpu, cuda };
+
 struct CpuEmitStats {
   int64_t kernelCalls = 0;
   int64_t scratchBytes = 0; // the largest function's
@@ -25,7 +31,8 @@ struct CpuEmitStats {
 /// Writes the C++ source of `module`; reports unsupported ops, types and
 /// shapes as errors at their locations and fails.
 LogicalResult translateModelToCpp(ModuleOp module, raw_ostream &os,
-                                  CpuEmitStats *stats = nullptr);
+                                  CpuEmitStats *stats = nullptr,
+                                  ModelTarget target = ModelTarget::cpu);
 
 } // namespace mlir::xformer
 
