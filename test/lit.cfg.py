@@ -39,6 +39,23 @@ config.substitutions.append(("%xformer_cxx", config.cxx_compiler))
 config.substitutions.append(("%xformer_import",
                              os.path.join(config.xformer_src_root, "tools",
                                           "xformer-import", "xformer-import")))
+# CUDA: 'nvcc' when the toolkit was found at configure time (models compile
+# for the GPU); 'cuda-device' when a GPU answers nvidia-smi (GPU tests run
+# instead of printing SKIP).
+if config.nvcc and not config.nvcc.endswith("-NOTFOUND"):
+    config.available_features.add("nvcc")
+    config.substitutions.append(("%nvcc", config.nvcc))
+    config.environment["XFORMER_NVCC"] = config.nvcc
+import shutil
+import subprocess
+if shutil.which("nvidia-smi"):
+    try:
+        if subprocess.run(["nvidia-smi", "-L"], capture_output=True,
+                          timeout=20).returncode == 0:
+            config.available_features.add("cuda-device")
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+
 # The sanitizer build runs the runtime through GoogleTest instead: a Python
 # process cannot load an ASan-instrumented runtime.
 if os.environ.get("XFORMER_SANITIZED") == "1":

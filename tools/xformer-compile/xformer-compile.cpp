@@ -253,6 +253,8 @@ int compileCuda(const char *argv0, const std::string &source,
                 const std::vector<std::string> &arches) {
   std::string nvccName = findNvcc();
   auto nvcc = llvm::sys::findProgramByName(nvccName);
+  if (nvcc && !llvm::sys::fs::can_execute(*nvcc))
+    nvcc = std::make_error_code(std::errc::no_such_file_or_directory);
   if (!nvcc) {
     llvm::errs() << "xformer-compile: nvcc ('" << nvccName
                  << "') not found: install the CUDA toolkit or set --nvcc, "

@@ -103,7 +103,8 @@ std::string floatLiteral(double v) {
     return "__builtin_nanf(\"\")";
   if (std::isinf(v))
     return v > 0 ? "__builtin_inff()" : "-__builtin_inff()";
-  return doubleLiteral(v) + "f";
+  // Rounded to float here, so the literal is exact (nvcc warns otherwise).
+  return doubleLiteral(static_cast<double>(static_cast<float>(v))) + "f";
 }
 
 /// Module-wide tables: weights, caches, shape constants.

@@ -17,11 +17,13 @@
 // BIDI: error: self-attention of an autoregressive decoder is not causal
 
 // RUN: not xformer-compile %S/../../Examples/gpt2-fused.mlir --target=tpu 2>&1 | FileCheck %s --check-prefix=TARGET
-// TARGET: xformer-compile: target 'tpu' is not available; supported: cpu
+// TARGET: xformer-compile: target 'tpu' is not available; supported: cpu, cuda
 // RUN: not xformer-compile %S/../../Examples/gpt2-fused.mlir 2>&1 | FileCheck %s --check-prefix=NOOUT
-// NOOUT: a library needs -o <file.so>
-// RUN: not xformer-compile %S/../../Examples/gpt2-fused.mlir --emit=ptx 2>&1 | FileCheck %s --check-prefix=EMIT
-// EMIT: --emit must be library, source or mlir, not 'ptx'
+// NOOUT: --emit=library needs -o <file>
+// RUN: not xformer-compile %S/../../Examples/gpt2-fused.mlir --emit=llvm 2>&1 | FileCheck %s --check-prefix=EMIT
+// EMIT: --emit must be library, source, mlir, ptx or cubin, not 'llvm'
+// RUN: not xformer-compile %S/../../Examples/gpt2-fused.mlir --emit=ptx -o %t.ptx 2>&1 | FileCheck %s --check-prefix=PTXCPU
+// PTXCPU: --emit=ptx needs --target=cuda
 // RUN: not xformer-compile %t.missing.mlir -o %t.so 2>&1 | FileCheck %s --check-prefix=MISSING
 // MISSING: xformer-compile: {{.*}}missing.mlir
 
