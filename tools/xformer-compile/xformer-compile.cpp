@@ -217,6 +217,26 @@ std::string findNvcc() {
   return "nvcc";
 }
 
+/// Writes `source` to a new temporary file with extension `ext`.
+bool writeTemporary(const std::string &source, const char *ext,
+                    SmallString<128> &path) {
+  if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
+          "xformer-model", ext, path)) {
+    llvm::errs() << "xformer-compile: cannot create a temporary file: "
+                 << ec.message() << "\n";
+    return false;
+  }
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec) {
+    llvm::errs() << "xformer-compile: " << path << ": " << ec.message()
+                 << "\n";
+    return false;
+  }
+  os << source;
+  return true;
+}
+
 /// Runs a program with its output in a log, printed if it fails.
 int runLogged(const std::string &program, const std::vector<std::string> &args,
               const char *stage, const char *what) {
@@ -262,23 +282,10 @@ int compileCuda(const char *argv0, const std::string &source,
     return 1;
   }
   SmallString<128> srcPath;
-  if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
-          "xformer-model", "cu", srcPath)) {
-    llvm::errs() << "xformer-compile: cannot create a temporary file: "
-                 << ec.message() << "\n";
-    return 1;
-  }
+  bool written = writeTemporary(source, "cu", srcPath);
   llvm::FileRemover removeSrc(srcPath);
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(srcPath, ec);
-    if (ec) {
-      llvm::errs() << "xformer-compile: " << srcPath << ": " << ec.message()
-                   << "\n";
-      return 1;
-    }
-    os << source;
-  }
+  if (!written)
+    return 1;
   std::string include, lib;
   runtimePaths(argv0, include, lib);
   std::vector<std::string> args = {*nvcc,          "-std=c++17",
@@ -469,23 +476,10 @@ int main(int argc, char **argv) {
 
   // Compile the C++ into the library.
   SmallString<128> srcPath;
-  if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
-          "xformer-model", "cpp", srcPath)) {
-    llvm::errs() << "xformer-compile: cannot create a temporary file: "
-                 << ec.message() << "\n";
-    return 1;
-  }
+  bool written = writeTemporary(source, "cpp", srcPath);
   llvm::FileRemover removeSrc(srcPath);
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(srcPath, ec);
-    if (ec) {
-      llvm::errs() << "xformer-compile: " << srcPath << ": " << ec.message()
-                   << "\n";
-      return 1;
-    }
-    os << source;
-  }
+  if (!written)
+    return 1;
   std::string include, lib;
   runtimePaths(argv[0], include, lib);
   std::string compiler = cxx;
@@ -500,37 +494,15 @@ int main(int argc, char **argv) {
                  << "' not found (set --cxx or XFORMER_CXX)\n";
     return 1;
   }
-  SmallString<128> logPath;
-  (void)llvm::sys::fs::createTemporaryFile("xformer-cxx", "log", logPath);
-  llvm::FileRemover removeLog(logPath);
   std::vector<std::string> args = {
       *program,       "-O2",          "-fPIC",
       "-shared",      "-std=c++17",   "-fvisibility=hidden",
       "-I" + include, srcPath.str().str(), "-o",
       outputFile,     "-L" + lib,     "-lxformer_runtime",
       "-Wl,-rpath," + lib};
-  {
-    Stage s("compile C++ -> shared library");
-    if (verbose) {
-      llvm::errs() << "[xformer-compile]  ";
-      for (auto &a : args)
-        llvm::errs() << " " << a;
-      llvm::errs() << "\n";
-    }
-    std::vector<StringRef> argRefs(args.begin(), args.end());
-    std::optional<StringRef> redirects[] = {std::nullopt, logPath.str(),
-                                            logPath.str()};
-    std::string error;
-    int rc = llvm::sys::ExecuteAndWait(*program, argRefs, std::nullopt,
-                                       redirects, 0, 0, &error);
-    if (rc != 0) {
-      llvm::errs() << "xformer-compile: the C++ compiler failed (" << rc
-                   << (error.empty() ? "" : ": " + error) << ")\n";
-      if (auto log = llvm::MemoryBuffer::getFile(logPath))
-        llvm::errs() << (*log)->getBuffer();
-      return 1;
-    }
-  }
+  if (runLogged(*program, args, "compile C++ -> shared library",
+                "the C++ compiler"))
+    return 1;
   if (verbose)
     llvm::errs() << llvm::format(
         "[xformer-compile] total %.1f ms -> %s\n",
