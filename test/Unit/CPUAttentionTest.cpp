@@ -197,8 +197,10 @@ TEST(CPUAttention, EveryKindAgainstReference) {
       c.qLen = c.kvLen;
     if (c.spec.kind == mask::Kind::Cross)
       c.qLen = uni(1, 70);
-    c.headDim = uni(1, 3) * 8;
-    c.vHeadDim = n % 7 == 0 ? 8 : c.headDim;
+    // Mostly whole SIMD registers; every sixth head size (and every
+    // seventh value size) odd, for the kernels' remainder paths.
+    c.headDim = n % 6 == 5 ? uni(1, 40) : uni(1, 3) * 8;
+    c.vHeadDim = n % 7 == 0 ? uni(1, 20) : c.headDim;
     c.lengths = n % 3 == 0;
     c.runtimePrefix = c.spec.kind == mask::Kind::PrefixLM && n % 2;
     c.documents = c.spec.kind != mask::Kind::Cross && n % 5 == 1;
@@ -254,12 +256,13 @@ TEST(CPUAttention, FullyMaskedRowsAreZero) {
 namespace {
 
 TEST(CPUAttention, EdgeCasesAndSpecialisedHeadDims) {
-  // head_dim 64 and 128 take the register-resident P.V path; windows of 1,
-  // prefixes of 0 and of the whole sequence, lengths 0 and 1, more than one
-  // key tile, GQA.
+  // head_dim 64 and 128 (whole register tiles), 40 and 20 (remainders); up
+  // to 4 queries take the direct score path, 5 the transposed one; windows
+  // of 1, prefixes of 0 and of the whole sequence, lengths 0 and 1, more
+  // than one key tile, GQA.
   int seed = 9000;
-  for (int64_t hd : {64, 128, 40}) {
-    for (int64_t len : {1, 2, 70, 130}) {
+  for (int64_t hd : {64, 128, 40, 20}) {
+    for (int64_t len : {1, 2, 4, 5, 70, 130}) {
       Case c;
       c.headDim = c.vHeadDim = hd;
       c.heads = 4;

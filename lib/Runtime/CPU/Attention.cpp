@@ -1,13 +1,13 @@
 //===- Attention.cpp - CPU fused masked attention -------------------------===//
 
 #include "xformer/Runtime/CPU/Attention.h"
+#include "ThreadPool.h"
 #include "xformer/Semantics/BlockSparsity.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <thread>
 #include <limits>
 #include <vector>
 
@@ -20,52 +20,247 @@ namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-/// A dot product with 8 independent partial sums, so the compiler
-/// vectorises it without reassociating a single sum.
-inline float dotVec(const float *a, const float *b, int64_t n) {
-  float part[8] = {};
-  int64_t d = 0;
-  for (; d + 8 <= n; d += 8)
-    for (int l = 0; l < 8; ++l)
-      part[l] += a[d + l] * b[d + l];
+//===----------------------------------------------------------------------===//
+// Register-blocked micro-kernels
+//===----------------------------------------------------------------------===//
+
+/// One SIMD register of floats: 16 lanes with AVX-512, else 8 (AVX2, or
+/// two SSE registers where the compiler has to split it).
+#ifdef __AVX512F__
+constexpr int64_t kLanes = 16;
+#else
+constexpr int64_t kLanes = 8;
+#endif
+typedef float Vec __attribute__((vector_size(kLanes * sizeof(float))));
+
+inline Vec load(const float *p) {
+  Vec v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+inline void store(float *p, Vec v) { std::memcpy(p, &v, sizeof(v)); }
+inline Vec splat(float x) {
+  Vec v;
+  for (int64_t l = 0; l < kLanes; ++l)
+    v[l] = x;
+  return v;
+}
+inline float horizontalSum(Vec v) {
   float sum = 0.0f;
-  for (; d < n; ++d)
-    sum += a[d] * b[d];
-  for (int l = 0; l < 8; ++l)
-    sum += part[l];
+  for (int64_t l = 0; l < kLanes; ++l)
+    sum += v[l];
   return sum;
 }
 
-/// acc[0..DV) += sum over j in [jl, jh) of p[j] * v[j * DV ..]. With DV a
-/// compile-time constant the accumulator stays in registers.
-template <int64_t DV>
-inline void accumulatePV(float *acc, const float *p, const float *v,
-                         int64_t jl, int64_t jh) {
-  float local[DV];
-  for (int64_t d = 0; d < DV; ++d)
-    local[d] = acc[d];
-  for (int64_t j = jl; j < jh; ++j) {
-    const float pj = p[j];
-    const float *vj = v + j * DV;
-    for (int64_t d = 0; d < DV; ++d)
-      local[d] += pj * vj[d];
+/// C[MR][NV * kLanes] (+)= A[MR][k] * B[k][NV * kLanes], with row strides
+/// lda, ldb and ldc. The MR x NV accumulators live in registers for the
+/// whole reduction; each step loads NV vectors of B and broadcasts MR
+/// elements of A (the BLIS shape: 6 x 16 on AVX2).
+template <int64_t MR, int64_t NV>
+inline void microKernel(const float *a, int64_t lda, const float *b,
+                        int64_t ldb, int64_t k, float *c, int64_t ldc,
+                        bool accumulate) {
+  Vec acc[MR][NV];
+  for (int64_t r = 0; r < MR; ++r)
+    for (int64_t v = 0; v < NV; ++v)
+      acc[r][v] = accumulate ? load(c + r * ldc + v * kLanes) : Vec{};
+  for (int64_t kk = 0; kk < k; ++kk) {
+    Vec bv[NV];
+    for (int64_t v = 0; v < NV; ++v)
+      bv[v] = load(b + kk * ldb + v * kLanes);
+    for (int64_t r = 0; r < MR; ++r) {
+      const Vec ar = splat(a[r * lda + kk]);
+      for (int64_t v = 0; v < NV; ++v)
+        acc[r][v] += ar * bv[v];
+    }
   }
-  for (int64_t d = 0; d < DV; ++d)
-    acc[d] = local[d];
+  for (int64_t r = 0; r < MR; ++r)
+    for (int64_t v = 0; v < NV; ++v)
+      store(c + r * ldc + v * kLanes, acc[r][v]);
 }
 
-inline void accumulatePV(float *acc, const float *p, const float *v,
-                         int64_t jl, int64_t jh, int64_t dv) {
-  switch (dv) {
-  case 64:
-    return accumulatePV<64>(acc, p, v, jl, jh);
-  case 128:
-    return accumulatePV<128>(acc, p, v, jl, jh);
+/// Rows [0, MR) of C over all n columns: full register tiles of two
+/// vectors, then one, then scalar columns.
+template <int64_t MR>
+inline void gemmRows(const float *a, int64_t lda, const float *b, int64_t ldb,
+                     int64_t n, int64_t k, float *c, int64_t ldc,
+                     bool accumulate) {
+  int64_t col = 0;
+  for (; col + 2 * kLanes <= n; col += 2 * kLanes)
+    microKernel<MR, 2>(a, lda, b + col, ldb, k, c + col, ldc, accumulate);
+  for (; col + kLanes <= n; col += kLanes)
+    microKernel<MR, 1>(a, lda, b + col, ldb, k, c + col, ldc, accumulate);
+  for (; col < n; ++col)
+    for (int64_t r = 0; r < MR; ++r) {
+      float sum = accumulate ? c[r * ldc + col] : 0.0f;
+      for (int64_t kk = 0; kk < k; ++kk)
+        sum += a[r * lda + kk] * b[kk * ldb + col];
+      c[r * ldc + col] = sum;
+    }
+}
+
+/// C[m][n] (+)= A[m][k] * B[k][n], all row-major with the given strides.
+void gemm(const float *a, int64_t lda, const float *b, int64_t ldb, int64_t m,
+          int64_t n, int64_t k, float *c, int64_t ldc, bool accumulate) {
+  constexpr int64_t kRows = 6;
+  int64_t r = 0;
+  for (; r + kRows <= m; r += kRows)
+    gemmRows<kRows>(a + r * lda, lda, b, ldb, n, k, c + r * ldc, ldc,
+                    accumulate);
+  const float *ar = a + r * lda;
+  float *cr = c + r * ldc;
+  switch (m - r) {
+  case 5:
+    return gemmRows<5>(ar, lda, b, ldb, n, k, cr, ldc, accumulate);
+  case 4:
+    return gemmRows<4>(ar, lda, b, ldb, n, k, cr, ldc, accumulate);
+  case 3:
+    return gemmRows<3>(ar, lda, b, ldb, n, k, cr, ldc, accumulate);
+  case 2:
+    return gemmRows<2>(ar, lda, b, ldb, n, k, cr, ldc, accumulate);
+  case 1:
+    return gemmRows<1>(ar, lda, b, ldb, n, k, cr, ldc, accumulate);
   default:
-    for (int64_t j = jl; j < jh; ++j)
-      for (int64_t d = 0; d < dv; ++d)
-        acc[d] += p[j] * v[j * dv + d];
+    return;
   }
+}
+
+/// Eight lanes, the width of the reduction tree below.
+typedef float Vec8 __attribute__((vector_size(8 * sizeof(float))));
+
+inline Vec8 foldTo8(Vec v) {
+#ifdef __AVX512F__
+  return __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+         __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+#else
+  return v;
+#endif
+}
+
+/// Lanes 0-3: sums of adjacent lanes of `a`; lanes 4-7: of `b`.
+inline Vec8 pairSums(Vec8 a, Vec8 b) {
+  return __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14) +
+         __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15);
+}
+
+/// The eight horizontal sums of v[0..8) in one vector, lane i = sum of
+/// v[i]: three levels of pairwise sums instead of eight separate
+/// reductions.
+inline Vec8 horizontalSums8(const Vec *v) {
+  Vec8 w0 = pairSums(foldTo8(v[0]), foldTo8(v[1]));
+  Vec8 w1 = pairSums(foldTo8(v[2]), foldTo8(v[3]));
+  Vec8 w2 = pairSums(foldTo8(v[4]), foldTo8(v[5]));
+  Vec8 w3 = pairSums(foldTo8(v[6]), foldTo8(v[7]));
+  return pairSums(pairSums(w0, w1), pairSums(w2, w3));
+}
+
+/// Software prefetch for the scores pass of decode, which streams K and V
+/// from memory once: with keys j and j + 1, the K rows kAhead keys further
+/// (the hardware prefetcher alone leaves the loads exposed) and this tile's
+/// V rows j and j + 1, which P.V reads a column block at a time, an order
+/// the hardware prefetcher does not follow.
+struct Prefetch {
+  static constexpr int64_t kAhead = 32;
+  const char *k = nullptr, *v = nullptr;
+  int64_t kRowBytes = 0, vRowBytes = 0;
+
+  void rows(int64_t j) const {
+    if (!k)
+      return;
+    for (int64_t x = 0; x < 2 * kRowBytes; x += 64)
+      __builtin_prefetch(k + (j + kAhead) * kRowBytes + x);
+    for (int64_t x = 0; x < 2 * vRowBytes; x += 64)
+      __builtin_prefetch(v + j * vRowBytes + x);
+  }
+};
+
+/// s[r * lds + j] = q[r] . k[j] for r in [0, 4), j in [0, nk): the form for
+/// a handful of query rows (decode), where transposing K would cost more
+/// than the products. Two keys at a time, each K row loaded once for all
+/// four rows, eight independent accumulators reduced together.
+inline void dotRows4(const float *q, int64_t ldq, const float *k, int64_t d,
+                     int64_t nk, float *s, int64_t lds,
+                     const Prefetch &pf) {
+  const int64_t dv = d / kLanes * kLanes;
+  int64_t j = 0;
+  for (; j + 2 <= nk; j += 2) {
+    const float *k0 = k + j * d, *k1 = k0 + d;
+    pf.rows(j);
+    // acc[2 * r + t]: row r against key j + t.
+    Vec acc[8] = {};
+    for (int64_t x = 0; x < dv; x += kLanes) {
+      const Vec a = load(k0 + x), b = load(k1 + x);
+      for (int64_t r = 0; r < 4; ++r) {
+        const Vec qv = load(q + r * ldq + x);
+        acc[2 * r] += qv * a;
+        acc[2 * r + 1] += qv * b;
+      }
+    }
+    const Vec8 sums = horizontalSums8(acc);
+    for (int64_t r = 0; r < 4; ++r) {
+      float s0 = sums[2 * r], s1 = sums[2 * r + 1];
+      for (int64_t x = dv; x < d; ++x) {
+        s0 += q[r * ldq + x] * k0[x];
+        s1 += q[r * ldq + x] * k1[x];
+      }
+      s[r * lds + j] = s0;
+      s[r * lds + j + 1] = s1;
+    }
+  }
+  for (; j < nk; ++j)
+    for (int64_t r = 0; r < 4; ++r) {
+      Vec acc = {};
+      for (int64_t x = 0; x < dv; x += kLanes)
+        acc += load(q + r * ldq + x) * load(k + j * d + x);
+      float sum = horizontalSum(acc);
+      for (int64_t x = dv; x < d; ++x)
+        sum += q[r * ldq + x] * k[j * d + x];
+      s[r * lds + j] = sum;
+    }
+}
+
+/// One row against every key: eight keys at a time.
+inline void dotRow1(const float *q, const float *k, int64_t d, int64_t nk,
+                    float *s, const Prefetch &pf) {
+  const int64_t dv = d / kLanes * kLanes;
+  int64_t j = 0;
+  for (; j + 8 <= nk; j += 8) {
+    for (int64_t t = 0; t < 8; t += 2)
+      pf.rows(j + t);
+    Vec acc[8] = {};
+    for (int64_t x = 0; x < dv; x += kLanes) {
+      const Vec qv = load(q + x);
+      for (int64_t t = 0; t < 8; ++t)
+        acc[t] += qv * load(k + (j + t) * d + x);
+    }
+    const Vec8 sums = horizontalSums8(acc);
+    for (int64_t t = 0; t < 8; ++t) {
+      float sum = sums[t];
+      for (int64_t x = dv; x < d; ++x)
+        sum += q[x] * k[(j + t) * d + x];
+      s[j + t] = sum;
+    }
+  }
+  for (; j < nk; ++j) {
+    Vec acc = {};
+    for (int64_t x = 0; x < dv; x += kLanes)
+      acc += load(q + x) * load(k + j * d + x);
+    float sum = horizontalSum(acc);
+    for (int64_t x = dv; x < d; ++x)
+      sum += q[x] * k[j * d + x];
+    s[j] = sum;
+  }
+}
+
+/// Scores of m rows against nk keys; the first pass over the keys issues
+/// the prefetches.
+void dotAll(const float *q, int64_t ldq, int64_t m, const float *k, int64_t d,
+            int64_t nk, float *s, int64_t lds, Prefetch pf) {
+  int64_t r = 0;
+  for (; r + 4 <= m; r += 4, pf = Prefetch())
+    dotRows4(q + r * ldq, ldq, k, d, nk, s + r * lds, lds, pf);
+  for (; r < m; ++r, pf = Prefetch())
+    dotRow1(q + r * ldq, k, d, nk, s + r * lds, pf);
 }
 
 /// e^x for x <= 0 in a form the compiler vectorises (Cephes' expf
@@ -89,6 +284,31 @@ inline float expNonPositive(float x) {
   return x == kNegInf ? 0.0f : p * scale;
 }
 
+/// p[j] = e^(s[j] - m) over a whole tile row; returns the sum.
+/// Two loops: an in-order float sum would keep the compiler from
+/// vectorising the exponentials.
+inline float expRow(const float *s, float m, float *p) {
+  for (int64_t j = 0; j < kBlockK; ++j)
+    p[j] = expNonPositive(s[j] - m);
+  Vec sum = {};
+  for (int64_t j = 0; j < kBlockK; j += kLanes)
+    sum += load(p + j);
+  return horizontalSum(sum);
+}
+
+/// The largest of a whole tile row.
+inline float rowMaximum(const float *s) {
+  Vec m = load(s);
+  for (int64_t j = kLanes; j < kBlockK; j += kLanes) {
+    const Vec x = load(s + j);
+    m = m > x ? m : x;
+  }
+  float r = m[0];
+  for (int64_t l = 1; l < kLanes; ++l)
+    r = std::max(r, m[l]);
+  return r;
+}
+
 /// Contiguous runs of equal document ids: [start[p], end[p]) holds p.
 void documentRuns(const int64_t *seg, int64_t n, std::vector<int64_t> &start,
                   std::vector<int64_t> &end) {
@@ -100,12 +320,32 @@ void documentRuns(const int64_t *seg, int64_t n, std::vector<int64_t> &start,
     end[p] = p + 1 < n && seg[p + 1] == seg[p] ? end[p + 1] : p + 1;
 }
 
-/// One (batch, kv head) pair: every query head of the group, query tile by
-/// query tile, key tile by key tile. `KIND` specialises the visibility test;
-/// CUSTOM reads the explicit mask.
+/// Working memory of one thread, kept between calls.
+struct Scratch {
+  std::vector<float> kT, q, s, acc, m, l;
+  std::vector<int64_t> docStart, docEnd;
+};
+
+Scratch &threadScratch() {
+  thread_local Scratch scratch;
+  return scratch;
+}
+
+/// Query rows this few (decode, short chunks) compute scores with dot
+/// products straight from K; more rows amortise a transposed copy of K
+/// that feeds the register-blocked kernel.
+constexpr int64_t kDirectRows = 4;
+
+/// One work item: every query head of KV head `kvh` of batch `b`, for the
+/// query tiles qt = part, part + parts, ... Each query tile is one flash
+/// step over its visible key tiles: S = Q K^T and O += P V through the
+/// register-blocked kernel on (group x tile rows), the online softmax in
+/// between. `KIND` specialises the visibility test; CUSTOM reads the
+/// explicit mask.
 template <Kind KIND, bool CUSTOM>
 void attendGroup(const Spec &specIn, const AttentionArgs &a, int64_t b,
-                 int64_t kvh, const bool *customMask, int64_t maskBStride,
+                 int64_t kvh, int64_t part, int64_t parts,
+                 const bool *customMask, int64_t maskBStride,
                  int64_t maskHStride) {
   const int64_t group = a.heads / a.kvHeads;
   const int64_t qValid = a.qLengths ? std::clamp<int64_t>(a.qLengths[b], 0, a.qLen)
@@ -116,184 +356,179 @@ void attendGroup(const Spec &specIn, const AttentionArgs &a, int64_t b,
   spec.kind = KIND;
   if (a.prefixLengths)
     spec.prefix = a.prefixLengths[b];
-  std::vector<int64_t> docStart, docEnd;
+  Scratch &w = threadScratch();
   const int64_t *seg = a.segmentIds ? a.segmentIds + b * a.kvLen : nullptr;
-  if (spec.documents) {
-    documentRuns(seg, kValid, docStart, docEnd);
-  }
+  if (spec.documents)
+    documentRuns(seg, kValid, w.docStart, w.docEnd);
 
   const int64_t D = a.headDim, DV = a.vHeadDim;
   const float *kBase = a.key + (b * a.kvHeads + kvh) * a.kvLen * D;
   const float *vBase = a.value + (b * a.kvHeads + kvh) * a.kvLen * DV;
+  auto outRows = [&](int64_t g) {
+    return a.out + (b * a.heads + kvh * group + g) * a.qLen * DV;
+  };
 
-  // Zero the whole output of the group first: padding rows and rows that
-  // see no key stay zero.
-  for (int64_t g = 0; g < group; ++g) {
-    int64_t h = kvh * group + g;
-    float *o = a.out + (b * a.heads + h) * a.qLen * DV;
-    std::fill(o, o + a.qLen * DV, 0.0f);
+  // Padding rows stay zero (written once, by the first part).
+  if (part == 0)
+    for (int64_t g = 0; g < group; ++g)
+      std::fill(outRows(g) + qValid * DV, outRows(g) + a.qLen * DV, 0.0f);
+
+  const bool direct = qValid <= kDirectRows;
+  const int64_t kTiles = (kValid + kBlockK - 1) / kBlockK;
+  if (!direct) {
+    // K transposed tile by tile, [kTiles][D][kBlockK], zero past kValid.
+    w.kT.resize(kTiles * D * kBlockK);
+    for (int64_t kt = 0; kt < kTiles; ++kt) {
+      float *dst = w.kT.data() + kt * D * kBlockK;
+      const int64_t j0 = kt * kBlockK;
+      const int64_t nk = std::min(kBlockK, kValid - j0);
+      for (int64_t j = 0; j < nk; ++j) {
+        const float *kj = kBase + (j0 + j) * D;
+        for (int64_t d = 0; d < D; ++d)
+          dst[d * kBlockK + j] = kj[d];
+      }
+      for (int64_t d = 0; d < D; ++d)
+        std::fill(dst + d * kBlockK + nk, dst + (d + 1) * kBlockK, 0.0f);
+    }
   }
 
-  const int64_t rows = kBlockQ * group;
-  // Keys of a tile transposed ([D][kBlockK]) so scores are axpy loops over
-  // 64 contiguous keys; scores and probabilities of one row in `s`/`p`.
-  std::vector<float> m(rows), l(rows), acc(rows * DV), kT(D * kBlockK),
-      qs(D);
-  alignas(64) float s[kBlockK];
-  alignas(64) float p[kBlockK];
-  for (int64_t qt = 0; qt * kBlockQ < qValid; ++qt) {
+  const int64_t maxRows = kBlockQ * group;
+  w.q.resize(maxRows * D);
+  w.s.resize(maxRows * kBlockK);
+  w.acc.resize(maxRows * DV);
+  w.m.resize(maxRows);
+  w.l.resize(maxRows);
+  float *qs = w.q.data(), *s = w.s.data(), *acc = w.acc.data();
+  float *m = w.m.data(), *l = w.l.data();
+
+  for (int64_t qt = part; qt * kBlockQ < qValid; qt += parts) {
     const int64_t i0 = qt * kBlockQ;
-    const int64_t i1 = std::min(i0 + kBlockQ, qValid);
-    std::fill(m.begin(), m.end(), kNegInf);
-    std::fill(l.begin(), l.end(), 0.0f);
-    std::fill(acc.begin(), acc.end(), 0.0f);
-    for (int64_t kt = 0; kt * kBlockK < kValid; ++kt) {
+    const int64_t nq = std::min(kBlockQ, qValid - i0);
+    // Rows of the tile: head g's query i0 + ii is row g * nq + ii.
+    const int64_t rows = group * nq;
+    for (int64_t g = 0; g < group; ++g) {
+      const float *qBase =
+          a.query + ((b * a.heads + kvh * group + g) * a.qLen + i0) * D;
+      for (int64_t x = 0; x < nq * D; ++x)
+        qs[g * nq * D + x] = qBase[x] * a.scale;
+    }
+    std::fill(m, m + rows, kNegInf);
+    std::fill(l, l + rows, 0.0f);
+    std::fill(acc, acc + rows * DV, 0.0f);
+
+    for (int64_t kt = 0; kt < kTiles; ++kt) {
       const int64_t j0 = kt * kBlockK;
-      const int64_t j1 = std::min(j0 + kBlockK, kValid);
+      const int64_t nk = std::min(kBlockK, kValid - j0);
       TileClass cls = TileClass::Partial;
       if constexpr (!CUSTOM) {
         cls = mask::classifyTileInDocuments(spec, qt, kt, kBlockQ, kBlockK,
-                                            qValid, kValid, docStart.data(),
-                                            docEnd.data());
+                                            qValid, kValid, w.docStart.data(),
+                                            w.docEnd.data());
         if (cls == TileClass::Empty)
           continue;
       }
-      const int64_t nk = j1 - j0;
-      // A tile with one or two query rows (decode) reads each key once:
-      // transposing it would cost more than the dot products.
-      const bool direct = i1 - i0 <= 2;
-      if (!direct)
-        for (int64_t j = 0; j < kBlockK; ++j) {
-          const float *kj = kBase + (j0 + j) * D;
-          for (int64_t d = 0; d < D; ++d)
-            kT[d * kBlockK + j] = j < nk ? kj[d] : 0.0f;
-        }
-      for (int64_t g = 0; g < group; ++g) {
+      // S = (scale Q) K^T for every row of the tile.
+      if (direct) {
+        Prefetch pf;
+        pf.k = reinterpret_cast<const char *>(kBase + j0 * D);
+        pf.v = reinterpret_cast<const char *>(vBase + j0 * DV);
+        pf.kRowBytes = D * sizeof(float);
+        pf.vRowBytes = DV * sizeof(float);
+        dotAll(qs, D, rows, kBase + j0 * D, D, nk, s, kBlockK, pf);
+      }
+      else
+        gemm(qs, D, w.kT.data() + kt * D * kBlockK, kBlockK, rows, kBlockK,
+             D, s, kBlockK, /*accumulate=*/false);
+
+      // Mask, online softmax; S becomes P in place.
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t g = r / nq, i = i0 + r % nq;
         const int64_t h = kvh * group + g;
-        const float *qBase = a.query + (b * a.heads + h) * a.qLen * D;
-        for (int64_t i = i0; i < i1; ++i) {
-          const int64_t r = g * kBlockQ + (i - i0);
-          // Visible keys of this row within the tile.
-          int64_t lo = j0, hi = j1;
-          if constexpr (!CUSTOM) {
-            if (cls == TileClass::Partial) {
-              mask::KeyRange kr =
-                  spec.documents
-                      ? mask::visibleKeysInDocuments(spec, i, qValid, kValid,
-                                                     docStart.data(),
-                                                     docEnd.data())
-                      : mask::visibleKeys(spec, i, qValid, kValid);
-              lo = std::max(lo, kr.first);
-              hi = std::min(hi, kr.last);
-            }
+        float *sr = s + r * kBlockK;
+        int64_t lo = 0, hi = nk;
+        if constexpr (!CUSTOM) {
+          if (cls == TileClass::Partial) {
+            mask::KeyRange kr =
+                spec.documents
+                    ? mask::visibleKeysInDocuments(spec, i, qValid, kValid,
+                                                   w.docStart.data(),
+                                                   w.docEnd.data())
+                    : mask::visibleKeys(spec, i, qValid, kValid);
+            lo = std::clamp<int64_t>(kr.first - j0, 0, nk);
+            hi = std::clamp<int64_t>(kr.last - j0, lo, nk);
           }
-          if (hi <= lo)
-            continue;
-          const float *qi = qBase + i * D;
-          for (int64_t d = 0; d < D; ++d)
-            qs[d] = qi[d] * a.scale;
-          if (direct) {
-            for (int64_t j = lo; j < hi; ++j)
-              s[j - j0] = dotVec(qs.data(), kBase + j * D, D);
-          } else {
-            for (int64_t j = 0; j < kBlockK; ++j)
-              s[j] = 0.0f;
-            for (int64_t d = 0; d < D; ++d) {
-              const float qd = qs[d];
-              const float *kd = kT.data() + d * kBlockK;
-              for (int64_t j = 0; j < kBlockK; ++j)
-                s[j] += qd * kd[j];
-            }
-          }
-          if (a.bias) {
-            const float *br = a.bias + b * a.biasBatchStride +
-                              h * a.biasHeadStride + i * a.kvLen;
-            for (int64_t j = lo; j < hi; ++j)
-              s[j - j0] += br[j];
-          }
-          if constexpr (CUSTOM) {
-            const bool *mr = customMask + b * maskBStride + h * maskHStride +
-                             i * a.kvLen;
-            for (int64_t j = lo; j < hi; ++j)
-              if (!mr[j])
-                s[j - j0] = kNegInf;
-          }
-          const int64_t jl = lo - j0, jh = hi - j0;
-          float rowMax = kNegInf;
-          for (int64_t j = jl; j < jh; ++j)
-            rowMax = std::max(rowMax, s[j]);
-          if (rowMax == kNegInf)
-            continue; // nothing visible in this tile
-          const float mNew = std::max(m[r], rowMax);
-          const float alpha = expNonPositive(m[r] - mNew);
-          float *accRow = acc.data() + r * DV;
-          if (alpha != 1.0f) {
-            l[r] *= alpha;
-            for (int64_t d = 0; d < DV; ++d)
-              accRow[d] *= alpha;
-          }
-          float sum = 0.0f;
-          for (int64_t j = jl; j < jh; ++j) {
-            p[j] = expNonPositive(s[j] - mNew);
-            sum += p[j];
-          }
-          l[r] += sum;
-          accumulatePV(accRow, p, vBase + j0 * DV, jl, jh, DV);
-          m[r] = mNew;
         }
-      }
-    }
-    // Normalise; a row that saw no key stays zero.
-    for (int64_t g = 0; g < group; ++g) {
-      const int64_t h = kvh * group + g;
-      float *o = a.out + (b * a.heads + h) * a.qLen * DV;
-      for (int64_t i = i0; i < i1; ++i) {
-        const int64_t r = g * kBlockQ + (i - i0);
-        if (l[r] <= 0.0f)
+        std::fill(sr, sr + lo, kNegInf);
+        std::fill(sr + hi, sr + kBlockK, kNegInf);
+        if (a.bias) {
+          const float *br = a.bias + b * a.biasBatchStride +
+                            h * a.biasHeadStride + i * a.kvLen + j0;
+          for (int64_t j = lo; j < hi; ++j)
+            sr[j] += br[j];
+        }
+        if constexpr (CUSTOM) {
+          const bool *mr = customMask + b * maskBStride + h * maskHStride +
+                           i * a.kvLen + j0;
+          for (int64_t j = lo; j < hi; ++j)
+            if (!mr[j])
+              sr[j] = kNegInf;
+        }
+        const float rowMax = rowMaximum(sr);
+        if (rowMax == kNegInf) {
+          // Nothing visible in this tile: a zero row of P adds nothing.
+          std::fill(sr, sr + kBlockK, 0.0f);
           continue;
-        const float inv = 1.0f / l[r];
-        for (int64_t d = 0; d < DV; ++d)
-          o[i * DV + d] = acc[r * DV + d] * inv;
+        }
+        const float mNew = std::max(m[r], rowMax);
+        const float alpha = expNonPositive(m[r] - mNew);
+        if (alpha != 1.0f) {
+          l[r] *= alpha;
+          float *accRow = acc + r * DV;
+          for (int64_t d = 0; d < DV; ++d)
+            accRow[d] *= alpha;
+        }
+        l[r] += expRow(sr, mNew, sr);
+        m[r] = mNew;
       }
+      // O += P V over the tile's keys.
+      gemm(s, kBlockK, vBase + j0 * DV, DV, rows, DV, nk, acc, DV,
+           /*accumulate=*/true);
+    }
+
+    // Normalise; a row that saw no key is zero.
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t g = r / nq, i = i0 + r % nq;
+      float *o = outRows(g) + i * DV;
+      if (l[r] <= 0.0f) {
+        std::fill(o, o + DV, 0.0f);
+        continue;
+      }
+      const float inv = 1.0f / l[r];
+      for (int64_t d = 0; d < DV; ++d)
+        o[d] = acc[r * DV + d] * inv;
     }
   }
 }
 
-/// Threads for the kernel: XFORMER_NUM_THREADS, else the hardware's.
-int64_t numThreads() {
-  static const int64_t n = [] {
-    if (const char *env = std::getenv("XFORMER_NUM_THREADS")) {
-      long v = std::strtol(env, nullptr, 10);
-      if (v > 0)
-        return int64_t(v);
-    }
-    return int64_t(std::max(1u, std::thread::hardware_concurrency()));
-  }();
-  return n;
-}
-
-/// Each (batch, kv head) pair writes its own output rows, so the pairs run
-/// on separate threads without sharing anything mutable.
+/// Work items are (batch, kv head, part of the query tiles): each writes
+/// its own output rows, so items run on separate threads without sharing
+/// anything mutable. Query tiles are split into parts only when there are
+/// too few (batch, kv head) pairs to keep every thread busy; a part takes
+/// every parts-th tile so causal's cheap and dear tiles mix.
 template <Kind KIND, bool CUSTOM>
 void run(const Spec &spec, const AttentionArgs &a, const bool *mask = nullptr,
          int64_t mb = 0, int64_t mh = 0) {
-  const int64_t items = a.batch * a.kvHeads;
-  const int64_t threads = std::min(numThreads(), items);
-  auto work = [&](int64_t first) {
-    for (int64_t item = first; item < items; item += threads)
-      attendGroup<KIND, CUSTOM>(spec, a, item / a.kvHeads, item % a.kvHeads,
-                                mask, mb, mh);
-  };
-  if (threads <= 1) {
-    work(0);
-    return;
-  }
-  std::vector<std::thread> pool;
-  for (int64_t t = 1; t < threads; ++t)
-    pool.emplace_back(work, t);
-  work(0);
-  for (std::thread &t : pool)
-    t.join();
+  const int64_t pairs = a.batch * a.kvHeads;
+  const int64_t threads = numThreads();
+  const int64_t qTiles = (a.qLen + kBlockQ - 1) / kBlockQ;
+  const int64_t parts = std::clamp<int64_t>(
+      (2 * threads + pairs - 1) / std::max<int64_t>(pairs, 1), 1,
+      std::max<int64_t>(qTiles, 1));
+  parallelFor(pairs * parts, [&](int64_t item) {
+    const int64_t pair = item / parts;
+    attendGroup<KIND, CUSTOM>(spec, a, pair / a.kvHeads, pair % a.kvHeads,
+                              item % parts, parts, mask, mb, mh);
+  });
 }
 
 } // namespace
