@@ -263,33 +263,39 @@ void dotAll(const float *q, int64_t ldq, int64_t m, const float *k, int64_t d,
     dotRow1(q + r * ldq, k, d, nk, s + r * lds, pf);
 }
 
-/// e^x for x <= 0 in a form the compiler vectorises (Cephes' expf
-/// polynomial on [-ln2/2, ln2/2] and an exponent built from bits; about
-/// 1 ulp); -inf gives exactly 0.
-inline float expNonPositive(float x) {
-  const float clamped = std::max(x, -87.3f);
-  const float n = std::floor(clamped * 1.44269504088896341f + 0.5f);
-  float r = clamped - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof(scale));
-  return x == kNegInf ? 0.0f : p * scale;
+/// log2(e): scores are kept in the base-2 domain (Q pre-scaled by it), so
+/// each probability is one exp2 and the range reduction is exact.
+constexpr float kLog2e = 1.44269504088896341f;
+
+/// 2^x for x <= 0 in a form the compiler vectorises: x = n + r with n an
+/// integer and |r| <= 1/2, Cephes' exp2f polynomial for 2^r (about 1 ulp),
+/// n added to the exponent bits. -inf gives exactly 0; below -126 the
+/// result is 2^-126 or less, which no sum of probabilities notices.
+inline float exp2NonPositive(float x) {
+  const float clamped = std::max(x, -126.0f);
+  const float n = std::floor(clamped + 0.5f);
+  const float r = clamped - n;
+  float p = 1.535336188319500e-4f;
+  p = p * r + 1.339887440266574e-3f;
+  p = p * r + 9.618437357674640e-3f;
+  p = p * r + 5.550332471162809e-2f;
+  p = p * r + 2.402264791363012e-1f;
+  p = p * r + 6.931472028550421e-1f;
+  p = p * r + 1.0f;
+  int32_t bits;
+  std::memcpy(&bits, &p, sizeof(bits));
+  bits += static_cast<int32_t>(n) << 23;
+  float result;
+  std::memcpy(&result, &bits, sizeof(result));
+  return x == kNegInf ? 0.0f : result;
 }
 
-/// p[j] = e^(s[j] - m) over a whole tile row; returns the sum.
+/// p[j] = 2^(s[j] - m) over a whole tile row; returns the sum.
 /// Two loops: an in-order float sum would keep the compiler from
 /// vectorising the exponentials.
 inline float expRow(const float *s, float m, float *p) {
   for (int64_t j = 0; j < kBlockK; ++j)
-    p[j] = expNonPositive(s[j] - m);
+    p[j] = exp2NonPositive(s[j] - m);
   Vec sum = {};
   for (int64_t j = 0; j < kBlockK; j += kLanes)
     sum += load(p + j);
@@ -393,6 +399,8 @@ void attendGroup(const Spec &specIn, const AttentionArgs &a, int64_t b,
   }
 
   const int64_t maxRows = kBlockQ * group;
+  // Scores in the base-2 domain: S = (scale log2(e) Q) K^T.
+  const float qScale = a.scale * kLog2e;
   w.q.resize(maxRows * D);
   w.s.resize(maxRows * kBlockK);
   w.acc.resize(maxRows * DV);
@@ -410,7 +418,7 @@ void attendGroup(const Spec &specIn, const AttentionArgs &a, int64_t b,
       const float *qBase =
           a.query + ((b * a.heads + kvh * group + g) * a.qLen + i0) * D;
       for (int64_t x = 0; x < nq * D; ++x)
-        qs[g * nq * D + x] = qBase[x] * a.scale;
+        qs[g * nq * D + x] = qBase[x] * qScale;
     }
     std::fill(m, m + rows, kNegInf);
     std::fill(l, l + rows, 0.0f);
@@ -427,7 +435,7 @@ void attendGroup(const Spec &specIn, const AttentionArgs &a, int64_t b,
         if (cls == TileClass::Empty)
           continue;
       }
-      // S = (scale Q) K^T for every row of the tile.
+      // S = (scale log2(e) Q) K^T for every row of the tile.
       if (direct) {
         Prefetch pf;
         pf.k = reinterpret_cast<const char *>(kBase + j0 * D);
@@ -464,7 +472,7 @@ void attendGroup(const Spec &specIn, const AttentionArgs &a, int64_t b,
           const float *br = a.bias + b * a.biasBatchStride +
                             h * a.biasHeadStride + i * a.kvLen + j0;
           for (int64_t j = lo; j < hi; ++j)
-            sr[j] += br[j];
+            sr[j] += br[j] * kLog2e;
         }
         if constexpr (CUSTOM) {
           const bool *mr = customMask + b * maskBStride + h * maskHStride +
@@ -480,7 +488,7 @@ void attendGroup(const Spec &specIn, const AttentionArgs &a, int64_t b,
           continue;
         }
         const float mNew = std::max(m[r], rowMax);
-        const float alpha = expNonPositive(m[r] - mNew);
+        const float alpha = exp2NonPositive(m[r] - mNew);
         if (alpha != 1.0f) {
           l[r] *= alpha;
           float *accRow = acc + r * DV;

@@ -45,7 +45,7 @@ struct AttentionArgs {
 };
 
 /// Tile sizes of the kernel (queries x keys).
-constexpr int64_t kBlockQ = 32;
+constexpr int64_t kBlockQ = 48;
 constexpr int64_t kBlockK = 64;
 
 /// Runs attention with visibility `spec`, the (batch, kv head) pairs spread
