@@ -3,6 +3,12 @@
 //   xformer-run model.so model.safetensors --ids "464 2068 7586" [--ids ...]
 //       [--max-new-tokens 32] [--temperature 0.8 --top-k 50 --top-p 0.9
 //       --seed 1] [--eos ID] [--source "..." --start ID] [--json]
+//   xformer-run model.so model.safetensors --tokenizer tokenizer.json
+//       --text "The quick brown fox" [--text ...] [--source-text "..."]
+//
+// With --tokenizer (a Hugging Face tokenizer.json), --text and
+// --source-text are tokenized as the model's own tokenizer does (with its
+// special tokens), and generated tokens are printed as text too.
 //
 // Decoders: generates from each --ids prompt (one sequence per --ids).
 // Encoder-decoders: encodes each --source, then generates from --start.
@@ -13,14 +19,18 @@
 //===----------------------------------------------------------------------===//
 
 #include "xformer/Runtime/xformer.h"
+#include "xformer/Tokenizer/Tokenizer.h"
 
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <unistd.h>
 #include <vector>
+
+using xformer::tokenizer::Tokenizer;
 
 namespace {
 
@@ -31,7 +41,9 @@ int usage(const char *argv0) {
                "  [--max-new-tokens N] [--temperature T] [--top-k K] "
                "[--top-p P] [--seed S]\n"
                "  [--eos ID] [--source \"...\" --start ID] "
-               "[--allow-extra-weights] [--json]\n",
+               "[--allow-extra-weights] [--json]\n"
+               "  [--tokenizer tokenizer.json (--text \"...\" | "
+               "--source-text \"...\") ...]\n",
                argv0);
   return 2;
 }
@@ -78,6 +90,24 @@ void progress(void *, int64_t step, int64_t total) {
     std::fprintf(stderr, "\n");
 }
 
+/// A JSON string literal.
+std::string quoted(const std::string &text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += char(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+      out += buf;
+    } else {
+      out += char(c);
+    }
+  }
+  return out + "\"";
+}
+
 int failWith(xf_status s, const char *what) {
   std::fprintf(stderr, "xformer-run: %s failed (%s): %s\n", what,
                xf_status_name(s), xf_last_error());
@@ -91,6 +121,8 @@ int main(int argc, char **argv) {
     return usage(argv[0]);
   const char *library = argv[1], *weights = argv[2];
   std::vector<std::vector<int64_t>> prompts, sources;
+  std::vector<std::string> texts, sourceTexts;
+  const char *tokenizerPath = nullptr;
   xf_generate_options opts;
   xf_generate_options_init(&opts);
   int64_t start = -1;
@@ -125,6 +157,12 @@ int main(int argc, char **argv) {
         return 2;
       }
       (a == "--ids" ? prompts : sources).push_back(ids);
+    } else if (a == "--text") {
+      texts.push_back(value());
+    } else if (a == "--source-text") {
+      sourceTexts.push_back(value());
+    } else if (a == "--tokenizer") {
+      tokenizerPath = value();
     } else if (a == "--max-new-tokens") {
       opts.max_new_tokens = int64_t(number());
     } else if (a == "--temperature") {
@@ -149,6 +187,44 @@ int main(int argc, char **argv) {
     }
   }
   opts.progress = progress;
+
+  std::unique_ptr<Tokenizer> tokenizer;
+  if (!texts.empty() || !sourceTexts.empty()) {
+    if (!tokenizerPath) {
+      std::fprintf(stderr, "xformer-run: --text and --source-text need "
+                           "--tokenizer\n");
+      return 2;
+    }
+  }
+  if (tokenizerPath) {
+    std::string error;
+    tokenizer = Tokenizer::load(tokenizerPath, error);
+    if (!tokenizer) {
+      std::fprintf(stderr, "xformer-run: %s\n", error.c_str());
+      return 1;
+    }
+    auto encodeAll = [&](const std::vector<std::string> &in,
+                         std::vector<std::vector<int64_t>> &out,
+                         const char *what) {
+      for (const std::string &t : in) {
+        std::vector<int64_t> ids;
+        if (!tokenizer->encode(t, /*addSpecialTokens=*/true, ids, error)) {
+          std::fprintf(stderr, "xformer-run: %s: %s\n", what, error.c_str());
+          return false;
+        }
+        if (ids.empty()) {
+          std::fprintf(stderr, "xformer-run: %s '%s' has no tokens\n", what,
+                       t.c_str());
+          return false;
+        }
+        out.push_back(std::move(ids));
+      }
+      return true;
+    };
+    if (!encodeAll(texts, prompts, "--text") ||
+        !encodeAll(sourceTexts, sources, "--source-text"))
+      return 2;
+  }
 
   xf_model *model = nullptr;
   if (xf_status s = xf_open_ex(library, weights, flags, &model))
@@ -234,7 +310,25 @@ int main(int argc, char **argv) {
     for (int64_t i = 0; i < counts[b]; ++i)
       std::printf("%s%lld", json ? (i ? ", " : "") : " ",
                   (long long)tokens[b * opts.max_new_tokens + i]);
-    std::printf(json ? "]}\n" : "\n");
+    std::string text, error;
+    bool hasText = false;
+    if (tokenizer) {
+      std::vector<int64_t> generated(tokens.begin() + b * opts.max_new_tokens,
+                                     tokens.begin() + b * opts.max_new_tokens +
+                                         counts[b]);
+      hasText = tokenizer->decode(generated, /*skipSpecialTokens=*/true, text,
+                                  error);
+      if (!hasText)
+        std::fprintf(stderr, "xformer-run: sequence %lld: %s\n", (long long)b,
+                     error.c_str());
+    }
+    if (json)
+      std::printf(hasText ? "], \"text\": %s}\n" : "]}\n",
+                  quoted(text).c_str());
+    else if (hasText)
+      std::printf("\n  text: %s\n", text.c_str());
+    else
+      std::printf("\n");
   }
   std::fflush(stdout);
   std::fprintf(stderr,

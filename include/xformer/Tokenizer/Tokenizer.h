@@ -1,0 +1,55 @@
+//===- Tokenizer.h - Hugging Face tokenizer.json in C++ ---------*- C++ -*-===//
+//
+// Text to token ids and back for the tools, from the tokenizer.json files
+// Hugging Face models ship. Supported: WordPiece (BERT family) and BPE
+// (byte-level as in GPT-2, RoBERTa, BART; or over characters) with the
+// normalizers, pre-tokenizers, post-processors and decoders those use. Any
+// other component is refused when the file is loaded, naming it, rather than
+// tokenizing differently from the model's own tokenizer. Unicode (NFD,
+// general categories, case mapping, regular expressions) comes from ICU.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef XFORMER_TOKENIZER_TOKENIZER_H
+#define XFORMER_TOKENIZER_TOKENIZER_H
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace xformer::tokenizer {
+
+class Tokenizer {
+public:
+  virtual ~Tokenizer();
+
+  /// Reads a tokenizer.json. On failure returns null and sets `error` to a
+  /// message naming the file and the cause (unreadable, not JSON, a
+  /// component this implementation does not support, a malformed field).
+  static std::unique_ptr<Tokenizer> load(const std::string &path,
+                                         std::string &error);
+
+  /// The ids of `text` (UTF-8), with the post-processor's special tokens
+  /// (BERT's [CLS] ... [SEP]) when `addSpecialTokens`. Fails, setting
+  /// `error`, on text that is not valid UTF-8.
+  virtual bool encode(std::string_view text, bool addSpecialTokens,
+                      std::vector<int64_t> &ids, std::string &error) const = 0;
+
+  /// The text of `ids`; special tokens left out when `skipSpecialTokens`.
+  /// Fails on ids outside the vocabulary.
+  virtual bool decode(const std::vector<int64_t> &ids, bool skipSpecialTokens,
+                      std::string &text, std::string &error) const = 0;
+
+  /// The id of a token of the vocabulary or of the added tokens.
+  virtual std::optional<int64_t> tokenToId(std::string_view token) const = 0;
+
+  /// Size of the id space: every id is below it.
+  virtual int64_t vocabSize() const = 0;
+};
+
+} // namespace xformer::tokenizer
+
+#endif // XFORMER_TOKENIZER_TOKENIZER_H

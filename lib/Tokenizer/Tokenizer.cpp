@@ -1,0 +1,1149 @@
+//===- Tokenizer.cpp - Hugging Face tokenizer.json in C++ -----------------===//
+//
+// The pipeline of the Hugging Face tokenizers library, component by
+// component: added tokens are split off the raw text, the rest is
+// normalized, pre-tokenized into words, each word is split by the model
+// (WordPiece or BPE), and the post-processor adds special tokens. Text is
+// handled as code points (std::u32string); ICU supplies normalization,
+// general categories, case mapping and the regular expressions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "xformer/Tokenizer/Tokenizer.h"
+
+#include <nlohmann/json.hpp>
+#include <unicode/locid.h>
+#include <unicode/normalizer2.h>
+#include <unicode/regex.h>
+#include <unicode/uchar.h>
+#include <unicode/unistr.h>
+#include <unicode/ustring.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <sstream>
+#include <unordered_map>
+
+using namespace xformer::tokenizer;
+using json = nlohmann::json;
+
+Tokenizer::~Tokenizer() = default;
+
+namespace {
+
+/// A malformed or unsupported tokenizer.json: the message says which.
+struct LoadError {
+  std::string message;
+};
+
+[[noreturn]] void refuse(const std::string &message) {
+  throw LoadError{message};
+}
+
+//===----------------------------------------------------------------------===//
+// Unicode helpers
+//===----------------------------------------------------------------------===//
+
+/// UTF-8 to code points; false on malformed UTF-8.
+bool decodeUtf8(std::string_view text, std::u32string &out) {
+  out.clear();
+  if (text.empty())
+    return true;
+  if (text.size() > size_t(std::numeric_limits<int32_t>::max()))
+    return false;
+  UErrorCode status = U_ZERO_ERROR;
+  int32_t length = 0;
+  u_strFromUTF8(nullptr, 0, &length, text.data(), int32_t(text.size()),
+                &status);
+  if (status != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(status))
+    return false;
+  icu::UnicodeString utf16;
+  status = U_ZERO_ERROR;
+  UChar *buffer = utf16.getBuffer(length);
+  u_strFromUTF8(buffer, length, &length, text.data(), int32_t(text.size()),
+                &status);
+  utf16.releaseBuffer(U_SUCCESS(status) ? length : 0);
+  if (U_FAILURE(status))
+    return false;
+  for (int32_t i = 0; i < utf16.length();) {
+    UChar32 c = utf16.char32At(i);
+    out.push_back(char32_t(c));
+    i += U16_LENGTH(c);
+  }
+  return true;
+}
+
+std::string encodeUtf8(std::u32string_view text) {
+  std::string out;
+  for (char32_t c : text) {
+    if (c < 0x80) {
+      out += char(c);
+    } else if (c < 0x800) {
+      out += char(0xC0 | (c >> 6));
+      out += char(0x80 | (c & 0x3F));
+    } else if (c < 0x10000) {
+      out += char(0xE0 | (c >> 12));
+      out += char(0x80 | ((c >> 6) & 0x3F));
+      out += char(0x80 | (c & 0x3F));
+    } else {
+      out += char(0xF0 | (c >> 18));
+      out += char(0x80 | ((c >> 12) & 0x3F));
+      out += char(0x80 | ((c >> 6) & 0x3F));
+      out += char(0x80 | (c & 0x3F));
+    }
+  }
+  return out;
+}
+
+std::u32string fromUtf8OrRefuse(const std::string &text, const char *what) {
+  std::u32string out;
+  if (!decodeUtf8(text, out))
+    refuse(std::string(what) + " is not valid UTF-8");
+  return out;
+}
+
+icu::UnicodeString toIcu(std::u32string_view text) {
+  icu::UnicodeString s;
+  for (char32_t c : text)
+    s.append(UChar32(c));
+  return s;
+}
+
+std::u32string fromIcu(const icu::UnicodeString &s) {
+  std::u32string out;
+  for (int32_t i = 0; i < s.length();) {
+    UChar32 c = s.char32At(i);
+    out.push_back(char32_t(c));
+    i += U16_LENGTH(c);
+  }
+  return out;
+}
+
+/// White_Space, as Rust's char::is_whitespace.
+bool isWhitespace(char32_t c) { return u_isUWhiteSpace(UChar32(c)); }
+
+/// General category P*.
+bool isPunctuation(char32_t c) {
+  switch (u_charType(UChar32(c))) {
+  case U_CONNECTOR_PUNCTUATION:
+  case U_DASH_PUNCTUATION:
+  case U_START_PUNCTUATION:
+  case U_END_PUNCTUATION:
+  case U_INITIAL_PUNCTUATION:
+  case U_FINAL_PUNCTUATION:
+  case U_OTHER_PUNCTUATION:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/// General category C* (control, format, unassigned, private use,
+/// surrogate).
+bool isOther(char32_t c) {
+  switch (u_charType(UChar32(c))) {
+  case U_CONTROL_CHAR:
+  case U_FORMAT_CHAR:
+  case U_UNASSIGNED:
+  case U_PRIVATE_USE_CHAR:
+  case U_SURROGATE:
+    return true;
+  default:
+    return false;
+  }
+}
+
+bool isChineseCharacter(char32_t c) {
+  return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
+         (c >= 0x20000 && c <= 0x2A6DF) || (c >= 0x2A700 && c <= 0x2B73F) ||
+         (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B820 && c <= 0x2CEAF) ||
+         (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
+}
+
+/// Lower case code point by code point (no context: a final capital sigma
+/// becomes σ, as Rust's char::to_lowercase has it), full mappings.
+std::u32string lowercase(std::u32string_view text) {
+  std::u32string out;
+  for (char32_t c : text) {
+    if (c < 0x80) {
+      out.push_back(c >= 'A' && c <= 'Z' ? c + 32 : c);
+      continue;
+    }
+    icu::UnicodeString one(static_cast<UChar32>(c));
+    one.toLower(icu::Locale::getRoot());
+    out += fromIcu(one);
+  }
+  return out;
+}
+
+enum class NormalForm { NFC, NFD, NFKC, NFKD };
+
+std::u32string normalize(std::u32string_view text, NormalForm form) {
+  UErrorCode status = U_ZERO_ERROR;
+  const icu::Normalizer2 *n = nullptr;
+  switch (form) {
+  case NormalForm::NFC:
+    n = icu::Normalizer2::getNFCInstance(status);
+    break;
+  case NormalForm::NFD:
+    n = icu::Normalizer2::getNFDInstance(status);
+    break;
+  case NormalForm::NFKC:
+    n = icu::Normalizer2::getNFKCInstance(status);
+    break;
+  case NormalForm::NFKD:
+    n = icu::Normalizer2::getNFKDInstance(status);
+    break;
+  }
+  if (U_FAILURE(status) || !n)
+    return std::u32string(text);
+  icu::UnicodeString out = n->normalize(toIcu(text), status);
+  return U_FAILURE(status) ? std::u32string(text) : fromIcu(out);
+}
+
+/// NFD, then without nonspacing marks (category Mn).
+std::u32string stripAccents(std::u32string_view text) {
+  std::u32string out;
+  for (char32_t c : normalize(text, NormalForm::NFD))
+    if (u_charType(UChar32(c)) != U_NON_SPACING_MARK)
+      out.push_back(c);
+  return out;
+}
+
+//===----------------------------------------------------------------------===//
+// Normalizers
+//===----------------------------------------------------------------------===//
+
+struct Normalizer {
+  virtual ~Normalizer() = default;
+  virtual std::u32string apply(std::u32string_view text) const = 0;
+};
+
+struct BertNormalizer : Normalizer {
+  bool cleanText = true, chinese = true, strip = true, lower = true;
+  std::u32string apply(std::u32string_view text) const override {
+    std::u32string out;
+    for (char32_t c : text) {
+      if (cleanText) {
+        // Controls go (tab, newline and carriage return are whitespace,
+        // not controls), then every whitespace character is a space.
+        const bool tabOrNewline = c == '\t' || c == '\n' || c == '\r';
+        if (c == 0 || c == 0xFFFD || (!tabOrNewline && isOther(c)))
+          continue;
+        if (tabOrNewline || isWhitespace(c))
+          c = ' ';
+      }
+      if (chinese && isChineseCharacter(c)) {
+        out.push_back(' ');
+        out.push_back(c);
+        out.push_back(' ');
+        continue;
+      }
+      out.push_back(c);
+    }
+    if (strip)
+      out = stripAccents(out);
+    if (lower)
+      out = lowercase(out);
+    return out;
+  }
+};
+
+struct UnicodeNormalizer : Normalizer {
+  NormalForm form;
+  explicit UnicodeNormalizer(NormalForm form) : form(form) {}
+  std::u32string apply(std::u32string_view text) const override {
+    return normalize(text, form);
+  }
+};
+
+struct LowercaseNormalizer : Normalizer {
+  std::u32string apply(std::u32string_view text) const override {
+    return lowercase(text);
+  }
+};
+
+struct StripAccentsNormalizer : Normalizer {
+  // The tokenizers library removes combining marks from text that is
+  // already decomposed (it is used after NFD).
+  std::u32string apply(std::u32string_view text) const override {
+    std::u32string out;
+    for (char32_t c : text)
+      if (u_charType(UChar32(c)) != U_NON_SPACING_MARK)
+        out.push_back(c);
+    return out;
+  }
+};
+
+struct SequenceNormalizer : Normalizer {
+  std::vector<std::unique_ptr<Normalizer>> steps;
+  std::u32string apply(std::u32string_view text) const override {
+    std::u32string s(text);
+    for (auto &step : steps)
+      s = step->apply(s);
+    return s;
+  }
+};
+
+bool flag(const json &j, const char *key, bool fallback) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null())
+    return fallback;
+  if (!it->is_boolean())
+    refuse(std::string("field '") + key + "' must be true or false");
+  return it->get<bool>();
+}
+
+std::string typeOf(const json &j, const char *component) {
+  if (!j.is_object() || !j.contains("type") || !j["type"].is_string())
+    refuse(std::string(component) + " has no type");
+  return j["type"].get<std::string>();
+}
+
+std::unique_ptr<Normalizer> makeNormalizer(const json &j) {
+  if (j.is_null())
+    return nullptr;
+  std::string type = typeOf(j, "normalizer");
+  if (type == "BertNormalizer") {
+    auto n = std::make_unique<BertNormalizer>();
+    n->cleanText = flag(j, "clean_text", true);
+    n->chinese = flag(j, "handle_chinese_chars", true);
+    n->lower = flag(j, "lowercase", true);
+    n->strip = flag(j, "strip_accents", n->lower);
+    return n;
+  }
+  if (type == "NFC")
+    return std::make_unique<UnicodeNormalizer>(NormalForm::NFC);
+  if (type == "NFD")
+    return std::make_unique<UnicodeNormalizer>(NormalForm::NFD);
+  if (type == "NFKC")
+    return std::make_unique<UnicodeNormalizer>(NormalForm::NFKC);
+  if (type == "NFKD")
+    return std::make_unique<UnicodeNormalizer>(NormalForm::NFKD);
+  if (type == "Lowercase")
+    return std::make_unique<LowercaseNormalizer>();
+  if (type == "StripAccents")
+    return std::make_unique<StripAccentsNormalizer>();
+  if (type == "Sequence") {
+    auto n = std::make_unique<SequenceNormalizer>();
+    if (!j.contains("normalizers") || !j["normalizers"].is_array())
+      refuse("normalizer Sequence has no list of normalizers");
+    for (const json &step : j["normalizers"])
+      if (auto s = makeNormalizer(step))
+        n->steps.push_back(std::move(s));
+    return n;
+  }
+  refuse("unsupported normalizer '" + type + "'");
+}
+
+//===----------------------------------------------------------------------===//
+// Pre-tokenizers
+//===----------------------------------------------------------------------===//
+
+using Words = std::vector<std::u32string>;
+
+struct PreTokenizer {
+  virtual ~PreTokenizer() = default;
+  virtual Words apply(const Words &words) const = 0;
+};
+
+/// Splits each word where `isDelimiter` holds; delimiters dropped or kept
+/// as words of their own.
+template <typename Pred>
+Words splitOn(const Words &words, Pred isDelimiter, bool keepDelimiters) {
+  Words out;
+  for (const std::u32string &w : words) {
+    std::u32string cur;
+    for (char32_t c : w) {
+      if (!isDelimiter(c)) {
+        cur.push_back(c);
+        continue;
+      }
+      if (!cur.empty())
+        out.push_back(std::move(cur));
+      cur.clear();
+      if (keepDelimiters)
+        out.push_back(std::u32string(1, c));
+    }
+    if (!cur.empty())
+      out.push_back(std::move(cur));
+  }
+  return out;
+}
+
+struct BertPreTokenizer : PreTokenizer {
+  Words apply(const Words &words) const override {
+    Words split = splitOn(words, isWhitespace, false);
+    return splitOn(
+        split,
+        [](char32_t c) {
+          return (c < 0x80 && std::ispunct(int(c))) || isPunctuation(c);
+        },
+        true);
+  }
+};
+
+struct WhitespaceSplit : PreTokenizer {
+  Words apply(const Words &words) const override {
+    return splitOn(words, isWhitespace, false);
+  }
+};
+
+/// Splits with a regular expression: matches as words of their own
+/// (Isolated) or dropped (Removed), the text between them kept.
+struct RegexSplit : PreTokenizer {
+  std::unique_ptr<icu::RegexPattern> pattern;
+  bool removeMatches = false;
+
+  RegexSplit(const std::u32string &regex, bool removeMatches)
+      : removeMatches(removeMatches) {
+    UParseError parseError;
+    UErrorCode status = U_ZERO_ERROR;
+    pattern.reset(
+        icu::RegexPattern::compile(toIcu(regex), 0, parseError, status));
+    if (U_FAILURE(status))
+      refuse("pre-tokenizer regular expression does not compile: " +
+             encodeUtf8(regex) + " (" + u_errorName(status) + ")");
+  }
+
+  Words apply(const Words &words) const override {
+    Words out;
+    for (const std::u32string &w : words) {
+      icu::UnicodeString text = toIcu(w);
+      UErrorCode status = U_ZERO_ERROR;
+      std::unique_ptr<icu::RegexMatcher> m(pattern->matcher(text, status));
+      int32_t last = 0;
+      auto piece = [&](int32_t from, int32_t to) {
+        if (to > from)
+          out.push_back(fromIcu(icu::UnicodeString(text, from, to - from)));
+      };
+      while (U_SUCCESS(status) && m->find(status)) {
+        int32_t s = m->start(status), e = m->end(status);
+        if (e == s)
+          continue; // an empty match splits nothing
+        piece(last, s);
+        if (!removeMatches)
+          piece(s, e);
+        last = e;
+      }
+      piece(last, text.length());
+    }
+    return out;
+  }
+};
+
+/// GPT-2's byte-level alphabet: printable bytes stand for themselves, the
+/// others are moved to U+0100 onwards.
+std::vector<char32_t> byteToChar() {
+  std::vector<char32_t> map(256);
+  int next = 0;
+  for (int b = 0; b < 256; ++b) {
+    bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) ||
+                     (b >= 0xAE && b <= 0xFF);
+    map[b] = printable ? char32_t(b) : char32_t(256 + next++);
+  }
+  return map;
+}
+
+const char32_t *kGpt2Pattern =
+    U"'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\p{White_Space}\\p{L}"
+    U"\\p{N}]+|\\p{White_Space}+(?!\\P{White_Space})|\\p{White_Space}+";
+
+struct ByteLevelPreTokenizer : PreTokenizer {
+  bool addPrefixSpace = true;
+  std::unique_ptr<RegexSplit> regex;
+  std::vector<char32_t> alphabet = byteToChar();
+
+  Words apply(const Words &words) const override {
+    Words in = words;
+    if (addPrefixSpace && !in.empty() && !in.front().empty() &&
+        in.front().front() != ' ')
+      in.front().insert(in.front().begin(), U' ');
+    if (regex)
+      in = regex->apply(in);
+    Words out;
+    for (const std::u32string &w : in) {
+      std::u32string mapped;
+      for (unsigned char byte : encodeUtf8(w))
+        mapped.push_back(alphabet[byte]);
+      out.push_back(std::move(mapped));
+    }
+    return out;
+  }
+};
+
+struct SequencePreTokenizer : PreTokenizer {
+  std::vector<std::unique_ptr<PreTokenizer>> steps;
+  Words apply(const Words &words) const override {
+    Words w = words;
+    for (auto &step : steps)
+      w = step->apply(w);
+    return w;
+  }
+};
+
+std::unique_ptr<PreTokenizer> makePreTokenizer(const json &j) {
+  if (j.is_null())
+    return nullptr;
+  std::string type = typeOf(j, "pre_tokenizer");
+  if (type == "BertPreTokenizer")
+    return std::make_unique<BertPreTokenizer>();
+  if (type == "WhitespaceSplit")
+    return std::make_unique<WhitespaceSplit>();
+  if (type == "ByteLevel") {
+    auto p = std::make_unique<ByteLevelPreTokenizer>();
+    p->addPrefixSpace = flag(j, "add_prefix_space", true);
+    if (flag(j, "use_regex", true))
+      p->regex = std::make_unique<RegexSplit>(kGpt2Pattern, false);
+    return p;
+  }
+  if (type == "Split") {
+    if (flag(j, "invert", false))
+      refuse("unsupported pre_tokenizer Split with invert");
+    std::string behavior = j.value("behavior", "");
+    if (behavior != "Isolated" && behavior != "Removed")
+      refuse("unsupported pre_tokenizer Split behavior '" + behavior + "'");
+    const json &pat = j.value("pattern", json());
+    std::u32string regex;
+    if (pat.contains("Regex") && pat["Regex"].is_string()) {
+      regex = fromUtf8OrRefuse(pat["Regex"].get<std::string>(),
+                               "Split pattern");
+      // \s and \S as the Oniguruma patterns the tokenizers library runs
+      // mean them: Unicode White_Space.
+      std::u32string fixed;
+      for (size_t i = 0; i < regex.size(); ++i) {
+        if (regex[i] == '\\' && i + 1 < regex.size() &&
+            (regex[i + 1] == 's' || regex[i + 1] == 'S')) {
+          fixed += regex[i + 1] == 's' ? U"\\p{White_Space}"
+                                       : U"\\P{White_Space}";
+          ++i;
+        } else {
+          fixed.push_back(regex[i]);
+          if (regex[i] == '\\' && i + 1 < regex.size())
+            fixed.push_back(regex[++i]);
+        }
+      }
+      regex = fixed;
+    } else if (pat.contains("String") && pat["String"].is_string()) {
+      // A literal: quote it.
+      regex = U"\\Q" +
+              fromUtf8OrRefuse(pat["String"].get<std::string>(),
+                               "Split pattern") +
+              U"\\E";
+    } else {
+      refuse("pre_tokenizer Split has no Regex or String pattern");
+    }
+    return std::make_unique<RegexSplit>(regex, behavior == "Removed");
+  }
+  if (type == "Sequence") {
+    auto p = std::make_unique<SequencePreTokenizer>();
+    if (!j.contains("pretokenizers") || !j["pretokenizers"].is_array())
+      refuse("pre_tokenizer Sequence has no list of pretokenizers");
+    for (const json &step : j["pretokenizers"])
+      if (auto s = makePreTokenizer(step))
+        p->steps.push_back(std::move(s));
+    return p;
+  }
+  refuse("unsupported pre_tokenizer '" + type + "'");
+}
+
+//===----------------------------------------------------------------------===//
+// Models
+//===----------------------------------------------------------------------===//
+
+using Vocab = std::unordered_map<std::string, int64_t>;
+
+struct Model {
+  Vocab vocab;
+  virtual ~Model() = default;
+  /// Appends the ids of one pre-tokenized word.
+  virtual void tokenize(const std::u32string &word,
+                        std::vector<int64_t> &ids) const = 0;
+};
+
+Vocab readVocab(const json &model) {
+  if (!model.contains("vocab") || !model["vocab"].is_object())
+    refuse("model has no vocab object");
+  Vocab vocab;
+  for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it) {
+    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0)
+      refuse("vocab entry '" + it.key() + "' has no valid id");
+    vocab[it.key()] = it.value().get<int64_t>();
+  }
+  return vocab;
+}
+
+std::optional<int64_t> lookup(const Vocab &vocab, const std::string &token) {
+  auto it = vocab.find(token);
+  if (it == vocab.end())
+    return std::nullopt;
+  return it->second;
+}
+
+struct WordPieceModel : Model {
+  std::string unk = "[UNK]", prefix = "##";
+  int64_t maxChars = 100;
+  int64_t unkId = -1;
+
+  void tokenize(const std::u32string &word,
+                std::vector<int64_t> &ids) const override {
+    if (int64_t(word.size()) > maxChars) {
+      ids.push_back(unkId);
+      return;
+    }
+    std::vector<int64_t> pieces;
+    size_t start = 0;
+    while (start < word.size()) {
+      size_t end = word.size();
+      std::optional<int64_t> found;
+      while (start < end) {
+        std::string piece =
+            encodeUtf8(std::u32string_view(word).substr(start, end - start));
+        if (start > 0)
+          piece = prefix + piece;
+        if ((found = lookup(vocab, piece)))
+          break;
+        --end;
+      }
+      if (!found) {
+        ids.push_back(unkId);
+        return;
+      }
+      pieces.push_back(*found);
+      start = end;
+    }
+    ids.insert(ids.end(), pieces.begin(), pieces.end());
+  }
+};
+
+struct BpeModel : Model {
+  /// (left id, right id) -> (rank, merged id).
+  std::map<std::pair<int64_t, int64_t>, std::pair<int64_t, int64_t>> merges;
+  std::optional<int64_t> unkId;
+  std::string prefix, suffix;
+  bool byteFallback = false, ignoreMerges = false, fuseUnk = false;
+
+  void tokenize(const std::u32string &word,
+                std::vector<int64_t> &ids) const override {
+    if (ignoreMerges)
+      if (auto id = lookup(vocab, encodeUtf8(word))) {
+        ids.push_back(*id);
+        return;
+      }
+    // Symbols: one per character (with the subword prefix / suffix).
+    std::vector<int64_t> symbols;
+    bool lastWasUnk = false;
+    for (size_t i = 0; i < word.size(); ++i) {
+      std::string ch = encodeUtf8(word.substr(i, 1));
+      std::string piece = (i > 0 ? prefix : "") + ch +
+                          (i + 1 == word.size() ? suffix : "");
+      if (auto id = lookup(vocab, piece)) {
+        symbols.push_back(*id);
+        lastWasUnk = false;
+        continue;
+      }
+      if (byteFallback) {
+        bool all = true;
+        std::vector<int64_t> bytes;
+        for (unsigned char b : ch) {
+          char name[8];
+          std::snprintf(name, sizeof(name), "<0x%02X>", b);
+          auto id = lookup(vocab, name);
+          if (!id) {
+            all = false;
+            break;
+          }
+          bytes.push_back(*id);
+        }
+        if (all) {
+          symbols.insert(symbols.end(), bytes.begin(), bytes.end());
+          lastWasUnk = false;
+          continue;
+        }
+      }
+      if (unkId) {
+        if (!(fuseUnk && lastWasUnk))
+          symbols.push_back(*unkId);
+        lastWasUnk = true;
+      }
+    }
+    // Merge the lowest-ranked adjacent pair (leftmost on ties) until no
+    // pair has a merge: the order of the tokenizers library.
+    for (;;) {
+      int64_t bestRank = std::numeric_limits<int64_t>::max(), bestAt = -1,
+              bestId = -1;
+      for (size_t i = 0; i + 1 < symbols.size(); ++i) {
+        auto it = merges.find({symbols[i], symbols[i + 1]});
+        if (it != merges.end() && it->second.first < bestRank) {
+          bestRank = it->second.first;
+          bestAt = int64_t(i);
+          bestId = it->second.second;
+        }
+      }
+      if (bestAt < 0)
+        break;
+      symbols[bestAt] = bestId;
+      symbols.erase(symbols.begin() + bestAt + 1);
+    }
+    ids.insert(ids.end(), symbols.begin(), symbols.end());
+  }
+};
+
+std::string stringField(const json &j, const char *key,
+                        const std::string &fallback) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null())
+    return fallback;
+  if (!it->is_string())
+    refuse(std::string("field '") + key + "' must be a string");
+  return it->get<std::string>();
+}
+
+std::unique_ptr<Model> makeModel(const json &j) {
+  std::string type = typeOf(j, "model");
+  if (type == "WordPiece") {
+    auto m = std::make_unique<WordPieceModel>();
+    m->vocab = readVocab(j);
+    m->unk = stringField(j, "unk_token", "[UNK]");
+    m->prefix = stringField(j, "continuing_subword_prefix", "##");
+    if (j.contains("max_input_chars_per_word") &&
+        j["max_input_chars_per_word"].is_number_integer())
+      m->maxChars = j["max_input_chars_per_word"].get<int64_t>();
+    auto unk = lookup(m->vocab, m->unk);
+    if (!unk)
+      refuse("WordPiece unk_token '" + m->unk + "' is not in the vocab");
+    m->unkId = *unk;
+    return m;
+  }
+  if (type == "BPE") {
+    auto m = std::make_unique<BpeModel>();
+    m->vocab = readVocab(j);
+    if (j.contains("dropout") && !j["dropout"].is_null() &&
+        j["dropout"].get<double>() > 0)
+      refuse("BPE with dropout is not deterministic");
+    std::string unk = stringField(j, "unk_token", "");
+    if (!unk.empty()) {
+      m->unkId = lookup(m->vocab, unk);
+      if (!m->unkId)
+        refuse("BPE unk_token '" + unk + "' is not in the vocab");
+    }
+    m->prefix = stringField(j, "continuing_subword_prefix", "");
+    m->suffix = stringField(j, "end_of_word_suffix", "");
+    m->byteFallback = flag(j, "byte_fallback", false);
+    m->ignoreMerges = flag(j, "ignore_merges", false);
+    m->fuseUnk = flag(j, "fuse_unk", false);
+    if (!j.contains("merges") || !j["merges"].is_array())
+      refuse("BPE model has no merges list");
+    int64_t rank = 0;
+    for (const json &merge : j["merges"]) {
+      std::string left, right;
+      if (merge.is_string()) {
+        std::string s = merge.get<std::string>();
+        size_t space = s.find(' ', 1);
+        if (space == std::string::npos)
+          refuse("BPE merge '" + s + "' is not two tokens");
+        left = s.substr(0, space);
+        right = s.substr(space + 1);
+      } else if (merge.is_array() && merge.size() == 2 &&
+                 merge[0].is_string() && merge[1].is_string()) {
+        left = merge[0].get<std::string>();
+        right = merge[1].get<std::string>();
+      } else {
+        refuse("BPE merge " + merge.dump() + " is not two tokens");
+      }
+      auto l = lookup(m->vocab, left), r = lookup(m->vocab, right);
+      std::string mergedPiece =
+          left + (m->prefix.empty() || right.rfind(m->prefix, 0) != 0
+                      ? right
+                      : right.substr(m->prefix.size()));
+      auto merged = lookup(m->vocab, mergedPiece);
+      if (!l || !r || !merged)
+        refuse("BPE merge '" + left + " " + right +
+               "' names a token that is not in the vocab");
+      m->merges.emplace(std::make_pair(*l, *r),
+                        std::make_pair(rank++, *merged));
+    }
+    return m;
+  }
+  refuse("unsupported model '" + type + "'");
+}
+
+//===----------------------------------------------------------------------===//
+// Post-processors
+//===----------------------------------------------------------------------===//
+
+/// The ids placed around a single sequence.
+struct Template {
+  std::vector<int64_t> before, after;
+};
+
+std::vector<int64_t> tokenIds(const json &pair, const char *what) {
+  // BertProcessing / RobertaProcessing: ["[CLS]", 101].
+  if (!pair.is_array() || pair.size() != 2 || !pair[1].is_number_integer())
+    refuse(std::string("post_processor field '") + what +
+           "' is not a [token, id] pair");
+  return {pair[1].get<int64_t>()};
+}
+
+void addPostProcessor(const json &j, Template &t) {
+  if (j.is_null())
+    return;
+  std::string type = typeOf(j, "post_processor");
+  if (type == "ByteLevel")
+    return; // offsets only
+  if (type == "BertProcessing" || type == "RobertaProcessing") {
+    t.before = tokenIds(j.value("cls", json()), "cls");
+    t.after = tokenIds(j.value("sep", json()), "sep");
+    return;
+  }
+  if (type == "TemplateProcessing") {
+    const json &single = j.value("single", json());
+    const json &specials = j.value("special_tokens", json::object());
+    if (!single.is_array())
+      refuse("TemplateProcessing has no single template");
+    bool seenSequence = false;
+    for (const json &item : single) {
+      if (item.contains("Sequence")) {
+        if (seenSequence)
+          refuse("TemplateProcessing single template names the sequence "
+                 "twice");
+        seenSequence = true;
+        continue;
+      }
+      if (!item.contains("SpecialToken"))
+        refuse("TemplateProcessing item " + item.dump() + " is not understood");
+      std::string name = stringField(item["SpecialToken"], "id", "");
+      if (!specials.contains(name) || !specials[name].contains("ids") ||
+          !specials[name]["ids"].is_array())
+        refuse("TemplateProcessing special token '" + name +
+               "' has no ids");
+      for (const json &id : specials[name]["ids"]) {
+        if (!id.is_number_integer())
+          refuse("TemplateProcessing special token '" + name +
+                 "' has an id that is not an integer");
+        (seenSequence ? t.after : t.before).push_back(id.get<int64_t>());
+      }
+    }
+    if (!seenSequence)
+      refuse("TemplateProcessing single template has no sequence");
+    return;
+  }
+  if (type == "Sequence") {
+    if (!j.contains("processors") || !j["processors"].is_array())
+      refuse("post_processor Sequence has no list of processors");
+    for (const json &step : j["processors"])
+      addPostProcessor(step, t);
+    return;
+  }
+  refuse("unsupported post_processor '" + type + "'");
+}
+
+//===----------------------------------------------------------------------===//
+// Decoders
+//===----------------------------------------------------------------------===//
+
+enum class DecoderKind { None, WordPiece, ByteLevel };
+
+struct Decoder {
+  DecoderKind kind = DecoderKind::None;
+  std::string prefix = "##";
+  bool cleanup = true;
+};
+
+void replaceAll(std::string &s, const std::string &from,
+                const std::string &to) {
+  for (size_t at = s.find(from); at != std::string::npos;
+       at = s.find(from, at + to.size()))
+    s.replace(at, from.size(), to);
+}
+
+/// The tokenizers library's clean-up of spaces before punctuation and
+/// English contractions.
+std::string cleanup(std::string s) {
+  replaceAll(s, " .", ".");
+  replaceAll(s, " ?", "?");
+  replaceAll(s, " !", "!");
+  replaceAll(s, " ,", ",");
+  replaceAll(s, " ' ", "'");
+  replaceAll(s, " n't", "n't");
+  replaceAll(s, " 'm", "'m");
+  replaceAll(s, " do not", " don't");
+  replaceAll(s, " 's", "'s");
+  replaceAll(s, " 've", "'ve");
+  replaceAll(s, " 're", "'re");
+  return s;
+}
+
+Decoder makeDecoder(const json &j) {
+  Decoder d;
+  if (j.is_null())
+    return d;
+  std::string type = typeOf(j, "decoder");
+  if (type == "WordPiece") {
+    d.kind = DecoderKind::WordPiece;
+    d.prefix = stringField(j, "prefix", "##");
+    d.cleanup = flag(j, "cleanup", true);
+    return d;
+  }
+  if (type == "ByteLevel") {
+    d.kind = DecoderKind::ByteLevel;
+    return d;
+  }
+  refuse("unsupported decoder '" + type + "'");
+}
+
+//===----------------------------------------------------------------------===//
+// The tokenizer
+//===----------------------------------------------------------------------===//
+
+struct AddedToken {
+  std::string content;
+  int64_t id;
+  bool special, lstrip, rstrip;
+};
+
+class HfTokenizer : public Tokenizer {
+public:
+  std::unique_ptr<Normalizer> normalizer;
+  std::unique_ptr<PreTokenizer> preTokenizer;
+  std::unique_ptr<Model> model;
+  Template post;
+  Decoder decoder;
+  std::vector<AddedToken> added; // longest first
+  std::vector<std::string> idToToken;
+  std::vector<bool> isSpecial;
+  std::vector<char32_t> alphabet = byteToChar();
+
+  bool encode(std::string_view text, bool addSpecialTokens,
+              std::vector<int64_t> &ids, std::string &error) const override {
+    ids.clear();
+    std::u32string check;
+    if (!decodeUtf8(text, check)) {
+      error = "the text is not valid UTF-8";
+      return false;
+    }
+    if (addSpecialTokens)
+      ids = post.before;
+    // Split off added tokens, then run the pipeline on the rest.
+    std::string rest(text);
+    size_t from = 0;
+    auto flush = [&](size_t end) {
+      std::string chunk = rest.substr(from, end - from);
+      if (!chunk.empty())
+        tokenizeChunk(chunk, ids);
+    };
+    for (size_t at = 0; at < rest.size();) {
+      const AddedToken *hit = nullptr;
+      for (const AddedToken &t : added)
+        if (!t.content.empty() && rest.compare(at, t.content.size(),
+                                               t.content) == 0) {
+          hit = &t;
+          break;
+        }
+      if (!hit) {
+        ++at;
+        continue;
+      }
+      size_t end = at;
+      if (hit->lstrip)
+        while (end > from && std::isspace((unsigned char)rest[end - 1]))
+          --end;
+      flush(end);
+      ids.push_back(hit->id);
+      at += hit->content.size();
+      if (hit->rstrip)
+        while (at < rest.size() && std::isspace((unsigned char)rest[at]))
+          ++at;
+      from = at;
+    }
+    flush(rest.size());
+    if (addSpecialTokens)
+      ids.insert(ids.end(), post.after.begin(), post.after.end());
+    return true;
+  }
+
+  void tokenizeChunk(const std::string &chunk,
+                     std::vector<int64_t> &ids) const {
+    std::u32string s;
+    decodeUtf8(chunk, s);
+    if (normalizer)
+      s = normalizer->apply(s);
+    Words words{s};
+    if (preTokenizer)
+      words = preTokenizer->apply(words);
+    for (const std::u32string &w : words)
+      if (!w.empty())
+        model->tokenize(w, ids);
+  }
+
+  bool decode(const std::vector<int64_t> &ids, bool skipSpecialTokens,
+              std::string &text, std::string &error) const override {
+    std::vector<std::string> tokens;
+    for (int64_t id : ids) {
+      if (id < 0 || id >= int64_t(idToToken.size()) ||
+          (idToToken[id].empty() && !isSpecial[id])) {
+        error = "token id " + std::to_string(id) +
+                " is not in the vocabulary (" +
+                std::to_string(idToToken.size()) + " ids)";
+        return false;
+      }
+      if (skipSpecialTokens && isSpecial[id])
+        continue;
+      tokens.push_back(idToToken[id]);
+    }
+    text.clear();
+    switch (decoder.kind) {
+    case DecoderKind::None:
+      for (size_t i = 0; i < tokens.size(); ++i)
+        text += (i ? " " : "") + tokens[i];
+      return true;
+    case DecoderKind::WordPiece:
+      for (size_t i = 0; i < tokens.size(); ++i) {
+        std::string t = tokens[i];
+        if (i != 0) {
+          if (t.rfind(decoder.prefix, 0) == 0)
+            t = t.substr(decoder.prefix.size());
+          else
+            t = " " + t;
+        }
+        text += decoder.cleanup ? cleanup(t) : t;
+      }
+      return true;
+    case DecoderKind::ByteLevel: {
+      std::string bytes;
+      for (const std::string &t : tokens) {
+        std::u32string chars;
+        decodeUtf8(t, chars);
+        for (char32_t c : chars) {
+          auto it = std::find(alphabet.begin(), alphabet.end(), c);
+          if (it == alphabet.end())
+            bytes += encodeUtf8(std::u32string(1, c));
+          else
+            bytes += char(it - alphabet.begin());
+        }
+      }
+      // Invalid UTF-8 (a multi-byte character cut between tokens) reads
+      // as U+FFFD, as the tokenizers library decodes it.
+      std::u32string chars;
+      size_t i = 0;
+      while (i < bytes.size()) {
+        size_t len = 1;
+        unsigned char b = bytes[i];
+        if (b >= 0xF0)
+          len = 4;
+        else if (b >= 0xE0)
+          len = 3;
+        else if (b >= 0xC0)
+          len = 2;
+        std::u32string one;
+        if (i + len <= bytes.size() &&
+            decodeUtf8(std::string_view(bytes).substr(i, len), one) &&
+            one.size() == 1) {
+          chars += one;
+          i += len;
+        } else {
+          chars.push_back(0xFFFD);
+          ++i;
+        }
+      }
+      text = encodeUtf8(chars);
+      return true;
+    }
+    }
+    return true;
+  }
+
+  std::optional<int64_t> tokenToId(std::string_view token) const override {
+    for (const AddedToken &t : added)
+      if (t.content == token)
+        return t.id;
+    return lookup(model->vocab, std::string(token));
+  }
+
+  int64_t vocabSize() const override { return int64_t(idToToken.size()); }
+};
+
+} // namespace
+
+std::unique_ptr<Tokenizer> Tokenizer::load(const std::string &path,
+                                           std::string &error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = path + ": cannot be read";
+    return nullptr;
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  json j = json::parse(buffer.str(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    error = path + ": not a JSON object (a Hugging Face tokenizer.json)";
+    return nullptr;
+  }
+  auto t = std::make_unique<HfTokenizer>();
+  try {
+    if (!j.contains("model"))
+      refuse("no model");
+    t->model = makeModel(j["model"]);
+    t->normalizer = makeNormalizer(j.value("normalizer", json()));
+    t->preTokenizer = makePreTokenizer(j.value("pre_tokenizer", json()));
+    addPostProcessor(j.value("post_processor", json()), t->post);
+    t->decoder = makeDecoder(j.value("decoder", json()));
+    const json &added = j.value("added_tokens", json::array());
+    if (!added.is_array())
+      refuse("added_tokens is not a list");
+    for (const json &a : added) {
+      if (!a.is_object() || !a.contains("id") ||
+          !a["id"].is_number_integer() || a["id"].get<int64_t>() < 0 ||
+          !a.contains("content") || !a["content"].is_string())
+        refuse("added token " + a.dump() + " has no id or content");
+      AddedToken tok{a["content"].get<std::string>(), a["id"].get<int64_t>(),
+                     flag(a, "special", false), flag(a, "lstrip", false),
+                     flag(a, "rstrip", false)};
+      if (flag(a, "single_word", false))
+        refuse("unsupported added token '" + tok.content +
+               "' with single_word");
+      if (flag(a, "normalized", false) && t->normalizer)
+        refuse("unsupported added token '" + tok.content +
+               "' matched after normalization");
+      fromUtf8OrRefuse(tok.content, "an added token");
+      t->added.push_back(tok);
+    }
+    // Longest first, so "[MASK]" wins over a "[" token; ties by id.
+    std::sort(t->added.begin(), t->added.end(),
+              [](const AddedToken &a, const AddedToken &b) {
+                if (a.content.size() != b.content.size())
+                  return a.content.size() > b.content.size();
+                return a.id < b.id;
+              });
+  } catch (const LoadError &e) {
+    error = path + ": " + e.message;
+    return nullptr;
+  } catch (const json::exception &e) {
+    error = path + ": malformed tokenizer: " + e.what();
+    return nullptr;
+  }
+  // The id -> token table: the vocabulary, then the added tokens.
+  int64_t size = 0;
+  for (auto &[token, id] : t->model->vocab)
+    size = std::max(size, id + 1);
+  for (const AddedToken &a : t->added)
+    size = std::max(size, a.id + 1);
+  if (size > (int64_t(1) << 24)) {
+    error = path + ": ids up to " + std::to_string(size - 1) +
+            " are not a plausible vocabulary";
+    return nullptr;
+  }
+  t->idToToken.assign(size, "");
+  t->isSpecial.assign(size, false);
+  for (auto &[token, id] : t->model->vocab)
+    t->idToToken[id] = token;
+  for (const AddedToken &a : t->added) {
+    t->idToToken[a.id] = a.content;
+    t->isSpecial[a.id] = a.special;
+  }
+  return t;
+}

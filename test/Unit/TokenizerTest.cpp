@@ -1,0 +1,154 @@
+//===- TokenizerTest.cpp - tokenizer.json loading and bad input -----------===//
+//
+// Small hand-made tokenizer files whose results follow from the algorithms
+// by hand (the comparison with the Hugging Face library on real files is
+// test/e2e/tokenizer.test); here under the sanitizers too, the malformed
+// files and text that must fail cleanly.
+//
+//===----------------------------------------------------------------------===//
+
+#include "xformer/Tokenizer/Tokenizer.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+using xformer::tokenizer::Tokenizer;
+
+namespace {
+
+std::string writeFile(const std::string &name, const std::string &text) {
+  std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
+const char *kWordPiece = R"({
+  "added_tokens": [{"id": 1, "content": "[CLS]", "special": true},
+                   {"id": 2, "content": "[SEP]", "special": true}],
+  "normalizer": {"type": "BertNormalizer", "lowercase": true},
+  "pre_tokenizer": {"type": "BertPreTokenizer"},
+  "post_processor": {"type": "TemplateProcessing",
+    "single": [{"SpecialToken": {"id": "[CLS]"}}, {"Sequence": {"id": "A"}},
+               {"SpecialToken": {"id": "[SEP]"}}],
+    "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [1]},
+                       "[SEP]": {"id": "[SEP]", "ids": [2]}}},
+  "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": true},
+  "model": {"type": "WordPiece", "unk_token": "[UNK]",
+    "vocab": {"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "hello": 3, "world": 4,
+              "##s": 5, ",": 6, "!": 7, "cafe": 8}}
+})";
+
+TEST(Tokenizer, WordPieceByHand) {
+  std::string error;
+  auto tok = Tokenizer::load(writeFile("wp.json", kWordPiece), error);
+  ASSERT_TRUE(tok) << error;
+  std::vector<int64_t> ids;
+  // Lowercased, accents stripped, punctuation split off, "worlds" ->
+  // "world" "##s", "xyz" unknown.
+  ASSERT_TRUE(tok->encode("Hello, Worlds! CAF\xC3\x89 xyz", true, ids, error));
+  EXPECT_EQ(ids, (std::vector<int64_t>{1, 3, 6, 4, 5, 7, 8, 0, 2}));
+  ASSERT_TRUE(tok->encode("hello", false, ids, error));
+  EXPECT_EQ(ids, (std::vector<int64_t>{3}));
+  std::string text;
+  ASSERT_TRUE(tok->decode({1, 3, 6, 4, 5, 7, 2}, true, text, error));
+  EXPECT_EQ(text, "hello, worlds!");
+  ASSERT_TRUE(tok->decode({1, 3, 2}, false, text, error));
+  EXPECT_EQ(text, "[CLS] hello [SEP]");
+  EXPECT_EQ(tok->tokenToId("world"), 4);
+  EXPECT_EQ(tok->tokenToId("[SEP]"), 2);
+  EXPECT_FALSE(tok->tokenToId("nope"));
+  EXPECT_EQ(tok->vocabSize(), 9);
+}
+
+TEST(Tokenizer, BadTextAndIds) {
+  std::string error;
+  auto tok = Tokenizer::load(writeFile("wp2.json", kWordPiece), error);
+  ASSERT_TRUE(tok) << error;
+  std::vector<int64_t> ids;
+  EXPECT_FALSE(tok->encode("ok \xFF\xFE", true, ids, error));
+  EXPECT_NE(error.find("not valid UTF-8"), std::string::npos) << error;
+  EXPECT_FALSE(tok->encode("\xC3", true, ids, error)); // cut short
+  std::string text;
+  EXPECT_FALSE(tok->decode({3, 9}, true, text, error));
+  EXPECT_NE(error.find("token id 9 is not in the vocabulary"),
+            std::string::npos) << error;
+  EXPECT_FALSE(tok->decode({-1}, true, text, error));
+  ASSERT_TRUE(tok->encode("", true, ids, error));
+  EXPECT_EQ(ids, (std::vector<int64_t>{1, 2}));
+}
+
+TEST(Tokenizer, ByteLevelBpeByHand) {
+  // Bytes of "ab ab": 'a' 'b' 'Ġ' (the space) 'a' 'b'; the merges make
+  // "ab" (rank 0), then "Ġab" (rank 1).
+  const char *json = R"({
+    "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false,
+                      "use_regex": true},
+    "decoder": {"type": "ByteLevel"},
+    "model": {"type": "BPE",
+      "vocab": {"a": 0, "b": 1, "\u0120": 2, "ab": 3, "\u0120ab": 4},
+      "merges": ["a b", "\u0120 ab"]}
+  })";
+  std::string error;
+  auto tok = Tokenizer::load(writeFile("bpe.json", json), error);
+  ASSERT_TRUE(tok) << error;
+  std::vector<int64_t> ids;
+  ASSERT_TRUE(tok->encode("ab ab", true, ids, error));
+  EXPECT_EQ(ids, (std::vector<int64_t>{3, 4}));
+  // A character outside the vocab with no unk_token is dropped (as the
+  // Hugging Face library does).
+  ASSERT_TRUE(tok->encode("abc", true, ids, error));
+  EXPECT_EQ(ids, (std::vector<int64_t>{3}));
+  std::string text;
+  ASSERT_TRUE(tok->decode({3, 4, 2}, true, text, error));
+  EXPECT_EQ(text, "ab ab ");
+}
+
+TEST(Tokenizer, MalformedFilesAreRefused) {
+  struct Case {
+    const char *json, *message;
+  } cases[] = {
+      {"[1, 2]", "not a JSON object"},
+      {"{\"model\": 3}", "model has no type"},
+      {"{\"model\": {\"type\": \"WordPiece\"}}", "no vocab object"},
+      {"{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": \"x\"}}}",
+       "vocab entry 'a' has no valid id"},
+      {"{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0}}}",
+       "unk_token '[UNK]' is not in the vocab"},
+      {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, "
+       "\"merges\": [\"a b\"]}}",
+       "names a token that is not in the vocab"},
+      {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, "
+       "\"merges\": [17]}}",
+       "is not two tokens"},
+      {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, "
+       "\"merges\": []}, \"normalizer\": {\"type\": \"Precompiled\"}}",
+       "unsupported normalizer 'Precompiled'"},
+      {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, "
+       "\"merges\": []}, \"pre_tokenizer\": {\"type\": \"Split\", "
+       "\"pattern\": {\"Regex\": \"(\"}, \"behavior\": \"Isolated\"}}",
+       "does not compile"},
+      {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 99999999}, "
+       "\"merges\": []}}",
+       "not a plausible vocabulary"},
+      {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, "
+       "\"merges\": []}, \"decoder\": {\"type\": \"Metaspace\"}}",
+       "unsupported decoder 'Metaspace'"},
+  };
+  int n = 0;
+  for (const Case &c : cases) {
+    std::string error;
+    auto tok = Tokenizer::load(
+        writeFile("bad" + std::to_string(n++) + ".json", c.json), error);
+    EXPECT_FALSE(tok) << c.json;
+    EXPECT_NE(error.find(c.message), std::string::npos)
+        << c.json << " -> " << error;
+  }
+  std::string error;
+  EXPECT_FALSE(Tokenizer::load(::testing::TempDir() + "/missing.json", error));
+  EXPECT_NE(error.find("cannot be read"), std::string::npos) << error;
+}
+
+} // namespace

@@ -1,0 +1,116 @@
+//===- xformer-tokenize.cpp - Text to token ids and back ------------------===//
+//
+//   xformer-tokenize tokenizer.json [--no-special] < lines of text
+//   xformer-tokenize tokenizer.json --decode [--keep-special] < lines of ids
+//
+// Encodes each input line (UTF-8) into token ids with a Hugging Face
+// tokenizer.json and prints them space-separated, one line per input line;
+// with --decode reads lines of ids and prints their text. Lines may
+// contain escapes \n, \t and \\ so multi-line text fits on one line.
+// Exit status 1 with a message on a tokenizer that cannot be loaded, text
+// that is not UTF-8 or ids outside the vocabulary.
+//
+//===----------------------------------------------------------------------===//
+
+#include "xformer/Tokenizer/Tokenizer.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+using xformer::tokenizer::Tokenizer;
+
+namespace {
+
+std::string unescape(const std::string &line) {
+  std::string out;
+  for (size_t i = 0; i < line.size(); ++i) {
+    if (line[i] != '\\' || i + 1 == line.size()) {
+      out += line[i];
+      continue;
+    }
+    char c = line[++i];
+    out += c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c;
+  }
+  return out;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s TOKENIZER.json [--no-special] "
+                         "[--decode [--keep-special]] < lines\n", argv[0]);
+    return 2;
+  }
+  bool decode = false, special = true, keepSpecial = false;
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--decode")
+      decode = true;
+    else if (a == "--no-special")
+      special = false;
+    else if (a == "--keep-special")
+      keepSpecial = true;
+    else {
+      std::fprintf(stderr, "xformer-tokenize: unknown option '%s'\n",
+                   a.c_str());
+      return 2;
+    }
+  }
+  std::string error;
+  std::unique_ptr<Tokenizer> tok = Tokenizer::load(argv[1], error);
+  if (!tok) {
+    std::fprintf(stderr, "xformer-tokenize: %s\n", error.c_str());
+    return 1;
+  }
+  std::string line;
+  for (int64_t lineNo = 1; std::getline(std::cin, line); ++lineNo) {
+    if (!decode) {
+      std::vector<int64_t> ids;
+      if (!tok->encode(unescape(line), special, ids, error)) {
+        std::fprintf(stderr, "xformer-tokenize: line %lld: %s\n",
+                     (long long)lineNo, error.c_str());
+        return 1;
+      }
+      for (size_t i = 0; i < ids.size(); ++i)
+        std::printf("%s%lld", i ? " " : "", (long long)ids[i]);
+      std::printf("\n");
+      continue;
+    }
+    std::vector<int64_t> ids;
+    const char *p = line.c_str();
+    while (*p) {
+      char *end = nullptr;
+      errno = 0;
+      long long v = std::strtoll(p, &end, 10);
+      if (end == p) {
+        if (*p == ' ' || *p == '\t') {
+          ++p;
+          continue;
+        }
+        std::fprintf(stderr, "xformer-tokenize: line %lld: '%s' is not a "
+                             "list of token ids\n", (long long)lineNo,
+                     line.c_str());
+        return 1;
+      }
+      if (errno) {
+        std::fprintf(stderr, "xformer-tokenize: line %lld: id out of "
+                             "range\n", (long long)lineNo);
+        return 1;
+      }
+      ids.push_back(v);
+      p = end;
+    }
+    std::string text;
+    if (!tok->decode(ids, !keepSpecial, text, error)) {
+      std::fprintf(stderr, "xformer-tokenize: line %lld: %s\n",
+                   (long long)lineNo, error.c_str());
+      return 1;
+    }
+    std::printf("%s\n", text.c_str());
+  }
+  return 0;
+}
