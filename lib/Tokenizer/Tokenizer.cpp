@@ -510,16 +510,16 @@ std::unique_ptr<PreTokenizer> makePreTokenizer(const json &j) {
     const json &pat = j.value("pattern", json());
     std::u32string regex;
     if (pat.contains("Regex") && pat["Regex"].is_string()) {
-      regex = fromUtf8OrRefuse(pat["Regex"].get<std::string>(),
-                               "Split pattern");
+      regex =
+          fromUtf8OrRefuse(pat["Regex"].get<std::string>(), "Split pattern");
       // \s and \S as the Oniguruma patterns the tokenizers library runs
       // mean them: Unicode White_Space.
       std::u32string fixed;
       for (size_t i = 0; i < regex.size(); ++i) {
         if (regex[i] == '\\' && i + 1 < regex.size() &&
             (regex[i + 1] == 's' || regex[i + 1] == 'S')) {
-          fixed += regex[i + 1] == 's' ? U"\\p{White_Space}"
-                                       : U"\\P{White_Space}";
+          fixed +=
+              regex[i + 1] == 's' ? U"\\p{White_Space}" : U"\\P{White_Space}";
           ++i;
         } else {
           fixed.push_back(regex[i]);
@@ -530,10 +530,10 @@ std::unique_ptr<PreTokenizer> makePreTokenizer(const json &j) {
       regex = fixed;
     } else if (pat.contains("String") && pat["String"].is_string()) {
       // A literal: quote it.
-      regex = U"\\Q" +
-              fromUtf8OrRefuse(pat["String"].get<std::string>(),
-                               "Split pattern") +
-              U"\\E";
+      regex =
+          U"\\Q" +
+          fromUtf8OrRefuse(pat["String"].get<std::string>(), "Split pattern") +
+          U"\\E";
     } else {
       refuse("pre_tokenizer Split has no Regex or String pattern");
     }
@@ -639,8 +639,8 @@ struct BpeModel : Model {
     bool lastWasUnk = false;
     for (size_t i = 0; i < word.size(); ++i) {
       std::string ch = encodeUtf8(word.substr(i, 1));
-      std::string piece = (i > 0 ? prefix : "") + ch +
-                          (i + 1 == word.size() ? suffix : "");
+      std::string piece =
+          (i > 0 ? prefix : "") + ch + (i + 1 == word.size() ? suffix : "");
       if (auto id = lookup(vocab, piece)) {
         symbols.push_back(*id);
         lastWasUnk = false;
@@ -819,8 +819,7 @@ void addPostProcessor(const json &j, Template &t) {
       std::string name = stringField(item["SpecialToken"], "id", "");
       if (!specials.contains(name) || !specials[name].contains("ids") ||
           !specials[name]["ids"].is_array())
-        refuse("TemplateProcessing special token '" + name +
-               "' has no ids");
+        refuse("TemplateProcessing special token '" + name + "' has no ids");
       for (const json &id : specials[name]["ids"]) {
         if (!id.is_number_integer())
           refuse("TemplateProcessing special token '" + name +
@@ -939,8 +938,8 @@ public:
     for (size_t at = 0; at < rest.size();) {
       const AddedToken *hit = nullptr;
       for (const AddedToken &t : added)
-        if (!t.content.empty() && rest.compare(at, t.content.size(),
-                                               t.content) == 0) {
+        if (!t.content.empty() &&
+            rest.compare(at, t.content.size(), t.content) == 0) {
           hit = &t;
           break;
         }
@@ -1096,9 +1095,9 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const std::string &path,
     if (!added.is_array())
       refuse("added_tokens is not a list");
     for (const json &a : added) {
-      if (!a.is_object() || !a.contains("id") ||
-          !a["id"].is_number_integer() || a["id"].get<int64_t>() < 0 ||
-          !a.contains("content") || !a["content"].is_string())
+      if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() ||
+          a["id"].get<int64_t>() < 0 || !a.contains("content") ||
+          !a["content"].is_string())
         refuse("added token " + a.dump() + " has no id or content");
       AddedToken tok{a["content"].get<std::string>(), a["id"].get<int64_t>(),
                      flag(a, "special", false), flag(a, "lstrip", false),

@@ -74,7 +74,8 @@ TEST(Tokenizer, BadTextAndIds) {
   std::string text;
   EXPECT_FALSE(tok->decode({3, 9}, true, text, error));
   EXPECT_NE(error.find("token id 9 is not in the vocabulary"),
-            std::string::npos) << error;
+            std::string::npos)
+      << error;
   EXPECT_FALSE(tok->decode({-1}, true, text, error));
   ASSERT_TRUE(tok->encode("", true, ids, error));
   EXPECT_EQ(ids, (std::vector<int64_t>{1, 2}));

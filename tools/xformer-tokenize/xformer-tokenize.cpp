@@ -41,8 +41,10 @@ std::string unescape(const std::string &line) {
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s TOKENIZER.json [--no-special] "
-                         "[--decode [--keep-special]] < lines\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s TOKENIZER.json [--no-special] "
+                 "[--decode [--keep-special]] < lines\n",
+                 argv[0]);
     return 2;
   }
   bool decode = false, special = true, keepSpecial = false;
@@ -91,14 +93,17 @@ int main(int argc, char **argv) {
           ++p;
           continue;
         }
-        std::fprintf(stderr, "xformer-tokenize: line %lld: '%s' is not a "
-                             "list of token ids\n", (long long)lineNo,
-                     line.c_str());
+        std::fprintf(stderr,
+                     "xformer-tokenize: line %lld: '%s' is not a "
+                     "list of token ids\n",
+                     (long long)lineNo, line.c_str());
         return 1;
       }
       if (errno) {
-        std::fprintf(stderr, "xformer-tokenize: line %lld: id out of "
-                             "range\n", (long long)lineNo);
+        std::fprintf(stderr,
+                     "xformer-tokenize: line %lld: id out of "
+                     "range\n",
+                     (long long)lineNo);
         return 1;
       }
       ids.push_back(v);

@@ -179,8 +179,7 @@ struct Prefetch {
 /// than the products. Two keys at a time, each K row loaded once for all
 /// four rows, eight independent accumulators reduced together.
 inline void dotRows4(const float *q, int64_t ldq, const float *k, int64_t d,
-                     int64_t nk, float *s, int64_t lds,
-                     const Prefetch &pf) {
+                     int64_t nk, float *s, int64_t lds, const Prefetch &pf) {
   const int64_t dv = d / kLanes * kLanes;
   int64_t j = 0;
   for (; j + 2 <= nk; j += 2) {
@@ -284,7 +283,8 @@ inline float exp2NonPositive(float x) {
   p = p * r + 1.0f;
   int32_t bits;
   std::memcpy(&bits, &p, sizeof(bits));
-  bits += static_cast<int32_t>(n) << 23;
+  // n >= -126: the product fits, and unlike a shift it is defined.
+  bits += static_cast<int32_t>(n) * (int32_t(1) << 23);
   float result;
   std::memcpy(&result, &bits, sizeof(result));
   return x == kNegInf ? 0.0f : result;
@@ -354,10 +354,10 @@ void attendGroup(const Spec &specIn, const AttentionArgs &a, int64_t b,
                  const bool *customMask, int64_t maskBStride,
                  int64_t maskHStride) {
   const int64_t group = a.heads / a.kvHeads;
-  const int64_t qValid = a.qLengths ? std::clamp<int64_t>(a.qLengths[b], 0, a.qLen)
-                                    : a.qLen;
-  const int64_t kValid = a.kvLengths ? std::clamp<int64_t>(a.kvLengths[b], 0, a.kvLen)
-                                     : a.kvLen;
+  const int64_t qValid =
+      a.qLengths ? std::clamp<int64_t>(a.qLengths[b], 0, a.qLen) : a.qLen;
+  const int64_t kValid =
+      a.kvLengths ? std::clamp<int64_t>(a.kvLengths[b], 0, a.kvLen) : a.kvLen;
   Spec spec = specIn;
   spec.kind = KIND;
   if (a.prefixLengths)
@@ -443,10 +443,9 @@ void attendGroup(const Spec &specIn, const AttentionArgs &a, int64_t b,
         pf.kRowBytes = D * sizeof(float);
         pf.vRowBytes = DV * sizeof(float);
         dotAll(qs, D, rows, kBase + j0 * D, D, nk, s, kBlockK, pf);
-      }
-      else
-        gemm(qs, D, w.kT.data() + kt * D * kBlockK, kBlockK, rows, kBlockK,
-             D, s, kBlockK, /*accumulate=*/false);
+      } else
+        gemm(qs, D, w.kT.data() + kt * D * kBlockK, kBlockK, rows, kBlockK, D,
+             s, kBlockK, /*accumulate=*/false);
 
       // Mask, online softmax; S becomes P in place.
       for (int64_t r = 0; r < rows; ++r) {
@@ -475,8 +474,8 @@ void attendGroup(const Spec &specIn, const AttentionArgs &a, int64_t b,
             sr[j] += br[j] * kLog2e;
         }
         if constexpr (CUSTOM) {
-          const bool *mr = customMask + b * maskBStride + h * maskHStride +
-                           i * a.kvLen + j0;
+          const bool *mr =
+              customMask + b * maskBStride + h * maskHStride + i * a.kvLen + j0;
           for (int64_t j = lo; j < hi; ++j)
             if (!mr[j])
               sr[j] = kNegInf;
@@ -529,9 +528,9 @@ void run(const Spec &spec, const AttentionArgs &a, const bool *mask = nullptr,
   const int64_t pairs = a.batch * a.kvHeads;
   const int64_t threads = numThreads();
   const int64_t qTiles = (a.qLen + kBlockQ - 1) / kBlockQ;
-  const int64_t parts = std::clamp<int64_t>(
-      (2 * threads + pairs - 1) / std::max<int64_t>(pairs, 1), 1,
-      std::max<int64_t>(qTiles, 1));
+  const int64_t parts = std::clamp<int64_t>((2 * threads + pairs - 1) /
+                                                std::max<int64_t>(pairs, 1),
+                                            1, std::max<int64_t>(qTiles, 1));
   parallelFor(pairs * parts, [&](int64_t item) {
     const int64_t pair = item / parts;
     attendGroup<KIND, CUSTOM>(spec, a, pair / a.kvHeads, pair % a.kvHeads,
