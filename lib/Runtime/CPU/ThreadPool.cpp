@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 using namespace xformer::runtime::cpu;
@@ -31,16 +32,6 @@ public:
   explicit Pool(int64_t workers) {
     for (int64_t t = 0; t < workers; ++t)
       threads.emplace_back([this] { workerLoop(); });
-  }
-
-  ~Pool() {
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      stopping = true;
-    }
-    wake.notify_all();
-    for (std::thread &t : threads)
-      t.join();
   }
 
   /// One job at a time: the caller holds `busy`.
@@ -78,11 +69,7 @@ private:
       int64_t items;
       {
         std::unique_lock<std::mutex> lock(mutex);
-        wake.wait(lock, [&] {
-          return stopping || (generation != seen && invited > 0);
-        });
-        if (stopping)
-          return;
+        wake.wait(lock, [&] { return generation != seen && invited > 0; });
         seen = generation;
         --invited;
         body = job;
@@ -103,13 +90,22 @@ private:
   const std::function<void(int64_t)> *job = nullptr;
   int64_t jobItems = 0, pending = 0, invited = 0;
   uint64_t generation = 0;
-  bool stopping = false;
   std::atomic<int64_t> next{0};
 };
 
+/// The process's pool, started on first use. A forked child has none of
+/// its parent's threads: it starts its own (the parent's pool object is
+/// left alone, never joined). Pools live until the process exits.
 Pool &pool() {
-  static Pool p(numThreads() - 1);
-  return p;
+  static std::mutex mutex;
+  static Pool *current = nullptr;
+  static pid_t owner = 0;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!current || owner != getpid()) {
+    current = new Pool(numThreads() - 1);
+    owner = getpid();
+  }
+  return *current;
 }
 
 } // namespace
