@@ -915,7 +915,14 @@ public:
   std::vector<AddedToken> added; // longest first
   std::vector<std::string> idToToken;
   std::vector<bool> isSpecial;
-  std::vector<char32_t> alphabet = byteToChar();
+  /// The byte-level decoder's inverse of byteToChar.
+  std::unordered_map<char32_t, unsigned char> byteOf = [] {
+    std::unordered_map<char32_t, unsigned char> m;
+    std::vector<char32_t> alphabet = byteToChar();
+    for (int b = 0; b < 256; ++b)
+      m[alphabet[b]] = static_cast<unsigned char>(b);
+    return m;
+  }();
 
   bool encode(std::string_view text, bool addSpecialTokens,
               std::vector<int64_t> &ids, std::string &error) const override {
@@ -928,12 +935,11 @@ public:
     if (addSpecialTokens)
       ids = post.before;
     // Split off added tokens, then run the pipeline on the rest.
-    std::string rest(text);
+    std::string_view rest = text;
     size_t from = 0;
     auto flush = [&](size_t end) {
-      std::string chunk = rest.substr(from, end - from);
-      if (!chunk.empty())
-        tokenizeChunk(chunk, ids);
+      if (end > from)
+        tokenizeChunk(rest.substr(from, end - from), ids);
     };
     for (size_t at = 0; at < rest.size();) {
       const AddedToken *hit = nullptr;
@@ -965,8 +971,7 @@ public:
     return true;
   }
 
-  void tokenizeChunk(const std::string &chunk,
-                     std::vector<int64_t> &ids) const {
+  void tokenizeChunk(std::string_view chunk, std::vector<int64_t> &ids) const {
     std::u32string s;
     decodeUtf8(chunk, s);
     if (normalizer)
@@ -1018,11 +1023,11 @@ public:
         std::u32string chars;
         decodeUtf8(t, chars);
         for (char32_t c : chars) {
-          auto it = std::find(alphabet.begin(), alphabet.end(), c);
-          if (it == alphabet.end())
+          auto it = byteOf.find(c);
+          if (it == byteOf.end())
             bytes += encodeUtf8(std::u32string(1, c));
           else
-            bytes += char(it - alphabet.begin());
+            bytes += char(it->second);
         }
       }
       // Invalid UTF-8 (a multi-byte character cut between tokens) reads

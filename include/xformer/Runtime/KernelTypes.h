@@ -54,6 +54,34 @@ typedef struct xfk_attention_args {
 } xfk_attention_args;
 #ifdef __cplusplus
 }
+
+#include "xformer/Runtime/xformer.h"
+
+#include <string>
+
+/* One sequence's cache append against the plan: `len` positions of a chunk
+ * of `n` at position `start`. The same checks and messages on both
+ * targets; returns 0, or the status xfk_fail recorded. */
+inline int32_t xfk_check_cache_append(xfk_frame *f, const xfm_cache_desc *c,
+                                      int64_t b, int64_t start, int64_t len,
+                                      int64_t n) {
+  if (len < 0 || len > n || start < 0) {
+    std::string msg = std::string(c->name) + ": sequence " +
+                      std::to_string(b) + " appends " + std::to_string(len) +
+                      " positions at " + std::to_string(start) +
+                      " (chunk of " + std::to_string(n) + ")";
+    return xfk_fail(f, XF_ERROR_INVALID_ARGUMENT, msg.c_str());
+  }
+  if (len > 0 && c->kind != XFM_CACHE_RING && start + len > c->capacity) {
+    std::string msg = std::string(c->name) + ": sequence " +
+                      std::to_string(b) + " needs " +
+                      std::to_string(start + len) +
+                      " cached positions; the plan holds " +
+                      std::to_string(c->capacity);
+    return xfk_fail(f, XF_ERROR_CAPACITY, msg.c_str());
+  }
+  return 0;
+}
 #endif
 
 #endif /* XFORMER_RUNTIME_KERNELTYPES_H */

@@ -125,6 +125,18 @@ void gemm(const float *a, int64_t lda, const float *b, int64_t ldb, int64_t m,
   }
 }
 
+/// a . b over d elements: the tails of the blocked score loops below.
+inline float dot(const float *a, const float *b, int64_t d) {
+  const int64_t dv = d / kLanes * kLanes;
+  Vec acc = {};
+  for (int64_t x = 0; x < dv; x += kLanes)
+    acc += load(a + x) * load(b + x);
+  float sum = horizontalSum(acc);
+  for (int64_t x = dv; x < d; ++x)
+    sum += a[x] * b[x];
+  return sum;
+}
+
 /// Eight lanes, the width of the reduction tree below.
 typedef float Vec8 __attribute__((vector_size(8 * sizeof(float))));
 
@@ -207,15 +219,8 @@ inline void dotRows4(const float *q, int64_t ldq, const float *k, int64_t d,
     }
   }
   for (; j < nk; ++j)
-    for (int64_t r = 0; r < 4; ++r) {
-      Vec acc = {};
-      for (int64_t x = 0; x < dv; x += kLanes)
-        acc += load(q + r * ldq + x) * load(k + j * d + x);
-      float sum = horizontalSum(acc);
-      for (int64_t x = dv; x < d; ++x)
-        sum += q[r * ldq + x] * k[j * d + x];
-      s[r * lds + j] = sum;
-    }
+    for (int64_t r = 0; r < 4; ++r)
+      s[r * lds + j] = dot(q + r * ldq, k + j * d, d);
 }
 
 /// One row against every key: eight keys at a time.
@@ -240,15 +245,8 @@ inline void dotRow1(const float *q, const float *k, int64_t d, int64_t nk,
       s[j + t] = sum;
     }
   }
-  for (; j < nk; ++j) {
-    Vec acc = {};
-    for (int64_t x = 0; x < dv; x += kLanes)
-      acc += load(q + x) * load(k + j * d + x);
-    float sum = horizontalSum(acc);
-    for (int64_t x = dv; x < d; ++x)
-      sum += q[x] * k[j * d + x];
-    s[j] = sum;
-  }
+  for (; j < nk; ++j)
+    s[j] = dot(q, k + j * d, d);
 }
 
 /// Scores of m rows against nk keys; the first pass over the keys issues

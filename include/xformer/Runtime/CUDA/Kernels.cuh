@@ -829,23 +829,10 @@ inline int32_t xfk_cache_append(xfk_frame *f, const xfm_cache_desc *c,
   float *vc = kc + maxBatch * kvh * cap * hd;
   for (int64_t b = 0; b < batch; ++b) {
     const int64_t s = starts[b], len = lens[b];
-    if (len < 0 || len > n || s < 0) {
-      std::string msg = std::string(c->name) + ": sequence " +
-                        std::to_string(b) + " appends " + std::to_string(len) +
-                        " positions at " + std::to_string(s) +
-                        " (chunk of " + std::to_string(n) + ")";
-      return xfk_fail(f, XF_ERROR_INVALID_ARGUMENT, msg.c_str());
-    }
+    if (int32_t rc = xfk_check_cache_append(f, c, b, s, len, n))
+      return rc;
     if (len == 0)
       continue;
-    if (c->kind != XFM_CACHE_RING && s + len > cap) {
-      std::string msg = std::string(c->name) + ": sequence " +
-                        std::to_string(b) + " needs " +
-                        std::to_string(s + len) +
-                        " cached positions; the plan holds " +
-                        std::to_string(cap);
-      return xfk_fail(f, XF_ERROR_CAPACITY, msg.c_str());
-    }
     cacheAppendKernel<<<blocksFor(kvh * len * hd, kThreads), kThreads>>>(
         kc, vc, k, v, kvh, hd, cap, n, b, s, len,
         c->kind == XFM_CACHE_RING);
