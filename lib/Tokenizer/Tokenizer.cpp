@@ -3,7 +3,8 @@
 // The pipeline of the Hugging Face tokenizers library, component by
 // component: added tokens are split off the raw text, the rest is
 // normalized, pre-tokenized into words, each word is split by the model
-// (WordPiece or BPE), and the post-processor adds special tokens. Text is
+// (WordPiece, BPE or Unigram), and the post-processor adds special tokens;
+// decoding runs the decoder chain over the ids' token strings. Text is
 // handled as code points (std::u32string); ICU supplies normalization,
 // general categories, case mapping and the regular expressions.
 //
@@ -12,6 +13,7 @@
 #include "xformer/Tokenizer/Tokenizer.h"
 
 #include <nlohmann/json.hpp>
+#include <unicode/brkiter.h>
 #include <unicode/locid.h>
 #include <unicode/normalizer2.h>
 #include <unicode/regex.h>
@@ -22,6 +24,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -215,6 +218,125 @@ std::u32string stripAccents(std::u32string_view text) {
 }
 
 //===----------------------------------------------------------------------===//
+// JSON fields and patterns
+//===----------------------------------------------------------------------===//
+
+/// The pattern of a Replace normalizer or decoder: a literal string or a
+/// regular expression, every non-overlapping match replaced.
+struct Replacement {
+  std::u32string literal;
+  std::unique_ptr<icu::RegexPattern> regex;
+  std::u32string content;
+
+  std::u32string apply(std::u32string_view text) const {
+    std::u32string out;
+    if (!regex) {
+      if (literal.empty())
+        return std::u32string(text);
+      size_t from = 0;
+      for (size_t at = text.find(literal); at != std::u32string_view::npos;
+           at = text.find(literal, from)) {
+        out.append(text.substr(from, at - from));
+        out += content;
+        from = at + literal.size();
+      }
+      out.append(text.substr(from));
+      return out;
+    }
+    icu::UnicodeString utf16 = toIcu(text);
+    UErrorCode status = U_ZERO_ERROR;
+    std::unique_ptr<icu::RegexMatcher> m(regex->matcher(utf16, status));
+    int32_t last = 0;
+    while (U_SUCCESS(status) && m->find(status)) {
+      int32_t start = m->start(status), end = m->end(status);
+      if (end == start)
+        continue;
+      out += fromIcu(icu::UnicodeString(utf16, last, start - last));
+      out += content;
+      last = end;
+    }
+    out += fromIcu(icu::UnicodeString(utf16, last, utf16.length() - last));
+    return out;
+  }
+};
+
+/// A pattern of a tokenizer.json compiled by ICU. The tokenizers library
+/// runs Oniguruma, where \\s and \\S mean Unicode White_Space: with
+/// `oniguruma` they are rewritten so.
+std::unique_ptr<icu::RegexPattern> compileRegex(const std::u32string &regex,
+                                                const char *component,
+                                                bool oniguruma = true) {
+  std::u32string fixed;
+  for (size_t i = 0; i < regex.size(); ++i) {
+    if (!oniguruma) {
+      fixed = regex;
+      break;
+    }
+    if (regex[i] == '\\' && i + 1 < regex.size() &&
+        (regex[i + 1] == 's' || regex[i + 1] == 'S')) {
+      fixed += regex[i + 1] == 's' ? U"\\p{White_Space}" : U"\\P{White_Space}";
+      ++i;
+    } else {
+      fixed.push_back(regex[i]);
+      if (regex[i] == '\\' && i + 1 < regex.size())
+        fixed.push_back(regex[++i]);
+    }
+  }
+  UParseError parseError;
+  UErrorCode status = U_ZERO_ERROR;
+  std::unique_ptr<icu::RegexPattern> pattern(
+      icu::RegexPattern::compile(toIcu(fixed), 0, parseError, status));
+  if (U_FAILURE(status))
+    refuse(std::string(component) + " regular expression does not compile: " +
+           encodeUtf8(regex) + " (" + u_errorName(status) + ")");
+  return pattern;
+}
+
+Replacement makeReplacement(const json &j, const char *component) {
+  Replacement r;
+  const json &pat = j.value("pattern", json());
+  if (!j.contains("content") || !j["content"].is_string())
+    refuse(std::string(component) + " Replace has no content string");
+  r.content =
+      fromUtf8OrRefuse(j["content"].get<std::string>(), "Replace content");
+  if (pat.contains("String") && pat["String"].is_string())
+    r.literal =
+        fromUtf8OrRefuse(pat["String"].get<std::string>(), "Replace pattern");
+  else if (pat.contains("Regex") && pat["Regex"].is_string())
+    r.regex = compileRegex(
+        fromUtf8OrRefuse(pat["Regex"].get<std::string>(), "Replace pattern"),
+        component);
+  else
+    refuse(std::string(component) + " Replace has no String or Regex pattern");
+  return r;
+}
+
+std::string stringField(const json &j, const char *key,
+                        const std::string &fallback) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null())
+    return fallback;
+  if (!it->is_string())
+    refuse(std::string("field '") + key + "' must be a string");
+  return it->get<std::string>();
+}
+
+bool flag(const json &j, const char *key, bool fallback) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null())
+    return fallback;
+  if (!it->is_boolean())
+    refuse(std::string("field '") + key + "' must be true or false");
+  return it->get<bool>();
+}
+
+std::string typeOf(const json &j, const char *component) {
+  if (!j.is_object() || !j.contains("type") || !j["type"].is_string())
+    refuse(std::string(component) + " has no type");
+  return j["type"].get<std::string>();
+}
+
+//===----------------------------------------------------------------------===//
 // Normalizers
 //===----------------------------------------------------------------------===//
 
@@ -279,6 +401,162 @@ struct StripAccentsNormalizer : Normalizer {
   }
 };
 
+struct ReplaceNormalizer : Normalizer {
+  Replacement replacement;
+  std::u32string apply(std::u32string_view text) const override {
+    return replacement.apply(text);
+  }
+};
+
+struct PrependNormalizer : Normalizer {
+  std::u32string prefix;
+  std::u32string apply(std::u32string_view text) const override {
+    return text.empty() ? std::u32string() : prefix + std::u32string(text);
+  }
+};
+
+struct StripNormalizer : Normalizer {
+  bool left = true, right = true;
+  std::u32string apply(std::u32string_view text) const override {
+    size_t from = 0, to = text.size();
+    while (left && from < to && isWhitespace(text[from]))
+      ++from;
+    while (right && to > from && isWhitespace(text[to - 1]))
+      --to;
+    return std::u32string(text.substr(from, to - from));
+  }
+};
+
+/// SentencePiece's normalization rules as the tokenizer.json carries them
+/// (`precompiled_charsmap`, base64): a uint32 size, a double-array trie
+/// (darts-clone) over UTF-8 keys whose values index NUL-terminated
+/// replacements in the blob that follows. Each grapheme cluster shorter
+/// than six bytes is looked up whole, else code point by code point; what
+/// the trie does not hold stays as it is.
+struct PrecompiledNormalizer : Normalizer {
+  std::vector<uint32_t> trie;
+  std::string normalized;
+
+  static std::string base64(const std::string &text) {
+    std::string out;
+    uint32_t bits = 0;
+    int count = 0;
+    for (char ch : text) {
+      int v;
+      if (ch >= 'A' && ch <= 'Z')
+        v = ch - 'A';
+      else if (ch >= 'a' && ch <= 'z')
+        v = ch - 'a' + 26;
+      else if (ch >= '0' && ch <= '9')
+        v = ch - '0' + 52;
+      else if (ch == '+')
+        v = 62;
+      else if (ch == '/')
+        v = 63;
+      else if (ch == '=')
+        break;
+      else
+        refuse("Precompiled precompiled_charsmap is not base64");
+      bits = (bits << 6) | uint32_t(v);
+      if ((count += 6) >= 8) {
+        count -= 8;
+        out.push_back(char((bits >> count) & 0xFF));
+      }
+    }
+    return out;
+  }
+
+  explicit PrecompiledNormalizer(const std::string &encoded) {
+    std::string blob = base64(encoded);
+    if (blob.empty())
+      return; // no rules
+    uint32_t trieBytes = 0;
+    if (blob.size() < 4)
+      refuse("Precompiled precompiled_charsmap is truncated");
+    std::memcpy(&trieBytes, blob.data(), 4); // little-endian hosts only
+    if (trieBytes % 4 != 0 || trieBytes > blob.size() - 4)
+      refuse("Precompiled precompiled_charsmap has a trie of " +
+             std::to_string(trieBytes) + " bytes in " +
+             std::to_string(blob.size()) + " bytes");
+    trie.resize(trieBytes / 4);
+    if (trieBytes)
+      std::memcpy(trie.data(), blob.data() + 4, trieBytes);
+    normalized = blob.substr(4 + trieBytes);
+  }
+
+  /// darts-clone's unit fields.
+  static bool hasLeaf(uint32_t u) { return (u >> 8) & 1; }
+  static uint32_t value(uint32_t u) { return u & ((1u << 31) - 1); }
+  static uint32_t label(uint32_t u) { return u & ((1u << 31) | 0xFF); }
+  static uint32_t offset(uint32_t u) {
+    return (u >> 10) << ((u & (1u << 9)) >> 6);
+  }
+
+  /// The replacement of the shortest key that is a prefix of `key`.
+  std::optional<std::string_view> transform(std::string_view key) const {
+    if (trie.empty())
+      return std::nullopt;
+    size_t pos = offset(trie[0]);
+    for (unsigned char c : key) {
+      if (c == 0)
+        break;
+      pos ^= c;
+      if (pos >= trie.size())
+        return std::nullopt;
+      uint32_t unit = trie[pos];
+      if (label(unit) != c)
+        return std::nullopt;
+      pos ^= offset(unit);
+      if (pos >= trie.size())
+        return std::nullopt;
+      if (hasLeaf(unit)) {
+        size_t at = value(trie[pos]);
+        if (at >= normalized.size())
+          return std::nullopt;
+        size_t end = normalized.find('\0', at);
+        if (end == std::string::npos)
+          end = normalized.size();
+        return std::string_view(normalized).substr(at, end - at);
+      }
+    }
+    return std::nullopt;
+  }
+
+  std::u32string apply(std::u32string_view text) const override {
+    if (trie.empty())
+      return std::u32string(text);
+    icu::UnicodeString utf16 = toIcu(text);
+    UErrorCode status = U_ZERO_ERROR;
+    std::unique_ptr<icu::BreakIterator> graphemes(
+        icu::BreakIterator::createCharacterInstance(icu::Locale::getRoot(),
+                                                    status));
+    if (U_FAILURE(status))
+      return std::u32string(text);
+    graphemes->setText(utf16);
+    std::string out;
+    for (int32_t from = graphemes->first(), to = graphemes->next();
+         to != icu::BreakIterator::DONE; from = to, to = graphemes->next()) {
+      std::u32string cluster =
+          fromIcu(icu::UnicodeString(utf16, from, to - from));
+      std::string bytes = encodeUtf8(cluster);
+      if (bytes.size() < 6)
+        if (auto n = transform(bytes)) {
+          out += *n;
+          continue;
+        }
+      for (char32_t c : cluster) {
+        std::string one = encodeUtf8(std::u32string(1, c));
+        auto n = transform(one);
+        out += n ? std::string(*n) : one;
+      }
+    }
+    std::u32string result;
+    if (!decodeUtf8(out, result))
+      return std::u32string(text);
+    return result;
+  }
+};
+
 struct SequenceNormalizer : Normalizer {
   std::vector<std::unique_ptr<Normalizer>> steps;
   std::u32string apply(std::u32string_view text) const override {
@@ -288,21 +566,6 @@ struct SequenceNormalizer : Normalizer {
     return s;
   }
 };
-
-bool flag(const json &j, const char *key, bool fallback) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null())
-    return fallback;
-  if (!it->is_boolean())
-    refuse(std::string("field '") + key + "' must be true or false");
-  return it->get<bool>();
-}
-
-std::string typeOf(const json &j, const char *component) {
-  if (!j.is_object() || !j.contains("type") || !j["type"].is_string())
-    refuse(std::string(component) + " has no type");
-  return j["type"].get<std::string>();
-}
 
 std::unique_ptr<Normalizer> makeNormalizer(const json &j) {
   if (j.is_null())
@@ -328,6 +591,30 @@ std::unique_ptr<Normalizer> makeNormalizer(const json &j) {
     return std::make_unique<LowercaseNormalizer>();
   if (type == "StripAccents")
     return std::make_unique<StripAccentsNormalizer>();
+  if (type == "Replace") {
+    auto n = std::make_unique<ReplaceNormalizer>();
+    n->replacement = makeReplacement(j, "normalizer");
+    return n;
+  }
+  if (type == "Prepend") {
+    auto n = std::make_unique<PrependNormalizer>();
+    n->prefix = fromUtf8OrRefuse(stringField(j, "prepend", ""), "Prepend");
+    return n;
+  }
+  if (type == "Strip") {
+    auto n = std::make_unique<StripNormalizer>();
+    n->left = flag(j, "strip_left", true);
+    n->right = flag(j, "strip_right", true);
+    return n;
+  }
+  if (type == "Precompiled") {
+    const json &map = j.value("precompiled_charsmap", json());
+    if (map.is_null())
+      return nullptr;
+    if (!map.is_string())
+      refuse("Precompiled precompiled_charsmap is not a string");
+    return std::make_unique<PrecompiledNormalizer>(map.get<std::string>());
+  }
   if (type == "Sequence") {
     auto n = std::make_unique<SequenceNormalizer>();
     if (!j.contains("normalizers") || !j["normalizers"].is_array())
@@ -344,7 +631,13 @@ std::unique_ptr<Normalizer> makeNormalizer(const json &j) {
 // Pre-tokenizers
 //===----------------------------------------------------------------------===//
 
-using Words = std::vector<std::u32string>;
+/// A pre-tokenized word; `atStart` when it begins at the start of the input
+/// text (Metaspace's "first" prepend scheme asks).
+struct Word {
+  std::u32string text;
+  bool atStart = false;
+};
+using Words = std::vector<Word>;
 
 struct PreTokenizer {
   virtual ~PreTokenizer() = default;
@@ -356,21 +649,28 @@ struct PreTokenizer {
 template <typename Pred>
 Words splitOn(const Words &words, Pred isDelimiter, bool keepDelimiters) {
   Words out;
-  for (const std::u32string &w : words) {
+  for (const Word &w : words) {
     std::u32string cur;
-    for (char32_t c : w) {
+    size_t curStart = 0;
+    auto emit = [&](std::u32string text, size_t at) {
+      out.push_back({std::move(text), w.atStart && at == 0});
+    };
+    for (size_t i = 0; i < w.text.size(); ++i) {
+      char32_t c = w.text[i];
       if (!isDelimiter(c)) {
+        if (cur.empty())
+          curStart = i;
         cur.push_back(c);
         continue;
       }
       if (!cur.empty())
-        out.push_back(std::move(cur));
+        emit(std::move(cur), curStart);
       cur.clear();
       if (keepDelimiters)
-        out.push_back(std::u32string(1, c));
+        emit(std::u32string(1, c), i);
     }
     if (!cur.empty())
-      out.push_back(std::move(cur));
+      emit(std::move(cur), curStart);
   }
   return out;
 }
@@ -399,27 +699,22 @@ struct RegexSplit : PreTokenizer {
   std::unique_ptr<icu::RegexPattern> pattern;
   bool removeMatches = false;
 
-  RegexSplit(const std::u32string &regex, bool removeMatches)
-      : removeMatches(removeMatches) {
-    UParseError parseError;
-    UErrorCode status = U_ZERO_ERROR;
-    pattern.reset(
-        icu::RegexPattern::compile(toIcu(regex), 0, parseError, status));
-    if (U_FAILURE(status))
-      refuse("pre-tokenizer regular expression does not compile: " +
-             encodeUtf8(regex) + " (" + u_errorName(status) + ")");
-  }
+  RegexSplit(const std::u32string &regex, bool removeMatches,
+             bool oniguruma = true)
+      : pattern(compileRegex(regex, "pre_tokenizer", oniguruma)),
+        removeMatches(removeMatches) {}
 
   Words apply(const Words &words) const override {
     Words out;
-    for (const std::u32string &w : words) {
-      icu::UnicodeString text = toIcu(w);
+    for (const Word &w : words) {
+      icu::UnicodeString text = toIcu(w.text);
       UErrorCode status = U_ZERO_ERROR;
       std::unique_ptr<icu::RegexMatcher> m(pattern->matcher(text, status));
       int32_t last = 0;
       auto piece = [&](int32_t from, int32_t to) {
         if (to > from)
-          out.push_back(fromIcu(icu::UnicodeString(text, from, to - from)));
+          out.push_back({fromIcu(icu::UnicodeString(text, from, to - from)),
+                         w.atStart && from == 0});
       };
       while (U_SUCCESS(status) && m->find(status)) {
         int32_t s = m->start(status), e = m->end(status);
@@ -460,17 +755,81 @@ struct ByteLevelPreTokenizer : PreTokenizer {
 
   Words apply(const Words &words) const override {
     Words in = words;
-    if (addPrefixSpace && !in.empty() && !in.front().empty() &&
-        in.front().front() != ' ')
-      in.front().insert(in.front().begin(), U' ');
+    // Every word so far gets the space, as the library has it.
+    if (addPrefixSpace)
+      for (Word &w : in)
+        if (!w.text.empty() && w.text.front() != ' ')
+          w.text.insert(w.text.begin(), U' ');
     if (regex)
       in = regex->apply(in);
     Words out;
-    for (const std::u32string &w : in) {
+    for (const Word &w : in) {
       std::u32string mapped;
-      for (unsigned char byte : encodeUtf8(w))
+      for (unsigned char byte : encodeUtf8(w.text))
         mapped.push_back(alphabet[byte]);
-      out.push_back(std::move(mapped));
+      out.push_back({std::move(mapped), w.atStart});
+    }
+    return out;
+  }
+};
+
+enum class PrependScheme { Always, First, Never };
+
+PrependScheme prependScheme(const json &j) {
+  auto it = j.find("prepend_scheme");
+  if (it == j.end() || it->is_null()) // older files: add_prefix_space
+    return flag(j, "add_prefix_space", true) ? PrependScheme::Always
+                                             : PrependScheme::Never;
+  std::string scheme = it->is_string() ? it->get<std::string>() : "";
+  if (scheme == "always")
+    return PrependScheme::Always;
+  if (scheme == "first")
+    return PrependScheme::First;
+  if (scheme == "never")
+    return PrependScheme::Never;
+  refuse("unsupported Metaspace prepend_scheme " + it->dump());
+}
+
+char32_t metaspaceReplacement(const json &j) {
+  std::u32string r = fromUtf8OrRefuse(
+      j.value("replacement", std::string("\xE2\x96\x81")), "Metaspace "
+                                                           "replacement");
+  if (r.size() != 1)
+    refuse("Metaspace replacement must be one character");
+  return r[0];
+}
+
+/// SentencePiece's view of spaces: each space becomes the replacement
+/// character (U+2581), one is prepended to a word (to every word, to the
+/// one at the start of the input, or to none), and words are split before
+/// each replacement character.
+struct MetaspacePreTokenizer : PreTokenizer {
+  char32_t replacement = 0x2581;
+  PrependScheme scheme = PrependScheme::Always;
+  bool split = true;
+
+  Words apply(const Words &words) const override {
+    Words out;
+    for (const Word &w : words) {
+      if (w.text.empty())
+        continue;
+      std::u32string text = w.text;
+      std::replace(text.begin(), text.end(), char32_t(' '), replacement);
+      const bool prepend = scheme == PrependScheme::Always ||
+                           (scheme == PrependScheme::First && w.atStart);
+      if (prepend && (text.empty() || text.front() != replacement))
+        text.insert(text.begin(), replacement);
+      if (!split) {
+        out.push_back({std::move(text), w.atStart});
+        continue;
+      }
+      // Each replacement character starts a word (merged with what follows).
+      size_t from = 0;
+      for (size_t i = 1; i <= text.size(); ++i)
+        if (i == text.size() || text[i] == replacement) {
+          out.push_back({text.substr(from, i - from), w.atStart && from == 0});
+          from = i;
+        }
     }
     return out;
   }
@@ -508,36 +867,26 @@ std::unique_ptr<PreTokenizer> makePreTokenizer(const json &j) {
     if (behavior != "Isolated" && behavior != "Removed")
       refuse("unsupported pre_tokenizer Split behavior '" + behavior + "'");
     const json &pat = j.value("pattern", json());
-    std::u32string regex;
-    if (pat.contains("Regex") && pat["Regex"].is_string()) {
-      regex =
-          fromUtf8OrRefuse(pat["Regex"].get<std::string>(), "Split pattern");
-      // \s and \S as the Oniguruma patterns the tokenizers library runs
-      // mean them: Unicode White_Space.
-      std::u32string fixed;
-      for (size_t i = 0; i < regex.size(); ++i) {
-        if (regex[i] == '\\' && i + 1 < regex.size() &&
-            (regex[i + 1] == 's' || regex[i + 1] == 'S')) {
-          fixed +=
-              regex[i + 1] == 's' ? U"\\p{White_Space}" : U"\\P{White_Space}";
-          ++i;
-        } else {
-          fixed.push_back(regex[i]);
-          if (regex[i] == '\\' && i + 1 < regex.size())
-            fixed.push_back(regex[++i]);
-        }
-      }
-      regex = fixed;
-    } else if (pat.contains("String") && pat["String"].is_string()) {
-      // A literal: quote it.
-      regex =
+    if (pat.contains("Regex") && pat["Regex"].is_string())
+      return std::make_unique<RegexSplit>(
+          fromUtf8OrRefuse(pat["Regex"].get<std::string>(), "Split pattern"),
+          behavior == "Removed");
+    if (pat.contains("String") && pat["String"].is_string())
+      // A literal: quoted, not rewritten.
+      return std::make_unique<RegexSplit>(
           U"\\Q" +
-          fromUtf8OrRefuse(pat["String"].get<std::string>(), "Split pattern") +
-          U"\\E";
-    } else {
-      refuse("pre_tokenizer Split has no Regex or String pattern");
-    }
-    return std::make_unique<RegexSplit>(regex, behavior == "Removed");
+              fromUtf8OrRefuse(pat["String"].get<std::string>(),
+                               "Split pattern") +
+              U"\\E",
+          behavior == "Removed", /*oniguruma=*/false);
+    refuse("pre_tokenizer Split has no Regex or String pattern");
+  }
+  if (type == "Metaspace") {
+    auto p = std::make_unique<MetaspacePreTokenizer>();
+    p->replacement = metaspaceReplacement(j);
+    p->scheme = prependScheme(j);
+    p->split = flag(j, "split", true);
+    return p;
   }
   if (type == "Sequence") {
     auto p = std::make_unique<SequencePreTokenizer>();
@@ -693,15 +1042,124 @@ struct BpeModel : Model {
   }
 };
 
-std::string stringField(const json &j, const char *key,
-                        const std::string &fallback) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null())
-    return fallback;
-  if (!it->is_string())
-    refuse(std::string("field '") + key + "' must be a string");
-  return it->get<std::string>();
-}
+/// Text this vocabulary cannot encode (a Unigram with no unk token).
+struct EncodeError {
+  std::string message;
+};
+
+/// SentencePiece's unigram model: the segmentation of a word with the
+/// highest total log-probability (Viterbi over a byte trie of the pieces).
+/// A character no piece covers costs the lowest score less 10 and is the
+/// unk token; runs of unk are fused into one; with byte_fallback an unk
+/// becomes the <0xXX> tokens of its bytes.
+struct UnigramModel : Model {
+  std::vector<std::string> pieces;
+  std::vector<double> scores;
+  std::optional<int64_t> unkId;
+  bool byteFallback = false;
+  double unkScore = 0;
+  /// Trie edges: (node << 8 | byte) -> node; pieceOf[node] is the id of the
+  /// piece ending there, or -1.
+  std::unordered_map<uint64_t, int32_t> edges;
+  std::vector<int64_t> pieceOf{-1};
+
+  void insert(const std::string &piece, int64_t id) {
+    uint64_t node = 0;
+    for (unsigned char c : piece) {
+      auto [it, added] = edges.emplace(node << 8 | c, int32_t(pieceOf.size()));
+      if (added)
+        pieceOf.push_back(-1);
+      node = uint64_t(it->second);
+    }
+    pieceOf[node] = id;
+  }
+
+  static size_t charLength(unsigned char lead) {
+    return lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+  }
+
+  int64_t unk() const {
+    if (!unkId)
+      throw EncodeError{"the Unigram model has no unk token for a character "
+                        "its vocabulary does not cover"};
+    return *unkId;
+  }
+
+  void tokenize(const std::u32string &word,
+                std::vector<int64_t> &ids) const override {
+    const std::string text = encodeUtf8(word);
+    const size_t n = text.size();
+    struct Best {
+      double score = 0;
+      int64_t start = -1, id = -1;
+    };
+    std::vector<Best> best(n + 1);
+    auto relax = [&](size_t end, double score, size_t start, int64_t id) {
+      Best &b = best[end];
+      if (b.start < 0 || score > b.score)
+        b = {score, int64_t(start), id};
+    };
+    for (size_t at = 0; at < n;) {
+      const double base = best[at].score;
+      const size_t len = std::min(charLength(text[at]), n - at);
+      bool single = false;
+      uint64_t node = 0;
+      for (size_t k = at; k < n; ++k) {
+        auto it = edges.find(node << 8 | (unsigned char)text[k]);
+        if (it == edges.end())
+          break;
+        node = uint64_t(it->second);
+        if (int64_t id = pieceOf[node]; id >= 0) {
+          relax(k + 1, base + scores[id], at, id);
+          single |= k + 1 - at == len;
+        }
+      }
+      if (!single)
+        relax(at + len, base + unkScore, at, unk());
+      at += len;
+    }
+    // Back from the end; unk pieces next to each other become one.
+    std::vector<std::string> pieces;
+    std::string fused;
+    for (size_t end = n; end > 0;) {
+      const Best &b = best[end];
+      std::string piece = text.substr(b.start, end - b.start);
+      if (unkId && b.id == *unkId) {
+        fused.insert(0, piece);
+      } else {
+        if (!fused.empty())
+          pieces.push_back(std::move(fused));
+        fused.clear();
+        pieces.push_back(std::move(piece));
+      }
+      end = size_t(b.start);
+    }
+    if (!fused.empty())
+      pieces.push_back(std::move(fused));
+    for (auto it = pieces.rbegin(); it != pieces.rend(); ++it) {
+      if (auto id = lookup(vocab, *it)) {
+        ids.push_back(*id);
+        continue;
+      }
+      if (byteFallback) {
+        std::vector<int64_t> bytes;
+        for (unsigned char b : *it) {
+          char name[8];
+          std::snprintf(name, sizeof(name), "<0x%02X>", b);
+          auto id = lookup(vocab, name);
+          if (!id)
+            break;
+          bytes.push_back(*id);
+        }
+        if (bytes.size() == it->size()) {
+          ids.insert(ids.end(), bytes.begin(), bytes.end());
+          continue;
+        }
+      }
+      ids.push_back(unk());
+    }
+  }
+};
 
 std::unique_ptr<Model> makeModel(const json &j) {
   std::string type = typeOf(j, "model");
@@ -767,6 +1225,41 @@ std::unique_ptr<Model> makeModel(const json &j) {
       m->merges.emplace(std::make_pair(*l, *r),
                         std::make_pair(rank++, *merged));
     }
+    return m;
+  }
+  if (type == "Unigram") {
+    auto m = std::make_unique<UnigramModel>();
+    if (!j.contains("vocab") || !j["vocab"].is_array())
+      refuse("Unigram model has no vocab list");
+    double minScore = std::numeric_limits<double>::infinity();
+    int64_t id = 0;
+    for (const json &entry : j["vocab"]) {
+      if (!entry.is_array() || entry.size() != 2 || !entry[0].is_string() ||
+          !entry[1].is_number())
+        refuse("Unigram vocab entry " + entry.dump() +
+               " is not a [piece, score] pair");
+      std::string piece = entry[0].get<std::string>();
+      fromUtf8OrRefuse(piece, "a Unigram piece");
+      double score = entry[1].get<double>();
+      m->vocab[piece] = id;
+      m->pieces.push_back(piece);
+      m->scores.push_back(score);
+      if (!piece.empty())
+        m->insert(piece, id);
+      minScore = std::min(minScore, score);
+      ++id;
+    }
+    if (id == 0)
+      refuse("Unigram model has an empty vocab");
+    m->unkScore = minScore - 10.0;
+    if (j.contains("unk_id") && !j["unk_id"].is_null()) {
+      if (!j["unk_id"].is_number_integer() || j["unk_id"].get<int64_t>() < 0 ||
+          j["unk_id"].get<int64_t>() >= id)
+        refuse("Unigram unk_id " + j["unk_id"].dump() +
+               " is not an id of the vocab");
+      m->unkId = j["unk_id"].get<int64_t>();
+    }
+    m->byteFallback = flag(j, "byte_fallback", false);
     return m;
   }
   refuse("unsupported model '" + type + "'");
@@ -845,12 +1338,11 @@ void addPostProcessor(const json &j, Template &t) {
 // Decoders
 //===----------------------------------------------------------------------===//
 
-enum class DecoderKind { None, WordPiece, ByteLevel };
-
+/// One step of the decoder chain: token strings in, token strings out; the
+/// chain's result is joined without separators.
 struct Decoder {
-  DecoderKind kind = DecoderKind::None;
-  std::string prefix = "##";
-  bool cleanup = true;
+  virtual ~Decoder() = default;
+  virtual void apply(std::vector<std::string> &tokens) const = 0;
 };
 
 void replaceAll(std::string &s, const std::string &from,
@@ -877,19 +1369,231 @@ std::string cleanup(std::string s) {
   return s;
 }
 
-Decoder makeDecoder(const json &j) {
-  Decoder d;
+/// UTF-8 with each maximal invalid subsequence read as U+FFFD (the
+/// practice of Rust's from_utf8_lossy, which the library uses).
+std::string lossyUtf8(const std::string &bytes) {
+  if (bytes.empty() ||
+      bytes.size() > size_t(std::numeric_limits<int32_t>::max()))
+    return bytes;
+  UErrorCode status = U_ZERO_ERROR;
+  int32_t length = 0;
+  u_strFromUTF8WithSub(nullptr, 0, &length, bytes.data(), int32_t(bytes.size()),
+                       0xFFFD, nullptr, &status);
+  icu::UnicodeString utf16;
+  status = U_ZERO_ERROR;
+  UChar *buffer = utf16.getBuffer(length);
+  u_strFromUTF8WithSub(buffer, length, &length, bytes.data(),
+                       int32_t(bytes.size()), 0xFFFD, nullptr, &status);
+  utf16.releaseBuffer(U_SUCCESS(status) ? length : 0);
+  std::string out;
+  utf16.toUTF8String(out);
+  return out;
+}
+
+struct WordPieceDecoder : Decoder {
+  std::string prefix = "##";
+  bool cleanup = true;
+  void apply(std::vector<std::string> &tokens) const override {
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      std::string &t = tokens[i];
+      if (i != 0) {
+        if (t.rfind(prefix, 0) == 0)
+          t = t.substr(prefix.size());
+        else
+          t = " " + t;
+      }
+      if (cleanup)
+        t = ::cleanup(t);
+    }
+  }
+};
+
+/// Byte-level tokens back to bytes (a token with a character outside the
+/// byte alphabet keeps its own UTF-8), all of them one lossy string.
+struct ByteLevelDecoder : Decoder {
+  std::unordered_map<char32_t, unsigned char> byteOf = [] {
+    std::unordered_map<char32_t, unsigned char> m;
+    std::vector<char32_t> alphabet = byteToChar();
+    for (int b = 0; b < 256; ++b)
+      m[alphabet[b]] = static_cast<unsigned char>(b);
+    return m;
+  }();
+  void apply(std::vector<std::string> &tokens) const override {
+    std::string bytes;
+    for (const std::string &t : tokens) {
+      std::u32string chars;
+      decodeUtf8(t, chars);
+      std::string mapped;
+      bool all = true;
+      for (char32_t c : chars) {
+        auto it = byteOf.find(c);
+        if (it == byteOf.end()) {
+          all = false;
+          break;
+        }
+        mapped += char(it->second);
+      }
+      bytes += all ? mapped : t;
+    }
+    tokens.assign(1, lossyUtf8(bytes));
+  }
+};
+
+struct ReplaceDecoder : Decoder {
+  Replacement replacement;
+  void apply(std::vector<std::string> &tokens) const override {
+    for (std::string &t : tokens) {
+      std::u32string chars;
+      decodeUtf8(t, chars);
+      t = encodeUtf8(replacement.apply(chars));
+    }
+  }
+};
+
+/// Runs of <0xXX> tokens become their bytes when those are valid UTF-8,
+/// else one U+FFFD per byte.
+struct ByteFallbackDecoder : Decoder {
+  void apply(std::vector<std::string> &tokens) const override {
+    std::vector<std::string> out;
+    std::string pending;
+    size_t pendingCount = 0;
+    auto flush = [&] {
+      if (!pendingCount)
+        return;
+      std::u32string check;
+      if (decodeUtf8(pending, check))
+        out.push_back(pending);
+      else
+        for (size_t i = 0; i < pendingCount; ++i)
+          out.push_back("\xEF\xBF\xBD");
+      pending.clear();
+      pendingCount = 0;
+    };
+    for (std::string &t : tokens) {
+      if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' &&
+          std::isxdigit((unsigned char)t[3]) &&
+          std::isxdigit((unsigned char)t[4])) {
+        pending += char(std::stoi(t.substr(3, 2), nullptr, 16));
+        ++pendingCount;
+        continue;
+      }
+      flush();
+      out.push_back(std::move(t));
+    }
+    flush();
+    tokens = std::move(out);
+  }
+};
+
+struct FuseDecoder : Decoder {
+  void apply(std::vector<std::string> &tokens) const override {
+    std::string all;
+    for (const std::string &t : tokens)
+      all += t;
+    tokens.assign(1, all);
+  }
+};
+
+/// Up to `start` leading and `stop` trailing `content` characters removed
+/// from each token.
+struct StripDecoder : Decoder {
+  char32_t content = ' ';
+  size_t start = 0, stop = 0;
+  void apply(std::vector<std::string> &tokens) const override {
+    for (std::string &t : tokens) {
+      std::u32string chars;
+      decodeUtf8(t, chars);
+      size_t from = 0, to = chars.size();
+      while (from < std::min(start, chars.size()) && chars[from] == content)
+        ++from;
+      for (size_t i = 0; i < stop && to > from && chars[to - 1] == content; ++i)
+        --to;
+      t = encodeUtf8(std::u32string_view(chars).substr(from, to - from));
+    }
+  }
+};
+
+/// The replacement character back to spaces; in the first token it is
+/// dropped instead when the pre-tokenizer prepends one.
+struct MetaspaceDecoder : Decoder {
+  char32_t replacement = 0x2581;
+  PrependScheme scheme = PrependScheme::Always;
+  void apply(std::vector<std::string> &tokens) const override {
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      std::u32string chars, out;
+      decodeUtf8(tokens[i], chars);
+      for (char32_t c : chars) {
+        if (c != replacement)
+          out.push_back(c);
+        else if (i != 0 || scheme == PrependScheme::Never)
+          out.push_back(' ');
+      }
+      tokens[i] = encodeUtf8(out);
+    }
+  }
+};
+
+struct SequenceDecoder : Decoder {
+  std::vector<std::unique_ptr<Decoder>> steps;
+  void apply(std::vector<std::string> &tokens) const override {
+    for (auto &step : steps)
+      step->apply(tokens);
+  }
+};
+
+std::unique_ptr<Decoder> makeDecoder(const json &j) {
   if (j.is_null())
-    return d;
+    return nullptr;
   std::string type = typeOf(j, "decoder");
   if (type == "WordPiece") {
-    d.kind = DecoderKind::WordPiece;
-    d.prefix = stringField(j, "prefix", "##");
-    d.cleanup = flag(j, "cleanup", true);
+    auto d = std::make_unique<WordPieceDecoder>();
+    d->prefix = stringField(j, "prefix", "##");
+    d->cleanup = flag(j, "cleanup", true);
     return d;
   }
-  if (type == "ByteLevel") {
-    d.kind = DecoderKind::ByteLevel;
+  if (type == "ByteLevel")
+    return std::make_unique<ByteLevelDecoder>();
+  if (type == "Replace") {
+    auto d = std::make_unique<ReplaceDecoder>();
+    d->replacement = makeReplacement(j, "decoder");
+    return d;
+  }
+  if (type == "ByteFallback")
+    return std::make_unique<ByteFallbackDecoder>();
+  if (type == "Fuse")
+    return std::make_unique<FuseDecoder>();
+  if (type == "Strip") {
+    auto d = std::make_unique<StripDecoder>();
+    std::u32string content =
+        fromUtf8OrRefuse(stringField(j, "content", " "), "Strip content");
+    if (content.size() != 1)
+      refuse("decoder Strip content must be one character");
+    d->content = content[0];
+    auto count = [&](const char *key) -> size_t {
+      if (!j.contains(key) || j[key].is_null())
+        return 0;
+      if (!j[key].is_number_unsigned())
+        refuse(std::string("decoder Strip field '") + key +
+               "' must be a count");
+      return j[key].get<size_t>();
+    };
+    d->start = count("start");
+    d->stop = count("stop");
+    return d;
+  }
+  if (type == "Metaspace") {
+    auto d = std::make_unique<MetaspaceDecoder>();
+    d->replacement = metaspaceReplacement(j);
+    d->scheme = prependScheme(j);
+    return d;
+  }
+  if (type == "Sequence") {
+    auto d = std::make_unique<SequenceDecoder>();
+    if (!j.contains("decoders") || !j["decoders"].is_array())
+      refuse("decoder Sequence has no list of decoders");
+    for (const json &step : j["decoders"])
+      if (auto s = makeDecoder(step))
+        d->steps.push_back(std::move(s));
     return d;
   }
   refuse("unsupported decoder '" + type + "'");
@@ -911,18 +1615,10 @@ public:
   std::unique_ptr<PreTokenizer> preTokenizer;
   std::unique_ptr<Model> model;
   Template post;
-  Decoder decoder;
+  std::unique_ptr<Decoder> decoder;
   std::vector<AddedToken> added; // longest first
   std::vector<std::string> idToToken;
   std::vector<bool> isSpecial;
-  /// The byte-level decoder's inverse of byteToChar.
-  std::unordered_map<char32_t, unsigned char> byteOf = [] {
-    std::unordered_map<char32_t, unsigned char> m;
-    std::vector<char32_t> alphabet = byteToChar();
-    for (int b = 0; b < 256; ++b)
-      m[alphabet[b]] = static_cast<unsigned char>(b);
-    return m;
-  }();
 
   bool encode(std::string_view text, bool addSpecialTokens,
               std::vector<int64_t> &ids, std::string &error) const override {
@@ -939,49 +1635,56 @@ public:
     size_t from = 0;
     auto flush = [&](size_t end) {
       if (end > from)
-        tokenizeChunk(rest.substr(from, end - from), ids);
+        tokenizeChunk(rest.substr(from, end - from), from == 0, ids);
     };
-    for (size_t at = 0; at < rest.size();) {
-      const AddedToken *hit = nullptr;
-      for (const AddedToken &t : added)
-        if (!t.content.empty() &&
-            rest.compare(at, t.content.size(), t.content) == 0) {
-          hit = &t;
-          break;
-        }
-      if (!hit) {
-        ++at;
-        continue;
-      }
-      size_t end = at;
-      if (hit->lstrip)
-        while (end > from && std::isspace((unsigned char)rest[end - 1]))
-          --end;
-      flush(end);
-      ids.push_back(hit->id);
-      at += hit->content.size();
-      if (hit->rstrip)
-        while (at < rest.size() && std::isspace((unsigned char)rest[at]))
+    try {
+      for (size_t at = 0; at < rest.size();) {
+        const AddedToken *hit = nullptr;
+        for (const AddedToken &t : added)
+          if (!t.content.empty() &&
+              rest.compare(at, t.content.size(), t.content) == 0) {
+            hit = &t;
+            break;
+          }
+        if (!hit) {
           ++at;
-      from = at;
+          continue;
+        }
+        size_t end = at;
+        if (hit->lstrip)
+          while (end > from && std::isspace((unsigned char)rest[end - 1]))
+            --end;
+        flush(end);
+        ids.push_back(hit->id);
+        at += hit->content.size();
+        if (hit->rstrip)
+          while (at < rest.size() && std::isspace((unsigned char)rest[at]))
+            ++at;
+        from = at;
+      }
+      flush(rest.size());
+    } catch (const EncodeError &e) {
+      ids.clear();
+      error = e.message;
+      return false;
     }
-    flush(rest.size());
     if (addSpecialTokens)
       ids.insert(ids.end(), post.after.begin(), post.after.end());
     return true;
   }
 
-  void tokenizeChunk(std::string_view chunk, std::vector<int64_t> &ids) const {
+  void tokenizeChunk(std::string_view chunk, bool atStart,
+                     std::vector<int64_t> &ids) const {
     std::u32string s;
     decodeUtf8(chunk, s);
     if (normalizer)
       s = normalizer->apply(s);
-    Words words{s};
+    Words words{{s, atStart}};
     if (preTokenizer)
       words = preTokenizer->apply(words);
-    for (const std::u32string &w : words)
-      if (!w.empty())
-        model->tokenize(w, ids);
+    for (const Word &w : words)
+      if (!w.text.empty())
+        model->tokenize(w.text, ids);
   }
 
   bool decode(const std::vector<int64_t> &ids, bool skipSpecialTokens,
@@ -1000,64 +1703,14 @@ public:
       tokens.push_back(idToToken[id]);
     }
     text.clear();
-    switch (decoder.kind) {
-    case DecoderKind::None:
+    if (!decoder) {
       for (size_t i = 0; i < tokens.size(); ++i)
         text += (i ? " " : "") + tokens[i];
       return true;
-    case DecoderKind::WordPiece:
-      for (size_t i = 0; i < tokens.size(); ++i) {
-        std::string t = tokens[i];
-        if (i != 0) {
-          if (t.rfind(decoder.prefix, 0) == 0)
-            t = t.substr(decoder.prefix.size());
-          else
-            t = " " + t;
-        }
-        text += decoder.cleanup ? cleanup(t) : t;
-      }
-      return true;
-    case DecoderKind::ByteLevel: {
-      std::string bytes;
-      for (const std::string &t : tokens) {
-        std::u32string chars;
-        decodeUtf8(t, chars);
-        for (char32_t c : chars) {
-          auto it = byteOf.find(c);
-          if (it == byteOf.end())
-            bytes += encodeUtf8(std::u32string(1, c));
-          else
-            bytes += char(it->second);
-        }
-      }
-      // Invalid UTF-8 (a multi-byte character cut between tokens) reads
-      // as U+FFFD, as the tokenizers library decodes it.
-      std::u32string chars;
-      size_t i = 0;
-      while (i < bytes.size()) {
-        size_t len = 1;
-        unsigned char b = bytes[i];
-        if (b >= 0xF0)
-          len = 4;
-        else if (b >= 0xE0)
-          len = 3;
-        else if (b >= 0xC0)
-          len = 2;
-        std::u32string one;
-        if (i + len <= bytes.size() &&
-            decodeUtf8(std::string_view(bytes).substr(i, len), one) &&
-            one.size() == 1) {
-          chars += one;
-          i += len;
-        } else {
-          chars.push_back(0xFFFD);
-          ++i;
-        }
-      }
-      text = encodeUtf8(chars);
-      return true;
     }
-    }
+    decoder->apply(tokens);
+    for (const std::string &t : tokens)
+      text += t;
     return true;
   }
 
@@ -1145,6 +1798,10 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const std::string &path,
   t->isSpecial.assign(size, false);
   for (auto &[token, id] : t->model->vocab)
     t->idToToken[id] = token;
+  // A Unigram vocab is a list: a piece listed twice keeps both ids.
+  if (auto *unigram = dynamic_cast<UnigramModel *>(t->model.get()))
+    for (size_t id = 0; id < unigram->pieces.size(); ++id)
+      t->idToToken[id] = unigram->pieces[id];
   for (const AddedToken &a : t->added) {
     t->idToToken[a.id] = a.content;
     t->isSpecial[a.id] = a.special;

@@ -107,6 +107,58 @@ TEST(Tokenizer, ByteLevelBpeByHand) {
   EXPECT_EQ(text, "ab ab ");
 }
 
+TEST(Tokenizer, UnigramByHand) {
+  // Metaspace turns "ab ab" into the words "_ab" "_ab" (_ = U+2581). Each
+  // is "_ab" (-3.5) rather than "_" "ab" (-4) or "_" "a" "b" (-5). "x" and
+  // "y" have no piece: each costs the lowest score less 10 and the two
+  // become one unk.
+  const char *json = R"({
+    "pre_tokenizer": {"type": "Metaspace", "replacement": "▁",
+                      "prepend_scheme": "always", "split": true},
+    "decoder": {"type": "Metaspace", "replacement": "▁",
+                "prepend_scheme": "always"},
+    "model": {"type": "Unigram", "unk_id": 0,
+      "vocab": [["<unk>", 0.0], ["▁", -1.0], ["a", -2.0], ["b", -2.0],
+                ["ab", -3.0], ["▁ab", -3.5], ["c", -5.0]]}
+  })";
+  std::string error;
+  auto tok = Tokenizer::load(writeFile("unigram.json", json), error);
+  ASSERT_TRUE(tok) << error;
+  std::vector<int64_t> ids;
+  ASSERT_TRUE(tok->encode("ab ab", true, ids, error));
+  EXPECT_EQ(ids, (std::vector<int64_t>{5, 5}));
+  ASSERT_TRUE(tok->encode("xyab", true, ids, error));
+  EXPECT_EQ(ids, (std::vector<int64_t>{1, 0, 4}));
+  ASSERT_TRUE(tok->encode("cab", true, ids, error));
+  EXPECT_EQ(ids, (std::vector<int64_t>{1, 6, 4}));
+  std::string text;
+  // The first token's replacement character is dropped, the others are
+  // spaces.
+  ASSERT_TRUE(tok->decode({5, 5, 1, 2}, true, text, error));
+  EXPECT_EQ(text, "ab ab a");
+}
+
+TEST(Tokenizer, ByteFallbackDecoderByHand) {
+  // <0xC3> <0xA9> is "é"; a lone <0xC3> is not UTF-8 and reads as U+FFFD.
+  const char *json = R"({
+    "decoder": {"type": "Sequence", "decoders": [
+      {"type": "Replace", "pattern": {"String": "▁"}, "content": " "},
+      {"type": "ByteFallback"}, {"type": "Fuse"},
+      {"type": "Strip", "content": " ", "start": 1, "stop": 0}]},
+    "model": {"type": "BPE", "byte_fallback": true, "merges": [],
+      "vocab": {"<0xC3>": 0, "<0xA9>": 1, "▁caf": 2}}
+  })";
+  std::string error;
+  auto tok = Tokenizer::load(writeFile("bytefallback.json", json), error);
+  ASSERT_TRUE(tok) << error;
+  std::string text;
+  ASSERT_TRUE(tok->decode({2, 0, 1, 2, 0}, true, text, error));
+  EXPECT_EQ(text, "caf\xC3\xA9 caf\xEF\xBF\xBD");
+  std::vector<int64_t> ids;
+  ASSERT_TRUE(tok->encode("\xC3\xA9", true, ids, error)); // bytes of é
+  EXPECT_EQ(ids, (std::vector<int64_t>{0, 1}));
+}
+
 TEST(Tokenizer, MalformedFilesAreRefused) {
   struct Case {
     const char *json, *message;
@@ -125,8 +177,31 @@ TEST(Tokenizer, MalformedFilesAreRefused) {
        "\"merges\": [17]}}",
        "is not two tokens"},
       {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, "
-       "\"merges\": []}, \"normalizer\": {\"type\": \"Precompiled\"}}",
-       "unsupported normalizer 'Precompiled'"},
+       "\"merges\": []}, \"normalizer\": {\"type\": \"Nmt\"}}",
+       "unsupported normalizer 'Nmt'"},
+      {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, "
+       "\"merges\": []}, \"normalizer\": {\"type\": \"Precompiled\", "
+       "\"precompiled_charsmap\": \"%%%\"}}",
+       "precompiled_charsmap is not base64"},
+      {"{\"model\": {\"type\": \"Unigram\", \"vocab\": [[\"a\"]]}}",
+       "is not a [piece, score] pair"},
+      {"{\"model\": {\"type\": \"Unigram\", \"vocab\": []}}",
+       "Unigram model has an empty vocab"},
+      {"{\"model\": {\"type\": \"Unigram\", \"vocab\": [[\"a\", 0]]}, "
+       "\"pre_tokenizer\": {\"type\": \"Metaspace\", "
+       "\"prepend_scheme\": \"sometimes\"}}",
+       "unsupported Metaspace prepend_scheme \"sometimes\""},
+      {"{\"model\": {\"type\": \"Unigram\", \"vocab\": [[\"a\", 0]]}, "
+       "\"pre_tokenizer\": {\"type\": \"Metaspace\", "
+       "\"replacement\": \"ab\"}}",
+       "Metaspace replacement must be one character"},
+      {"{\"model\": {\"type\": \"Unigram\", \"vocab\": [[\"a\", 0]]}, "
+       "\"decoder\": {\"type\": \"Strip\", \"content\": \" \", "
+       "\"start\": -1}}",
+       "decoder Strip field 'start' must be a count"},
+      {"{\"model\": {\"type\": \"Unigram\", \"vocab\": [[\"a\", 0]]}, "
+       "\"decoder\": {\"type\": \"Replace\", \"content\": \" \"}}",
+       "decoder Replace has no String or Regex pattern"},
       {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, "
        "\"merges\": []}, \"pre_tokenizer\": {\"type\": \"Split\", "
        "\"pattern\": {\"Regex\": \"(\"}, \"behavior\": \"Isolated\"}}",
@@ -135,8 +210,8 @@ TEST(Tokenizer, MalformedFilesAreRefused) {
        "\"merges\": []}}",
        "not a plausible vocabulary"},
       {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, "
-       "\"merges\": []}, \"decoder\": {\"type\": \"Metaspace\"}}",
-       "unsupported decoder 'Metaspace'"},
+       "\"merges\": []}, \"decoder\": {\"type\": \"CTC\"}}",
+       "unsupported decoder 'CTC'"},
   };
   int n = 0;
   for (const Case &c : cases) {

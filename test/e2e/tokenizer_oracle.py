@@ -7,8 +7,14 @@ Tokenizers compared: the real all-MiniLM-L6-v2 tokenizer.json (WordPiece,
 BertNormalizer), a cased variant of it, a byte-level BPE trained here (the
 GPT-2 pipeline), the same BPE behind a Llama-3-style Split regex with
 ignore_merges, and a WordPiece behind an NFD / Lowercase / StripAccents
-sequence. Each text's ids and the decoded text of those ids must be
-identical. Then a small GPT-2 with random weights is compiled and run by
+sequence; then SentencePiece models trained here by the sentencepiece
+library on the project's docs: a unigram model converted by transformers'
+T5 converter (Precompiled NFKC rules, Strip, Replace, Metaspace; with the
+"always" and "first" prepend schemes; and with byte fallback), and a BPE
+model with byte fallback in the Llama-2 / Mistral layout (legacy: Prepend and
+Replace normalizers; current: Metaspace "first" without splitting; decoders
+Replace, ByteFallback, Fuse, Strip). Each text's ids and the decoded text of
+those ids must be identical, and so must the text of random id lists. Then a small GPT-2 with random weights is compiled and run by
 xformer-run with --tokenizer and --text: its tokens and text must be those of
 transformers' generate and the library's decode. Bad tokenizer files and bad
 text must fail with a message.
@@ -46,6 +52,15 @@ TEXTS = [
     "",
     "a",
     "x" * 150,
+    "<s>hello</s> and <unk> and <pad> as text",
+    "  two leading spaces",
+    "\uff21\uff22\uff23 \uff46\uff55\uff4c\uff4c width \u2460 \ufb01 \u3300 \u00bd \u216b",
+    "e\u0301 a\u0308 n\u0303 combining marks",
+    "\u01c4 \u01c5 \u01c6 \u1e9e \u00df \u0130 cases",
+    "trailing spaces   ",
+    "non\u00a0breaking\u2003em space",
+    "\x00nul\x01 characters",
+    "\U0001F469\u200d\U0001F469\u200d\U0001F467 family \U0001F1E9\U0001F1EA flag",
 ]
 
 CORPUS = [
@@ -61,7 +76,19 @@ CORPUS = [
 
 def escape(text):
     return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t") \
-        .replace("\r", "\\r")
+        .replace("\r", "\\r").replace("\0", "\\0")
+
+
+def unescape(line):
+    out, i = [], 0
+    while i < len(line):
+        c = line[i]
+        if c == "\\" and i + 1 < len(line):
+            i += 1
+            c = {"n": "\n", "t": "\t", "r": "\r", "0": "\0"}.get(line[i], line[i])
+        out.append(c)
+        i += 1
+    return "".join(out)
 
 
 def ours_encode(path, texts, special=True):
@@ -79,7 +106,7 @@ def ours_decode(path, ids):
                        capture_output=True, text=True)
     if r.returncode != 0:
         raise SystemExit("xformer-tokenize --decode failed: " + r.stderr)
-    return r.stdout.split("\n")[:len(ids)]
+    return [unescape(line) for line in r.stdout.split("\n")[:len(ids)]]
 
 
 def compare(name, path, texts=TEXTS):
@@ -96,8 +123,7 @@ def compare(name, path, texts=TEXTS):
     got_plain = ours_encode(path, texts, special=False)
     check("%s: ids without special tokens" % name, got_plain == want_plain,
           "identical" if got_plain == want_plain else "differ")
-    # Decoding: texts containing newlines cannot come back on one line.
-    ids = [w for t, w in zip(texts, want) if "\n" not in t and "\r" not in t]
+    ids = want
     dec_want = [hf.decode(x, skip_special_tokens=True) for x in ids]
     dec_got = ours_decode(path, ids)
     bad = [i for i, (a, b) in enumerate(zip(dec_got, dec_want)) if a != b]
@@ -136,6 +162,97 @@ def train_wordpiece(work):
                                         show_progress=False)
     tok.train_from_iterator(CORPUS, trainer)
     path = os.path.join(work, "wordpiece.json")
+    tok.save(path)
+    return path
+
+
+def decode_random(name, path, lists=300):
+    """Random id lists (specials included) decoded by both: every decoder
+    path, partial byte sequences too."""
+    import random
+    from tokenizers import Tokenizer
+    hf = Tokenizer.from_file(path)
+    n = hf.get_vocab_size()
+    rng = random.Random(0)
+    ids = [[rng.randrange(n) for _ in range(rng.randrange(1, 12))] for _ in range(lists)]
+    want = [hf.decode(x, skip_special_tokens=True) for x in ids]
+    got = ours_decode(path, ids)
+    bad = [i for i in range(len(ids)) if got[i] != want[i]]
+    check("%s: %d random id lists decoded" % (name, len(ids)), not bad,
+          "identical" if not bad else "%s: %r != %r" % (ids[bad[0]], got[bad[0]], want[bad[0]]))
+
+
+def docs_corpus():
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    lines = []
+    for name in sorted(os.listdir(os.path.join(root, "docs"))):
+        if name.endswith(".md"):
+            with open(os.path.join(root, "docs", name), encoding="utf-8") as f:
+                lines += [x for x in f.read().split("\n") if x.strip()]
+    return lines + CORPUS * 3
+
+
+def train_sentencepiece(work, kind, byte_fallback):
+    import io
+    import sentencepiece as spm
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(docs_corpus()), model_writer=model,
+                                   vocab_size=800, model_type=kind, character_coverage=1.0,
+                                   byte_fallback=byte_fallback, minloglevel=2)
+    path = os.path.join(work, "%s%s.model" % (kind, "-bf" if byte_fallback else ""))
+    with open(path, "wb") as f:
+        f.write(model.getvalue())
+    return path
+
+
+def t5_tokenizer(work, model, legacy, byte_fallback):
+    """transformers' T5 converter on a unigram model, as T5's tokenizer.json
+    is made."""
+    import warnings
+    from types import SimpleNamespace
+    import sentencepiece as spm
+    from tokenizers import Tokenizer
+    from transformers.convert_slow_tokenizer import T5Converter
+    sp = spm.SentencePieceProcessor(model_file=model)
+    orig = SimpleNamespace(vocab_file=model, _extra_ids=4, legacy=legacy, add_prefix_space=True,
+                           convert_ids_to_tokens=sp.id_to_piece,
+                           convert_tokens_to_ids=sp.piece_to_id)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tok = T5Converter(orig).converted()
+    if byte_fallback:  # the converter leaves it to the model's own tokenizer
+        j = json.loads(tok.to_str())
+        j["model"]["byte_fallback"] = True
+        j["decoder"] = {"type": "Sequence", "decoders": [j["decoder"], {"type": "ByteFallback"}]}
+        tok = Tokenizer.from_str(json.dumps(j))
+    path = os.path.join(work, "t5-%s%s.json" % ("legacy" if legacy else "first",
+                                                "-bf" if byte_fallback else ""))
+    tok.save(path)
+    return path
+
+
+def llama_tokenizer(work, model, legacy):
+    """A SentencePiece BPE model with byte fallback in the layout of Llama-2's
+    and Mistral's tokenizer.json (the merges extracted by transformers)."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, \
+        pre_tokenizers, processors
+    from transformers.convert_slow_tokenizer import SentencePieceExtractor
+    kw = SentencePieceExtractor(model).extract(None)
+    tok = Tokenizer(models.BPE(kw["vocab"], kw["merges"], unk_token="<unk>", fuse_unk=True,
+                               byte_fallback=True))
+    tok.add_special_tokens([AddedToken(t, normalized=False, special=True)
+                            for t in ("<unk>", "<s>", "</s>")])
+    if legacy:
+        tok.normalizer = normalizers.Sequence([normalizers.Prepend("\u2581"),
+                                               normalizers.Replace(" ", "\u2581")])
+    else:
+        tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="first",
+                                                     split=False)
+    tok.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(),
+                                     decoders.Fuse(), decoders.Strip(" ", 1, 0)])
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A",
+                                                       special_tokens=[("<s>", 1)])
+    path = os.path.join(work, "llama-%s.json" % ("legacy" if legacy else "metaspace"))
     tok.save(path)
     return path
 
@@ -220,6 +337,20 @@ def main():
     compare("BPE behind a Llama-3-style Split regex, ignore_merges",
             write(llama3, os.path.join(a.work, "llama3.json")))
     compare("WordPiece behind NFD, Lowercase, StripAccents", train_wordpiece(a.work))
+    decode_random("byte-level BPE", bpe)
+
+    unigram_model = train_sentencepiece(a.work, "unigram", False)
+    unigram_bf_model = train_sentencepiece(a.work, "unigram", True)
+    bpe_model = train_sentencepiece(a.work, "bpe", True)
+    for name, path in [
+            ("T5 unigram (Precompiled, Metaspace always)",
+             t5_tokenizer(a.work, unigram_model, True, False)),
+            ("T5 unigram (Metaspace first)", t5_tokenizer(a.work, unigram_model, False, False)),
+            ("unigram with byte fallback", t5_tokenizer(a.work, unigram_bf_model, True, True)),
+            ("Llama-2 BPE (legacy normalizers)", llama_tokenizer(a.work, bpe_model, True)),
+            ("Llama-2 BPE (Metaspace first, no split)", llama_tokenizer(a.work, bpe_model, False))]:
+        compare(name, path)
+        decode_random(name, path)
 
     # Bad input: each is refused with a message naming the cause.
     refused("a missing tokenizer file", os.path.join(a.work, "nope.json"), "cannot be read")
@@ -227,13 +358,27 @@ def main():
     with open(os.path.join(a.work, "garbage.json"), "w") as f:
         f.write("{ not json")
     refused("malformed JSON", os.path.join(a.work, "garbage.json"), "not a JSON object")
-    unigram = {"model": {"type": "Unigram", "vocab": [["a", 0.0]]}}
+    wordlevel = {"model": {"type": "WordLevel", "vocab": {"a": 0}, "unk_token": "a"}}
     refused("an unsupported model type",
-            write(unigram, os.path.join(a.work, "unigram.json")), "unsupported model 'Unigram'")
-    meta = copy.deepcopy(base)
-    meta["pre_tokenizer"] = {"type": "Metaspace", "replacement": "\u2581"}
-    refused("an unsupported pre-tokenizer", write(meta, os.path.join(a.work, "meta.json")),
-            "unsupported pre_tokenizer 'Metaspace'")
+            write(wordlevel, os.path.join(a.work, "wordlevel.json")),
+            "unsupported model 'WordLevel'")
+    digits = copy.deepcopy(base)
+    digits["pre_tokenizer"] = {"type": "Digits", "individual_digits": True}
+    refused("an unsupported pre-tokenizer", write(digits, os.path.join(a.work, "digits.json")),
+            "unsupported pre_tokenizer 'Digits'")
+    no_unk = {"model": {"type": "Unigram", "vocab": [["a", -1.0], ["b", -2.0]]}}
+    refused("a character a Unigram without unk cannot cover",
+            write(no_unk, os.path.join(a.work, "no-unk.json")),
+            "line 1: the Unigram model has no unk token", stdin="abc\n")
+    bad_unk = {"model": {"type": "Unigram", "unk_id": 7, "vocab": [["a", -1.0]]}}
+    refused("a Unigram unk_id outside the vocab",
+            write(bad_unk, os.path.join(a.work, "bad-unk.json")),
+            "Unigram unk_id 7 is not an id of the vocab")
+    charsmap = {"model": {"type": "Unigram", "unk_id": 0, "vocab": [["a", -1.0]]},
+                "normalizer": {"type": "Precompiled", "precompiled_charsmap": "AQAAAA=="}}
+    refused("a truncated Precompiled charsmap",
+            write(charsmap, os.path.join(a.work, "charsmap.json")),
+            "Precompiled precompiled_charsmap has a trie of 1 bytes")
     broken = copy.deepcopy(base)
     broken["model"]["unk_token"] = "<nope>"
     refused("an unk_token missing from the vocab",

@@ -152,8 +152,10 @@ int main(int argc, char **argv) {
       std::vector<int64_t> ids;
       const char *v = value();
       if (!parseIds(v, ids)) {
-        std::fprintf(stderr, "xformer-run: %s: '%s' is not a list of token "
-                             "ids\n", a.c_str(), v);
+        std::fprintf(stderr,
+                     "xformer-run: %s: '%s' is not a list of token "
+                     "ids\n",
+                     a.c_str(), v);
         return 2;
       }
       (a == "--ids" ? prompts : sources).push_back(ids);
@@ -243,7 +245,8 @@ int main(int argc, char **argv) {
     }
     pack(prompts, ids, lengths, seq);
     int64_t batch = prompts.size();
-    std::vector<float> hidden(batch * seq * info.hidden), pooled(batch * info.hidden);
+    std::vector<float> hidden(batch * seq * info.hidden),
+        pooled(batch * info.hidden);
     if (xf_status s = xf_encode(model, ids.data(), nullptr, lengths.data(),
                                 batch, seq, hidden.data(), pooled.data())) {
       xf_close(model);
@@ -252,21 +255,25 @@ int main(int argc, char **argv) {
     xf_timings t;
     xf_get_timings(model, &t);
     for (int64_t b = 0; b < batch; ++b) {
-      std::printf(json ? "{\"sequence\": %lld, \"hidden0\": [" : "sequence %lld: hidden[0][:4] =",
+      std::printf(json ? "{\"sequence\": %lld, \"hidden0\": ["
+                       : "sequence %lld: hidden[0][:4] =",
                   (long long)b);
       for (int64_t d = 0; d < std::min<int64_t>(4, info.hidden); ++d)
-        std::printf(json ? "%s%.6g" : "%s%.6g", d ? (json ? ", " : " ") : (json ? "" : " "),
+        std::printf(json ? "%s%.6g" : "%s%.6g",
+                    d ? (json ? ", " : " ") : (json ? "" : " "),
                     hidden[b * seq * info.hidden + d]);
       if (info.has_pooled) {
         std::printf(json ? "], \"pooled0\": [" : "; pooled[:4] =");
         for (int64_t d = 0; d < std::min<int64_t>(4, info.hidden); ++d)
-          std::printf(json ? "%s%.6g" : "%s%.6g", d ? (json ? ", " : " ") : (json ? "" : " "),
+          std::printf(json ? "%s%.6g" : "%s%.6g",
+                      d ? (json ? ", " : " ") : (json ? "" : " "),
                       pooled[b * info.hidden + d]);
       }
       std::printf(json ? "]}\n" : "\n");
     }
     std::fflush(stdout);
-    std::fprintf(stderr, "encode: %.2f ms for %lld sequence(s) of up to %lld tokens\n",
+    std::fprintf(stderr,
+                 "encode: %.2f ms for %lld sequence(s) of up to %lld tokens\n",
                  t.prefill_ms, (long long)batch, (long long)seq);
     xf_close(model);
     return 0;
@@ -296,7 +303,8 @@ int main(int argc, char **argv) {
   }
   pack(prompts, ids, lengths, seq);
   int64_t batch = prompts.size();
-  std::vector<int64_t> tokens(batch * std::max<int64_t>(1, opts.max_new_tokens));
+  std::vector<int64_t> tokens(batch *
+                              std::max<int64_t>(1, opts.max_new_tokens));
   std::vector<int64_t> counts(batch);
   if (xf_status s = xf_generate(model, ids.data(), lengths.data(), batch, seq,
                                 &opts, tokens.data(), counts.data())) {
@@ -306,7 +314,8 @@ int main(int argc, char **argv) {
   xf_timings t;
   xf_get_timings(model, &t);
   for (int64_t b = 0; b < batch; ++b) {
-    std::printf(json ? "{\"sequence\": %lld, \"tokens\": [" : "sequence %lld:", (long long)b);
+    std::printf(json ? "{\"sequence\": %lld, \"tokens\": [" : "sequence %lld:",
+                (long long)b);
     for (int64_t i = 0; i < counts[b]; ++i)
       std::printf("%s%lld", json ? (i ? ", " : "") : " ",
                   (long long)tokens[b * opts.max_new_tokens + i]);
@@ -316,8 +325,8 @@ int main(int argc, char **argv) {
       std::vector<int64_t> generated(tokens.begin() + b * opts.max_new_tokens,
                                      tokens.begin() + b * opts.max_new_tokens +
                                          counts[b]);
-      hasText = tokenizer->decode(generated, /*skipSpecialTokens=*/true, text,
-                                  error);
+      hasText =
+          tokenizer->decode(generated, /*skipSpecialTokens=*/true, text, error);
       if (!hasText)
         std::fprintf(stderr, "xformer-run: sequence %lld: %s\n", (long long)b,
                      error.c_str());
@@ -325,18 +334,19 @@ int main(int argc, char **argv) {
     if (json)
       std::printf(hasText ? "], \"text\": %s}\n" : "]}\n",
                   quoted(text).c_str());
-    else if (hasText)
-      std::printf("\n  text: %s\n", text.c_str());
-    else
+    else if (hasText) {
+      std::string line = "\n  text: " + text + "\n"; // NUL characters too
+      std::fwrite(line.data(), 1, line.size(), stdout);
+    } else
       std::printf("\n");
   }
   std::fflush(stdout);
-  std::fprintf(stderr,
-               "prefill: %.2f ms (%lld sequence(s), up to %lld tokens); decode: "
-               "%lld steps, %.1f tokens/s per sequence\n",
-               t.prefill_ms, (long long)batch, (long long)seq,
-               (long long)t.decode_steps,
-               t.decode_ms > 0 ? t.decode_steps * 1000.0 / t.decode_ms : 0.0);
+  std::fprintf(
+      stderr,
+      "prefill: %.2f ms (%lld sequence(s), up to %lld tokens); decode: "
+      "%lld steps, %.1f tokens/s per sequence\n",
+      t.prefill_ms, (long long)batch, (long long)seq, (long long)t.decode_steps,
+      t.decode_ms > 0 ? t.decode_steps * 1000.0 / t.decode_ms : 0.0);
   xf_close(model);
   return rc;
 }

@@ -5,8 +5,9 @@
 //
 // Encodes each input line (UTF-8) into token ids with a Hugging Face
 // tokenizer.json and prints them space-separated, one line per input line;
-// with --decode reads lines of ids and prints their text. Lines may
-// contain escapes \n, \t and \\ so multi-line text fits on one line.
+// with --decode reads lines of ids and prints their text. Text lines in
+// and out use escapes (\n, \r, \t, \0 and \\) so that any text, newlines
+// and NUL characters included, is one line.
 // Exit status 1 with a message on a tokenizer that cannot be loaded, text
 // that is not UTF-8 or ids outside the vocabulary.
 //
@@ -32,7 +33,38 @@ std::string unescape(const std::string &line) {
       continue;
     }
     char c = line[++i];
-    out += c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c;
+    out += c == 'n'   ? '\n'
+           : c == 't' ? '\t'
+           : c == 'r' ? '\r'
+           : c == '0' ? '\0'
+                      : c;
+  }
+  return out;
+}
+
+/// The inverse of unescape: decoded text on one line, nothing lost.
+std::string escape(const std::string &text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    case '\0':
+      out += "\\0";
+      break;
+    default:
+      out += c;
+    }
   }
   return out;
 }
@@ -115,7 +147,8 @@ int main(int argc, char **argv) {
                    (long long)lineNo, error.c_str());
       return 1;
     }
-    std::printf("%s\n", text.c_str());
+    std::string line = escape(text) + "\n";
+    std::fwrite(line.data(), 1, line.size(), stdout);
   }
   return 0;
 }

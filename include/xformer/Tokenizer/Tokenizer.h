@@ -1,12 +1,14 @@
 //===- Tokenizer.h - Hugging Face tokenizer.json in C++ ---------*- C++ -*-===//
 //
 // Text to token ids and back for the tools, from the tokenizer.json files
-// Hugging Face models ship. Supported: WordPiece (BERT family) and BPE
-// (byte-level as in GPT-2, RoBERTa, BART; or over characters) with the
-// normalizers, pre-tokenizers, post-processors and decoders those use. Any
-// other component is refused when the file is loaded, naming it, rather than
-// tokenizing differently from the model's own tokenizer. Unicode (NFD,
-// general categories, case mapping, regular expressions) comes from ICU.
+// Hugging Face models ship. Supported: WordPiece (BERT family), BPE
+// (byte-level as in GPT-2, RoBERTa, BART, Llama-3; or over characters with
+// byte fallback as in Llama-2 and Mistral) and Unigram (SentencePiece, as in
+// T5), with the normalizers, pre-tokenizers, post-processors and decoders
+// those use. Any other component is refused when the file is loaded, naming
+// it, rather than tokenizing differently from the model's own tokenizer.
+// Unicode (normalization, grapheme clusters, general categories, case
+// mapping, regular expressions) comes from ICU.
 //
 //===----------------------------------------------------------------------===//
 
