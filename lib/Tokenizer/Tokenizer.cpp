@@ -28,6 +28,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <queue>
 #include <sstream>
 #include <unordered_map>
 
@@ -45,6 +46,37 @@ struct LoadError {
 
 [[noreturn]] void refuse(const std::string &message) {
   throw LoadError{message};
+}
+
+/// Text or ids that cannot be processed: a Unigram with no unk token for
+/// a character, a regular expression past its time limit.
+struct EncodeError {
+  std::string message;
+};
+
+/// Backtracking patterns from a tokenizer file can take exponential time;
+/// each match gets a limit (ICU's match-engine steps, on the order of
+/// milliseconds) and running past it fails the call instead of hanging.
+constexpr int32_t kRegexTimeLimit = 2000;
+
+std::unique_ptr<icu::RegexMatcher> matcherFor(const icu::RegexPattern &pattern,
+                                              const icu::UnicodeString &text) {
+  UErrorCode status = U_ZERO_ERROR;
+  std::unique_ptr<icu::RegexMatcher> m(pattern.matcher(text, status));
+  if (U_FAILURE(status) || !m)
+    throw EncodeError{std::string("a regular expression cannot run (") +
+                      u_errorName(status) + ")"};
+  m->setTimeLimit(kRegexTimeLimit, status);
+  return m;
+}
+
+/// After a find() loop: a failure (the time limit) is an error, not the
+/// end of the matches.
+void checkRegex(UErrorCode status) {
+  if (U_FAILURE(status))
+    throw EncodeError{std::string("a regular expression of the tokenizer "
+                                  "failed on this text (") +
+                      u_errorName(status) + ")"};
 }
 
 //===----------------------------------------------------------------------===//
@@ -245,7 +277,7 @@ struct Replacement {
     }
     icu::UnicodeString utf16 = toIcu(text);
     UErrorCode status = U_ZERO_ERROR;
-    std::unique_ptr<icu::RegexMatcher> m(regex->matcher(utf16, status));
+    std::unique_ptr<icu::RegexMatcher> m = matcherFor(*regex, utf16);
     int32_t last = 0;
     while (U_SUCCESS(status) && m->find(status)) {
       int32_t start = m->start(status), end = m->end(status);
@@ -255,6 +287,7 @@ struct Replacement {
       out += content;
       last = end;
     }
+    checkRegex(status);
     out += fromIcu(icu::UnicodeString(utf16, last, utf16.length() - last));
     return out;
   }
@@ -709,7 +742,7 @@ struct RegexSplit : PreTokenizer {
     for (const Word &w : words) {
       icu::UnicodeString text = toIcu(w.text);
       UErrorCode status = U_ZERO_ERROR;
-      std::unique_ptr<icu::RegexMatcher> m(pattern->matcher(text, status));
+      std::unique_ptr<icu::RegexMatcher> m = matcherFor(*pattern, text);
       int32_t last = 0;
       auto piece = [&](int32_t from, int32_t to) {
         if (to > from)
@@ -725,6 +758,7 @@ struct RegexSplit : PreTokenizer {
           piece(s, e);
         last = e;
       }
+      checkRegex(status);
       piece(last, text.length());
     }
     return out;
@@ -1021,30 +1055,55 @@ struct BpeModel : Model {
       }
     }
     // Merge the lowest-ranked adjacent pair (leftmost on ties) until no
-    // pair has a merge: the order of the tokenizers library.
-    for (;;) {
-      int64_t bestRank = std::numeric_limits<int64_t>::max(), bestAt = -1,
-              bestId = -1;
-      for (size_t i = 0; i + 1 < symbols.size(); ++i) {
-        auto it = merges.find({symbols[i], symbols[i + 1]});
-        if (it != merges.end() && it->second.first < bestRank) {
-          bestRank = it->second.first;
-          bestAt = int64_t(i);
-          bestId = it->second.second;
-        }
-      }
-      if (bestAt < 0)
-        break;
-      symbols[bestAt] = bestId;
-      symbols.erase(symbols.begin() + bestAt + 1);
+    // pair has a merge: the order of the tokenizers library. Symbols form a
+    // linked list; a heap holds candidate pairs by (rank, position), stale
+    // ones skipped when popped, so a long word costs n log n, not n^2.
+    const int64_t n = int64_t(symbols.size());
+    std::vector<int64_t> next(n), prev(n);
+    std::vector<bool> alive(n, true);
+    for (int64_t i = 0; i < n; ++i) {
+      next[i] = i + 1 < n ? i + 1 : -1;
+      prev[i] = i - 1;
     }
+    using Candidate = std::pair<int64_t, int64_t>; // (rank, left position)
+    std::priority_queue<Candidate, std::vector<Candidate>,
+                        std::greater<Candidate>>
+        heap;
+    auto rankAt = [&](int64_t left) -> std::optional<int64_t> {
+      if (left < 0 || next[left] < 0)
+        return std::nullopt;
+      auto it = merges.find({symbols[left], symbols[next[left]]});
+      if (it == merges.end())
+        return std::nullopt;
+      return it->second.first;
+    };
+    auto push = [&](int64_t left) {
+      if (auto rank = rankAt(left))
+        heap.push({*rank, left});
+    };
+    for (int64_t i = 0; i + 1 < n; ++i)
+      push(i);
+    while (!heap.empty()) {
+      auto [rank, left] = heap.top();
+      heap.pop();
+      if (!alive[left] || rankAt(left) != rank)
+        continue; // a neighbour changed since this pair was queued
+      const int64_t right = next[left];
+      symbols[left] =
+          merges.find({symbols[left], symbols[right]})->second.second;
+      alive[right] = false;
+      next[left] = next[right];
+      if (next[left] >= 0)
+        prev[next[left]] = left;
+      push(prev[left]);
+      push(left);
+    }
+    std::vector<int64_t> merged;
+    for (int64_t i = n ? 0 : -1; i >= 0; i = next[i])
+      merged.push_back(symbols[i]);
+    symbols = std::move(merged);
     ids.insert(ids.end(), symbols.begin(), symbols.end());
   }
-};
-
-/// Text this vocabulary cannot encode (a Unigram with no unk token).
-struct EncodeError {
-  std::string message;
 };
 
 /// SentencePiece's unigram model: the segmentation of a word with the
@@ -1708,7 +1767,12 @@ public:
         text += (i ? " " : "") + tokens[i];
       return true;
     }
-    decoder->apply(tokens);
+    try {
+      decoder->apply(tokens);
+    } catch (const EncodeError &e) {
+      error = e.message;
+      return false;
+    }
     for (const std::string &t : tokens)
       text += t;
     return true;
@@ -1735,7 +1799,14 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const std::string &path,
   }
   std::stringstream buffer;
   buffer << in.rdbuf();
-  json j = json::parse(buffer.str(), nullptr, /*allow_exceptions=*/false);
+  return parse(buffer.str(), path, error);
+}
+
+std::unique_ptr<Tokenizer> Tokenizer::parse(std::string_view text,
+                                            const std::string &path,
+                                            std::string &error) {
+  json j = json::parse(text.begin(), text.end(), nullptr,
+                       /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
     error = path + ": not a JSON object (a Hugging Face tokenizer.json)";
     return nullptr;

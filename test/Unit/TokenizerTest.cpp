@@ -159,6 +159,25 @@ TEST(Tokenizer, ByteFallbackDecoderByHand) {
   EXPECT_EQ(ids, (std::vector<int64_t>{0, 1}));
 }
 
+TEST(Tokenizer, CatastrophicRegexFailsInsteadOfHanging) {
+  // (a+)+b backtracks exponentially on a run of a's with no b: the match
+  // runs into its time limit and encoding fails with the reason.
+  const char *json = R"({
+    "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(a+)+b"},
+                      "behavior": "Isolated", "invert": false},
+    "model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": []}
+  })";
+  std::string error;
+  auto tok = Tokenizer::parse(json, "evil.json", error);
+  ASSERT_TRUE(tok) << error;
+  std::vector<int64_t> ids;
+  ASSERT_TRUE(tok->encode("aab", true, ids, error)) << error;
+  EXPECT_EQ(ids, (std::vector<int64_t>{0, 0, 1}));
+  EXPECT_FALSE(tok->encode(std::string(60, 'a') + "c", true, ids, error));
+  EXPECT_NE(error.find("U_REGEX_TIME_OUT"), std::string::npos) << error;
+  EXPECT_TRUE(ids.empty());
+}
+
 TEST(Tokenizer, MalformedFilesAreRefused) {
   struct Case {
     const char *json, *message;

@@ -34,9 +34,16 @@ public:
   static std::unique_ptr<Tokenizer> load(const std::string &path,
                                          std::string &error);
 
+  /// The same from the file's contents; `name` prefixes error messages.
+  static std::unique_ptr<Tokenizer> parse(std::string_view json,
+                                          const std::string &name,
+                                          std::string &error);
+
   /// The ids of `text` (UTF-8), with the post-processor's special tokens
   /// (BERT's [CLS] ... [SEP]) when `addSpecialTokens`. Fails, setting
-  /// `error`, on text that is not valid UTF-8.
+  /// `error`, on text that is not valid UTF-8, a character a Unigram model
+  /// without an unk token cannot cover, or a regular expression of the
+  /// file that runs past its time limit.
   virtual bool encode(std::string_view text, bool addSpecialTokens,
                       std::vector<int64_t> &ids, std::string &error) const = 0;
 
