@@ -336,6 +336,15 @@ def main():
     llama3["model"]["ignore_merges"] = True
     compare("BPE behind a Llama-3-style Split regex, ignore_merges",
             write(llama3, os.path.join(a.work, "llama3.json")))
+    # ByteLevel's prefix space goes to every word an earlier pre-tokenizer made.
+    prefixed = copy.deepcopy(llama3)
+    prefixed["model"]["ignore_merges"] = False
+    prefixed["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "WhitespaceSplit"},
+        {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True,
+         "use_regex": True}]}
+    compare("BPE behind WhitespaceSplit, ByteLevel with prefix spaces",
+            write(prefixed, os.path.join(a.work, "prefixed.json")))
     compare("WordPiece behind NFD, Lowercase, StripAccents", train_wordpiece(a.work))
     decode_random("byte-level BPE", bpe)
 
