@@ -59,24 +59,26 @@ struct EncodeError {
 /// milliseconds) and running past it fails the call instead of hanging.
 constexpr int32_t kRegexTimeLimit = 2000;
 
-std::unique_ptr<icu::RegexMatcher> matcherFor(const icu::RegexPattern &pattern,
-                                              const icu::UnicodeString &text) {
+/// The [start, end) ranges of the non-empty matches of `pattern` in `text`
+/// (an empty match neither splits nor replaces anything). Running past the
+/// time limit is an error, not the end of the matches.
+std::vector<std::pair<int32_t, int32_t>>
+regexMatches(const icu::RegexPattern &pattern, const icu::UnicodeString &text) {
   UErrorCode status = U_ZERO_ERROR;
   std::unique_ptr<icu::RegexMatcher> m(pattern.matcher(text, status));
-  if (U_FAILURE(status) || !m)
-    throw EncodeError{std::string("a regular expression cannot run (") +
-                      u_errorName(status) + ")"};
-  m->setTimeLimit(kRegexTimeLimit, status);
-  return m;
-}
-
-/// After a find() loop: a failure (the time limit) is an error, not the
-/// end of the matches.
-void checkRegex(UErrorCode status) {
+  if (U_SUCCESS(status) && m)
+    m->setTimeLimit(kRegexTimeLimit, status);
+  std::vector<std::pair<int32_t, int32_t>> matches;
+  while (U_SUCCESS(status) && m->find(status)) {
+    int32_t start = m->start(status), end = m->end(status);
+    if (end > start)
+      matches.push_back({start, end});
+  }
   if (U_FAILURE(status))
     throw EncodeError{std::string("a regular expression of the tokenizer "
                                   "failed on this text (") +
                       u_errorName(status) + ")"};
+  return matches;
 }
 
 //===----------------------------------------------------------------------===//
@@ -276,18 +278,12 @@ struct Replacement {
       return out;
     }
     icu::UnicodeString utf16 = toIcu(text);
-    UErrorCode status = U_ZERO_ERROR;
-    std::unique_ptr<icu::RegexMatcher> m = matcherFor(*regex, utf16);
     int32_t last = 0;
-    while (U_SUCCESS(status) && m->find(status)) {
-      int32_t start = m->start(status), end = m->end(status);
-      if (end == start)
-        continue;
+    for (auto [start, end] : regexMatches(*regex, utf16)) {
       out += fromIcu(icu::UnicodeString(utf16, last, start - last));
       out += content;
       last = end;
     }
-    checkRegex(status);
     out += fromIcu(icu::UnicodeString(utf16, last, utf16.length() - last));
     return out;
   }
@@ -352,6 +348,26 @@ std::string stringField(const json &j, const char *key,
   if (!it->is_string())
     refuse(std::string("field '") + key + "' must be a string");
   return it->get<std::string>();
+}
+
+/// The list of steps of a Sequence component (`key`: "normalizers",
+/// "pretokenizers", "processors", "decoders").
+const json &sequenceSteps(const json &j, const char *component,
+                          const char *key) {
+  if (!j.contains(key) || !j[key].is_array())
+    refuse(std::string(component) + " Sequence has no list of " + key);
+  return j[key];
+}
+
+/// The steps of a Sequence built by `make` (null steps left out).
+template <typename Step, typename Make>
+std::vector<std::unique_ptr<Step>>
+makeSteps(const json &j, const char *component, const char *key, Make make) {
+  std::vector<std::unique_ptr<Step>> steps;
+  for (const json &step : sequenceSteps(j, component, key))
+    if (auto s = make(step))
+      steps.push_back(std::move(s));
+  return steps;
 }
 
 bool flag(const json &j, const char *key, bool fallback) {
@@ -650,11 +666,8 @@ std::unique_ptr<Normalizer> makeNormalizer(const json &j) {
   }
   if (type == "Sequence") {
     auto n = std::make_unique<SequenceNormalizer>();
-    if (!j.contains("normalizers") || !j["normalizers"].is_array())
-      refuse("normalizer Sequence has no list of normalizers");
-    for (const json &step : j["normalizers"])
-      if (auto s = makeNormalizer(step))
-        n->steps.push_back(std::move(s));
+    n->steps =
+        makeSteps<Normalizer>(j, "normalizer", "normalizers", makeNormalizer);
     return n;
   }
   refuse("unsupported normalizer '" + type + "'");
@@ -741,24 +754,18 @@ struct RegexSplit : PreTokenizer {
     Words out;
     for (const Word &w : words) {
       icu::UnicodeString text = toIcu(w.text);
-      UErrorCode status = U_ZERO_ERROR;
-      std::unique_ptr<icu::RegexMatcher> m = matcherFor(*pattern, text);
       int32_t last = 0;
       auto piece = [&](int32_t from, int32_t to) {
         if (to > from)
           out.push_back({fromIcu(icu::UnicodeString(text, from, to - from)),
                          w.atStart && from == 0});
       };
-      while (U_SUCCESS(status) && m->find(status)) {
-        int32_t s = m->start(status), e = m->end(status);
-        if (e == s)
-          continue; // an empty match splits nothing
+      for (auto [s, e] : regexMatches(*pattern, text)) {
         piece(last, s);
         if (!removeMatches)
           piece(s, e);
         last = e;
       }
-      checkRegex(status);
       piece(last, text.length());
     }
     return out;
@@ -924,11 +931,8 @@ std::unique_ptr<PreTokenizer> makePreTokenizer(const json &j) {
   }
   if (type == "Sequence") {
     auto p = std::make_unique<SequencePreTokenizer>();
-    if (!j.contains("pretokenizers") || !j["pretokenizers"].is_array())
-      refuse("pre_tokenizer Sequence has no list of pretokenizers");
-    for (const json &step : j["pretokenizers"])
-      if (auto s = makePreTokenizer(step))
-        p->steps.push_back(std::move(s));
+    p->steps = makeSteps<PreTokenizer>(j, "pre_tokenizer", "pretokenizers",
+                                       makePreTokenizer);
     return p;
   }
   refuse("unsupported pre_tokenizer '" + type + "'");
@@ -965,6 +969,22 @@ std::optional<int64_t> lookup(const Vocab &vocab, const std::string &token) {
   if (it == vocab.end())
     return std::nullopt;
   return it->second;
+}
+
+/// Byte fallback: the ids of the <0xXX> tokens of each byte, or none when
+/// the vocabulary lacks one of them.
+std::optional<std::vector<int64_t>> byteTokens(const Vocab &vocab,
+                                               std::string_view bytes) {
+  std::vector<int64_t> ids;
+  for (unsigned char b : bytes) {
+    char name[8];
+    std::snprintf(name, sizeof(name), "<0x%02X>", b);
+    auto id = lookup(vocab, name);
+    if (!id)
+      return std::nullopt;
+    ids.push_back(*id);
+  }
+  return ids;
 }
 
 struct WordPieceModel : Model {
@@ -1030,20 +1050,8 @@ struct BpeModel : Model {
         continue;
       }
       if (byteFallback) {
-        bool all = true;
-        std::vector<int64_t> bytes;
-        for (unsigned char b : ch) {
-          char name[8];
-          std::snprintf(name, sizeof(name), "<0x%02X>", b);
-          auto id = lookup(vocab, name);
-          if (!id) {
-            all = false;
-            break;
-          }
-          bytes.push_back(*id);
-        }
-        if (all) {
-          symbols.insert(symbols.end(), bytes.begin(), bytes.end());
+        if (auto bytes = byteTokens(vocab, ch)) {
+          symbols.insert(symbols.end(), bytes->begin(), bytes->end());
           lastWasUnk = false;
           continue;
         }
@@ -1177,44 +1185,37 @@ struct UnigramModel : Model {
         relax(at + len, base + unkScore, at, unk());
       at += len;
     }
-    // Back from the end; unk pieces next to each other become one.
-    std::vector<std::string> pieces;
-    std::string fused;
+    // Back from the end: the pieces of the best path, each run of adjacent
+    // unk pieces fused into one (id -1), whose text is looked up below.
+    struct Piece {
+      int64_t id;
+      size_t start, end;
+    };
+    std::vector<Piece> path;
     for (size_t end = n; end > 0;) {
       const Best &b = best[end];
-      std::string piece = text.substr(b.start, end - b.start);
-      if (unkId && b.id == *unkId) {
-        fused.insert(0, piece);
-      } else {
-        if (!fused.empty())
-          pieces.push_back(std::move(fused));
-        fused.clear();
-        pieces.push_back(std::move(piece));
-      }
+      const bool isUnk = unkId && b.id == *unkId;
+      if (isUnk && !path.empty() && path.back().id < 0)
+        path.back().start = size_t(b.start);
+      else
+        path.push_back({isUnk ? -1 : b.id, size_t(b.start), end});
       end = size_t(b.start);
     }
-    if (!fused.empty())
-      pieces.push_back(std::move(fused));
-    for (auto it = pieces.rbegin(); it != pieces.rend(); ++it) {
-      if (auto id = lookup(vocab, *it)) {
+    for (auto it = path.rbegin(); it != path.rend(); ++it) {
+      if (it->id >= 0) {
+        ids.push_back(it->id);
+        continue;
+      }
+      std::string piece = text.substr(it->start, it->end - it->start);
+      if (auto id = lookup(vocab, piece)) {
         ids.push_back(*id);
         continue;
       }
-      if (byteFallback) {
-        std::vector<int64_t> bytes;
-        for (unsigned char b : *it) {
-          char name[8];
-          std::snprintf(name, sizeof(name), "<0x%02X>", b);
-          auto id = lookup(vocab, name);
-          if (!id)
-            break;
-          bytes.push_back(*id);
-        }
-        if (bytes.size() == it->size()) {
-          ids.insert(ids.end(), bytes.begin(), bytes.end());
+      if (byteFallback)
+        if (auto bytes = byteTokens(vocab, piece)) {
+          ids.insert(ids.end(), bytes->begin(), bytes->end());
           continue;
         }
-      }
       ids.push_back(unk());
     }
   }
@@ -1384,9 +1385,7 @@ void addPostProcessor(const json &j, Template &t) {
     return;
   }
   if (type == "Sequence") {
-    if (!j.contains("processors") || !j["processors"].is_array())
-      refuse("post_processor Sequence has no list of processors");
-    for (const json &step : j["processors"])
+    for (const json &step : sequenceSteps(j, "post_processor", "processors"))
       addPostProcessor(step, t);
     return;
   }
@@ -1648,11 +1647,7 @@ std::unique_ptr<Decoder> makeDecoder(const json &j) {
   }
   if (type == "Sequence") {
     auto d = std::make_unique<SequenceDecoder>();
-    if (!j.contains("decoders") || !j["decoders"].is_array())
-      refuse("decoder Sequence has no list of decoders");
-    for (const json &step : j["decoders"])
-      if (auto s = makeDecoder(step))
-        d->steps.push_back(std::move(s));
+    d->steps = makeSteps<Decoder>(j, "decoder", "decoders", makeDecoder);
     return d;
   }
   refuse("unsupported decoder '" + type + "'");
