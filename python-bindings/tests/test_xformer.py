@@ -155,3 +155,27 @@ def test_import_onnx_errors(tmp_path):
         xformer.import_onnx(str(g / "unsupported-op.onnx"))
     with pytest.raises(ValueError, match="does not exist"):
         xformer.import_onnx(str(g / "missing.onnx"))
+
+
+def test_runtime_without_the_compiler_module():
+    # A deployment with only _runtime (no MLIR): Model imports, the compiler
+    # functions name what is missing instead of failing at import time.
+    code = """
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name == "xformer._compiler":
+            raise ImportError("no _compiler here")
+sys.meta_path.insert(0, Block())
+import xformer
+assert xformer.Model is not None
+try:
+    xformer.run_pipeline("", "xformer-verify-masks")
+except ImportError as e:
+    print("ImportError:", e)
+"""
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "built without its compiler module: no _compiler here" in r.stdout

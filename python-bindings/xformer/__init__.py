@@ -12,7 +12,18 @@ import os
 import subprocess
 import tempfile
 
-from ._xformer import Model, run_pipeline, translate_to_cpp, _set_error_type
+from ._runtime import Model, _set_error_type
+
+try:  # the compiler links MLIR; a deployment of the runtime alone has no _compiler
+    from ._compiler import run_pipeline, translate_to_cpp
+except ImportError as _e:
+    _compiler_missing = str(_e)
+
+    def run_pipeline(ir, pipeline):
+        raise ImportError("xformer was built without its compiler module: %s" % _compiler_missing)
+
+    def translate_to_cpp(ir):
+        raise ImportError("xformer was built without its compiler module: %s" % _compiler_missing)
 
 __all__ = ["Error", "Model", "import_hf", "import_onnx", "compile", "run_pipeline", "translate_to_cpp"]
 
@@ -74,9 +85,10 @@ def import_onnx(path, weights_out=None, kind=None):
         raise ValueError(str(e)) from None
 
 
-def compile(ir, output, target="cpu", max_seq_len=1024, max_batch=0):
+def compile(ir, output, target="cpu", max_seq_len=1024, max_batch=0, arch=None):
     """Compiles model IR (text) into the shared library `output` with
-    xformer-compile; returns `output`. Raises ValueError with the
+    xformer-compile; returns `output`. `arch` picks the GPU architectures of
+    the CUDA target (e.g. "sm_90a,sm_80"). Raises ValueError with the
     compiler's diagnostics."""
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "model.mlir")
@@ -86,6 +98,8 @@ def compile(ir, output, target="cpu", max_seq_len=1024, max_batch=0):
                "--max-seq-len=%d" % max_seq_len, "-o", output]
         if max_batch:
             cmd.append("--max-batch=%d" % max_batch)
+        if arch:
+            cmd.append("--arch=" + arch)
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
             raise ValueError("xformer-compile failed:\n" + r.stderr)

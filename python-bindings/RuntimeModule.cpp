@@ -1,33 +1,23 @@
-//===- XformerModule.cpp - Python bindings (nanobind) ---------------------===//
+//===- RuntimeModule.cpp - Python bindings of the runtime (nanobind) -----===//
 //
-// xformer._xformer: run pass pipelines and the CPU emitter on model IR in
-// process (MLIR diagnostics become ValueError), and load compiled models
-// through the C API of xformer/Runtime/xformer.h with numpy arrays in and
-// out (failures become xformer.Error with the status name and message).
+// xformer._runtime: compiled models through the C API of
+// xformer/Runtime/xformer.h with numpy arrays in and out (failures become
+// xformer.Error with the status name and message). It links the runtime
+// library alone, not MLIR or LLVM, so it builds and runs where only a
+// compiled model and libxformer_runtime are deployed
+// (python-bindings/standalone builds it there).
 //
 //===----------------------------------------------------------------------===//
 
-#include "xformer/InitAll.h"
 #include "xformer/Runtime/xformer.h"
-#include "xformer/Target/CPU/ModelToCpp.h"
-
-#include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/MLIRContext.h"
-#include "mlir/Parser/Parser.h"
-#include "mlir/Pass/PassManager.h"
-#include "mlir/Pass/PassRegistry.h"
-#include "llvm/Support/raw_ostream.h"
 
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
-#include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -36,10 +26,10 @@ using namespace nb::literals;
 
 namespace {
 
-using I64Array = nb::ndarray<const int64_t, nb::ndim<2>, nb::c_contig,
-                             nb::device::cpu>;
-using I64Vector = nb::ndarray<const int64_t, nb::ndim<1>, nb::c_contig,
-                              nb::device::cpu>;
+using I64Array =
+    nb::ndarray<const int64_t, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
+using I64Vector =
+    nb::ndarray<const int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 using F32Out = nb::ndarray<nb::numpy, float>;
 
 nb::object errorType;
@@ -61,66 +51,9 @@ F32Out floats(std::vector<size_t> shape) {
   for (size_t d : shape)
     n *= d;
   float *data = new float[n]();
-  nb::capsule owner(data, [](void *p) noexcept { delete[] static_cast<float *>(p); });
+  nb::capsule owner(data,
+                    [](void *p) noexcept { delete[] static_cast<float *>(p); });
   return F32Out(data, shape.size(), shape.data(), owner);
-}
-
-/// Parses `ir`, collecting diagnostics; raises ValueError with them.
-struct Session {
-  mlir::MLIRContext context;
-  std::string diagnostics;
-  mlir::ScopedDiagnosticHandler handler;
-  Session()
-      : context(registry()),
-        handler(&context, [this](mlir::Diagnostic &d) {
-          llvm::raw_string_ostream os(diagnostics);
-          os << d.getLocation() << ": " << d << "\n";
-          return mlir::success();
-        }) {
-    context.loadAllAvailableDialects();
-  }
-  static mlir::DialectRegistry registry() {
-    mlir::DialectRegistry r;
-    mlir::xformer::registerAllDialects(r);
-    return r;
-  }
-  mlir::OwningOpRef<mlir::ModuleOp> parse(const std::string &ir) {
-    auto module = mlir::parseSourceString<mlir::ModuleOp>(ir, &context);
-    if (!module)
-      fail("cannot parse the model IR");
-    return module;
-  }
-  [[noreturn]] void fail(const std::string &what) {
-    throw nb::value_error((what + ":\n" + diagnostics).c_str());
-  }
-};
-
-std::string runPipeline(const std::string &ir, const std::string &pipeline) {
-  static std::once_flag once;
-  std::call_once(once, [] { mlir::xformer::registerAllPasses(); });
-  Session s;
-  auto module = s.parse(ir);
-  mlir::PassManager pm(&s.context);
-  std::string error;
-  llvm::raw_string_ostream es(error);
-  if (mlir::failed(mlir::parsePassPipeline(pipeline, pm, es)))
-    throw nb::value_error(("bad pass pipeline: " + error).c_str());
-  if (mlir::failed(pm.run(*module)))
-    s.fail("the pipeline failed");
-  std::string out;
-  llvm::raw_string_ostream os(out);
-  module->print(os);
-  return out;
-}
-
-std::string translateToCpp(const std::string &ir) {
-  Session s;
-  auto module = s.parse(ir);
-  std::string out;
-  llvm::raw_string_ostream os(out);
-  if (mlir::failed(mlir::xformer::translateModelToCpp(*module, os)))
-    s.fail("the CPU target cannot lower this model");
-  return out;
 }
 
 class Model {
@@ -170,8 +103,7 @@ public:
     {
       nb::gil_scoped_release release;
       st = xf_encode(model, ids.data(), typeIds ? typeIds->data() : nullptr,
-                     lengthsOf(lengths, b), b, s, hidden.data(),
-                     pooled.data());
+                     lengthsOf(lengths, b), b, s, hidden.data(), pooled.data());
     }
     check(st);
     return {hidden, pooled};
@@ -189,8 +121,8 @@ public:
     xf_status st;
     {
       nb::gil_scoped_release release;
-      st = xf_prefill(model, ids.data(), lengthsOf(lengths, b), b,
-                      ids.shape(1), logits.data());
+      st = xf_prefill(model, ids.data(), lengthsOf(lengths, b), b, ids.shape(1),
+                      logits.data());
     }
     check(st);
     return logits;
@@ -203,10 +135,11 @@ public:
     return logits;
   }
 
-  std::vector<std::vector<int64_t>>
-  generate(I64Array ids, std::optional<I64Vector> lengths,
-           int64_t maxNewTokens, int64_t eos, float temperature, int64_t topK,
-           float topP, uint64_t seed) {
+  std::vector<std::vector<int64_t>> generate(I64Array ids,
+                                             std::optional<I64Vector> lengths,
+                                             int64_t maxNewTokens, int64_t eos,
+                                             float temperature, int64_t topK,
+                                             float topP, uint64_t seed) {
     size_t b = ids.shape(0);
     xf_generate_options o;
     xf_generate_options_init(&o);
@@ -241,28 +174,23 @@ private:
 
 } // namespace
 
-NB_MODULE(_xformer, m) {
-  m.doc() = "xformer: pass pipelines, the CPU emitter and compiled models";
-  m.def("run_pipeline", &runPipeline, "ir"_a, "pipeline"_a,
-        "Runs a textual pass pipeline (e.g. "
-        "'func.func(xformer-fuse-attention),xformer-verify-masks') on model "
-        "IR and returns the result; raises ValueError with the diagnostics.");
-  m.def("translate_to_cpp", &translateToCpp, "ir"_a,
-        "The CPU target's C++ for planned model IR.");
+NB_MODULE(_runtime, m) {
+  m.doc() = "xformer: compiled models through the runtime's C API";
   m.def("_set_error_type", [](nb::object t) { errorType = t; });
   nb::class_<Model>(m, "Model")
       .def(nb::init<const std::string &, const std::string &, bool>(),
            "library"_a, "weights"_a, "allow_extra_weights"_a = false)
       .def_prop_ro("info", &Model::infoDict)
-      .def("encode", &Model::encode, "ids"_a.noconvert(), "lengths"_a = nb::none(),
-           "type_ids"_a = nb::none())
+      .def("encode", &Model::encode, "ids"_a.noconvert(),
+           "lengths"_a = nb::none(), "type_ids"_a = nb::none())
       .def("encode_source", &Model::encodeSource, "ids"_a.noconvert(),
            "lengths"_a = nb::none())
-      .def("prefill", &Model::prefill, "ids"_a.noconvert(), "lengths"_a = nb::none())
+      .def("prefill", &Model::prefill, "ids"_a.noconvert(),
+           "lengths"_a = nb::none())
       .def("decode", &Model::decode, "tokens"_a.noconvert())
-      .def("generate", &Model::generate, "ids"_a.noconvert(), "lengths"_a = nb::none(),
-           "max_new_tokens"_a = 32, "eos_token_id"_a = -1,
-           "temperature"_a = 0.0f, "top_k"_a = 0, "top_p"_a = 1.0f,
-           "seed"_a = 0)
+      .def("generate", &Model::generate, "ids"_a.noconvert(),
+           "lengths"_a = nb::none(), "max_new_tokens"_a = 32,
+           "eos_token_id"_a = -1, "temperature"_a = 0.0f, "top_k"_a = 0,
+           "top_p"_a = 1.0f, "seed"_a = 0)
       .def("reset", &Model::reset);
 }

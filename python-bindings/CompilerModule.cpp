@@ -1,0 +1,97 @@
+//===- CompilerModule.cpp - Python bindings of the compiler (nanobind) ---===//
+//
+// xformer._compiler: run pass pipelines and the CPU emitter on model IR in
+// process; MLIR diagnostics become ValueError.
+//
+//===----------------------------------------------------------------------===//
+
+#include "xformer/InitAll.h"
+#include "xformer/Target/CPU/ModelToCpp.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/string.h>
+
+#include <mutex>
+#include <string>
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace {
+
+/// Parses `ir`, collecting diagnostics; raises ValueError with them.
+struct Session {
+  mlir::MLIRContext context;
+  std::string diagnostics;
+  mlir::ScopedDiagnosticHandler handler;
+  Session()
+      : context(registry()), handler(&context, [this](mlir::Diagnostic &d) {
+          llvm::raw_string_ostream os(diagnostics);
+          os << d.getLocation() << ": " << d << "\n";
+          return mlir::success();
+        }) {
+    context.loadAllAvailableDialects();
+  }
+  static mlir::DialectRegistry registry() {
+    mlir::DialectRegistry r;
+    mlir::xformer::registerAllDialects(r);
+    return r;
+  }
+  mlir::OwningOpRef<mlir::ModuleOp> parse(const std::string &ir) {
+    auto module = mlir::parseSourceString<mlir::ModuleOp>(ir, &context);
+    if (!module)
+      fail("cannot parse the model IR");
+    return module;
+  }
+  [[noreturn]] void fail(const std::string &what) {
+    throw nb::value_error((what + ":\n" + diagnostics).c_str());
+  }
+};
+
+std::string runPipeline(const std::string &ir, const std::string &pipeline) {
+  static std::once_flag once;
+  std::call_once(once, [] { mlir::xformer::registerAllPasses(); });
+  Session s;
+  auto module = s.parse(ir);
+  mlir::PassManager pm(&s.context);
+  std::string error;
+  llvm::raw_string_ostream es(error);
+  if (mlir::failed(mlir::parsePassPipeline(pipeline, pm, es)))
+    throw nb::value_error(("bad pass pipeline: " + error).c_str());
+  if (mlir::failed(pm.run(*module)))
+    s.fail("the pipeline failed");
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  module->print(os);
+  return out;
+}
+
+std::string translateToCpp(const std::string &ir) {
+  Session s;
+  auto module = s.parse(ir);
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  if (mlir::failed(mlir::xformer::translateModelToCpp(*module, os)))
+    s.fail("the CPU target cannot lower this model");
+  return out;
+}
+
+} // namespace
+
+NB_MODULE(_compiler, m) {
+  m.doc() = "xformer: pass pipelines and the CPU emitter";
+  m.def("run_pipeline", &runPipeline, "ir"_a, "pipeline"_a,
+        "Runs a textual pass pipeline (e.g. "
+        "'func.func(xformer-fuse-attention),xformer-verify-masks') on model "
+        "IR and returns the result; raises ValueError with the diagnostics.");
+  m.def("translate_to_cpp", &translateToCpp, "ir"_a,
+        "The CPU target's C++ for planned model IR.");
+}
