@@ -225,11 +225,18 @@ def resummarize(path):
 
 
 GPU_NOTE = (
-    "## GPU\n\n"
-    "No GPU figures yet: the CUDA target (tensor-core prefill attention, "
-    "split-key decode, cuBLASLt GEMMs) compiles for sm_80 and sm_90a and its "
-    "host logic is tested, but no GPU was available to run or time it. Every "
-    "number below is the CPU target's.\n")
+    '## GPU\n'
+    '\n'
+    'No GPU timings yet. The GPU benchmark exists (`bench/cuda_attention_bench.cu`:\n'
+    'prefill attention per mask kind at seq 2048 and 8192, head_dim 64 and 128,\n'
+    "and flash-decoding over GQA caches against the device's copy bandwidth;\n"
+    "`bench/gpu_vs_torch.py` runs it beside PyTorch SDPA's flash, cuDNN and\n"
+    'memory-efficient backends, FlexAttention and Hugging Face `generate`;\n'
+    '`XFORMER_GPU_BUNDLE=DIR scripts/gpu-bench.sh` on a GPU machine), but it has\n'
+    "not been run on one: the CUDA target's correctness was checked on an H100\n"
+    '(docs/reliability.md), its speed was not measured. Every number below is\n'
+    "the CPU target's.\n"
+)
 
 
 def main():
