@@ -2,11 +2,13 @@
 //
 // Runs xfk_attention<MASK, D, DV> (tensor-core prefill and split-key
 // decode paths) on random inputs for every mask kind, head sizes 64, 128,
-// 80, 72 and 64/32 (the last two on the split-key path), GQA groups, per-sequence lengths (padding
-// rows must be zeros), a runtime prefix, documents, additive bias and a
-// custom mask, and compares with a double-precision reference built from
-// mask::isVisible on the host. bf16 tensor-core inputs: max abs error
-// relative to the output's scale <= 2e-2.
+// 80, 72 and 64/32 (the last two on the split-key path), GQA groups,
+// per-sequence lengths (padding rows must be zeros), a runtime prefix,
+// documents, additive bias, a custom mask and the edge cases with defined
+// results (lengths 0 and 1 beside full ones, prefixes 0 and whole), and
+// compares with a double-precision reference built from mask::isVisible
+// on the host. bf16 tensor-core inputs: max abs error relative to the
+// output's scale <= 2e-2.
 //
 // Built by CI for sm_80 and sm_90a; without a CUDA device it prints
 // "SKIP: ..." and exits 0 (scripts/gpu-test.sh runs it, also under
@@ -38,8 +40,11 @@ struct Case {
   int maskKind;
   int64_t batch, heads, kvHeads, qLen, kvLen;
   int64_t window = 0, prefix = 0;
-  bool lengths = false, runtimePrefix = false, documents = false,
-       bias = false, custom = false;
+  bool lengths = false, runtimePrefix = false, documents = false, bias = false,
+       custom = false;
+  /// Explicit per-sequence key lengths (with `lengths`) and prefixes (with
+  /// `runtimePrefix`) instead of the generated ones.
+  std::vector<int64_t> lengthList = {}, prefixList = {};
 };
 
 int failures = 0;
@@ -67,13 +72,15 @@ template <int MASK, int D, int DV> void run(const Case &c) {
       prefixes(c.batch, c.prefix), segments(c.batch * c.kvLen, 0);
   if (c.lengths)
     for (int64_t b = 0; b < c.batch; ++b) {
-      kvLens[b] = c.kvLen - (b * 37) % std::max<int64_t>(1, c.kvLen);
-      qLens[b] = c.qLen == c.kvLen ? kvLens[b]
-                                   : std::min(c.qLen, kvLens[b]);
+      kvLens[b] = c.lengthList.empty()
+                      ? c.kvLen - (b * 37) % std::max<int64_t>(1, c.kvLen)
+                      : c.lengthList[b];
+      qLens[b] = c.qLen == c.kvLen ? kvLens[b] : std::min(c.qLen, kvLens[b]);
     }
   if (c.runtimePrefix)
     for (int64_t b = 0; b < c.batch; ++b)
-      prefixes[b] = (b * 13 + 5) % (c.kvLen + 1);
+      prefixes[b] =
+          c.prefixList.empty() ? (b * 13 + 5) % (c.kvLen + 1) : c.prefixList[b];
   if (c.documents)
     for (int64_t b = 0; b < c.batch; ++b)
       for (int64_t j = 0; j < c.kvLen; ++j)
@@ -200,18 +207,19 @@ template <int MASK, int D, int DV> void run(const Case &c) {
   }
   const double rel = err / scaleRef;
   const bool ok = rc == 0 && e == cudaSuccess && finite && rel <= 2e-2;
-  std::printf("%s %s (D=%d, DV=%d, %s path): max abs error / scale = %.3g%s%s\n",
-              ok ? "PASS" : "FAIL", c.name, D, DV,
-              attentionPath(D, DV, c.qLen, c.custom) == AttentionPath::TensorCore
-                  ? "tensor-core"
-                  : "split-key",
-              rel, finite ? "" : ", non-finite output",
-              rc ? (", " + lastMessage).c_str() : "");
+  std::printf(
+      "%s %s (D=%d, DV=%d, %s path): max abs error / scale = %.3g%s%s\n",
+      ok ? "PASS" : "FAIL", c.name, D, DV,
+      attentionPath(D, DV, c.qLen, c.custom) == AttentionPath::TensorCore
+          ? "tensor-core"
+          : "split-key",
+      rel, finite ? "" : ", non-finite output",
+      rc ? (", " + lastMessage).c_str() : "");
   if (!ok)
     ++failures;
-  for (void *p : {(void *)dq, (void *)dk, (void *)dv, (void *)db, (void *)dql,
-                  (void *)dkl, (void *)dp, (void *)ds, (void *)dm,
-                  (void *)dout})
+  for (void *p :
+       {(void *)dq, (void *)dk, (void *)dv, (void *)db, (void *)dql,
+        (void *)dkl, (void *)dp, (void *)ds, (void *)dm, (void *)dout})
     cudaFree(p);
 }
 
@@ -234,26 +242,50 @@ int main() {
                 e == cudaSuccess ? "none found" : cudaGetErrorString(e));
     return 0;
   }
-  allSizes<XFK_MASK_BIDIRECTIONAL>({"bidirectional, lengths", 0, 3, 4, 4,
-                                    200, 200, 0, 0, true});
+  allSizes<XFK_MASK_BIDIRECTIONAL>(
+      {"bidirectional, lengths", 0, 3, 4, 4, 200, 200, 0, 0, true});
   allSizes<XFK_MASK_CAUSAL>({"causal, GQA 8:2", 1, 2, 8, 2, 300, 300});
-  allSizes<XFK_MASK_CAUSAL>({"causal chunk at an offset", 1, 2, 4, 4, 70,
-                             250});
-  allSizes<XFK_MASK_CAUSAL>({"causal decode step, GQA 8:1, lengths", 1, 3, 8,
-                             1, 1, 4100, 0, 0, true});
-  allSizes<XFK_MASK_PREFIX_LM>({"prefix-LM, runtime prefix", 2, 3, 4, 4, 190,
-                                190, 0, 0, false, true});
-  allSizes<XFK_MASK_SLIDING_WINDOW>({"sliding window 48", 3, 2, 4, 2, 260,
-                                     260, 48});
-  allSizes<XFK_MASK_SLIDING_WINDOW>({"sliding window 1", 3, 1, 2, 2, 100,
-                                     100, 1});
-  allSizes<XFK_MASK_CROSS>({"cross, key lengths, bias", 4, 2, 4, 4, 33, 120,
-                            0, 0, true, false, false, true});
-  allSizes<XFK_MASK_CAUSAL>({"causal, documents", 1, 2, 4, 4, 150, 150, 0, 0,
-                             false, false, true});
-  allSizes<XFK_MASK_CUSTOM>({"custom mask with a fully masked row", 5, 2, 4,
-                             4, 40, 90, 0, 0, false, false, false, false,
-                             true});
+  allSizes<XFK_MASK_CAUSAL>({"causal chunk at an offset", 1, 2, 4, 4, 70, 250});
+  allSizes<XFK_MASK_CAUSAL>({"causal decode step, GQA 8:1, lengths", 1, 3, 8, 1,
+                             1, 4100, 0, 0, true});
+  allSizes<XFK_MASK_PREFIX_LM>(
+      {"prefix-LM, runtime prefix", 2, 3, 4, 4, 190, 190, 0, 0, false, true});
+  allSizes<XFK_MASK_SLIDING_WINDOW>(
+      {"sliding window 48", 3, 2, 4, 2, 260, 260, 48});
+  allSizes<XFK_MASK_SLIDING_WINDOW>(
+      {"sliding window 1", 3, 1, 2, 2, 100, 100, 1});
+  allSizes<XFK_MASK_CROSS>({"cross, key lengths, bias", 4, 2, 4, 4, 33, 120, 0,
+                            0, true, false, false, true});
+  allSizes<XFK_MASK_CAUSAL>(
+      {"causal, documents", 1, 2, 4, 4, 150, 150, 0, 0, false, false, true});
+  allSizes<XFK_MASK_CUSTOM>({"custom mask with a fully masked row", 5, 2, 4, 4,
+                             40, 90, 0, 0, false, false, false, false, true});
+
+  // Edge cases with defined results: sequences of length 0 (all rows
+  // zeros) and 1 beside full ones in one batch, prefixes of 0 (causal) and
+  // of the whole sequence (bidirectional), a compile-time prefix equal to
+  // the sequence.
+  Case mixed{"mixed lengths 0, 1, 3 and 260", 0, 4, 4, 2, 260, 260};
+  mixed.lengths = true;
+  mixed.lengthList = {0, 1, 260, 3};
+  allSizes<XFK_MASK_BIDIRECTIONAL>(mixed);
+  mixed.maskKind = XFK_MASK_CAUSAL;
+  mixed.name = "causal, mixed lengths 0, 1, 3 and 260";
+  allSizes<XFK_MASK_CAUSAL>(mixed);
+  Case decodeEdge{
+      "decode step over caches of 0, 1 and 4100 keys", 1, 3, 8, 2, 1, 4100};
+  decodeEdge.lengths = true;
+  decodeEdge.lengthList = {0, 1, 4100};
+  allSizes<XFK_MASK_CAUSAL>(decodeEdge);
+  Case prefixes{
+      "prefix-LM, prefixes 0 and the whole sequence", 2, 2, 4, 4, 150, 150};
+  prefixes.runtimePrefix = true;
+  prefixes.prefixList = {0, 150};
+  allSizes<XFK_MASK_PREFIX_LM>(prefixes);
+  Case wholePrefix{
+      "prefix-LM, compile-time prefix = sequence", 2, 1, 4, 4, 96, 96, 0, 96};
+  allSizes<XFK_MASK_PREFIX_LM>(wholePrefix);
+
   if (failures)
     std::printf("%d check(s) failed\n", failures);
   return failures ? 1 : 0;
