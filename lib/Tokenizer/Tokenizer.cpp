@@ -3,8 +3,8 @@
 // The pipeline of the Hugging Face tokenizers library, component by
 // component: added tokens are split off the raw text, the rest is
 // normalized, pre-tokenized into words, each word is split by the model
-// (WordPiece, BPE or Unigram), and the post-processor adds special tokens;
-// decoding runs the decoder chain over the ids' token strings. Text is
+// (WordPiece, BPE, Unigram or WordLevel), and the post-processor adds special
+// tokens; decoding runs the decoder chain over the ids' token strings. Text is
 // handled as code points (std::u32string); ICU supplies normalization,
 // general categories, case mapping and the regular expressions.
 //
@@ -26,6 +26,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <map>
 #include <queue>
@@ -179,6 +180,23 @@ bool isPunctuation(char32_t c) {
   }
 }
 
+/// Rust's char::is_numeric: general categories Nd, Nl and No.
+bool isNumeric(char32_t c) {
+  switch (u_charType(UChar32(c))) {
+  case U_DECIMAL_DIGIT_NUMBER:
+  case U_LETTER_NUMBER:
+  case U_OTHER_NUMBER:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/// ASCII punctuation or general category P*, as the library's is_punc.
+bool isPunc(char32_t c) {
+  return (c < 0x80 && std::ispunct(int(c))) || isPunctuation(c);
+}
+
 /// General category C* (control, format, unassigned, private use,
 /// surrogate).
 bool isOther(char32_t c) {
@@ -304,6 +322,16 @@ std::unique_ptr<icu::RegexPattern> compileRegex(const std::u32string &regex,
     if (regex[i] == '\\' && i + 1 < regex.size() &&
         (regex[i + 1] == 's' || regex[i + 1] == 'S')) {
       fixed += regex[i + 1] == 's' ? U"\\p{White_Space}" : U"\\P{White_Space}";
+      ++i;
+    } else if (regex[i] == '\\' && i + 1 < regex.size() &&
+               (regex[i + 1] == 'w' || regex[i + 1] == 'W')) {
+      // Oniguruma's word characters (measured against the library):
+      // alphabetic, marks, Nd and connector punctuation as in ICU, but no
+      // joiners, and Latin-1's superscripts and fractions (its ctype table).
+      // A nested set, so it reads the same inside a bracket expression.
+      fixed += regex[i + 1] == 'w' ? U"[" : U"[^";
+      fixed += U"\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\u00b2\\u00b3\\u00b9"
+               U"\\u00bc-\\u00be]";
       ++i;
     } else {
       fixed.push_back(regex[i]);
@@ -606,6 +634,26 @@ struct PrecompiledNormalizer : Normalizer {
   }
 };
 
+/// The Nmt normalizer: control characters dropped, other spaces and
+/// separators made plain spaces.
+struct NmtNormalizer : Normalizer {
+  std::u32string apply(std::u32string_view text) const override {
+    std::u32string out;
+    out.reserve(text.size());
+    for (char32_t c : text) {
+      if ((c >= 0x01 && c <= 0x08) || c == 0x0B || (c >= 0x0E && c <= 0x1F) ||
+          c == 0x7F || c == 0x8F || c == 0x9F)
+        continue;
+      const bool space = c == 0x09 || c == 0x0A || c == 0x0C || c == 0x0D ||
+                         c == 0x1680 || (c >= 0x200B && c <= 0x200F) ||
+                         c == 0x2028 || c == 0x2029 || c == 0x2581 ||
+                         c == 0xFEFF || c == 0xFFFD;
+      out.push_back(space ? char32_t(' ') : c);
+    }
+    return out;
+  }
+};
+
 struct SequenceNormalizer : Normalizer {
   std::vector<std::unique_ptr<Normalizer>> steps;
   std::u32string apply(std::u32string_view text) const override {
@@ -664,6 +712,8 @@ std::unique_ptr<Normalizer> makeNormalizer(const json &j) {
       refuse("Precompiled precompiled_charsmap is not a string");
     return std::make_unique<PrecompiledNormalizer>(map.get<std::string>());
   }
+  if (type == "Nmt")
+    return std::make_unique<NmtNormalizer>();
   if (type == "Sequence") {
     auto n = std::make_unique<SequenceNormalizer>();
     n->steps =
@@ -724,12 +774,7 @@ Words splitOn(const Words &words, Pred isDelimiter, bool keepDelimiters) {
 struct BertPreTokenizer : PreTokenizer {
   Words apply(const Words &words) const override {
     Words split = splitOn(words, isWhitespace, false);
-    return splitOn(
-        split,
-        [](char32_t c) {
-          return (c < 0x80 && std::ispunct(int(c))) || isPunctuation(c);
-        },
-        true);
+    return splitOn(split, isPunc, true);
   }
 };
 
@@ -739,34 +784,155 @@ struct WhitespaceSplit : PreTokenizer {
   }
 };
 
-/// Splits with a regular expression: matches as words of their own
-/// (Isolated) or dropped (Removed), the text between them kept.
-struct RegexSplit : PreTokenizer {
-  std::unique_ptr<icu::RegexPattern> pattern;
-  bool removeMatches = false;
+/// What a split does with the pieces its pattern matches.
+enum class SplitBehavior {
+  Removed,            // dropped
+  Isolated,           // words of their own
+  MergedWithPrevious, // appended to the word before
+  MergedWithNext,     // prepended to the word after
+  Contiguous,         // runs of matches (and of the rest) fused
+};
 
-  RegexSplit(const std::u32string &regex, bool removeMatches,
-             bool oniguruma = true)
-      : pattern(compileRegex(regex, "pre_tokenizer", oniguruma)),
-        removeMatches(removeMatches) {}
+SplitBehavior splitBehavior(const json &j, const char *component,
+                            SplitBehavior fallback) {
+  std::string b = stringField(j, "behavior", "");
+  if (b.empty())
+    return fallback;
+  if (b == "Removed")
+    return SplitBehavior::Removed;
+  if (b == "Isolated")
+    return SplitBehavior::Isolated;
+  if (b == "MergedWithPrevious")
+    return SplitBehavior::MergedWithPrevious;
+  if (b == "MergedWithNext")
+    return SplitBehavior::MergedWithNext;
+  if (b == "Contiguous")
+    return SplitBehavior::Contiguous;
+  refuse(std::string("unsupported pre_tokenizer ") + component + " behavior '" +
+         b + "'");
+}
+
+/// A word cut into consecutive pieces, each marked as a match or not.
+struct Piece {
+  std::u32string text;
+  bool match = false;
+};
+
+/// A splitting pre-tokenizer as the library has it: the pattern's pieces
+/// (optionally inverted: the text between matches becomes the delimiter),
+/// then the behaviour's fold over them, then empty pieces dropped.
+struct PatternSplit : PreTokenizer {
+  SplitBehavior behavior = SplitBehavior::Isolated;
+  bool invert = false;
+
+  virtual std::vector<Piece> pieces(const std::u32string &word) const = 0;
 
   Words apply(const Words &words) const override {
     Words out;
     for (const Word &w : words) {
-      icu::UnicodeString text = toIcu(w.text);
-      int32_t last = 0;
-      auto piece = [&](int32_t from, int32_t to) {
-        if (to > from)
-          out.push_back({fromIcu(icu::UnicodeString(text, from, to - from)),
-                         w.atStart && from == 0});
-      };
-      for (auto [s, e] : regexMatches(*pattern, text)) {
-        piece(last, s);
-        if (!removeMatches)
-          piece(s, e);
-        last = e;
+      std::vector<Piece> in = pieces(w.text);
+      if (invert)
+        for (Piece &p : in)
+          p.match = !p.match;
+      // The pieces in order; `match` now means removed.
+      std::vector<Piece> kept;
+      bool previous = false;
+      switch (behavior) {
+      case SplitBehavior::Removed:
+        kept = in;
+        break;
+      case SplitBehavior::Isolated:
+        for (Piece &p : in)
+          kept.push_back({std::move(p.text), false});
+        break;
+      case SplitBehavior::Contiguous:
+        for (Piece &p : in) {
+          if (p.match == previous && !kept.empty())
+            kept.back().text += p.text;
+          else
+            kept.push_back({std::move(p.text), false});
+          previous = p.match;
+        }
+        break;
+      case SplitBehavior::MergedWithPrevious:
+        for (Piece &p : in) {
+          if (p.match && !previous && !kept.empty())
+            kept.back().text += p.text;
+          else
+            kept.push_back({std::move(p.text), false});
+          previous = p.match;
+        }
+        break;
+      case SplitBehavior::MergedWithNext:
+        for (auto it = in.rbegin(); it != in.rend(); ++it) {
+          if (it->match && !previous && !kept.empty())
+            kept.back().text.insert(0, it->text);
+          else
+            kept.push_back({std::move(it->text), false});
+          previous = it->match;
+        }
+        std::reverse(kept.begin(), kept.end());
+        break;
       }
-      piece(last, text.length());
+      size_t at = 0;
+      for (Piece &p : kept) {
+        const size_t start = at;
+        at += p.text.size();
+        if (!p.match && !p.text.empty())
+          out.push_back({std::move(p.text), w.atStart && start == 0});
+      }
+    }
+    return out;
+  }
+};
+
+/// Matches of a regular expression, and the text between them.
+struct RegexSplit : PatternSplit {
+  std::unique_ptr<icu::RegexPattern> pattern;
+
+  RegexSplit(const std::u32string &regex, SplitBehavior behavior,
+             bool invert = false, bool oniguruma = true)
+      : pattern(compileRegex(regex, "pre_tokenizer", oniguruma)) {
+    this->behavior = behavior;
+    this->invert = invert;
+  }
+
+  std::vector<Piece> pieces(const std::u32string &word) const override {
+    std::vector<Piece> out;
+    icu::UnicodeString text = toIcu(word);
+    int32_t last = 0;
+    auto piece = [&](int32_t from, int32_t to, bool match) {
+      if (to > from)
+        out.push_back(
+            {fromIcu(icu::UnicodeString(text, from, to - from)), match});
+    };
+    for (auto [s, e] : regexMatches(*pattern, text)) {
+      piece(last, s, false);
+      piece(s, e, true);
+      last = e;
+    }
+    piece(last, text.length(), false);
+    return out;
+  }
+};
+
+/// Every character for which `matches` holds is a match of its own.
+struct CharSplit : PatternSplit {
+  std::function<bool(char32_t)> matches;
+
+  CharSplit(std::function<bool(char32_t)> matches, SplitBehavior behavior)
+      : matches(std::move(matches)) {
+    this->behavior = behavior;
+  }
+
+  std::vector<Piece> pieces(const std::u32string &word) const override {
+    std::vector<Piece> out;
+    for (char32_t c : word) {
+      const bool m = matches(c);
+      if (!m && !out.empty() && !out.back().match)
+        out.back().text.push_back(c);
+      else
+        out.push_back({std::u32string(1, c), m});
     }
     return out;
   }
@@ -898,20 +1064,21 @@ std::unique_ptr<PreTokenizer> makePreTokenizer(const json &j) {
     auto p = std::make_unique<ByteLevelPreTokenizer>();
     p->addPrefixSpace = flag(j, "add_prefix_space", true);
     if (flag(j, "use_regex", true))
-      p->regex = std::make_unique<RegexSplit>(kGpt2Pattern, false);
+      p->regex =
+          std::make_unique<RegexSplit>(kGpt2Pattern, SplitBehavior::Isolated);
     return p;
   }
   if (type == "Split") {
-    if (flag(j, "invert", false))
-      refuse("unsupported pre_tokenizer Split with invert");
-    std::string behavior = j.value("behavior", "");
-    if (behavior != "Isolated" && behavior != "Removed")
-      refuse("unsupported pre_tokenizer Split behavior '" + behavior + "'");
+    if (!j.contains("behavior"))
+      refuse("pre_tokenizer Split has no behavior");
+    const bool invert = flag(j, "invert", false);
+    const SplitBehavior behavior =
+        splitBehavior(j, "Split", SplitBehavior::Removed);
     const json &pat = j.value("pattern", json());
     if (pat.contains("Regex") && pat["Regex"].is_string())
       return std::make_unique<RegexSplit>(
           fromUtf8OrRefuse(pat["Regex"].get<std::string>(), "Split pattern"),
-          behavior == "Removed");
+          behavior, invert);
     if (pat.contains("String") && pat["String"].is_string())
       // A literal: quoted, not rewritten.
       return std::make_unique<RegexSplit>(
@@ -919,8 +1086,34 @@ std::unique_ptr<PreTokenizer> makePreTokenizer(const json &j) {
               fromUtf8OrRefuse(pat["String"].get<std::string>(),
                                "Split pattern") +
               U"\\E",
-          behavior == "Removed", /*oniguruma=*/false);
+          behavior, invert, /*oniguruma=*/false);
     refuse("pre_tokenizer Split has no Regex or String pattern");
+  }
+  if (type == "Whitespace")
+    // Runs of word characters and runs of other non-spaces; spaces dropped.
+    // The library runs this one through Rust's regex crate, whose \w is
+    // ICU's (alphabetic, marks, Nd, Pc, joiners: "x²" is two words) and
+    // whose \s is White_Space.
+    return std::make_unique<RegexSplit>(U"\\w+|[^\\w\\p{White_Space}]+",
+                                        SplitBehavior::Removed,
+                                        /*invert=*/true, /*oniguruma=*/false);
+  if (type == "Punctuation")
+    return std::make_unique<CharSplit>(
+        isPunc, splitBehavior(j, "Punctuation", SplitBehavior::Isolated));
+  if (type == "Digits")
+    return std::make_unique<CharSplit>(isNumeric,
+                                       flag(j, "individual_digits", false)
+                                           ? SplitBehavior::Isolated
+                                           : SplitBehavior::Contiguous);
+  if (type == "CharDelimiterSplit") {
+    std::u32string d = fromUtf8OrRefuse(stringField(j, "delimiter", ""),
+                                        "CharDelimiterSplit delimiter");
+    if (d.size() != 1)
+      refuse("pre_tokenizer CharDelimiterSplit needs a one-character "
+             "delimiter");
+    const char32_t c = d[0];
+    return std::make_unique<CharSplit>([c](char32_t x) { return x == c; },
+                                       SplitBehavior::Removed);
   }
   if (type == "Metaspace") {
     auto p = std::make_unique<MetaspacePreTokenizer>();
@@ -1221,8 +1414,34 @@ struct UnigramModel : Model {
   }
 };
 
+/// Whole words looked up in the vocab, unknown ones as the unk token.
+struct WordLevelModel : Model {
+  std::optional<int64_t> unkId;
+  std::string unk;
+
+  void tokenize(const std::u32string &word,
+                std::vector<int64_t> &ids) const override {
+    if (auto id = lookup(vocab, encodeUtf8(word))) {
+      ids.push_back(*id);
+      return;
+    }
+    if (!unkId)
+      throw EncodeError{"the WordLevel model has no unk token ('" + unk +
+                        "' is not in the vocab) for the word '" +
+                        encodeUtf8(word) + "'"};
+    ids.push_back(*unkId);
+  }
+};
+
 std::unique_ptr<Model> makeModel(const json &j) {
   std::string type = typeOf(j, "model");
+  if (type == "WordLevel") {
+    auto m = std::make_unique<WordLevelModel>();
+    m->vocab = readVocab(j);
+    m->unk = stringField(j, "unk_token", "<unk>");
+    m->unkId = lookup(m->vocab, m->unk);
+    return m;
+  }
   if (type == "WordPiece") {
     auto m = std::make_unique<WordPieceModel>();
     m->vocab = readVocab(j);
@@ -1466,6 +1685,18 @@ struct WordPieceDecoder : Decoder {
   }
 };
 
+/// BPE with an end-of-word suffix: the suffix becomes a space (nothing on
+/// the last token).
+struct BpeDecoder : Decoder {
+  std::string suffix = "</w>";
+  void apply(std::vector<std::string> &tokens) const override {
+    if (suffix.empty())
+      return;
+    for (size_t i = 0; i < tokens.size(); ++i)
+      replaceAll(tokens[i], suffix, i + 1 == tokens.size() ? "" : " ");
+  }
+};
+
 /// Byte-level tokens back to bytes (a token with a character outside the
 /// byte alphabet keeps its own UTF-8), all of them one lossy string.
 struct ByteLevelDecoder : Decoder {
@@ -1611,6 +1842,11 @@ std::unique_ptr<Decoder> makeDecoder(const json &j) {
   }
   if (type == "ByteLevel")
     return std::make_unique<ByteLevelDecoder>();
+  if (type == "BPEDecoder") {
+    auto d = std::make_unique<BpeDecoder>();
+    d->suffix = stringField(j, "suffix", "</w>");
+    return d;
+  }
   if (type == "Replace") {
     auto d = std::make_unique<ReplaceDecoder>();
     d->replacement = makeReplacement(j, "decoder");

@@ -41,6 +41,40 @@ const char *kWordPiece = R"({
               "##s": 5, ",": 6, "!": 7, "cafe": 8}}
 })";
 
+/// The library's own documented example of the delimiter behaviours:
+/// "the-final--countdown" split on '-'. A WordLevel model gives each
+/// expected piece an id, so the ids spell the pieces.
+TEST(Tokenizer, SplitBehaviorsByHand) {
+  const char *vocab = R"("vocab": {"[UNK]": 0, "the": 1, "final": 2,
+      "countdown": 3, "-": 4, "the-": 5, "final-": 6, "-final": 7,
+      "-countdown": 8, "--": 9})";
+  struct Case {
+    const char *behavior;
+    std::vector<int64_t> ids;
+  } cases[] = {
+      {"Removed", {1, 2, 3}},
+      {"Isolated", {1, 4, 2, 4, 4, 3}},
+      {"MergedWithPrevious", {5, 6, 4, 3}},
+      {"MergedWithNext", {1, 7, 4, 8}},
+      {"Contiguous", {1, 4, 2, 9, 3}},
+  };
+  for (const Case &c : cases) {
+    std::string json =
+        std::string(
+            R"({"model": {"type": "WordLevel", "unk_token": "[UNK]", )") +
+        vocab + R"(}, "pre_tokenizer": {"type": "Split", "pattern": )" +
+        R"({"String": "-"}, "invert": false, "behavior": ")" + c.behavior +
+        R"("}})";
+    std::string error;
+    auto tok = Tokenizer::load(
+        writeFile(std::string("split-") + c.behavior + ".json", json), error);
+    ASSERT_TRUE(tok) << error;
+    std::vector<int64_t> ids;
+    ASSERT_TRUE(tok->encode("the-final--countdown", false, ids, error));
+    EXPECT_EQ(ids, c.ids) << c.behavior;
+  }
+}
+
 TEST(Tokenizer, WordPieceByHand) {
   std::string error;
   auto tok = Tokenizer::load(writeFile("wp.json", kWordPiece), error);
@@ -196,8 +230,22 @@ TEST(Tokenizer, MalformedFilesAreRefused) {
        "\"merges\": [17]}}",
        "is not two tokens"},
       {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, "
-       "\"merges\": []}, \"normalizer\": {\"type\": \"Nmt\"}}",
-       "unsupported normalizer 'Nmt'"},
+       "\"merges\": []}, \"normalizer\": {\"type\": \"Bogus\"}}",
+       "unsupported normalizer 'Bogus'"},
+      {"{\"model\": {\"type\": \"WordLevel\", \"vocab\": {\"a\": 0}}, "
+       "\"pre_tokenizer\": {\"type\": \"CharDelimiterSplit\", "
+       "\"delimiter\": \"ab\"}}",
+       "CharDelimiterSplit needs a one-character delimiter"},
+      {"{\"model\": {\"type\": \"WordLevel\", \"vocab\": {\"a\": 0}}, "
+       "\"pre_tokenizer\": {\"type\": \"Split\", "
+       "\"pattern\": {\"String\": \"-\"}}}",
+       "pre_tokenizer Split has no behavior"},
+      {"{\"model\": {\"type\": \"WordLevel\", \"vocab\": {\"a\": 0}}, "
+       "\"pre_tokenizer\": {\"type\": \"Split\", "
+       "\"pattern\": {\"String\": \"-\"}, \"behavior\": \"Sideways\"}}",
+       "unsupported pre_tokenizer Split behavior 'Sideways'"},
+      {"{\"model\": {\"type\": \"WordLevel\", \"vocab\": []}}",
+       "model has no vocab object"},
       {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, "
        "\"merges\": []}, \"normalizer\": {\"type\": \"Precompiled\", "
        "\"precompiled_charsmap\": \"%%%\"}}",

@@ -166,6 +166,105 @@ def train_wordpiece(work):
     return path
 
 
+# For the splitting pre-tokenizers: superscripts, underscores, the
+# characters Nmt drops or makes spaces, dates and versions.
+SPLIT_TEXTS = TEXTS + [
+    "x\u00b2 + y\u00b2 = snake_case_name, \u2581meta\ufeffbom\ufffd\x7f\x85 end",
+    "2024-11-24: v1.2.3 (rc-4)... done!!! ok?!",
+    "the-final--countdown -- a--b",
+    "joiner a\u200cb, vertical tab q\x0bz, next line r\x85s, \u0660\u0661 \u2167",
+    "\u00b9\u00b3\u00bc\u00be \u2070\u2074 \u2150 \u24b6\u24d0 a\u200db \u203f\u2040 \u3251",
+]
+
+
+def train_wordlevel(work, name, normalizer, pre_tokenizer, decoder=None):
+    from tokenizers import Tokenizer, models, trainers
+    tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    if normalizer is not None:
+        tok.normalizer = normalizer
+    tok.pre_tokenizer = pre_tokenizer
+    if decoder is not None:
+        tok.decoder = decoder
+    tok.train_from_iterator(docs_corpus(), trainers.WordLevelTrainer(
+        vocab_size=600, special_tokens=["[UNK]"], show_progress=False))
+    path = os.path.join(work, name + ".json")
+    tok.save(path)
+    return path
+
+
+def train_suffix_bpe(work):
+    """BPE with an end-of-word suffix and the BPEDecoder."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    tok = Tokenizer(models.BPE(unk_token="[UNK]", end_of_word_suffix="</w>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.decoder = decoders.BPEDecoder(suffix="</w>")
+    tok.train_from_iterator(docs_corpus(), trainers.BpeTrainer(
+        vocab_size=500, special_tokens=["[UNK]"], end_of_word_suffix="</w>",
+        show_progress=False))
+    path = os.path.join(work, "suffix-bpe.json")
+    tok.save(path)
+    return path
+
+
+def splitting(work):
+    """The splitting pre-tokenizers against the library: WordLevel models
+    behind Whitespace (with the Nmt normalizer), Punctuation and Digits;
+    WordLevel models behind Split with every delimiter behaviour, inverted
+    or not, and behind Punctuation, Digits, CharDelimiterSplit and
+    Whitespace."""
+    from tokenizers import normalizers, pre_tokenizers
+    compare("WordLevel behind Nmt, NFKC, Lowercase and Whitespace", train_wordlevel(
+        work, "wordlevel-ws", normalizers.Sequence([normalizers.Nmt(), normalizers.NFKC(),
+                                                    normalizers.Lowercase()]),
+        pre_tokenizers.Whitespace()), SPLIT_TEXTS)
+    path = train_wordlevel(work, "wordlevel-punct", normalizers.Nmt(), pre_tokenizers.Sequence([
+        pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation(),
+        pre_tokenizers.Digits(individual_digits=True)]))
+    compare("WordLevel behind WhitespaceSplit, Punctuation and Digits", path, SPLIT_TEXTS)
+    decode_random("WordLevel without a decoder", path)
+    suffix = train_suffix_bpe(work)
+    compare("BPE with an end-of-word suffix behind Whitespace (BPEDecoder)", suffix, SPLIT_TEXTS)
+    decode_random("BPEDecoder", suffix)
+
+    # One WordLevel model per splitting pre-tokenizer, its vocab trained on
+    # the texts themselves: every piece is a word of its own, so a piece cut
+    # differently changes the ids.
+    from tokenizers import Regex, Tokenizer, models, trainers
+    behaviors = ["removed", "isolated", "merged_with_previous", "merged_with_next",
+                 "contiguous"]
+    variants = []
+    for behavior in behaviors:
+        for invert in (False, True):
+            variants.append(("Split %s%s" % (behavior, ", inverted" if invert else ""),
+                             pre_tokenizers.Split(Regex(r"\s+|[-.!?]+|\w\d"), behavior,
+                                                  invert=invert)))
+        variants.append(("Punctuation %s" % behavior, pre_tokenizers.Punctuation(behavior)))
+    variants += [
+        # Oniguruma's \w (letters, marks, every number, connector punctuation).
+        ("Split on \\w+, isolated", pre_tokenizers.Split(Regex(r"\w+"), "isolated")),
+        ("Split on a literal string, merged with next",
+         pre_tokenizers.Split("--", "merged_with_next")),
+        ("Digits, contiguous", pre_tokenizers.Digits(individual_digits=False)),
+        ("Digits, individual", pre_tokenizers.Digits(individual_digits=True)),
+        ("CharDelimiterSplit on '-'", pre_tokenizers.CharDelimiterSplit("-")),
+        ("Whitespace", pre_tokenizers.Whitespace()),
+    ]
+    bad = []
+    for i, (name, pre) in enumerate(variants):
+        tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+        tok.pre_tokenizer = pre
+        tok.train_from_iterator(SPLIT_TEXTS + CORPUS, trainers.WordLevelTrainer(
+            special_tokens=["[UNK]"], show_progress=False))
+        path = os.path.join(work, "split%d.json" % i)
+        tok.save(path)
+        want = [tok.encode(t).ids for t in SPLIT_TEXTS]
+        got = ours_encode(path, SPLIT_TEXTS)
+        bad += ["%s, text %d: %s != %s" % (name, k, got[k], want[k])
+                for k in range(len(SPLIT_TEXTS)) if got[k] != want[k]][:1]
+    check("WordLevel behind %d splitting pre-tokenizers: ids of %d texts" % (
+        len(variants), len(SPLIT_TEXTS)), not bad, "identical" if not bad else bad[0])
+
+
 def decode_random(name, path, lists=300):
     """Random id lists (specials included) decoded by both: every decoder
     path, partial byte sequences too."""
@@ -360,6 +459,7 @@ def main():
             ("Llama-2 BPE (Metaspace first, no split)", llama_tokenizer(a.work, bpe_model, False))]:
         compare(name, path)
         decode_random(name, path)
+    splitting(a.work)
 
     # Bad input: each is refused with a message naming the cause.
     refused("a missing tokenizer file", os.path.join(a.work, "nope.json"), "cannot be read")
@@ -367,14 +467,24 @@ def main():
     with open(os.path.join(a.work, "garbage.json"), "w") as f:
         f.write("{ not json")
     refused("malformed JSON", os.path.join(a.work, "garbage.json"), "not a JSON object")
-    wordlevel = {"model": {"type": "WordLevel", "vocab": {"a": 0}, "unk_token": "a"}}
+    chars = {"model": {"type": "CharLevel", "vocab": {"a": 0}}}
     refused("an unsupported model type",
-            write(wordlevel, os.path.join(a.work, "wordlevel.json")),
-            "unsupported model 'WordLevel'")
-    digits = copy.deepcopy(base)
-    digits["pre_tokenizer"] = {"type": "Digits", "individual_digits": True}
-    refused("an unsupported pre-tokenizer", write(digits, os.path.join(a.work, "digits.json")),
-            "unsupported pre_tokenizer 'Digits'")
+            write(chars, os.path.join(a.work, "chars.json")), "unsupported model 'CharLevel'")
+    scripts = copy.deepcopy(base)
+    scripts["pre_tokenizer"] = {"type": "UnicodeScripts"}
+    refused("an unsupported pre-tokenizer", write(scripts, os.path.join(a.work, "scripts.json")),
+            "unsupported pre_tokenizer 'UnicodeScripts'")
+    behavior = copy.deepcopy(base)
+    behavior["pre_tokenizer"] = {"type": "Punctuation", "behavior": "Sideways"}
+    refused("an unknown split behaviour",
+            write(behavior, os.path.join(a.work, "behavior.json")),
+            "unsupported pre_tokenizer Punctuation behavior 'Sideways'")
+    no_unk_word = {"model": {"type": "WordLevel", "vocab": {"a": 0}, "unk_token": "[UNK]"},
+                   "pre_tokenizer": {"type": "WhitespaceSplit"}}
+    refused("a word a WordLevel without its unk token cannot cover",
+            write(no_unk_word, os.path.join(a.work, "no-unk-word.json")),
+            "line 1: the WordLevel model has no unk token ('[UNK]' is not in the vocab) "
+            "for the word 'b'", stdin="a b\n")
     no_unk = {"model": {"type": "Unigram", "vocab": [["a", -1.0], ["b", -2.0]]}}
     refused("a character a Unigram without unk cannot cover",
             write(no_unk, os.path.join(a.work, "no-unk.json")),

@@ -3,10 +3,11 @@
 // Text to token ids and back for the tools, from the tokenizer.json files
 // Hugging Face models ship. Supported: WordPiece (BERT family), BPE
 // (byte-level as in GPT-2, RoBERTa, BART, Llama-3; or over characters with
-// byte fallback as in Llama-2 and Mistral) and Unigram (SentencePiece, as in
-// T5), with the normalizers, pre-tokenizers, post-processors and decoders
-// those use. Any other component is refused when the file is loaded, naming
-// it, rather than tokenizing differently from the model's own tokenizer.
+// byte fallback as in Llama-2 and Mistral), Unigram (SentencePiece, as in
+// T5) and WordLevel, with the normalizers, pre-tokenizers, post-processors
+// and decoders those use and the library's other splitting pre-tokenizers.
+// Any other component is refused when the file is loaded, naming it, rather
+// than tokenizing differently from the model's own tokenizer.
 // Unicode (normalization, grapheme clusters, general categories, case
 // mapping, regular expressions) comes from ICU.
 //
