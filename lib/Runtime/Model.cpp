@@ -8,9 +8,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "xformer/Runtime/xformer.h"
 #include "xformer/Runtime/ModelABI.h"
 #include "xformer/Runtime/Safetensors.h"
+#include "xformer/Runtime/xformer.h"
 
 #include "RuntimeError.h"
 
@@ -56,9 +56,11 @@ int64_t numElements(const xfm_tensor_desc &t) {
 }
 
 int64_t dtypeBytes(const xfm_tensor_desc &t) {
-  return t.dtype == XFM_BOOL ? 1 : t.dtype == XFM_I32 ? 4 : t.dtype == XFM_I64 ? 8 : 4;
+  return t.dtype == XFM_BOOL  ? 1
+         : t.dtype == XFM_I32 ? 4
+         : t.dtype == XFM_I64 ? 8
+                              : 4;
 }
-
 
 DType toDType(int32_t dtype) {
   switch (dtype) {
@@ -125,7 +127,7 @@ struct xf_model {
   const xfm_function_desc *forward = nullptr, *encode = nullptr,
                           *prefill = nullptr, *decode = nullptr;
   xf_info info{};
-  int64_t batch = 0; // compiled sequences per call
+  int64_t batch = 0;                  // compiled sequences per call
   std::vector<int64_t> position;      // cached positions per sequence
   std::vector<int64_t> sourceLengths; // encoder-decoder
   bool sourceEncoded = false;
@@ -154,8 +156,8 @@ struct xf_model {
     xfk_frame f;
     f.runtime = this;
     f.weights = weights.data();
-    f.scratch = device() ? static_cast<char *>(deviceScratch.ptr)
-                         : scratch.get();
+    f.scratch =
+        device() ? static_cast<char *>(deviceScratch.ptr) : scratch.get();
     f.arena = device() ? static_cast<char *>(deviceArena.ptr) : arena.get();
     f.cache_fill = cacheFill.data();
     return f;
@@ -173,9 +175,9 @@ struct xf_model {
       if (staged.size() < static_cast<size_t>(n))
         staged.resize(n);
       for (int32_t i = 0; i < n; ++i) {
-        const xfm_tensor_desc &t =
-            i < fn->num_inputs ? fn->inputs[i]
-                               : fn->outputs[i - fn->num_inputs];
+        const xfm_tensor_desc &t = i < fn->num_inputs
+                                       ? fn->inputs[i]
+                                       : fn->outputs[i - fn->num_inputs];
         int64_t bytes = std::max<int64_t>(1, numElements(t) * dtypeBytes(t));
         if (xf_status s = deviceAlloc(staged[i], bytes))
           return s;
@@ -191,12 +193,12 @@ struct xf_model {
       if (rc != 0)
         return static_cast<xf_status>(rc);
       for (int32_t o = 0; o < fn->num_outputs; ++o)
-        if (xf_status s = deviceCall(
-                ops->to_host(out[o], ptrs[fn->num_inputs + o],
-                             numElements(fn->outputs[o]) *
-                                 dtypeBytes(fn->outputs[o]),
-                             deviceError, sizeof deviceError),
-                "copying a result to the host"))
+        if (xf_status s =
+                deviceCall(ops->to_host(out[o], ptrs[fn->num_inputs + o],
+                                        numElements(fn->outputs[o]) *
+                                            dtypeBytes(fn->outputs[o]),
+                                        deviceError, sizeof deviceError),
+                           "copying a result to the host"))
           return s;
     } else {
       rc = fn->entry(&f, in, out);
@@ -215,8 +217,8 @@ struct xf_model {
           return fail(XF_ERROR_NONFINITE,
                       "@" + std::string(fn->name) + " result #" +
                           std::to_string(o) + " holds " +
-                          (std::isnan(p[i]) ? "NaN" : "Inf") +
-                          " at element " + std::to_string(i));
+                          (std::isnan(p[i]) ? "NaN" : "Inf") + " at element " +
+                          std::to_string(i));
     }
     return XF_OK;
   }
@@ -226,8 +228,8 @@ struct xf_model {
   xf_status deviceCall(int32_t rc, const char *what) {
     if (rc == 0)
       return XF_OK;
-    return fail(XF_ERROR_DEVICE, std::string(device()->name) + ": " + what +
-                                     ": " + deviceError);
+    return fail(XF_ERROR_DEVICE,
+                std::string(device()->name) + ": " + what + ": " + deviceError);
   }
 
   /// Makes `b` a device buffer of at least `bytes`.
@@ -330,11 +332,51 @@ xf_status bindSignatures(xf_model &m) {
     info.source_len = m.encode->inputs[0].shape[1];
   }
   if (d->max_batch < m.batch)
-    return fail(XF_ERROR_CAPACITY, "the KV plan holds " +
-                                       std::to_string(d->max_batch) +
-                                       " sequences; the program runs " +
-                                       std::to_string(m.batch));
+    return fail(XF_ERROR_CAPACITY,
+                "the KV plan holds " + std::to_string(d->max_batch) +
+                    " sequences; the program runs " + std::to_string(m.batch));
   return XF_OK;
+}
+
+/// IEEE binary16 to float (exact).
+float halfToFloat(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000u) << 16;
+  const uint32_t exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
+  uint32_t bits;
+  if (exponent == 0x1f) // Inf, NaN
+    bits = sign | 0x7f800000u | (mantissa << 13);
+  else if (exponent != 0) // normal: rebias 15 -> 127
+    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+  else if (mantissa == 0)
+    bits = sign;
+  else { // subnormal: mantissa * 2^-24
+    const float f = std::ldexp(float(mantissa), -24);
+    return sign ? -f : f;
+  }
+  float f;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+
+/// A bf16 or f16 checkpoint tensor widened to the f32 the model computes
+/// in: exact (every value is a float), so the model runs on the
+/// checkpoint's own weights.
+Buffer widenToF32(const SafetensorsFile &file, const TensorInfo &t) {
+  const int64_t n = t.numElements();
+  Buffer out = allocate(std::max<int64_t>(1, n) * int64_t(sizeof(float)));
+  const auto *src = static_cast<const uint8_t *>(file.data(t));
+  float *dst = reinterpret_cast<float *>(out.get());
+  for (int64_t e = 0; e < n; ++e) {
+    uint16_t h;
+    std::memcpy(&h, src + 2 * e, sizeof(h));
+    if (t.dtype == DType::BF16) {
+      const uint32_t bits = uint32_t(h) << 16;
+      std::memcpy(dst + e, &bits, sizeof(float));
+    } else {
+      dst[e] = halfToFloat(h);
+    }
+  }
+  return out;
 }
 
 xf_status bindWeights(xf_model &m, const char *path, bool allowExtra) {
@@ -356,13 +398,25 @@ xf_status bindWeights(xf_model &m, const char *path, bool allowExtra) {
       missing.push_back(w.name);
       continue;
     }
-    if (!m.file->expect(w.name, toDType(w.dtype), shape, error)) {
+    const TensorInfo &t = *m.file->find(w.name);
+    // A bf16 or f16 checkpoint (as most are published) feeds an f32 model,
+    // widened on open; anything else must be the model's dtype.
+    const bool widen =
+        w.dtype == XFM_F32 && (t.dtype == DType::BF16 || t.dtype == DType::F16);
+    // (A widened tensor of another shape is reported against the f32 the
+    // model expects.)
+    if (!m.file->expect(w.name,
+                        widen && t.shape == shape ? t.dtype : toDType(w.dtype),
+                        shape, error)) {
       wrong.push_back(error);
       continue;
     }
-    const TensorInfo &t = *m.file->find(w.name);
     const void *data = m.file->data(t);
-    if (!m.file->isAligned(t, 64)) {
+    if (widen) {
+      Buffer wide = widenToF32(*m.file, t);
+      data = wide.get();
+      m.weightCopies.push_back(std::move(wide));
+    } else if (!m.file->isAligned(t, 64)) {
       Buffer copy = allocate(t.end - t.begin);
       m.file->copy(t, copy.get());
       data = copy.get();
@@ -375,8 +429,8 @@ xf_status bindWeights(xf_model &m, const char *path, bool allowExtra) {
         if (!std::isfinite(f[e]))
           return fail(XF_ERROR_NONFINITE,
                       "weight '" + std::string(w.name) + "' holds " +
-                          (std::isnan(f[e]) ? "NaN" : "Inf") +
-                          " at element " + std::to_string(e));
+                          (std::isnan(f[e]) ? "NaN" : "Inf") + " at element " +
+                          std::to_string(e));
     }
     m.weights[i] = data;
   }
@@ -389,18 +443,17 @@ xf_status bindWeights(xf_model &m, const char *path, bool allowExtra) {
     return s;
   };
   if (!missing.empty())
-    return fail(XF_ERROR_WEIGHTS, std::string(path) + " lacks " +
-                                      std::to_string(missing.size()) +
-                                      " tensor(s) the model uses: " +
-                                      list(missing));
+    return fail(XF_ERROR_WEIGHTS,
+                std::string(path) + " lacks " + std::to_string(missing.size()) +
+                    " tensor(s) the model uses: " + list(missing));
   if (!wrong.empty())
     // SafetensorsFile::expect's messages start with the file's path.
-    return fail(XF_ERROR_WEIGHTS, wrong.front() +
-                                      (wrong.size() > 1
-                                           ? " (and " +
-                                                 std::to_string(wrong.size() - 1) +
-                                                 " more)"
-                                           : ""));
+    return fail(
+        XF_ERROR_WEIGHTS,
+        wrong.front() +
+            (wrong.size() > 1
+                 ? " (and " + std::to_string(wrong.size() - 1) + " more)"
+                 : ""));
   if (!allowExtra) {
     std::vector<std::string> extra;
     for (const TensorInfo &t : m.file->tensors()) {
@@ -412,8 +465,7 @@ xf_status bindWeights(xf_model &m, const char *path, bool allowExtra) {
     }
     if (!extra.empty())
       return fail(XF_ERROR_WEIGHTS,
-                  std::string(path) + " holds " +
-                      std::to_string(extra.size()) +
+                  std::string(path) + " holds " + std::to_string(extra.size()) +
                       " tensor(s) the model does not use: " + list(extra) +
                       " (open with XF_OPEN_ALLOW_EXTRA_WEIGHTS to ignore "
                       "them)");
@@ -442,15 +494,14 @@ xf_status checkLength(int64_t b, int64_t len, int64_t lo, int64_t hi,
   if (len >= lo && len <= hi)
     return XF_OK;
   return fail(XF_ERROR_INVALID_ARGUMENT,
-              std::string(what) + " " + std::to_string(len) +
-                  " of sequence " + std::to_string(b) + " is outside [" +
-                  std::to_string(lo) + ", " + std::to_string(hi) + "]");
+              std::string(what) + " " + std::to_string(len) + " of sequence " +
+                  std::to_string(b) + " is outside [" + std::to_string(lo) +
+                  ", " + std::to_string(hi) + "]");
 }
 
 /// What every decoder call needs: decoder programs, an encoded source for
 /// encoder-decoders, a batch that fits.
-xf_status checkDecoderCall(const xf_model *m, int64_t batch,
-                           const char *call) {
+xf_status checkDecoderCall(const xf_model *m, int64_t batch, const char *call) {
   if (!m->prefill)
     return fail(XF_ERROR_INVALID_ARGUMENT,
                 std::string(call) +
@@ -518,10 +569,10 @@ xf_status xf_open_ex(const char *library, const char *weights, uint32_t flags,
                                  library + "': " + std::strerror(errno));
   m->handle = dlopen(library, RTLD_NOW | RTLD_LOCAL);
   if (!m->handle)
-    return fail(XF_ERROR_IO, std::string("cannot load model library: ") +
-                                 dlerror());
-  auto describe = reinterpret_cast<xfm_describe_fn>(
-      dlsym(m->handle, XFORMER_MODEL_SYMBOL));
+    return fail(XF_ERROR_IO,
+                std::string("cannot load model library: ") + dlerror());
+  auto describe =
+      reinterpret_cast<xfm_describe_fn>(dlsym(m->handle, XFORMER_MODEL_SYMBOL));
   if (!describe)
     return fail(XF_ERROR_VERSION, std::string(library) +
                                       " is not a library made by "
@@ -559,8 +610,8 @@ xf_status xf_open_ex(const char *library, const char *weights, uint32_t flags,
     for (int32_t i = 0; i < m->desc->num_weights; ++i) {
       const xfm_tensor_desc &w = m->desc->weights[i];
       int64_t bytes = numElements(w) * dtypeBytes(w);
-      if (xf_status s = m->deviceAlloc(m->deviceWeights[i],
-                                       std::max<int64_t>(64, bytes)))
+      if (xf_status s =
+              m->deviceAlloc(m->deviceWeights[i], std::max<int64_t>(64, bytes)))
         return s;
       if (xf_status s = m->deviceCall(
               ops->to_device(m->deviceWeights[i].ptr, m->weights[i], bytes,
@@ -571,15 +622,15 @@ xf_status xf_open_ex(const char *library, const char *weights, uint32_t flags,
       m->weights[i] = m->deviceWeights[i].ptr;
     }
     int64_t arenaBytes = std::max<int64_t>(64, m->desc->arena_bytes);
-    if (xf_status s = m->deviceAlloc(m->deviceScratch,
-                                     std::max<int64_t>(64, scratch)))
+    if (xf_status s =
+            m->deviceAlloc(m->deviceScratch, std::max<int64_t>(64, scratch)))
       return s;
     if (xf_status s = m->deviceAlloc(m->deviceArena, arenaBytes))
       return s;
-    if (xf_status s = m->deviceCall(ops->zero(m->deviceArena.ptr, arenaBytes,
-                                              m->deviceError,
-                                              sizeof m->deviceError),
-                                    "clearing the KV arena"))
+    if (xf_status s =
+            m->deviceCall(ops->zero(m->deviceArena.ptr, arenaBytes,
+                                    m->deviceError, sizeof m->deviceError),
+                          "clearing the KV arena"))
       return s;
     scratch = 0; // the host needs none
     m->weightCopies.clear();
@@ -593,8 +644,7 @@ xf_status xf_open_ex(const char *library, const char *weights, uint32_t flags,
                                        " scratch bytes and a KV arena of " +
                                        std::to_string(m->desc->arena_bytes));
   if (!m->device())
-    std::memset(m->arena.get(), 0,
-                std::max<int64_t>(64, m->desc->arena_bytes));
+    std::memset(m->arena.get(), 0, std::max<int64_t>(64, m->desc->arena_bytes));
   m->cacheFill.assign(
       std::max<int64_t>(1, m->desc->num_caches * m->desc->max_batch), 0);
   m->position.assign(m->batch, 0);
@@ -692,8 +742,7 @@ xf_status xf_reset(xf_model *m) {
 }
 
 xf_status xf_encode_source(xf_model *m, const int64_t *ids,
-                           const int64_t *lengths, int64_t batch,
-                           int64_t seq) {
+                           const int64_t *lengths, int64_t batch, int64_t seq) {
   if (!m || !ids)
     return fail(XF_ERROR_INVALID_ARGUMENT, "xf_encode_source: null argument");
   if (!m->encode)

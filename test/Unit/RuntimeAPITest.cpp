@@ -179,6 +179,79 @@ TEST_F(GPT2Runtime, DecodeEqualsPrefillOfTheLongerPrompt) {
     EXPECT_NEAR(decoded[i], full[i], 1e-4f * (1.0f + std::fabs(full[i])));
 }
 
+/// Each f32 weight rounded to bf16 (nearest even) or f16 (the compiler's
+/// _Float16), as a checkpoint of that dtype and as f32 values.
+std::pair<std::vector<Tensor>, std::vector<Tensor>>
+narrowed(const std::vector<Tensor> &ts, bool bf16) {
+  std::vector<Tensor> narrow, wide = ts;
+  for (size_t i = 0; i < ts.size(); ++i) {
+    const size_t n = ts[i].bytes.size() / 4;
+    Tensor t = ts[i];
+    t.dtype = bf16 ? "BF16" : "F16";
+    t.bytes.resize(2 * n);
+    for (size_t e = 0; e < n; ++e) {
+      float x;
+      std::memcpy(&x, ts[i].bytes.data() + 4 * e, 4);
+      float back;
+      if (bf16) { // round to nearest even, the upper 16 bits
+        uint32_t bits;
+        std::memcpy(&bits, &x, 4);
+        const uint16_t h =
+            uint16_t((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+        std::memcpy(t.bytes.data() + 2 * e, &h, 2);
+        const uint32_t up = uint32_t(h) << 16;
+        std::memcpy(&back, &up, 4);
+      } else {
+        _Float16 h = static_cast<_Float16>(x);
+        std::memcpy(t.bytes.data() + 2 * e, &h, 2);
+        back = static_cast<float>(h);
+      }
+      std::memcpy(wide[i].bytes.data() + 4 * e, &back, 4);
+    }
+    narrow.push_back(std::move(t));
+  }
+  return {narrow, wide};
+}
+
+TEST_F(GPT2Runtime, WidensBf16AndF16Checkpoints) {
+  // A model compiled for f32 opens a bf16 or f16 checkpoint, widened
+  // exactly: the same logits as f32 weights holding the same values. Some
+  // tensors stay f32 (checkpoints mix dtypes).
+  int64_t ids[2 * 5] = {3, 14, 15, 92, 65, 8, 9, 7, 9, 3}, lengths[2] = {5, 4};
+  for (bool bf16 : {true, false}) {
+    auto [narrow, wide] = narrowed(tensors, bf16);
+    narrow[0] = wide[0];
+    std::string n =
+        tempDir() + (bf16 ? "/bf16.safetensors" : "/f16.safetensors");
+    std::string w = tempDir() + "/widened-values.safetensors";
+    writeSafetensors(n, narrow);
+    writeSafetensors(w, wide);
+    Opened a, b;
+    open(a, lib, n);
+    ASSERT_EQ(a.status, XF_OK) << a.error;
+    open(b, lib, w);
+    ASSERT_EQ(b.status, XF_OK) << b.error;
+    std::vector<float> got(2 * 100), want(2 * 100);
+    ASSERT_EQ(xf_prefill(a.model, ids, lengths, 2, 5, got.data()), XF_OK);
+    ASSERT_EQ(xf_prefill(b.model, ids, lengths, 2, 5, want.data()), XF_OK);
+    EXPECT_EQ(got, want) << (bf16 ? "bf16" : "f16");
+  }
+}
+
+TEST_F(GPT2Runtime, RefusesAWidenedTensorOfAnotherShape) {
+  auto narrow = narrowed(tensors, true).first;
+  narrow[1].shape = {narrow[1].shape[1], narrow[1].shape[0]};
+  std::string path = tempDir() + "/bf16-shape.safetensors";
+  writeSafetensors(path, narrow);
+  Opened o;
+  open(o, lib, path);
+  EXPECT_EQ(o.status, XF_ERROR_WEIGHTS);
+  EXPECT_NE(o.error.find("'" + narrow[1].name + "' is BF16"), std::string::npos)
+      << o.error;
+  EXPECT_NE(o.error.find("the model expects F32"), std::string::npos)
+      << o.error;
+}
+
 TEST_F(GPT2Runtime, RefusesAMissingWeightsFile) {
   Opened o;
   open(o, lib, tempDir() + "/does-not-exist.safetensors");
@@ -282,12 +355,12 @@ TEST_F(GPT2Runtime, RefusesBadCalls) {
   // Past the planned cache (16 positions), in one prompt and by decoding.
   ASSERT_EQ(xf_reset(o.model), XF_OK);
   std::vector<int64_t> longPrompt(17, 1);
-  EXPECT_EQ(xf_prefill(o.model, longPrompt.data(), nullptr, 1, 17,
-                       logits.data()),
-            XF_ERROR_CAPACITY);
-  ASSERT_EQ(xf_prefill(o.model, longPrompt.data(), nullptr, 1, 16,
-                       logits.data()),
-            XF_OK)
+  EXPECT_EQ(
+      xf_prefill(o.model, longPrompt.data(), nullptr, 1, 17, logits.data()),
+      XF_ERROR_CAPACITY);
+  ASSERT_EQ(
+      xf_prefill(o.model, longPrompt.data(), nullptr, 1, 16, logits.data()),
+      XF_OK)
       << xf_last_error();
   int64_t tok[1] = {1};
   EXPECT_EQ(xf_decode(o.model, tok, 1, logits.data()), XF_ERROR_CAPACITY);
@@ -298,9 +371,9 @@ TEST_F(GPT2Runtime, RefusesBadCalls) {
   EXPECT_EQ(xf_prefill(o.model, nullptr, nullptr, 1, 4, logits.data()),
             XF_ERROR_INVALID_ARGUMENT);
   std::vector<float> hidden(2 * 8 * 64);
-  EXPECT_EQ(xf_encode(o.model, ids, nullptr, nullptr, 1, 4, hidden.data(),
-                      nullptr),
-            XF_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(
+      xf_encode(o.model, ids, nullptr, nullptr, 1, 4, hidden.data(), nullptr),
+      XF_ERROR_INVALID_ARGUMENT);
   xf_generate_options opts;
   xf_generate_options_init(&opts);
   opts.max_new_tokens = 0;

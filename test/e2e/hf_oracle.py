@@ -178,6 +178,21 @@ def decoder_checks(model, work, vocab, window=None):
     check("xformer-run reports a missing weights file", bad.returncode == 1 and "io" in bad.stderr,
           bad.stderr.strip())
 
+    # A bf16 checkpoint (as most are published) opens in the f32 model,
+    # widened exactly: transformers in fp32 on the same bf16-rounded weights.
+    import copy
+    bf16_dir = os.path.join(work, "bf16")
+    copy.deepcopy(model).to(torch.bfloat16).save_pretrained(bf16_dir)
+    rounded = copy.deepcopy(model)  # parameters only: buffers (RoPE) stay fp32
+    for param in rounded.parameters():
+        param.data = param.data.to(torch.bfloat16).to(torch.float32)
+    with torch.no_grad():
+        ref16 = [rounded(torch.tensor([p])).logits[0, -1].numpy() for p in prompts]
+    lib = os.path.join(work, "chunk8.so")
+    got16 = xformer.Model(lib, os.path.join(bf16_dir, "model.safetensors")).prefill(ids, i64(lengths))
+    for b in range(2):
+        close("bf16 checkpoint, prefill logits, sequence %d" % b, got16[b], ref16[b])
+
     # Sampling is reproducible from the seed and stays in the vocabulary.
     s1 = chunked.generate(ids, i64(lengths), max_new_tokens=8, temperature=0.8, top_k=20, top_p=0.9, seed=7)
     s2 = chunked.generate(ids, i64(lengths), max_new_tokens=8, temperature=0.8, top_k=20, top_p=0.9, seed=7)
