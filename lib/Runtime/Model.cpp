@@ -119,7 +119,7 @@ struct DeviceBuffer {
 struct xf_model {
   void *handle = nullptr;
   const xfm_model_desc *desc = nullptr;
-  std::unique_ptr<SafetensorsFile> file;
+  std::unique_ptr<SafetensorsCheckpoint> file;
   std::vector<const void *> weights;
   std::vector<Buffer> weightCopies;
   Buffer scratch, arena;
@@ -385,7 +385,7 @@ xf_status bindWeights(xf_model &m, const char *path, bool allowExtra) {
     return fail(XF_ERROR_IO, std::string("cannot open weights '") + path +
                                  "': " + std::strerror(errno));
   std::string error;
-  m.file = SafetensorsFile::open(path, error);
+  m.file = SafetensorsCheckpoint::open(path, error);
   if (!m.file)
     return fail(XF_ERROR_WEIGHTS, error);
   const xfm_model_desc *d = m.desc;
@@ -394,31 +394,33 @@ xf_status bindWeights(xf_model &m, const char *path, bool allowExtra) {
   for (int32_t i = 0; i < d->num_weights; ++i) {
     const xfm_tensor_desc &w = d->weights[i];
     std::vector<int64_t> shape(w.shape, w.shape + w.rank);
-    if (!m.file->find(w.name)) {
+    const SafetensorsFile *f = nullptr;
+    const TensorInfo *found = m.file->find(w.name, &f);
+    if (!found) {
       missing.push_back(w.name);
       continue;
     }
-    const TensorInfo &t = *m.file->find(w.name);
+    const TensorInfo &t = *found;
     // A bf16 or f16 checkpoint (as most are published) feeds an f32 model,
     // widened on open; anything else must be the model's dtype.
     const bool widen =
         w.dtype == XFM_F32 && (t.dtype == DType::BF16 || t.dtype == DType::F16);
     // (A widened tensor of another shape is reported against the f32 the
     // model expects.)
-    if (!m.file->expect(w.name,
-                        widen && t.shape == shape ? t.dtype : toDType(w.dtype),
-                        shape, error)) {
+    if (!f->expect(w.name,
+                   widen && t.shape == shape ? t.dtype : toDType(w.dtype),
+                   shape, error)) {
       wrong.push_back(error);
       continue;
     }
-    const void *data = m.file->data(t);
+    const void *data = f->data(t);
     if (widen) {
-      Buffer wide = widenToF32(*m.file, t);
+      Buffer wide = widenToF32(*f, t);
       data = wide.get();
       m.weightCopies.push_back(std::move(wide));
-    } else if (!m.file->isAligned(t, 64)) {
+    } else if (!f->isAligned(t, 64)) {
       Buffer copy = allocate(t.end - t.begin);
-      m.file->copy(t, copy.get());
+      f->copy(t, copy.get());
       data = copy.get();
       m.weightCopies.push_back(std::move(copy));
     }
@@ -456,12 +458,12 @@ xf_status bindWeights(xf_model &m, const char *path, bool allowExtra) {
                  : ""));
   if (!allowExtra) {
     std::vector<std::string> extra;
-    for (const TensorInfo &t : m.file->tensors()) {
+    for (const std::string &name : m.file->names()) {
       bool used = false;
       for (int32_t i = 0; i < d->num_weights && !used; ++i)
-        used = t.name == d->weights[i].name;
+        used = name == d->weights[i].name;
       if (!used)
-        extra.push_back(t.name);
+        extra.push_back(name);
     }
     if (!extra.empty())
       return fail(XF_ERROR_WEIGHTS,

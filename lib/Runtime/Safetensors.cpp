@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstring>
 #include <fcntl.h>
+#include <fstream>
+#include <sstream>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,11 +22,11 @@ struct DTypeEntry {
   int64_t size;
 };
 constexpr DTypeEntry kDTypes[] = {
-    {DType::Bool, "BOOL", 1},    {DType::U8, "U8", 1},
-    {DType::I8, "I8", 1},        {DType::I16, "I16", 2},
-    {DType::I32, "I32", 4},      {DType::I64, "I64", 8},
-    {DType::F16, "F16", 2},      {DType::BF16, "BF16", 2},
-    {DType::F32, "F32", 4},      {DType::F64, "F64", 8},
+    {DType::Bool, "BOOL", 1},      {DType::U8, "U8", 1},
+    {DType::I8, "I8", 1},          {DType::I16, "I16", 2},
+    {DType::I32, "I32", 4},        {DType::I64, "I64", 8},
+    {DType::F16, "F16", 2},        {DType::BF16, "BF16", 2},
+    {DType::F32, "F32", 4},        {DType::F64, "F64", 8},
     {DType::F8E4M3, "F8_E4M3", 1}, {DType::F8E5M2, "F8_E5M2", 1}};
 
 /// Largest header accepted (the reference implementation's limit).
@@ -71,8 +73,8 @@ SafetensorsFile::~SafetensorsFile() {
     munmap(const_cast<uint8_t *>(mapping), mappingSize);
 }
 
-std::unique_ptr<SafetensorsFile>
-SafetensorsFile::open(const std::string &path, std::string &error) {
+std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
+                                                       std::string &error) {
   auto fail = [&](const std::string &msg) -> std::unique_ptr<SafetensorsFile> {
     error = path + ": " + msg;
     return nullptr;
@@ -180,11 +182,10 @@ SafetensorsFile::open(const std::string &path, std::string &error) {
   std::vector<const TensorInfo *> order;
   for (const TensorInfo &t : file->tensorList)
     order.push_back(&t);
-  std::sort(order.begin(), order.end(),
-            [](const TensorInfo *a, const TensorInfo *b) {
-              return a->begin < b->begin ||
-                     (a->begin == b->begin && a->end < b->end);
-            });
+  std::sort(
+      order.begin(), order.end(), [](const TensorInfo *a, const TensorInfo *b) {
+        return a->begin < b->begin || (a->begin == b->begin && a->end < b->end);
+      });
   uint64_t cursor = 0;
   for (const TensorInfo *t : order) {
     if (t->begin < cursor)
@@ -234,4 +235,78 @@ bool SafetensorsFile::expect(const std::string &name, DType dtype,
     return false;
   }
   return true;
+}
+
+std::unique_ptr<SafetensorsCheckpoint>
+SafetensorsCheckpoint::open(const std::string &path, std::string &error) {
+  std::unique_ptr<SafetensorsCheckpoint> ck(new SafetensorsCheckpoint());
+  const bool isIndex =
+      path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0;
+  if (!isIndex) {
+    auto file = SafetensorsFile::open(path, error);
+    if (!file)
+      return nullptr;
+    for (const TensorInfo &t : file->tensors())
+      ck->shardOf[t.name] = 0;
+    ck->shards.push_back(std::move(file));
+    return ck;
+  }
+  auto fail = [&](const std::string &msg) {
+    error = path + ": " + msg;
+    return nullptr;
+  };
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return fail("cannot be read");
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json index =
+      nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  if (index.is_discarded() || !index.is_object())
+    return fail("the index is not a JSON object");
+  auto map = index.find("weight_map");
+  if (map == index.end() || !map->is_object() || map->empty())
+    return fail("the index has no weight_map object naming shards");
+  const size_t slash = path.find_last_of('/');
+  const std::string dir =
+      slash == std::string::npos ? "" : path.substr(0, slash + 1);
+  std::map<std::string, size_t> shardIndex;
+  for (auto &[name, file] : map->items()) {
+    if (!file.is_string())
+      return fail("weight_map entry '" + name + "' is not a file name");
+    const std::string shard = file.get<std::string>();
+    if (shard.empty() || shard.find('/') != std::string::npos)
+      return fail("weight_map entry '" + name + "' names '" + shard +
+                  "', not a file beside the index");
+    auto it = shardIndex.find(shard);
+    if (it == shardIndex.end()) {
+      auto opened = SafetensorsFile::open(dir + shard, error);
+      if (!opened)
+        return nullptr; // the shard's own message, with its path
+      it = shardIndex.emplace(shard, ck->shards.size()).first;
+      ck->shards.push_back(std::move(opened));
+    }
+    if (!ck->shards[it->second]->find(name))
+      return fail("weight_map puts '" + name + "' in " + shard +
+                  ", which has no such tensor");
+    ck->shardOf[name] = it->second;
+  }
+  return ck;
+}
+
+const TensorInfo *
+SafetensorsCheckpoint::find(const std::string &name,
+                            const SafetensorsFile **file) const {
+  auto it = shardOf.find(name);
+  if (it == shardOf.end())
+    return nullptr;
+  *file = shards[it->second].get();
+  return (*file)->find(name);
+}
+
+std::vector<std::string> SafetensorsCheckpoint::names() const {
+  std::vector<std::string> out;
+  for (const auto &[name, shard] : shardOf)
+    out.push_back(name);
+  return out;
 }

@@ -16,6 +16,7 @@ run. XFORMER_CUDA_ARCH picks the CUDA target's architectures.
 """
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -170,7 +171,6 @@ def decoder_checks(model, work, vocab, window=None):
     so = os.path.join(work, "chunk8.so")
     cli = run([os.path.join(BIN, "xformer-run"), so, weights, "--json", "--max-new-tokens", "32",
                "--ids", " ".join(map(str, prompts[0])), "--ids", " ".join(map(str, prompts[1]))])
-    import json
     rows = [json.loads(line)["tokens"] for line in cli.splitlines()]
     check("xformer-run prints the same tokens", rows == ours, "%s" % rows)
     bad = subprocess.run([os.path.join(BIN, "xformer-run"), so, weights + ".missing", "--ids", "1"],
@@ -192,6 +192,17 @@ def decoder_checks(model, work, vocab, window=None):
     got16 = xformer.Model(lib, os.path.join(bf16_dir, "model.safetensors")).prefill(ids, i64(lengths))
     for b in range(2):
         close("bf16 checkpoint, prefill logits, sequence %d" % b, got16[b], ref16[b])
+
+    # A sharded checkpoint (model.safetensors.index.json and its shards, as
+    # large models are published) opens through its index.
+    shard_dir = os.path.join(work, "sharded")
+    model.save_pretrained(shard_dir, max_shard_size="64KB")
+    index = os.path.join(shard_dir, "model.safetensors.index.json")
+    shards = len(set(json.load(open(index))["weight_map"].values()))
+    got_sharded = xformer.Model(lib, index).prefill(ids, i64(lengths))
+    check("sharded checkpoint (%d shards): prefill logits" % shards,
+          shards > 1 and np.array_equal(got_sharded, got), "identical to one file"
+          if np.array_equal(got_sharded, got) else "differ")
 
     # Sampling is reproducible from the seed and stays in the vocabulary.
     s1 = chunked.generate(ids, i64(lengths), max_new_tokens=8, temperature=0.8, top_k=20, top_p=0.9, seed=7)

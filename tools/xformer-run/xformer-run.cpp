@@ -36,8 +36,8 @@ namespace {
 
 int usage(const char *argv0) {
   std::fprintf(stderr,
-               "usage: %s MODEL.so WEIGHTS.safetensors --ids \"1 2 3\" "
-               "[--ids ...]\n"
+               "usage: %s MODEL.so WEIGHTS(.safetensors|.index.json) "
+               "--ids \"1 2 3\" [--ids ...]\n"
                "  [--max-new-tokens N] [--temperature T] [--top-k K] "
                "[--top-p P] [--seed S]\n"
                "  [--eos ID] [--source \"...\" --start ID] "

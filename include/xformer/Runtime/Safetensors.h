@@ -1,10 +1,12 @@
-//===- Safetensors.h - Validating safetensors reader -------------*- C++ -*-===//
+//===- Safetensors.h - Validating safetensors reader -------------*- C++
+//-*-===//
 //
 // Opens a .safetensors file (memory-mapped), checks its header completely
 // (JSON, dtypes, shapes, offsets that cover the data exactly once, sizes that
 // match shape x dtype) and gives typed views of its tensors. Every defect is
 // an error naming the file, the tensor and the numbers; nothing is read
-// outside the file.
+// outside the file. SafetensorsCheckpoint adds sharded checkpoints (an
+// index mapping tensor names to files).
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,7 +22,20 @@
 
 namespace xformer::runtime {
 
-enum class DType { Bool, U8, I8, I16, I32, I64, F16, BF16, F32, F64, F8E4M3, F8E5M2 };
+enum class DType {
+  Bool,
+  U8,
+  I8,
+  I16,
+  I32,
+  I64,
+  F16,
+  BF16,
+  F32,
+  F64,
+  F8E4M3,
+  F8E5M2
+};
 
 /// Bytes per element.
 int64_t dtypeSize(DType dtype);
@@ -70,6 +85,30 @@ private:
   std::vector<TensorInfo> tensorList;
   std::map<std::string, size_t> index;
   std::map<std::string, std::string> meta;
+};
+
+/// A checkpoint: one .safetensors file, or the shards a
+/// `model.safetensors.index.json` maps tensor names to (as large models are
+/// published). Every shard is opened and validated; each mapped tensor must
+/// be in its shard, and a tensor in no shard's map is not part of the
+/// checkpoint.
+class SafetensorsCheckpoint {
+public:
+  /// `path` names a .safetensors file or an index (a path ending in
+  /// ".json"); on failure returns null and sets `error`.
+  static std::unique_ptr<SafetensorsCheckpoint> open(const std::string &path,
+                                                     std::string &error);
+
+  /// The tensor and the file holding it; null if the checkpoint lacks it.
+  const TensorInfo *find(const std::string &name,
+                         const SafetensorsFile **file) const;
+  /// Every tensor name of the checkpoint.
+  std::vector<std::string> names() const;
+
+private:
+  SafetensorsCheckpoint() = default;
+  std::vector<std::unique_ptr<SafetensorsFile>> shards;
+  std::map<std::string, size_t> shardOf; // name -> index into shards
 };
 
 } // namespace xformer::runtime

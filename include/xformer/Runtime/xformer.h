@@ -73,8 +73,10 @@ const char *xf_last_error(void);
 const char *xf_status_name(xf_status status);
 
 /* Loads `library` (from xformer-compile), checks its ABI version, maps
- * `weights` (safetensors) and checks that it holds exactly the tensors the
- * model uses, with their dtypes and shapes. */
+ * `weights` (a .safetensors file, or the model.safetensors.index.json of a
+ * sharded checkpoint) and checks that it holds exactly the tensors the
+ * model uses, with their dtypes and shapes (bf16 and f16 tensors of an f32
+ * model are widened exactly). */
 xf_status xf_open(const char *library, const char *weights, xf_model **out);
 
 /* xf_open with flags: XF_OPEN_ALLOW_EXTRA_WEIGHTS accepts a weights file
