@@ -57,6 +57,23 @@ def weights_variants(good, work):
     t = dict(w)
     t["extra.weight"] = np.zeros(3, np.float32)
     out["extra tensor"] = (write("extra", t), "weights")
+    # A sharded checkpoint's index: a shard that is not there, a tensor the
+    # map puts in a shard that lacks it, an index that is not JSON.
+    shard = write("shard-1", {k: w[k] for k in names[:2]})
+    idx = os.path.join(work, "gone.safetensors.index.json")
+    with open(idx, "w") as f:
+        json.dump({"weight_map": dict({k: "shard-1.safetensors" for k in names[:2]},
+                                      **{k: "shard-gone.safetensors" for k in names[2:]})}, f)
+    out["index naming a missing shard"] = (idx, "weights")
+    idx = os.path.join(work, "misplaced.safetensors.index.json")
+    with open(idx, "w") as f:
+        json.dump({"weight_map": {k: "shard-1.safetensors" for k in names}}, f)
+    out["index putting a tensor in a shard that lacks it"] = (idx, "weights")
+    idx = os.path.join(work, "garbage.safetensors.index.json")
+    with open(idx, "w") as f:
+        f.write("{weight_map")
+    out["index that is not JSON"] = (idx, "weights")
+    assert os.path.exists(shard)
     for kind, value in (("NaN", np.nan), ("Inf", np.inf)):
         t = dict(w)
         a = w[names[1]].copy()
