@@ -19,6 +19,7 @@
 #include <unicode/regex.h>
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
+#include <unicode/uscript.h>
 #include <unicode/ustring.h>
 
 #include <algorithm>
@@ -654,6 +655,21 @@ struct NmtNormalizer : Normalizer {
   }
 };
 
+std::vector<char32_t> byteToChar();
+
+/// The ByteLevel normalizer: each UTF-8 byte of the text as its character
+/// of the byte-level alphabet (the ByteLevel pre-tokenizer's mapping, with
+/// no split and no prefix space).
+struct ByteLevelNormalizer : Normalizer {
+  std::vector<char32_t> alphabet = byteToChar();
+  std::u32string apply(std::u32string_view text) const override {
+    std::u32string out;
+    for (unsigned char byte : encodeUtf8(std::u32string(text)))
+      out.push_back(alphabet[byte]);
+    return out;
+  }
+};
+
 struct SequenceNormalizer : Normalizer {
   std::vector<std::unique_ptr<Normalizer>> steps;
   std::u32string apply(std::u32string_view text) const override {
@@ -714,6 +730,8 @@ std::unique_ptr<Normalizer> makeNormalizer(const json &j) {
   }
   if (type == "Nmt")
     return std::make_unique<NmtNormalizer>();
+  if (type == "ByteLevel")
+    return std::make_unique<ByteLevelNormalizer>();
   if (type == "Sequence") {
     auto n = std::make_unique<SequenceNormalizer>();
     n->steps =
@@ -1042,6 +1060,59 @@ struct MetaspacePreTokenizer : PreTokenizer {
   }
 };
 
+/// Splits where the Unicode script changes, as the library does: Hiragana,
+/// Katakana and U+30FC count as Han; a space belongs to no script (it
+/// neither starts a word nor ends a run, and spaces before the first
+/// scripted character are dropped).
+struct UnicodeScriptsPreTokenizer : PreTokenizer {
+  static constexpr int kAny = -1;
+
+  static int script(char32_t c) {
+    if (c == 0x30FC)
+      return USCRIPT_HAN;
+    if (c == ' ')
+      return kAny;
+    UErrorCode status = U_ZERO_ERROR;
+    const int s = uscript_getScript(UChar32(c), &status);
+    if (U_FAILURE(status))
+      return USCRIPT_UNKNOWN;
+    return s == USCRIPT_HIRAGANA || s == USCRIPT_KATAKANA ? USCRIPT_HAN : s;
+  }
+
+  Words apply(const Words &words) const override {
+    Words out;
+    for (const Word &w : words) {
+      std::vector<size_t> starts;
+      std::optional<int> last;
+      for (size_t i = 0; i < w.text.size(); ++i) {
+        const int s = script(w.text[i]);
+        if (s != kAny && last != kAny && last != s)
+          starts.push_back(i);
+        if (s != kAny)
+          last = s;
+      }
+      starts.push_back(w.text.size());
+      for (size_t k = 0; k + 1 < starts.size(); ++k)
+        if (starts[k + 1] > starts[k])
+          out.push_back({w.text.substr(starts[k], starts[k + 1] - starts[k]),
+                         w.atStart && starts[k] == 0});
+    }
+    return out;
+  }
+};
+
+/// Words of `length` characters (the last one shorter).
+struct FixedLengthPreTokenizer : PreTokenizer {
+  size_t length = 5;
+  Words apply(const Words &words) const override {
+    Words out;
+    for (const Word &w : words)
+      for (size_t at = 0; at < w.text.size(); at += length)
+        out.push_back({w.text.substr(at, length), w.atStart && at == 0});
+    return out;
+  }
+};
+
 struct SequencePreTokenizer : PreTokenizer {
   std::vector<std::unique_ptr<PreTokenizer>> steps;
   Words apply(const Words &words) const override {
@@ -1105,6 +1176,17 @@ std::unique_ptr<PreTokenizer> makePreTokenizer(const json &j) {
                                        flag(j, "individual_digits", false)
                                            ? SplitBehavior::Isolated
                                            : SplitBehavior::Contiguous);
+  if (type == "UnicodeScripts")
+    return std::make_unique<UnicodeScriptsPreTokenizer>();
+  if (type == "FixedLength") {
+    auto p = std::make_unique<FixedLengthPreTokenizer>();
+    const json &n = j.value("length", json(5));
+    if (!n.is_number_unsigned() || n.get<uint64_t>() == 0 ||
+        n.get<uint64_t>() > (uint64_t(1) << 30))
+      refuse("pre_tokenizer FixedLength length must be a positive count");
+    p->length = n.get<size_t>();
+    return p;
+  }
   if (type == "CharDelimiterSplit") {
     std::u32string d = fromUtf8OrRefuse(stringField(j, "delimiter", ""),
                                         "CharDelimiterSplit delimiter");
@@ -1774,6 +1856,32 @@ struct ByteFallbackDecoder : Decoder {
   }
 };
 
+/// CTC output (speech models): repeated tokens collapsed, the pad token
+/// removed, with cleanup the word delimiter made a space; empty tokens
+/// dropped.
+struct CtcDecoder : Decoder {
+  std::string pad = "<pad>", delimiter = "|";
+  bool cleanup = true;
+  void apply(std::vector<std::string> &tokens) const override {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      if (i && tokens[i] == tokens[i - 1])
+        continue;
+      std::string t = tokens[i];
+      if (!pad.empty())
+        replaceAll(t, pad, "");
+      if (cleanup) {
+        t = ::cleanup(t);
+        if (!delimiter.empty())
+          replaceAll(t, delimiter, " ");
+      }
+      if (!t.empty())
+        out.push_back(std::move(t));
+    }
+    tokens = std::move(out);
+  }
+};
+
 struct FuseDecoder : Decoder {
   void apply(std::vector<std::string> &tokens) const override {
     std::string all;
@@ -1856,6 +1964,13 @@ std::unique_ptr<Decoder> makeDecoder(const json &j) {
     return std::make_unique<ByteFallbackDecoder>();
   if (type == "Fuse")
     return std::make_unique<FuseDecoder>();
+  if (type == "CTC") {
+    auto d = std::make_unique<CtcDecoder>();
+    d->pad = stringField(j, "pad_token", "<pad>");
+    d->delimiter = stringField(j, "word_delimiter_token", "|");
+    d->cleanup = flag(j, "cleanup", true);
+    return d;
+  }
   if (type == "Strip") {
     auto d = std::make_unique<StripDecoder>();
     std::u32string content =

@@ -277,8 +277,12 @@ TEST(Tokenizer, MalformedFilesAreRefused) {
        "\"merges\": []}}",
        "not a plausible vocabulary"},
       {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, "
-       "\"merges\": []}, \"decoder\": {\"type\": \"CTC\"}}",
-       "unsupported decoder 'CTC'"},
+       "\"merges\": []}, \"decoder\": {\"type\": \"Bogus\"}}",
+       "unsupported decoder 'Bogus'"},
+      {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, "
+       "\"merges\": []}, \"pre_tokenizer\": {\"type\": \"FixedLength\", "
+       "\"length\": -3}}",
+       "FixedLength length must be a positive count"},
   };
   int n = 0;
   for (const Case &c : cases) {

@@ -174,6 +174,8 @@ SPLIT_TEXTS = TEXTS + [
     "the-final--countdown -- a--b",
     "joiner a\u200cb, vertical tab q\x0bz, next line r\x85s, \u0660\u0661 \u2167",
     "\u00b9\u00b3\u00bc\u00be \u2070\u2074 \u2150 \u24b6\u24d0 a\u200db \u203f\u2040 \u3251",
+    " \u30ab\u30bf\u30ab\u30ca\u3068\u3072\u3089\u304c\u306a\u3068\u6f22\u5b57\u30fc"
+    "\u30c6\u30b9\u30c8abc\u0391\u0392 \u0441\u043b\u043e\u0432\u043e123...",
 ]
 
 
@@ -206,6 +208,31 @@ def train_suffix_bpe(work):
     return path
 
 
+def ctc_decoding(work):
+    """The CTC decoder (speech models' character vocabularies): id lists
+    drawn from a few ids, so repeats, pads and word delimiters abound."""
+    import random
+    from tokenizers import Tokenizer, decoders, models
+    vocab = {"<pad>": 0, "|": 1, "a": 2, "b": 3, "c": 4, "'": 5, "n't": 6, ".": 7, "do": 8,
+             " ": 9}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<pad>"))
+    for name, dec in [("CTC decoder", decoders.CTC()),
+                      ("CTC decoder without cleanup", decoders.CTC(cleanup=False)),
+                      ("CTC decoder, other pad and delimiter",
+                       decoders.CTC(pad_token="a", word_delimiter_token="b"))]:
+        tok.decoder = dec
+        path = os.path.join(work, name.replace(" ", "-").replace(",", "") + ".json")
+        tok.save(path)
+        rng = random.Random(1)
+        ids = [[rng.randrange(len(vocab)) for _ in range(rng.randrange(1, 14))]
+               for _ in range(300)]
+        want = [tok.decode(x, skip_special_tokens=False) for x in ids]
+        got = ours_decode(path, ids)
+        bad = [i for i in range(len(ids)) if got[i] != want[i]]
+        check("%s: %d id lists decoded" % (name, len(ids)), not bad,
+              "identical" if not bad else "%s: %r != %r" % (ids[bad[0]], got[bad[0]], want[bad[0]]))
+
+
 def splitting(work):
     """The splitting pre-tokenizers against the library: WordLevel models
     behind Whitespace (with the Nmt normalizer), Punctuation and Digits;
@@ -222,6 +249,7 @@ def splitting(work):
         pre_tokenizers.Digits(individual_digits=True)]))
     compare("WordLevel behind WhitespaceSplit, Punctuation and Digits", path, SPLIT_TEXTS)
     decode_random("WordLevel without a decoder", path)
+    ctc_decoding(work)
     suffix = train_suffix_bpe(work)
     compare("BPE with an end-of-word suffix behind Whitespace (BPEDecoder)", suffix, SPLIT_TEXTS)
     decode_random("BPEDecoder", suffix)
@@ -248,6 +276,10 @@ def splitting(work):
         ("Digits, individual", pre_tokenizers.Digits(individual_digits=True)),
         ("CharDelimiterSplit on '-'", pre_tokenizers.CharDelimiterSplit("-")),
         ("Whitespace", pre_tokenizers.Whitespace()),
+        ("UnicodeScripts", pre_tokenizers.UnicodeScripts()),
+        ("FixedLength 3", pre_tokenizers.FixedLength(length=3)),
+        ("UnicodeScripts, then Whitespace", pre_tokenizers.Sequence([
+            pre_tokenizers.UnicodeScripts(), pre_tokenizers.Whitespace()])),
     ]
     bad = []
     for i, (name, pre) in enumerate(variants):
@@ -445,6 +477,14 @@ def main():
     compare("BPE behind WhitespaceSplit, ByteLevel with prefix spaces",
             write(prefixed, os.path.join(a.work, "prefixed.json")))
     compare("WordPiece behind NFD, Lowercase, StripAccents", train_wordpiece(a.work))
+    # The byte-level mapping as a normalizer: no split, so each text is one
+    # word for the BPE.
+    normalized = copy.deepcopy(llama3)
+    normalized["model"]["ignore_merges"] = False
+    normalized["normalizer"] = {"type": "ByteLevel"}
+    normalized["pre_tokenizer"] = None
+    compare("byte-level BPE behind the ByteLevel normalizer",
+            write(normalized, os.path.join(a.work, "bytelevel-normalizer.json")))
     decode_random("byte-level BPE", bpe)
 
     unigram_model = train_sentencepiece(a.work, "unigram", False)
@@ -470,10 +510,14 @@ def main():
     chars = {"model": {"type": "CharLevel", "vocab": {"a": 0}}}
     refused("an unsupported model type",
             write(chars, os.path.join(a.work, "chars.json")), "unsupported model 'CharLevel'")
-    scripts = copy.deepcopy(base)
-    scripts["pre_tokenizer"] = {"type": "UnicodeScripts"}
-    refused("an unsupported pre-tokenizer", write(scripts, os.path.join(a.work, "scripts.json")),
-            "unsupported pre_tokenizer 'UnicodeScripts'")
+    bogus = copy.deepcopy(base)
+    bogus["pre_tokenizer"] = {"type": "Bogus"}
+    refused("an unsupported pre-tokenizer", write(bogus, os.path.join(a.work, "bogus.json")),
+            "unsupported pre_tokenizer 'Bogus'")
+    fixed = copy.deepcopy(base)
+    fixed["pre_tokenizer"] = {"type": "FixedLength", "length": 0}
+    refused("a FixedLength of 0", write(fixed, os.path.join(a.work, "fixed0.json")),
+            "pre_tokenizer FixedLength length must be a positive count")
     behavior = copy.deepcopy(base)
     behavior["pre_tokenizer"] = {"type": "Punctuation", "behavior": "Sideways"}
     refused("an unknown split behaviour",

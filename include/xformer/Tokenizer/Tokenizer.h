@@ -4,10 +4,11 @@
 // Hugging Face models ship. Supported: WordPiece (BERT family), BPE
 // (byte-level as in GPT-2, RoBERTa, BART, Llama-3; or over characters with
 // byte fallback as in Llama-2 and Mistral), Unigram (SentencePiece, as in
-// T5) and WordLevel, with the normalizers, pre-tokenizers, post-processors
-// and decoders those use and the library's other splitting pre-tokenizers.
-// Any other component is refused when the file is loaded, naming it, rather
-// than tokenizing differently from the model's own tokenizer.
+// T5) and WordLevel, with every normalizer, pre-tokenizer, post-processor
+// and decoder of the tokenizers library (0.23). An unknown component (or BPE
+// dropout, which is not deterministic) is refused when the file is loaded,
+// naming it, rather than tokenizing differently from the model's own
+// tokenizer.
 // Unicode (normalization, grapheme clusters, general categories, case
 // mapping, regular expressions) comes from ICU.
 //
