@@ -129,6 +129,7 @@ struct xf_model {
   xf_info info{};
   int64_t batch = 0;                  // compiled sequences per call
   std::vector<int64_t> position;      // cached positions per sequence
+  std::vector<int64_t> lastToken;     // the token at position - 1
   std::vector<int64_t> sourceLengths; // encoder-decoder
   bool sourceEncoded = false;
   xf_timings timings{};
@@ -650,6 +651,7 @@ xf_status xf_open_ex(const char *library, const char *weights, uint32_t flags,
   m->cacheFill.assign(
       std::max<int64_t>(1, m->desc->num_caches * m->desc->max_batch), 0);
   m->position.assign(m->batch, 0);
+  m->lastToken.assign(m->batch, 0);
   m->sourceLengths.assign(m->batch, 0);
   *out = m.release();
   return XF_OK;
@@ -734,6 +736,7 @@ xf_status xf_reset(xf_model *m) {
   if (!m)
     return fail(XF_ERROR_INVALID_ARGUMENT, "xf_reset: null model");
   std::fill(m->position.begin(), m->position.end(), 0);
+  std::fill(m->lastToken.begin(), m->lastToken.end(), 0);
   // Self and ring caches restart; cross caches keep the encoded source.
   const xfm_model_desc *d = m->desc;
   for (int32_t c = 0; c < d->num_caches; ++c)
@@ -815,6 +818,7 @@ xf_status xf_prefill(xf_model *m, const int64_t *ids, const int64_t *lengths,
       if (chunkLens[b] == 0)
         continue;
       m->position[b] += chunkLens[b];
+      m->lastToken[b] = chunkIds[b * C + chunkLens[b] - 1];
       if (lens[b] - c * C <= C)
         std::memcpy(logits + b * V, out.data() + b * V, V * sizeof(float));
     }
@@ -823,15 +827,27 @@ xf_status xf_prefill(xf_model *m, const int64_t *ids, const int64_t *lengths,
   return XF_OK;
 }
 
-xf_status xf_decode(xf_model *m, const int64_t *tokens, int64_t batch,
-                    float *logits) {
-  if (!m || !tokens || !logits)
-    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_decode: null argument");
+namespace {
+
+/// One decode step. Sequences with `active[b]` false (null: all active)
+/// neither grow nor need room: a finished sequence of a batched
+/// generation. The program still computes their row, so it gets an input
+/// that changes nothing the sequence holds: token 0 at the slot past its
+/// last position (scratch that the next append overwrites), or, with the
+/// cache full, its last token again at its last position.
+xf_status decodeStep(xf_model *m, const int64_t *tokens, const bool *active,
+                     int64_t batch, float *logits) {
   if (xf_status s = checkDecoderCall(m, batch, "xf_decode"))
     return s;
   const int64_t B = m->batch, V = m->info.vocab;
   std::vector<int64_t> tok(B, 0), pos(B, 0);
   for (int64_t b = 0; b < batch; ++b) {
+    if (active && !active[b]) {
+      const bool full = m->position[b] >= m->desc->max_seq_len;
+      tok[b] = full ? m->lastToken[b] : 0;
+      pos[b] = full ? m->position[b] - 1 : m->position[b];
+      continue;
+    }
     if (xf_status s = checkCapacity(m, b, 1))
       return s;
     tok[b] = tokens[b];
@@ -842,10 +858,23 @@ xf_status xf_decode(xf_model *m, const int64_t *tokens, int64_t batch,
   void *outs[] = {out.data()};
   if (xf_status s = m->run(m->decode, in, outs))
     return s;
-  for (int64_t b = 0; b < batch; ++b)
+  for (int64_t b = 0; b < batch; ++b) {
+    if (active && !active[b])
+      continue;
     ++m->position[b];
+    m->lastToken[b] = tokens[b];
+  }
   std::memcpy(logits, out.data(), batch * V * sizeof(float));
   return XF_OK;
+}
+
+} // namespace
+
+xf_status xf_decode(xf_model *m, const int64_t *tokens, int64_t batch,
+                    float *logits) {
+  if (!m || !tokens || !logits)
+    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_decode: null argument");
+  return decodeStep(m, tokens, nullptr, batch, logits);
 }
 
 void xf_generate_options_init(xf_generate_options *o) {
@@ -942,7 +971,13 @@ extern "C" xf_status xf_generate(xf_model *m, const int64_t *ids,
       o.progress(o.user, step + 1, o.max_new_tokens);
     if (all || step + 1 == o.max_new_tokens)
       break;
-    if (xf_status s = xf_decode(m, next.data(), batch, logits.data()))
+    // Finished sequences stop: they take no room in the cache, so one that
+    // ended early never fails the others for capacity.
+    std::unique_ptr<bool[]> active(new bool[batch]);
+    for (int64_t b = 0; b < batch; ++b)
+      active[b] = !done[b];
+    if (xf_status s =
+            decodeStep(m, next.data(), active.get(), batch, logits.data()))
       return s;
     ++steps;
   }

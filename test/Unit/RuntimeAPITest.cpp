@@ -252,6 +252,65 @@ TEST_F(GPT2Runtime, RefusesAWidenedTensorOfAnotherShape) {
       << o.error;
 }
 
+/// Generates sequence 0 (`seq` tokens) and sequence 1 (2 tokens) together
+/// with sequence 0's first token as EOS, and checks that sequence 0 stops
+/// there while sequence 1 runs as it does alone.
+void finishedSequenceStops(xf_model *m, int64_t seq) {
+  const int64_t steps = 10;
+  std::vector<int64_t> ids(2 * seq, 0);
+  for (int64_t i = 0; i < seq; ++i)
+    ids[i] = (7 * i + 3) % 100;
+  ids[seq] = 42;
+  ids[seq + 1] = 17;
+  int64_t lengths[2] = {seq, 2};
+  xf_generate_options opts;
+  xf_generate_options_init(&opts);
+  int64_t first = -1, count = 0;
+  opts.max_new_tokens = 1;
+  ASSERT_EQ(xf_generate(m, ids.data(), lengths, 1, seq, &opts, &first, &count),
+            XF_OK)
+      << xf_last_error();
+  std::vector<int64_t> alone(steps);
+  opts.max_new_tokens = steps;
+  ASSERT_EQ(xf_generate(m, ids.data() + seq, lengths + 1, 1, 2, &opts,
+                        alone.data(), &count),
+            XF_OK)
+      << xf_last_error();
+  opts.eos_token_id = first;
+  std::vector<int64_t> tokens(2 * steps, -1);
+  int64_t counts[2] = {0, 0};
+  ASSERT_EQ(
+      xf_generate(m, ids.data(), lengths, 2, seq, &opts, tokens.data(), counts),
+      XF_OK)
+      << xf_last_error();
+  EXPECT_EQ(counts[0], 1);
+  EXPECT_EQ(tokens[0], first);
+  // Sequence 1 as alone, up to the EOS if it meets it.
+  int64_t expected = steps;
+  for (int64_t i = 0; i < steps; ++i)
+    if (alone[i] == first) {
+      expected = i + 1;
+      break;
+    }
+  ASSERT_EQ(counts[1], expected);
+  for (int64_t i = 0; i < expected; ++i)
+    EXPECT_EQ(tokens[steps + i], alone[i]) << "step " << i;
+}
+
+TEST_F(GPT2Runtime, AFinishedSequenceStopsGrowing) {
+  // Sequence 0 ends at its first token while sequence 1 goes on for 10:
+  // were the finished sequence still fed, it would outgrow the 16 planned
+  // positions and fail the whole call. A 14-token prompt leaves room in its
+  // cache; a 16-token one leaves it full.
+  Opened o;
+  open(o, lib, weights);
+  ASSERT_EQ(o.status, XF_OK) << o.error;
+  for (int64_t seq : {14, 16}) {
+    SCOPED_TRACE(seq);
+    finishedSequenceStops(o.model, seq);
+  }
+}
+
 TEST_F(GPT2Runtime, RefusesAMissingWeightsFile) {
   Opened o;
   open(o, lib, tempDir() + "/does-not-exist.safetensors");
