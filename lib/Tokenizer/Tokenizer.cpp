@@ -854,7 +854,23 @@ struct PatternSplit : PreTokenizer {
           p.match = !p.match;
       // The pieces in order; `match` now means removed.
       std::vector<Piece> kept;
-      bool previous = false;
+      // The library's fold: a piece joins the kept one before it (in the
+      // order walked) when `joins(match, previousMatch)` holds.
+      auto fold = [&kept](auto begin, auto end, auto joins, bool prepend) {
+        bool previous = false;
+        for (auto it = begin; it != end; ++it) {
+          if (joins(it->match, previous) && !kept.empty()) {
+            std::u32string &to = kept.back().text;
+            to = prepend ? it->text + to : to + it->text;
+          } else {
+            kept.push_back({std::move(it->text), false});
+          }
+          previous = it->match;
+        }
+      };
+      auto matchAfterOther = [](bool match, bool previous) {
+        return match && !previous;
+      };
       switch (behavior) {
       case SplitBehavior::Removed:
         kept = in;
@@ -864,31 +880,15 @@ struct PatternSplit : PreTokenizer {
           kept.push_back({std::move(p.text), false});
         break;
       case SplitBehavior::Contiguous:
-        for (Piece &p : in) {
-          if (p.match == previous && !kept.empty())
-            kept.back().text += p.text;
-          else
-            kept.push_back({std::move(p.text), false});
-          previous = p.match;
-        }
+        fold(
+            in.begin(), in.end(),
+            [](bool match, bool previous) { return match == previous; }, false);
         break;
       case SplitBehavior::MergedWithPrevious:
-        for (Piece &p : in) {
-          if (p.match && !previous && !kept.empty())
-            kept.back().text += p.text;
-          else
-            kept.push_back({std::move(p.text), false});
-          previous = p.match;
-        }
+        fold(in.begin(), in.end(), matchAfterOther, false);
         break;
       case SplitBehavior::MergedWithNext:
-        for (auto it = in.rbegin(); it != in.rend(); ++it) {
-          if (it->match && !previous && !kept.empty())
-            kept.back().text.insert(0, it->text);
-          else
-            kept.push_back({std::move(it->text), false});
-          previous = it->match;
-        }
+        fold(in.rbegin(), in.rend(), matchAfterOther, true);
         std::reverse(kept.begin(), kept.end());
         break;
       }
