@@ -2211,6 +2211,16 @@ std::unique_ptr<Tokenizer> Tokenizer::parse(std::string_view text,
             " are not a plausible vocabulary";
     return nullptr;
   }
+  // The post-processor's ids are emitted as they are: each must name a
+  // token, or encode would hand a model ids outside its vocabulary.
+  for (const std::vector<int64_t> *ids : {&t->post.before, &t->post.after})
+    for (int64_t id : *ids)
+      if (id < 0 || id >= size) {
+        error = path + ": post_processor id " + std::to_string(id) +
+                " is outside the vocabulary (" + std::to_string(size) +
+                " ids)";
+        return nullptr;
+      }
   t->idToToken.assign(size, "");
   t->isSpecial.assign(size, false);
   for (auto &[token, id] : t->model->vocab)

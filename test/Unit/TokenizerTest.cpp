@@ -246,6 +246,15 @@ TEST(Tokenizer, MalformedFilesAreRefused) {
        "unsupported pre_tokenizer Split behavior 'Sideways'"},
       {"{\"model\": {\"type\": \"WordLevel\", \"vocab\": []}}",
        "model has no vocab object"},
+      // A post-processor id past the vocabulary (found by the fuzzer).
+      {"{\"model\": {\"type\": \"WordLevel\", \"vocab\": {\"a\": 0}, "
+       "\"unk_token\": \"a\"}, \"post_processor\": {\"type\": "
+       "\"BertProcessing\", \"cls\": [\"[CLS]\", 11], \"sep\": [\"a\", 0]}}",
+       "post_processor id 11 is outside the vocabulary (1 ids)"},
+      {"{\"model\": {\"type\": \"WordLevel\", \"vocab\": {\"a\": 0}, "
+       "\"unk_token\": \"a\"}, \"post_processor\": {\"type\": "
+       "\"BertProcessing\", \"cls\": [\"a\", 0], \"sep\": [\"b\", -1]}}",
+       "post_processor id -1 is outside the vocabulary"},
       {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, "
        "\"merges\": []}, \"normalizer\": {\"type\": \"Precompiled\", "
        "\"precompiled_charsmap\": \"%%%\"}}",
