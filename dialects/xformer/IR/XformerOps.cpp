@@ -14,6 +14,35 @@
 using namespace mlir;
 using namespace mlir::xformer;
 
+/// `%a, %b, axis = 0` (xformer.concat): operands up to the `axis` keyword.
+/// A declarative `$inputs `,` `axis`` cannot parse: the operand list would
+/// take the comma and then expect another operand.
+static ParseResult
+parseOperandsThenAxis(OpAsmParser &parser,
+                      SmallVectorImpl<OpAsmParser::UnresolvedOperand> &inputs,
+                      IntegerAttr &axis) {
+  do {
+    if (succeeded(parser.parseOptionalKeyword("axis"))) {
+      int64_t value = 0;
+      if (parser.parseEqual() || parser.parseInteger(value))
+        return failure();
+      axis = parser.getBuilder().getI64IntegerAttr(value);
+      return success();
+    }
+    if (parser.parseOperand(inputs.emplace_back()))
+      return failure();
+  } while (succeeded(parser.parseOptionalComma()));
+  return parser.emitError(parser.getCurrentLocation(),
+                          "expected ', axis = <integer>' after the operands");
+}
+
+static void printOperandsThenAxis(OpAsmPrinter &printer, Operation *,
+                                  OperandRange inputs, IntegerAttr axis) {
+  for (Value v : inputs)
+    printer << v << ", ";
+  printer << "axis = " << axis.getInt();
+}
+
 #define GET_OP_CLASSES
 #include "xformer/IR/XformerOps.cpp.inc"
 
@@ -71,20 +100,27 @@ LogicalResult WeightOp::verify() {
     return emitOpError("weight '")
            << getName() << "' must have a static shape, got "
            << shapeToString(getType().getShape());
-  // Every use of one name must agree on the type (tied weights). Checked
-  // against the earlier weights of the same block, so each conflict is
-  // reported once, at the later op.
+  // Every use of one name must agree on the shape (tied weights), and on
+  // the element type unless both are floats (the runtime converts the stored
+  // tensor to each float type). Checked against the earlier weights of the
+  // same block, so each conflict is reported once, at the later op.
   for (Operation &other : *getOperation()->getBlock()) {
     if (&other == getOperation())
       break;
     auto weight = dyn_cast<WeightOp>(other);
-    if (weight && weight.getName() == getName() &&
-        weight.getType() != getType())
-      return emitOpError("weight '")
-                 .append(getName(), "' has type ", getType(),
-                         " here but ", weight.getType(), " at an earlier use")
-                 .attachNote(weight.getLoc())
-             << "earlier use here";
+    if (!weight || weight.getName() != getName() ||
+        weight.getType() == getType())
+      continue;
+    RankedTensorType earlier = weight.getType();
+    if (earlier.getShape() == getType().getShape() &&
+        isa<FloatType>(earlier.getElementType()) &&
+        isa<FloatType>(getType().getElementType()))
+      continue;
+    return emitOpError("weight '")
+               .append(getName(), "' has type ", getType(), " here but ",
+                       earlier, " at an earlier use")
+               .attachNote(weight.getLoc())
+           << "earlier use here";
   }
   return success();
 }
@@ -151,9 +187,16 @@ LogicalResult LinearOp::verify() {
     return emitOpError("result shape ")
            << shapeToString(result.getShape()) << " should be "
            << shapeToString(expected);
-  if (weight.getElementType() != input.getElementType() ||
-      result.getElementType() != input.getElementType())
-    return emitOpError("input, weight and result element types must agree");
+  Type elem = input.getElementType();
+  if (result.getElementType() != elem)
+    return emitOpError("input and result element types must agree");
+  // A bf16 weight under an f32 input is mixed precision (see the op's
+  // description); any other difference is an error.
+  if (weight.getElementType() != elem &&
+      !(weight.getElementType().isBF16() && elem.isF32()))
+    return emitOpError("weight element type ")
+           << weight.getElementType() << " must be the input's (" << elem
+           << "), or bf16 under an f32 input";
   return success();
 }
 

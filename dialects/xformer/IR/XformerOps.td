@@ -73,8 +73,13 @@ def Xformer_WeightOp : Xformer_Op<"weight", [Pure]> {
   let description = [{
     The tensor stored under `name` in the model's safetensors file. The IR
     carries only the name and the type; the runtime binds the file and checks
-    that the stored tensor has this dtype and shape. The same name may be
-    used more than once (tied embeddings); all uses must agree on the type.
+    that the stored tensor has this shape and a dtype it can convert to this
+    one (a bf16 or f16 checkpoint feeds an f32 weight exactly; an f32 or f16
+    one feeds a bf16 weight rounded to nearest even). The same name may be
+    used more than once (tied embeddings); all uses must agree on the shape,
+    and float uses may differ in element type (`--xformer-narrow-weights`
+    keeps a tied embedding f32 for the lookup and makes the LM head's copy
+    bf16): the runtime then binds one converted copy per type.
 
     ```mlir
     %wte = xformer.weight "transformer.wte.weight" : tensor<50257x768xf32>
@@ -118,12 +123,21 @@ def Xformer_LinearOp : Xformer_Op<"linear", [Pure]> {
     PyTorch's `nn.Linear`; with the unit attribute `weight_transposed` it is
     stored `[in, out]` (GPT-2's `Conv1D`). The bias, when present, is `[out]`.
 
+    Input, bias and result share one element type; the weight has it too,
+    or is `bf16` under an `f32` input (mixed precision, as
+    `--xformer-narrow-weights` writes it): the input is then rounded to
+    bf16, products of bf16 values are exact in f32 and are summed in f32,
+    and bias, activation and residual stay f32 (what AVX512-BF16, AMX and
+    tensor cores compute).
+
     ```mlir
     %y = xformer.linear %x, %w, %b
         : tensor<2x8x768xf32>, tensor<3072x768xf32>, tensor<3072xf32>
           -> tensor<2x8x3072xf32>
     %z = xformer.linear %x, %w2 {weight_transposed}
         : tensor<2x8x768xf32>, tensor<768x2304xf32> -> tensor<2x8x2304xf32>
+    %h = xformer.linear %x, %w3
+        : tensor<2x8x768xf32>, tensor<50257x768xbf16> -> tensor<2x8x50257xf32>
     ```
   }];
   let arguments = (ins XF_FloatTensor:$input, XF_FloatTensor:$weight,
@@ -263,7 +277,8 @@ def Xformer_ConcatOp : Xformer_Op<"concat", [Pure, SameOperandsElementType,
   let arguments = (ins Variadic<AnyRankedTensor>:$inputs, I64Attr:$axis);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
-    $inputs `,` `axis` `=` $axis attr-dict `:` type($inputs) `->` type($result)
+    custom<OperandsThenAxis>($inputs, $axis) attr-dict `:` type($inputs)
+    `->` type($result)
   }];
   let hasVerifier = 1;
 }

@@ -173,3 +173,13 @@ func.func @rope_scaling(%q: tensor<1x2x8x16xf32>, %p: tensor<8xi64>) -> tensor<1
   %b = xformer.rope half %a, %p, theta = 1.0e4 {scaling = #xformer.rope_scaling<linear, factor = 2.5>} : tensor<1x2x8x16xf32>, tensor<8xi64>
   return %b : tensor<1x2x8x16xf32>
 }
+
+// The printed concat parses back (operands, then the axis).
+// CHECK-LABEL: func.func @concat
+func.func @concat(%a: tensor<2x4xf32>, %b: tensor<2x6xf32>) -> (tensor<2x10xf32>, tensor<2x4xf32>) {
+  // CHECK: xformer.concat %{{.+}}, %{{.+}}, axis = 1 : tensor<2x4xf32>, tensor<2x6xf32> -> tensor<2x10xf32>
+  %c = xformer.concat %a, %b, axis = 1 : tensor<2x4xf32>, tensor<2x6xf32> -> tensor<2x10xf32>
+  // CHECK: xformer.concat %{{.+}}, axis = 0 : tensor<2x4xf32> -> tensor<2x4xf32>
+  %d = xformer.concat %a, axis = 0 : tensor<2x4xf32> -> tensor<2x4xf32>
+  return %c, %d : tensor<2x10xf32>, tensor<2x4xf32>
+}

@@ -63,3 +63,11 @@ func.func @unknown_dialect_attr(%q: tensor<1x1x4x8xf32>) {
   %o = xformer.attention %q, %q, %q, mask = #xformer.window<4>, scale = 1.0 : tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32> -> tensor<1x1x4x8xf32>
   return
 }
+
+// -----
+
+func.func @concat_without_axis(%a: tensor<2x4xf32>, %b: tensor<2x4xf32>) {
+  // expected-error @+1 {{expected ', axis = <integer>' after the operands}}
+  %c = xformer.concat %a, %b : tensor<2x4xf32>, tensor<2x4xf32> -> tensor<4x4xf32>
+  return
+}
