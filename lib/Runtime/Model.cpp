@@ -56,10 +56,11 @@ int64_t numElements(const xfm_tensor_desc &t) {
 }
 
 int64_t dtypeBytes(const xfm_tensor_desc &t) {
-  return t.dtype == XFM_BOOL  ? 1
-         : t.dtype == XFM_I32 ? 4
-         : t.dtype == XFM_I64 ? 8
-                              : 4;
+  return t.dtype == XFM_BOOL   ? 1
+         : t.dtype == XFM_BF16 ? 2
+         : t.dtype == XFM_I32  ? 4
+         : t.dtype == XFM_I64  ? 8
+                               : 4;
 }
 
 DType toDType(int32_t dtype) {
@@ -70,6 +71,8 @@ DType toDType(int32_t dtype) {
     return DType::I32;
   case XFM_BOOL:
     return DType::Bool;
+  case XFM_BF16:
+    return DType::BF16;
   default:
     return DType::F32;
   }
@@ -380,6 +383,51 @@ Buffer widenToF32(const SafetensorsFile &file, const TensorInfo &t) {
   return out;
 }
 
+/// A checkpoint tensor (f32, f16 or bf16) as the bf16 a model compiled
+/// with --xformer-narrow-weights stores its linear weights in: f32 (and
+/// f16, exact in f32) rounded to nearest even, bf16 taken as it is. Fails
+/// on a value that is not finite or that overflows bf16.
+Buffer narrowToBF16(const SafetensorsFile &file, const TensorInfo &t,
+                    const char *name, std::string &error) {
+  const int64_t n = t.numElements();
+  Buffer out = allocate(std::max<int64_t>(1, n) * int64_t(sizeof(uint16_t)));
+  const auto *src = static_cast<const uint8_t *>(file.data(t));
+  uint16_t *dst = reinterpret_cast<uint16_t *>(out.get());
+  for (int64_t e = 0; e < n; ++e) {
+    float v;
+    if (t.dtype == DType::F32) {
+      std::memcpy(&v, src + 4 * e, sizeof(v));
+    } else {
+      uint16_t h;
+      std::memcpy(&h, src + 2 * e, sizeof(h));
+      if (t.dtype == DType::BF16) {
+        const uint32_t bits = uint32_t(h) << 16;
+        std::memcpy(&v, &bits, sizeof(v));
+      } else {
+        v = halfToFloat(h);
+      }
+    }
+    if (!std::isfinite(v)) {
+      error = "weight '" + std::string(name) + "' holds " +
+              (std::isnan(v) ? "NaN" : "Inf") + " at element " +
+              std::to_string(e);
+      return nullptr;
+    }
+    uint32_t bits;
+    std::memcpy(&bits, &v, sizeof(bits));
+    bits += 0x7fffu + ((bits >> 16) & 1u); // round to nearest even
+    const uint16_t r = uint16_t(bits >> 16);
+    if ((r & 0x7f80u) == 0x7f80u) {
+      error = "weight '" + std::string(name) + "' element " +
+              std::to_string(e) + " (" + std::to_string(v) +
+              ") overflows bf16";
+      return nullptr;
+    }
+    dst[e] = r;
+  }
+  return out;
+}
+
 xf_status bindWeights(xf_model &m, const char *path, bool allowExtra) {
   struct stat st;
   if (::stat(path, &st) != 0)
@@ -406,16 +454,27 @@ xf_status bindWeights(xf_model &m, const char *path, bool allowExtra) {
     // widened on open; anything else must be the model's dtype.
     const bool widen =
         w.dtype == XFM_F32 && (t.dtype == DType::BF16 || t.dtype == DType::F16);
-    // (A widened tensor of another shape is reported against the f32 the
-    // model expects.)
+    // A bf16 linear weight (the bf16 mode) is fed by any float checkpoint.
+    const bool narrow = w.dtype == XFM_BF16 &&
+                        (t.dtype == DType::F32 || t.dtype == DType::F16 ||
+                         t.dtype == DType::BF16);
+    // (A converted tensor of another shape is reported against the dtype
+    // the model expects.)
     if (!f->expect(w.name,
-                   widen && t.shape == shape ? t.dtype : toDType(w.dtype),
+                   (widen || narrow) && t.shape == shape ? t.dtype
+                                                         : toDType(w.dtype),
                    shape, error)) {
       wrong.push_back(error);
       continue;
     }
     const void *data = f->data(t);
-    if (widen) {
+    if (narrow) {
+      Buffer bf = narrowToBF16(*f, t, w.name, error);
+      if (!bf)
+        return fail(XF_ERROR_NONFINITE, error);
+      data = bf.get();
+      m.weightCopies.push_back(std::move(bf));
+    } else if (widen) {
       Buffer wide = widenToF32(*f, t);
       data = wide.get();
       m.weightCopies.push_back(std::move(wide));

@@ -85,10 +85,12 @@ def import_onnx(path, weights_out=None, kind=None):
         raise ValueError(str(e)) from None
 
 
-def compile(ir, output, target="cpu", max_seq_len=1024, max_batch=0, arch=None):
+def compile(ir, output, target="cpu", max_seq_len=1024, max_batch=0, arch=None,
+            precision="f32"):
     """Compiles model IR (text) into the shared library `output` with
     xformer-compile; returns `output`. `arch` picks the GPU architectures of
-    the CUDA target (e.g. "sm_90a,sm_80"). Raises ValueError with the
+    the CUDA target (e.g. "sm_90a,sm_80"); `precision="bf16"` stores the
+    linear layers' weights in bf16 (CPU). Raises ValueError with the
     compiler's diagnostics."""
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "model.mlir")
@@ -100,6 +102,8 @@ def compile(ir, output, target="cpu", max_seq_len=1024, max_batch=0, arch=None):
             cmd.append("--max-batch=%d" % max_batch)
         if arch:
             cmd.append("--arch=" + arch)
+        if precision != "f32":
+            cmd.append("--precision=" + precision)
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
             raise ValueError("xformer-compile failed:\n" + r.stderr)

@@ -5,6 +5,7 @@
 #include "gtest/gtest.h"
 
 #include <cmath>
+#include <cstdint>
 #include <random>
 #include <vector>
 
@@ -49,11 +50,116 @@ TEST(CPULinear, MatchesNaiveProductInBothLayouts) {
   }
 }
 
+/// The nearest bf16 to v (ties to even), computed from the definition: the
+/// float's value rounded to 8 significant bits.
+double nearestBF16(float v) {
+  if (v == 0.0f)
+    return 0.0;
+  int e;
+  const double m = std::frexp(double(v), &e); // v = m * 2^e, 0.5 <= |m| < 1
+  const double scaled = std::ldexp(m, 8);     // 8 significant bits
+  return std::ldexp(std::nearbyint(scaled), e - 8); // FE_TONEAREST: even
+}
+
+double activation(Activation act, double x) {
+  switch (act) {
+  case Activation::None:
+    return x;
+  case Activation::GeluErf:
+    return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
+  case Activation::GeluTanh:
+    return 0.5 * x *
+           (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
+  case Activation::Silu:
+    return x / (1.0 + std::exp(-x));
+  case Activation::Relu:
+    return x > 0 ? x : 0.0;
+  case Activation::Tanh:
+    return std::tanh(x);
+  }
+  return x;
+}
+
+// The bf16 mode: bf16 weights, the input rounded to bf16, f32 sums and an
+// f32 epilogue. Rows 1-8 take the streamed kernel, more rows oneDNN's bf16
+// GEMM where the CPU has one; both layouts, odd sizes (vector tails), every
+// activation, bias and residual.
+TEST(CPULinear, BF16WeightsMatchRoundedProduct) {
+  std::mt19937_64 rng(5);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  std::uniform_int_distribution<int> bits(0, 0xffff);
+  const Activation acts[] = {Activation::None,     Activation::GeluErf,
+                             Activation::GeluTanh, Activation::Silu,
+                             Activation::Relu,     Activation::Tanh};
+  for (int t = 0; t < 36; ++t) {
+    int64_t rows = 1 + t % 12, in = 5 + t * 13 % 300, out = 1 + t * 29 % 600;
+    bool transposed = t % 2, withBias = t % 3 != 0, withResidual = t % 4 == 1;
+    Activation act = acts[t % 6];
+    std::vector<float> x(rows * in), b(out), res(rows * out), y(rows * out);
+    std::vector<uint16_t> w(in * out);
+    for (float &v : x)
+      v = n(rng);
+    for (uint16_t &v : w) { // finite bf16 values of moderate size
+      do
+        v = uint16_t(bits(rng));
+      while (((v >> 7) & 0xff) > 130 || ((v >> 7) & 0xff) < 110);
+    }
+    for (float &v : b)
+      v = n(rng);
+    for (float &v : res)
+      v = n(rng);
+    auto weightAt = [&](int64_t o, int64_t i) {
+      const uint16_t h = transposed ? w[i * out + o] : w[o * in + i];
+      const double mag = std::ldexp(1.0 + (h & 0x7f) / 128.0,
+                                    ((h >> 7) & 0xff) - 127);
+      return (h & 0x8000) ? -mag : mag;
+    };
+    LinearArgs a;
+    a.input = x.data();
+    a.weightBF16 = w.data();
+    a.bias = withBias ? b.data() : nullptr;
+    a.output = y.data();
+    a.rows = rows;
+    a.in = in;
+    a.out = out;
+    a.transposed = transposed;
+    a.activation = act;
+    a.residual = withResidual ? res.data() : nullptr;
+    std::string error;
+    ASSERT_TRUE(linear(a, error)) << error;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t o = 0; o < out; ++o) {
+        double sum = withBias ? b[o] : 0.0, scale = 0.0;
+        for (int64_t i = 0; i < in; ++i) {
+          const double p = nearestBF16(x[r * in + i]) * weightAt(o, i);
+          sum += p;
+          scale += std::fabs(p);
+        }
+        double want = activation(act, sum);
+        if (withResidual)
+          want += res[r * out + o];
+        ASSERT_NEAR(y[r * out + o], want, 1e-5 * (1 + scale + std::fabs(want)))
+            << "rows " << rows << " in " << in << " out " << out
+            << " transposed " << transposed << " act " << int(act) << " at ["
+            << r << ", " << o << "]";
+      }
+  }
+}
+
 TEST(CPULinear, RejectsInvalidArguments) {
   LinearArgs a;
   std::string error;
   EXPECT_FALSE(linear(a, error));
   EXPECT_EQ(error, "linear: invalid arguments");
+  // Both an f32 and a bf16 weight.
+  float x = 1, wf = 1, y = 0;
+  uint16_t wb = 0x3f80;
+  a.input = &x;
+  a.weight = &wf;
+  a.weightBF16 = &wb;
+  a.output = &y;
+  a.rows = a.in = a.out = 1;
+  EXPECT_FALSE(linear(a, error));
 }
 
 } // namespace

@@ -127,6 +127,19 @@ def main():
     cases = weights_variants(good, a.work)
     cases = [(name, so, p, st) for name, (p, st) in cases.items()]
     cases.append(("library of another ABI version", old_so, good, "version"))
+    # The bf16 mode rounds linear weights to bf16 on open: a value past
+    # bf16's range, or not finite, in one of them.
+    so16 = xformer.compile(xformer.import_hf(d, batch=2, seq=8), os.path.join(a.work, "m16.so"),
+                           max_seq_len=64, precision="bf16")
+    w = load_file(good)
+    lin = "transformer.h.0.attn.c_attn.weight"
+    for name, value in (("f32 value past bf16's range", 3.4e38), ("NaN", np.nan)):
+        t = dict(w)
+        t[lin] = w[lin].copy()
+        t[lin].reshape(-1)[5] = value
+        p = os.path.join(a.work, "bf16-%d.safetensors" % len(cases))
+        save_file(t, p)
+        cases.append(("bf16 mode: %s in a linear weight" % name, so16, p, "non-finite"))
     for name, lib, weights, status in cases:
         refused(name, status, [lib, weights, "--ids", "1 2 3", "--max-new-tokens", "1"],
                 lambda: xformer.Model(lib, weights))

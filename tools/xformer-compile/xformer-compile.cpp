@@ -70,6 +70,11 @@ static cl::opt<int64_t> maxBatch(
     "max-batch", cl::desc("Sequences the KV caches hold (default: the "
                           "model IR's batch)"),
     cl::init(0), cl::cat(category));
+static cl::opt<std::string> precision(
+    "precision",
+    cl::desc("f32 (default), or bf16: linear layers' weights stored in bf16, "
+             "products in bf16 summed in f32 (--xformer-narrow-weights; CPU)"),
+    cl::init("f32"), cl::cat(category));
 static cl::opt<bool> verbose("v", cl::desc("Print stages and their times"), cl::cat(category));
 static cl::opt<std::string>
     cxx("cxx", cl::desc("C++ compiler (default: $XFORMER_CXX, else the one "
@@ -370,6 +375,16 @@ int main(int argc, char **argv) {
                  << " needs -o <file>\n";
     return 1;
   }
+  if (precision != "f32" && precision != "bf16") {
+    llvm::errs() << "xformer-compile: --precision must be f32 or bf16, not '"
+                 << precision << "'\n";
+    return 1;
+  }
+  if (precision == "bf16" && cuda) {
+    llvm::errs() << "xformer-compile: --precision=bf16 is a CPU option; the "
+                    "CUDA target computes linear layers with f32 weights\n";
+    return 1;
+  }
   if (maxSeqLen < 1) {
     llvm::errs() << "xformer-compile: --max-seq-len must be positive\n";
     return 1;
@@ -408,6 +423,11 @@ int main(int argc, char **argv) {
     if (failed(runPipeline(*module,
                            "func.func(xformer-fuse-attention),canonicalize,cse,"
                            "xformer-verify-masks")))
+      return 1;
+  }
+  if (precision == "bf16") {
+    Stage s("bf16 weights for linear layers");
+    if (failed(runPipeline(*module, "func.func(xformer-narrow-weights)")))
       return 1;
   }
   if (*kind != xformer::ModelKind::encoder) {

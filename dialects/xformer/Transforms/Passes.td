@@ -177,6 +177,38 @@ def XformerFuseProjections : Pass<"xformer-fuse-projections", "func::FuncOp"> {
   let dependentDialects = ["::mlir::xformer::XformerDialect"];
 }
 
+def XformerNarrowWeights : Pass<"xformer-narrow-weights", "func::FuncOp"> {
+  let summary = "Store the weights of linear layers in bf16";
+  let description = [{
+    The bf16 mode: every `xformer.linear` with an f32 input whose weight is
+    an f32 `xformer.weight` reads a bf16 `xformer.weight` of the same name
+    instead (mixed-precision linear: bf16 products, f32 sums, f32 bias,
+    epilogue and output). The runtime rounds the checkpoint's tensor to
+    bf16 once, on open (a bf16 checkpoint is taken as it is), so a GEMV
+    streams half the bytes and a GEMM runs on AVX512-BF16, AMX or tensor
+    cores. Everything else stays f32: embeddings, norms, attention and the
+    KV cache. A tied embedding keeps its f32 table for the lookup and gets a
+    bf16 copy for the LM head. A linear whose weight is computed (a
+    concatenation) is left as it is.
+
+    ```mlir
+    // Before:
+    %w = xformer.weight "lm_head.weight" : tensor<50257x768xf32>
+    %y = xformer.linear %x, %w : tensor<1x1x768xf32>, tensor<50257x768xf32>
+        -> tensor<1x1x50257xf32>
+    // After:
+    %w = xformer.weight "lm_head.weight" : tensor<50257x768xbf16>
+    %y = xformer.linear %x, %w : tensor<1x1x768xf32>, tensor<50257x768xbf16>
+        -> tensor<1x1x50257xf32>
+    ```
+  }];
+  let options = [
+    Option<"dtype", "dtype", "std::string", "\"bf16\"",
+           "Storage type of linear weights (bf16)">,
+  ];
+  let dependentDialects = ["::mlir::xformer::XformerDialect"];
+}
+
 def XformerDeriveGeneration : Pass<"xformer-derive-generation", "ModuleOp"> {
   let summary = "Derive the encode, prefill and decode programs of a model";
   let description = [{

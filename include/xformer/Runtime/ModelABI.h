@@ -25,9 +25,17 @@ extern "C" {
 
 /* Bumped whenever a struct below or a kernel signature changes: the runtime
  * refuses a library built for another version. */
-#define XFORMER_MODEL_ABI_VERSION 2
+#define XFORMER_MODEL_ABI_VERSION 3
 
-enum xfm_dtype { XFM_F32 = 0, XFM_I64 = 1, XFM_I32 = 2, XFM_BOOL = 3 };
+/* XFM_BF16 is a storage type: the weights of linear layers in the bf16 mode
+ * (--xformer-narrow-weights), 16-bit words holding a float's top half. */
+enum xfm_dtype {
+  XFM_F32 = 0,
+  XFM_I64 = 1,
+  XFM_I32 = 2,
+  XFM_BOOL = 3,
+  XFM_BF16 = 4
+};
 enum xfm_model_kind {
   XFM_ENCODER = 0,
   XFM_DECODER = 1,

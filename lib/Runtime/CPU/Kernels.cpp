@@ -210,20 +210,9 @@ int32_t xfk_embedding(xfk_frame *f, const float *table, int64_t vocab,
   return 0;
 }
 
-int32_t xfk_linear_fused(xfk_frame *f, const float *x, const float *w,
-                         const float *bias, float *y, int64_t rows,
-                         int64_t in, int64_t out, int32_t transposed,
-                         int32_t act, const float *residual) {
-  LinearArgs args;
-  args.input = x;
-  args.weight = w;
-  args.bias = bias;
-  args.output = y;
-  args.rows = rows;
-  args.in = in;
-  args.out = out;
-  args.transposed = transposed != 0;
-  args.residual = residual;
+namespace {
+
+int32_t runLinear(xfk_frame *f, LinearArgs &args, int32_t act) {
   switch (act) {
   case -1:
     break;
@@ -249,6 +238,42 @@ int32_t xfk_linear_fused(xfk_frame *f, const float *x, const float *w,
   if (!linear(args, error))
     return xfk_fail(f, XF_ERROR_INTERNAL, error.c_str());
   return 0;
+}
+
+} // namespace
+
+int32_t xfk_linear_bf16_fused(xfk_frame *f, const float *x, const uint16_t *w,
+                              const float *bias, float *y, int64_t rows,
+                              int64_t in, int64_t out, int32_t transposed,
+                              int32_t act, const float *residual) {
+  LinearArgs args;
+  args.input = x;
+  args.weightBF16 = w;
+  args.bias = bias;
+  args.output = y;
+  args.rows = rows;
+  args.in = in;
+  args.out = out;
+  args.transposed = transposed != 0;
+  args.residual = residual;
+  return runLinear(f, args, act);
+}
+
+int32_t xfk_linear_fused(xfk_frame *f, const float *x, const float *w,
+                         const float *bias, float *y, int64_t rows,
+                         int64_t in, int64_t out, int32_t transposed,
+                         int32_t act, const float *residual) {
+  LinearArgs args;
+  args.input = x;
+  args.weight = w;
+  args.bias = bias;
+  args.output = y;
+  args.rows = rows;
+  args.in = in;
+  args.out = out;
+  args.transposed = transposed != 0;
+  args.residual = residual;
+  return runLinear(f, args, act);
 }
 
 int32_t xfk_linear(xfk_frame *f, const float *x, const float *w,

@@ -48,6 +48,8 @@ StringRef dtypeName(Type t) {
     return "XFM_I32";
   if (t.isInteger(1))
     return "XFM_BOOL";
+  if (t.isBF16())
+    return "XFM_BF16";
   return "";
 }
 
@@ -58,6 +60,8 @@ StringRef cType(Type t) {
     return "int64_t";
   if (t.isInteger(32))
     return "int32_t";
+  if (t.isBF16())
+    return "uint16_t";
   return "uint8_t";
 }
 
@@ -112,7 +116,9 @@ struct ModuleTables {
   ModelTarget target = ModelTarget::cpu;
   const char *targetName = "CPU";
   bool cuda() const { return target == ModelTarget::cuda; }
-  llvm::MapVector<StringRef, RankedTensorType> weights;
+  /// One entry per (name, type): a tied weight read in f32 and in bf16
+  /// is bound twice, converted to each.
+  llvm::MapVector<std::pair<StringRef, Type>, RankedTensorType> weights;
   llvm::MapVector<StringRef, KVCacheOp> caches;
   std::map<std::vector<int64_t>, std::string> shapes;
   std::string decls; // shape and constant arrays
@@ -313,9 +319,22 @@ LogicalResult FunctionEmitter::checkTypes(Operation *op) {
     if (!tensor)
       return op->emitError(Twine("the ") + tables.targetName + " target handles ranked tensors only, not ")
              << t;
-    if (dtypeName(tensor.getElementType()).empty())
+    Type elem = tensor.getElementType();
+    // bf16 is a storage type for linear weights (--xformer-narrow-weights).
+    auto linearWeightOnly = [](Operation *weight) {
+      return llvm::all_of(weight->getUsers(), [&](Operation *user) {
+        auto linear = dyn_cast<LinearOp>(user);
+        return linear && linear.getWeight() == weight->getResult(0) &&
+               linear.getInput() != weight->getResult(0);
+      });
+    };
+    const bool bf16Weight =
+        elem.isBF16() && !tables.cuda() &&
+        (isa<LinearOp>(op) || (isa<WeightOp>(op) && linearWeightOnly(op)));
+    if (dtypeName(elem).empty() || (elem.isBF16() && !bf16Weight))
       return op->emitError(Twine("the ") + tables.targetName + " target has no kernels for element type ")
-             << tensor.getElementType() << " yet (f32, i64, i32, i1)";
+             << elem << " yet (f32, i64, i32, i1"
+             << (tables.cuda() ? "" : "; bf16 for linear weights") << ")";
     if (!tensor.hasStaticShape() &&
         !isa<CacheReadOp, AttentionOp, PositionsOp, RelativePositionBiasOp>(op))
       return op->emitError(Twine("the ") + tables.targetName + " target needs static shapes; ")
@@ -328,7 +347,8 @@ LogicalResult FunctionEmitter::emit() {
   Block &block = func.getBody().front();
   for (auto [i, arg] : llvm::enumerate(block.getArguments())) {
     auto t = dyn_cast<RankedTensorType>(arg.getType());
-    if (!t || !t.hasStaticShape() || dtypeName(t.getElementType()).empty())
+    if (!t || !t.hasStaticShape() || dtypeName(t.getElementType()).empty() ||
+        t.getElementType().isBF16())
       return func.emitError("argument #")
              << i << " of @" << func.getSymName()
              << " must be a static tensor of f32, i64, i32 or i1, not "
@@ -422,7 +442,9 @@ LogicalResult FunctionEmitter::emitLinear(LinearOp l) {
   const int64_t in = xs.back();
   const int64_t outDim = shapeOf(l.getResult()).back();
   bindScratch(cur, product(shapeOf(cur)) * 4);
-  call(op, "xfk_linear_fused(f, " + typed(l.getInput()) + ", " +
+  const bool bf16 = elemOf(l.getWeight()).isBF16();
+  call(op, std::string(bf16 ? "xfk_linear_bf16_fused" : "xfk_linear_fused") +
+               "(f, " + typed(l.getInput()) + ", " +
                typed(l.getWeight()) + ", " +
                (l.getBias() ? typed(l.getBias()) : std::string("0")) + ", " +
                out(cur) + ", " + num(product(xs) / in) + ", " + num(in) +
@@ -516,7 +538,7 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
     return success();
   }
   if (auto w = dyn_cast<WeightOp>(op)) {
-    auto idx = tables.weights.find(w.getName());
+    auto idx = tables.weights.find({w.getName(), w.getType()});
     expr[w.getResult()] =
         "W[" + std::to_string(idx - tables.weights.begin()) + "]";
     return success();
@@ -895,14 +917,19 @@ LogicalResult mlir::xformer::translateModelToCpp(ModuleOp module,
   // Weights: one entry per name, in order of first use.
   WalkResult walk = module.walk([&](WeightOp w) {
     auto type = cast<RankedTensorType>(w.getType());
-    auto [it, inserted] = tables.weights.insert({w.getName(), type});
-    if (!inserted && it->second != type) {
-      w.emitError("weight '") << w.getName() << "' is used as " << type
-                              << " and as " << it->second;
-      return WalkResult::interrupt();
-    }
-    if (!type.hasStaticShape() || dtypeName(type.getElementType()).empty()) {
-      w.emitError(Twine("the ") + tables.targetName + " target needs static f32/i64/i32 weights, not ")
+    for (auto &[key, other] : tables.weights)
+      if (key.first == w.getName() && other != type &&
+          (other.getShape() != type.getShape() ||
+           !isa<FloatType>(other.getElementType()) ||
+           !isa<FloatType>(type.getElementType()))) {
+        w.emitError("weight '") << w.getName() << "' is used as " << type
+                                << " and as " << other;
+        return WalkResult::interrupt();
+      }
+    tables.weights.insert({{w.getName(), type}, type});
+    if (!type.hasStaticShape() || dtypeName(type.getElementType()).empty() ||
+        (type.getElementType().isBF16() && tables.cuda())) {
+      w.emitError(Twine("the ") + tables.targetName + " target needs static f32/i64/i32" + (tables.cuda() ? "" : "/bf16") + " weights, not ")
           << type;
       return WalkResult::interrupt();
     }
@@ -1001,8 +1028,8 @@ LogicalResult mlir::xformer::translateModelToCpp(ModuleOp module,
 
   // Weights and caches.
   std::string weightTable = "static const xfm_tensor_desc kWeights[] = {\n";
-  for (auto &[name, type] : tables.weights)
-    weightTable += "  {" + cString(name) + ", " +
+  for (auto &[key, type] : tables.weights)
+    weightTable += "  {" + cString(key.first) + ", " +
                    dtypeName(type.getElementType()).str() + ", " +
                    std::to_string(type.getRank()) + ", " +
                    tables.shape(type.getShape()) + "},\n";

@@ -27,6 +27,16 @@ func.func @weight_conflicting_types() {
 
 // -----
 
+func.func @weight_int_and_float() {
+  // expected-note @+1 {{earlier use here}}
+  %a = xformer.weight "ids" : tensor<4xi64>
+  // expected-error @+1 {{weight 'ids' has type 'tensor<4xf32>' here but 'tensor<4xi64>' at an earlier use}}
+  %b = xformer.weight "ids" : tensor<4xf32>
+  return
+}
+
+// -----
+
 func.func @embedding_table_rank(%t: tensor<10xf32>, %i: tensor<2xi64>) {
   // expected-error @+1 {{expects a [vocab, dim] table, got rank 1}}
   %e = xformer.embedding %t, %i : tensor<10xf32>, tensor<2xi64> -> tensor<2x1xf32>
@@ -115,9 +125,25 @@ func.func @linear_result_shape(%x: tensor<2x8xf32>, %w: tensor<16x8xf32>) {
 
 // -----
 
-func.func @linear_types(%x: tensor<2x8xf32>, %w: tensor<16x8xbf16>) {
-  // expected-error @+1 {{input, weight and result element types must agree}}
-  %y = xformer.linear %x, %w : tensor<2x8xf32>, tensor<16x8xbf16> -> tensor<2x16xf32>
+func.func @linear_types(%x: tensor<2x8xf32>, %w: tensor<16x8xf32>) {
+  // expected-error @+1 {{input and result element types must agree}}
+  %y = xformer.linear %x, %w : tensor<2x8xf32>, tensor<16x8xf32> -> tensor<2x16xbf16>
+  return
+}
+
+// -----
+
+func.func @linear_f16_weight(%x: tensor<2x8xf32>, %w: tensor<16x8xf16>) {
+  // expected-error @+1 {{weight element type 'f16' must be the input's ('f32'), or bf16 under an f32 input}}
+  %y = xformer.linear %x, %w : tensor<2x8xf32>, tensor<16x8xf16> -> tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @linear_bf16_weight_bf16_input(%x: tensor<2x8xf16>, %w: tensor<16x8xbf16>) {
+  // expected-error @+1 {{weight element type 'bf16' must be the input's ('f16'), or bf16 under an f32 input}}
+  %y = xformer.linear %x, %w : tensor<2x8xf16>, tensor<16x8xbf16> -> tensor<2x16xf16>
   return
 }
 

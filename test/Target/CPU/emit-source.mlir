@@ -3,6 +3,19 @@
 // RUN: xformer-compile %S/../../Examples/gpt2-fused.mlir --emit=source --max-seq-len=32 | FileCheck %s
 // RUN: xformer-compile %S/../../Examples/llama-unfused.mlir --emit=source --max-seq-len=64 | FileCheck %s --check-prefix=LLAMA
 // RUN: xformer-compile %S/../../Examples/bert-unfused.mlir --emit=source | FileCheck %s --check-prefix=BERT
+// RUN: xformer-compile %S/../../Examples/gpt2-fused.mlir --emit=source --max-seq-len=32 --precision=bf16 | FileCheck %s --check-prefix=BF16
+
+// The bf16 mode: the tied embedding is bound twice, f32 for the lookup and
+// bf16 for the LM head; Conv1D weights ([in, out]) are bf16 too.
+// BF16: static const xfm_tensor_desc kWeights[] = {
+// BF16-DAG: {"transformer.wte.weight", XFM_BF16, 2, kShape{{[0-9]+}}},
+// BF16-DAG: {"transformer.wte.weight", XFM_F32, 2, kShape{{[0-9]+}}},
+// BF16-DAG: {"transformer.h.0.attn.c_attn.weight", XFM_BF16, 2,
+// BF16-DAG: {"transformer.h.0.ln_1.weight", XFM_F32, 1,
+// BF16-LABEL: int32_t fn_prefill(
+// BF16: xfk_linear_bf16_fused(f, {{.*}}(const uint16_t *)
+// BF16-NOT: xfk_linear_fused(
+// BF16-LABEL: int32_t fn_decode(
 
 // CHECK: #include "xformer/Runtime/CPU/Kernels.h"
 // CHECK: static const xfm_tensor_desc kWeights[] = {

@@ -30,6 +30,13 @@ int32_t xfk_linear_fused(xfk_frame *f, const float *x, const float *w,
                          const float *bias, float *y, int64_t rows,
                          int64_t in, int64_t out, int32_t weight_transposed,
                          int32_t act, const float *residual);
+/* The bf16 mode's linear: w holds bf16 words (XFM_BF16); x is rounded to
+ * bf16, products are summed in f32, bias, act and residual as above. */
+int32_t xfk_linear_bf16_fused(xfk_frame *f, const float *x, const uint16_t *w,
+                              const float *bias, float *y, int64_t rows,
+                              int64_t in, int64_t out,
+                              int32_t weight_transposed, int32_t act,
+                              const float *residual);
 /* c[batch..., m, n] = a[batch..., m, k] @ b[batch..., k, n] (or b^T when
  * transpose_rhs, b[..., n, k]); batch dimensions broadcast. `a_batch` and
  * `b_batch` are the operands' batch shapes padded to `rank`. */

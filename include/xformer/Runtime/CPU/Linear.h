@@ -3,7 +3,10 @@
 // y[rows, out] = act(x[rows, in] @ W^T + bias) + residual, with W stored
 // [out, in] (PyTorch nn.Linear) or [in, out] (`transposed`, GPT-2 Conv1D).
 // oneDNN does the GEMM and the epilogue (post-ops); primitives are created
-// once per shape and reused.
+// once per shape and reused. In the bf16 mode (bf16 weights), a few rows
+// (decode) run the runtime's own weight-streaming kernel, which reads each
+// weight byte once; more rows run oneDNN's bf16 GEMM (AVX512-BF16, AMX)
+// where the CPU has one, else the same kernel.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,6 +24,9 @@ enum class Activation { None, GeluErf, GeluTanh, Silu, Relu, Tanh };
 struct LinearArgs {
   const float *input = nullptr;  // [rows, in]
   const float *weight = nullptr; // [out, in], or [in, out] when transposed
+  /// The bf16 mode: the weight as bf16 words instead (weight is null). The
+  /// input is rounded to bf16; products are summed in f32.
+  const uint16_t *weightBF16 = nullptr;
   const float *bias = nullptr;   // [out] or null
   float *output = nullptr;       // [rows, out]
   int64_t rows = 0, in = 0, out = 0;
@@ -32,6 +38,10 @@ struct LinearArgs {
 
 /// Runs the GEMM; returns false and sets `error` if oneDNN refuses it.
 bool linear(const LinearArgs &args, std::string &error);
+
+/// Whether oneDNN has a bf16 GEMM on this CPU (else the bf16 mode streams
+/// every linear itself: correct, slower for many rows).
+bool hasBF16Gemm();
 
 } // namespace xformer::runtime::cpu
 
