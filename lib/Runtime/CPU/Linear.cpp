@@ -6,6 +6,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
+#include <immintrin.h>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -108,97 +109,192 @@ inline float activate(Activation act, float x) {
   return x;
 }
 
-/// y[r][o] = act(sum_i x[r][i] w(o, i) + bias[o]) + residual[r][o] for the
-/// rows in [0, rows) and outputs in [o0, o1), x already rounded to bf16.
-/// W [out, in]: one dot product per output, the weight row widened once for
-/// the whole row group.
-void streamRowMajor(const LinearArgs &a, const float *x, int64_t o0,
-                    int64_t o1) {
-  const int64_t in = a.in, iv = in / kLanes * kLanes;
-  for (int64_t r0 = 0; r0 < a.rows; r0 += kRowGroup) {
-    const int64_t nr = std::min(kRowGroup, a.rows - r0);
-    for (int64_t o = o0; o < o1; ++o) {
-      const uint16_t *w = a.weightBF16 + o * in;
-      Vec acc[kRowGroup] = {};
-      for (int64_t i = 0; i < iv; i += kLanes) {
-        const Vec wv = widen(w + i);
-        for (int64_t r = 0; r < nr; ++r) {
-          Vec xv;
-          std::memcpy(&xv, x + (r0 + r) * in + i, sizeof(xv));
-          acc[r] += xv * wv;
-        }
+/// Writes y[r][o] = act(sum + bias[o]) + residual[r][o].
+inline void finish(const LinearArgs &a, int64_t r, int64_t o, float sum) {
+  if (a.bias)
+    sum += a.bias[o];
+  sum = activate(a.activation, sum);
+  const int64_t at = r * a.out + o;
+  a.output[at] = a.residual ? sum + a.residual[at] : sum;
+}
+
+/// W [out, in]: four outputs at a time, one dot product each per row of the
+/// group, NR rows sharing every weight load; `x` holds the input rows
+/// rounded to bf16 (as floats), `xb` the same as bf16 words padded with
+/// zeros to a multiple of 32.
+template <int NR>
+void rowMajorRows(const LinearArgs &a, const float *x, const uint16_t *xb,
+                  int64_t ldxb, int64_t r0, int64_t o0, int64_t o1) {
+  const int64_t in = a.in;
+  int64_t o = o0;
+#if defined(__AVX512BF16__)
+  // vdpbf16ps: 32 bf16 products per instruction, summed in pairs into 16
+  // f32 lanes. The last partial chunk of a weight row is a masked load.
+  const int64_t chunks = (in + 31) / 32;
+  const __mmask32 tail = in % 32 ? (__mmask32(1) << (in % 32)) - 1 : ~0u;
+  for (; o + 4 <= o1; o += 4) {
+    __m512 acc[NR][4];
+    for (int r = 0; r < NR; ++r)
+      for (int k = 0; k < 4; ++k)
+        acc[r][k] = _mm512_setzero_ps();
+    for (int64_t c = 0; c < chunks; ++c) {
+      const __mmask32 m = c + 1 == chunks ? tail : ~0u;
+      __m512bh w[4];
+      for (int k = 0; k < 4; ++k)
+        w[k] = (__m512bh)_mm512_maskz_loadu_epi16(
+            m, a.weightBF16 + (o + k) * in + c * 32);
+      for (int r = 0; r < NR; ++r) {
+        const __m512bh xv =
+            (__m512bh)_mm512_loadu_si512(xb + (r0 + r) * ldxb + c * 32);
+        for (int k = 0; k < 4; ++k)
+          acc[r][k] = _mm512_dpbf16_ps(acc[r][k], xv, w[k]);
       }
-      for (int64_t r = 0; r < nr; ++r) {
-        float sum = horizontalSum(acc[r]);
-        for (int64_t i = iv; i < in; ++i)
-          sum += x[(r0 + r) * in + i] * bf16ToFloat(w[i]);
-        if (a.bias)
-          sum += a.bias[o];
-        sum = activate(a.activation, sum);
-        const int64_t at = (r0 + r) * a.out + o;
-        if (a.residual)
-          sum += a.residual[at];
-        a.output[at] = sum;
+    }
+    for (int r = 0; r < NR; ++r)
+      for (int k = 0; k < 4; ++k)
+        finish(a, r0 + r, o + k, _mm512_reduce_add_ps(acc[r][k]));
+  }
+#else
+  (void)xb;
+  (void)ldxb;
+#endif
+  // Remaining outputs (all of them without AVX512-BF16): widen and FMA.
+  const int64_t iv = in / kLanes * kLanes;
+  for (; o < o1; ++o) {
+    const uint16_t *w = a.weightBF16 + o * in;
+    Vec acc[NR] = {};
+    for (int64_t i = 0; i < iv; i += kLanes) {
+      const Vec wv = widen(w + i);
+      for (int r = 0; r < NR; ++r) {
+        Vec xv;
+        std::memcpy(&xv, x + (r0 + r) * in + i, sizeof(xv));
+        acc[r] += xv * wv;
       }
+    }
+    for (int r = 0; r < NR; ++r) {
+      float sum = horizontalSum(acc[r]);
+      for (int64_t i = iv; i < in; ++i)
+        sum += x[(r0 + r) * in + i] * bf16ToFloat(w[i]);
+      finish(a, r0 + r, o, sum);
     }
   }
 }
 
-/// The same for W [in, out] (transposed, GPT-2's Conv1D): the weight's rows
-/// are streamed, each scaled into a block of output accumulators.
-void streamTransposed(const LinearArgs &a, const float *x, int64_t o0,
-                      int64_t o1) {
-  constexpr int64_t kBlock = 256;
-  float acc[kRowGroup][kBlock];
-  for (int64_t r0 = 0; r0 < a.rows; r0 += kRowGroup) {
-    const int64_t nr = std::min(kRowGroup, a.rows - r0);
-    for (int64_t b0 = o0; b0 < o1; b0 += kBlock) {
-      const int64_t nb = std::min(kBlock, o1 - b0), nv = nb / kLanes * kLanes;
-      for (int64_t r = 0; r < nr; ++r)
-        std::fill(acc[r], acc[r] + nb, 0.0f);
-      for (int64_t i = 0; i < a.in; ++i) {
-        const uint16_t *w = a.weightBF16 + i * a.out + b0;
-        for (int64_t c = 0; c < nv; c += kLanes) {
-          const Vec wv = widen(w + c);
-          for (int64_t r = 0; r < nr; ++r) {
-            Vec av;
-            std::memcpy(&av, acc[r] + c, sizeof(av));
-            av += x[(r0 + r) * a.in + i] * wv;
-            std::memcpy(acc[r] + c, &av, sizeof(av));
-          }
-        }
-        for (int64_t c = nv; c < nb; ++c)
-          for (int64_t r = 0; r < nr; ++r)
-            acc[r][c] += x[(r0 + r) * a.in + i] * bf16ToFloat(w[c]);
+/// W [in, out] (GPT-2's Conv1D), weight rows [i0, i1): partial[r][o] +=
+/// sum_i x[r][i] w[i][o]. Each thread takes a range of the weight's rows and
+/// reads it front to back (a column split would read short pieces of rows a
+/// page apart, which the prefetchers do not follow); four weight rows are
+/// folded into the accumulators per pass over them.
+template <int NR>
+void transposedPartial(const LinearArgs &a, const float *x, int64_t i0,
+                       int64_t i1, float *partial) {
+  const int64_t out = a.out, ov = out / kLanes * kLanes;
+  int64_t i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const uint16_t *w0 = a.weightBF16 + i * out;
+    for (int64_t o = 0; o < ov; o += kLanes) {
+      const Vec w[4] = {widen(w0 + o), widen(w0 + out + o),
+                        widen(w0 + 2 * out + o), widen(w0 + 3 * out + o)};
+      for (int r = 0; r < NR; ++r) {
+        const float *xr = x + r * a.in + i;
+        Vec acc;
+        std::memcpy(&acc, partial + r * out + o, sizeof(acc));
+        acc += xr[0] * w[0] + xr[1] * w[1] + xr[2] * w[2] + xr[3] * w[3];
+        std::memcpy(partial + r * out + o, &acc, sizeof(acc));
       }
-      for (int64_t r = 0; r < nr; ++r)
-        for (int64_t c = 0; c < nb; ++c) {
-          const int64_t o = b0 + c, at = (r0 + r) * a.out + o;
-          float sum = acc[r][c] + (a.bias ? a.bias[o] : 0.0f);
-          sum = activate(a.activation, sum);
-          a.output[at] = a.residual ? sum + a.residual[at] : sum;
-        }
     }
+    for (int64_t o = ov; o < out; ++o)
+      for (int r = 0; r < NR; ++r)
+        for (int k = 0; k < 4; ++k)
+          partial[r * out + o] +=
+              x[r * a.in + i + k] * bf16ToFloat(w0[k * out + o]);
+  }
+  for (; i < i1; ++i)
+    for (int r = 0; r < NR; ++r)
+      for (int64_t o = 0; o < out; ++o)
+        partial[r * out + o] +=
+            x[r * a.in + i] * bf16ToFloat(a.weightBF16[i * out + o]);
+}
+
+/// The transposed layout: the weight's rows split over the threads, their
+/// partial sums added up with the epilogue.
+void streamTransposed(const LinearArgs &a, const float *x) {
+  const int64_t parts = std::max<int64_t>(
+      1, std::min<int64_t>(numThreads(), a.in / 64));
+  const int64_t span = (a.in + parts - 1) / parts;
+  std::vector<float> partial(parts * a.rows * a.out, 0.0f);
+  parallelFor(parts, [&](int64_t p) {
+    const int64_t i0 = p * span, i1 = std::min(a.in, i0 + span);
+    for (int64_t r0 = 0; r0 < a.rows; r0 += kRowGroup) {
+      float *part = partial.data() + (p * a.rows + r0) * a.out;
+      const float *xr = x + r0 * a.in;
+      switch (std::min(kRowGroup, a.rows - r0)) {
+      case 1:
+        transposedPartial<1>(a, xr, i0, i1, part);
+        break;
+      case 2:
+        transposedPartial<2>(a, xr, i0, i1, part);
+        break;
+      case 3:
+        transposedPartial<3>(a, xr, i0, i1, part);
+        break;
+      default:
+        transposedPartial<4>(a, xr, i0, i1, part);
+        break;
+      }
+    }
+  });
+  const int64_t n = a.rows * a.out;
+  for (int64_t e = 0; e < n; ++e) {
+    float sum = partial[e];
+    for (int64_t p = 1; p < parts; ++p)
+      sum += partial[p * n + e];
+    finish(a, e / a.out, e % a.out, sum);
   }
 }
 
-/// The streamed bf16 linear, its outputs spread over the kernel threads in
-/// blocks (the output may alias nothing it reads but the residual, which
-/// each output element reads before it is written).
+/// The streamed bf16 linear: outputs spread over the kernel threads in
+/// blocks, rows in groups of up to kRowGroup that share each weight load
+/// (the output may alias only the residual, which each element reads
+/// before it is written).
 void streamBF16(const LinearArgs &a) {
-  std::vector<float> x(a.rows * a.in);
-  for (int64_t e = 0; e < a.rows * a.in; ++e)
-    x[e] = roundToBF16(a.input[e]);
-  // Blocks of outputs: enough to balance the threads, each a multiple of
-  // the transposed kernel's accumulator block.
-  const int64_t block = a.transposed ? 256 : 64;
+  const int64_t n = a.rows * a.in, ldxb = (a.in + 31) / 32 * 32;
+  std::vector<float> x(n);
+  std::vector<uint16_t> xb(a.rows * ldxb, 0);
+  for (int64_t r = 0; r < a.rows; ++r)
+    for (int64_t i = 0; i < a.in; ++i) {
+      const float v = roundToBF16(a.input[r * a.in + i]);
+      x[r * a.in + i] = v;
+      uint32_t bits;
+      std::memcpy(&bits, &v, sizeof(bits));
+      xb[r * ldxb + i] = uint16_t(bits >> 16);
+    }
+  if (a.transposed)
+    return streamTransposed(a, x.data());
+  // Blocks of outputs: a few per thread to balance them, each a multiple
+  // of the four-output tile.
+  const int64_t threads = std::max<int64_t>(1, numThreads());
+  int64_t block = (a.out + 4 * threads - 1) / (4 * threads);
+  block = std::max<int64_t>(16, (block + 15) / 16 * 16);
   const int64_t blocks = (a.out + block - 1) / block;
   parallelFor(blocks, [&](int64_t b) {
     const int64_t o0 = b * block, o1 = std::min(a.out, o0 + block);
-    if (a.transposed)
-      streamTransposed(a, x.data(), o0, o1);
-    else
-      streamRowMajor(a, x.data(), o0, o1);
+    for (int64_t r0 = 0; r0 < a.rows; r0 += kRowGroup) {
+      switch (std::min(kRowGroup, a.rows - r0)) {
+      case 1:
+        rowMajorRows<1>(a, x.data(), xb.data(), ldxb, r0, o0, o1);
+        break;
+      case 2:
+        rowMajorRows<2>(a, x.data(), xb.data(), ldxb, r0, o0, o1);
+        break;
+      case 3:
+        rowMajorRows<3>(a, x.data(), xb.data(), ldxb, r0, o0, o1);
+        break;
+      default:
+        rowMajorRows<4>(a, x.data(), xb.data(), ldxb, r0, o0, o1);
+        break;
+      }
+    }
   });
 }
 
