@@ -216,9 +216,83 @@ void transposedPartial(const LinearArgs &a, const float *x, int64_t i0,
             x[r * a.in + i] * bf16ToFloat(a.weightBF16[i * out + o]);
 }
 
+#if defined(__AVX512BF16__)
+/// transposedPartial with vdpbf16ps: two weight rows interleaved into
+/// (w[i][o], w[i+1][o]) pairs by one permute per 16 columns, multiplied by
+/// the broadcast pair (x[i], x[i+1]); two such row pairs per pass over the
+/// accumulators. `xb` holds the rows as bf16 words (ldxb apart, zero past
+/// in), `ldp` is the partial rows' stride.
+template <int NR>
+void transposedPartialBF16(const LinearArgs &a, const uint16_t *xb,
+                           int64_t ldxb, int64_t i0, int64_t i1,
+                           float *partial) {
+  const int64_t out = a.out;
+  alignas(64) static const uint16_t kIdx[2][32] = {
+      {0, 32, 1, 33, 2, 34, 3, 35, 4, 36, 5, 37, 6, 38, 7, 39,
+       8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47},
+      {16, 48, 17, 49, 18, 50, 19, 51, 20, 52, 21, 53, 22, 54, 23, 55,
+       24, 56, 25, 57, 26, 58, 27, 59, 28, 60, 29, 61, 30, 62, 31, 63}};
+  const __m512i lo = _mm512_load_si512(kIdx[0]), hi = _mm512_load_si512(kIdx[1]);
+  auto pairOf = [&](int r, int64_t i) {
+    uint32_t bits = xb[r * ldxb + i];
+    if (i + 1 < i1)
+      bits |= uint32_t(xb[r * ldxb + i + 1]) << 16;
+    return (__m512bh)_mm512_set1_epi32(int32_t(bits));
+  };
+  for (int64_t i = i0; i < i1; i += 4) {
+    // Rows i .. i+3 (fewer at the end: missing rows read as zeros).
+    const int64_t rowsHere = std::min<int64_t>(4, i1 - i);
+    const uint16_t *w = a.weightBF16 + i * out;
+    __m512bh x0[NR], x1[NR];
+    for (int r = 0; r < NR; ++r) {
+      x0[r] = pairOf(r, i);
+      x1[r] = rowsHere > 2 ? pairOf(r, i + 2) : (__m512bh)_mm512_setzero_si512();
+    }
+    for (int64_t c = 0; c < out; c += 32) {
+      const __mmask32 m =
+          out - c >= 32 ? ~0u : (__mmask32(1) << (out - c)) - 1;
+      __m512i row[4];
+      for (int k = 0; k < 4; ++k)
+        row[k] = k < rowsHere ? _mm512_maskz_loadu_epi16(m, w + k * out + c)
+                              : _mm512_setzero_si512();
+      const __m512bh p0l = (__m512bh)_mm512_permutex2var_epi16(row[0], lo, row[1]);
+      const __m512bh p0h = (__m512bh)_mm512_permutex2var_epi16(row[0], hi, row[1]);
+      const __m512bh p1l = (__m512bh)_mm512_permutex2var_epi16(row[2], lo, row[3]);
+      const __m512bh p1h = (__m512bh)_mm512_permutex2var_epi16(row[2], hi, row[3]);
+      const __mmask16 ml = __mmask16(m), mh = __mmask16(m >> 16);
+      for (int r = 0; r < NR; ++r) {
+        float *pr = partial + r * out + c;
+        __m512 accl = _mm512_maskz_loadu_ps(ml, pr);
+        __m512 acch = _mm512_maskz_loadu_ps(mh, pr + 16);
+        accl = _mm512_dpbf16_ps(_mm512_dpbf16_ps(accl, x0[r], p0l), x1[r], p1l);
+        acch = _mm512_dpbf16_ps(_mm512_dpbf16_ps(acch, x0[r], p0h), x1[r], p1h);
+        _mm512_mask_storeu_ps(pr, ml, accl);
+        _mm512_mask_storeu_ps(pr + 16, mh, acch);
+      }
+    }
+  }
+}
+#endif
+
+/// NR rows of the transposed layout over weight rows [i0, i1): vdpbf16ps
+/// where the CPU has it, else widened weights and f32 FMAs.
+template <int NR>
+void transposedRows(const LinearArgs &a, const float *x, const uint16_t *xb,
+                    int64_t ldxb, int64_t i0, int64_t i1, float *partial) {
+#if defined(__AVX512BF16__)
+  (void)x;
+  transposedPartialBF16<NR>(a, xb, ldxb, i0, i1, partial);
+#else
+  (void)xb;
+  (void)ldxb;
+  transposedPartial<NR>(a, x, i0, i1, partial);
+#endif
+}
+
 /// The transposed layout: the weight's rows split over the threads, their
 /// partial sums added up with the epilogue.
-void streamTransposed(const LinearArgs &a, const float *x) {
+void streamTransposed(const LinearArgs &a, const float *x, const uint16_t *xb,
+                      int64_t ldxb) {
   const int64_t parts = std::max<int64_t>(
       1, std::min<int64_t>(numThreads(), a.in / 64));
   const int64_t span = (a.in + parts - 1) / parts;
@@ -228,18 +302,19 @@ void streamTransposed(const LinearArgs &a, const float *x) {
     for (int64_t r0 = 0; r0 < a.rows; r0 += kRowGroup) {
       float *part = partial.data() + (p * a.rows + r0) * a.out;
       const float *xr = x + r0 * a.in;
+      const uint16_t *xbr = xb + r0 * ldxb;
       switch (std::min(kRowGroup, a.rows - r0)) {
       case 1:
-        transposedPartial<1>(a, xr, i0, i1, part);
+        transposedRows<1>(a, xr, xbr, ldxb, i0, i1, part);
         break;
       case 2:
-        transposedPartial<2>(a, xr, i0, i1, part);
+        transposedRows<2>(a, xr, xbr, ldxb, i0, i1, part);
         break;
       case 3:
-        transposedPartial<3>(a, xr, i0, i1, part);
+        transposedRows<3>(a, xr, xbr, ldxb, i0, i1, part);
         break;
       default:
-        transposedPartial<4>(a, xr, i0, i1, part);
+        transposedRows<4>(a, xr, xbr, ldxb, i0, i1, part);
         break;
       }
     }
@@ -270,7 +345,7 @@ void streamBF16(const LinearArgs &a) {
       xb[r * ldxb + i] = uint16_t(bits >> 16);
     }
   if (a.transposed)
-    return streamTransposed(a, x.data());
+    return streamTransposed(a, x.data(), xb.data(), ldxb);
   // Blocks of outputs: a few per thread to balance them, each a multiple
   // of the four-output tile.
   const int64_t threads = std::max<int64_t>(1, numThreads());
