@@ -25,13 +25,15 @@ import torch.nn.functional as F
 from checks import check, close, finish, i64, rel_err  # noqa: E402
 import xformer  # noqa: E402
 
-# Agreement with the rounded oracle. Not fp32's 1e-4: an input one f32 ulp
-# away from a bf16 rounding boundary may round the other way here and
-# there, a 2^-8 relative step in that one product.
-ROUNDED_TOL = 2e-3
+# Agreement with the rounded oracle: about 1e-7 where every input rounds
+# alike. An input within an f32 ulp of a bf16 rounding boundary may round
+# the other way here and there (a 2^-8 step in that one product; 1.4e-4 seen
+# once in Llama's decode), well below what skipping the input's rounding
+# (about 3e-3) would cost.
+ROUNDED_TOL = 5e-4
 # Against plain fp32: what 8 significant bits in weights and activations
-# cost on these small random models.
-FP32_TOL = 5e-2
+# cost on these small random models (3e-3 to 8e-3 seen).
+FP32_TOL = 3e-2
 
 
 def bf16(t):
@@ -219,7 +221,7 @@ def test_minilm(work):
     check("all-MiniLM-L6-v2 bf16 embeddings vs rounded transformers (%d sentences)" % len(cos_r),
           min(cos_r) >= 0.99999, "min cosine %.7f" % min(cos_r))
     check("all-MiniLM-L6-v2 bf16 embeddings vs fp32 sentence-transformers",
-          min(cos_f) >= 0.999, "min cosine %.7f" % min(cos_f))
+          min(cos_f) >= 0.9999, "min cosine %.7f" % min(cos_f))
 
 
 def main():
