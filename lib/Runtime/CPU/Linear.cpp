@@ -43,6 +43,10 @@ Context &context() {
 /// weight byte read once, where a GEMM would first repack the weight.
 constexpr int64_t kStreamRows = 8;
 constexpr int64_t kRowGroup = 4;
+/// Software prefetch distances of the streamed kernels: weight rows ahead
+/// of the [in, out] pass, outputs ahead of the [out, in] one.
+constexpr int64_t kPrefetchRows = 16;
+constexpr int64_t kPrefetchOutputs = 16;
 
 #ifdef __AVX512F__
 constexpr int64_t kLanes = 16;
@@ -133,12 +137,20 @@ void rowMajorRows(const LinearArgs &a, const float *x, const uint16_t *xb,
   const int64_t chunks = (in + 31) / 32;
   const __mmask32 tail = in % 32 ? (__mmask32(1) << (in % 32)) - 1 : ~0u;
   for (; o + 4 <= o1; o += 4) {
+    const uint16_t *ahead =
+        o + 4 + kPrefetchOutputs <= o1
+            ? a.weightBF16 + (o + kPrefetchOutputs) * in
+            : nullptr;
     __m512 acc[NR][4];
     for (int r = 0; r < NR; ++r)
       for (int k = 0; k < 4; ++k)
         acc[r][k] = _mm512_setzero_ps();
     for (int64_t c = 0; c < chunks; ++c) {
       const __mmask32 m = c + 1 == chunks ? tail : ~0u;
+      if (ahead)
+        for (int k = 0; k < 4; ++k)
+          _mm_prefetch(reinterpret_cast<const char *>(ahead + k * in + c * 32),
+                       _MM_HINT_T0);
       __m512bh w[4];
       for (int k = 0; k < 4; ++k)
         w[k] = (__m512bh)_mm512_maskz_loadu_epi16(
@@ -248,9 +260,18 @@ void transposedPartialBF16(const LinearArgs &a, const uint16_t *xb,
       x0[r] = pairOf(r, i);
       x1[r] = rowsHere > 2 ? pairOf(r, i + 2) : (__m512bh)_mm512_setzero_si512();
     }
+    // The rows of the pass kPrefetchRows ahead, a line per row per step:
+    // each pass reads four short streams (a row is a few KB), too short
+    // for the hardware prefetchers to ramp up on.
+    const uint16_t *ahead =
+        i + kPrefetchRows + 4 <= i1 ? w + kPrefetchRows * out : nullptr;
     for (int64_t c = 0; c < out; c += 32) {
       const __mmask32 m =
           out - c >= 32 ? ~0u : (__mmask32(1) << (out - c)) - 1;
+      if (ahead)
+        for (int k = 0; k < 4; ++k)
+          _mm_prefetch(reinterpret_cast<const char *>(ahead + k * out + c),
+                       _MM_HINT_T0);
       __m512i row[4];
       for (int k = 0; k < 4; ++k)
         row[k] = k < rowsHere ? _mm512_maskz_loadu_epi16(m, w + k * out + c)
