@@ -516,6 +516,7 @@ bool xformer::runtime::cpu::linear(const LinearArgs &a, std::string &error) {
                    dnnl::memory(dst, ctx.engine,
                                 const_cast<float *>(a.residual))});
     }
+    yieldCores(); // oneDNN runs its own OpenMP threads
     prim.execute(ctx.stream, args);
     ctx.stream.wait();
   } catch (const dnnl::error &e) {

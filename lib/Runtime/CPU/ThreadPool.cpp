@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -27,6 +28,17 @@ int64_t xformer::runtime::cpu::numThreads() {
 
 namespace {
 
+/// How long the pool's threads spin for work before they sleep:
+/// XFORMER_SPIN_US, else 50 microseconds.
+int64_t spinMicros() {
+  static const int64_t us = [] {
+    if (const char *env = std::getenv("XFORMER_SPIN_US"))
+      return int64_t(std::strtol(env, nullptr, 10));
+    return int64_t(50);
+  }();
+  return us;
+}
+
 class Pool {
 public:
   explicit Pool(int64_t workers) {
@@ -44,11 +56,17 @@ public:
       jobItems = items;
       next.store(0, std::memory_order_relaxed);
       pending = helpers;
+      pendingNow.store(helpers, std::memory_order_relaxed);
       invited = helpers;
       ++generation;
+      published.store(generation, std::memory_order_release);
     }
     wake.notify_all();
     drain(body, items);
+    // The helpers usually finish within microseconds of the caller: wait
+    // for them spinning before sleeping (a sleep and wake-up costs tens of
+    // microseconds, which a decode step pays once per kernel call).
+    spinWhile([&] { return pendingNow.load(std::memory_order_acquire) != 0; });
     std::unique_lock<std::mutex> lock(mutex);
     done.wait(lock, [this] { return pending == 0; });
     job = nullptr;
@@ -62,11 +80,39 @@ private:
       body(i);
   }
 
+  /// Spins while `busy()` holds, for at most spinMicros() and until
+  /// yieldCores() is called.
+  template <typename Busy> static void spinWhile(Busy busy) {
+    const int64_t us = spinMicros();
+    if (us <= 0)
+      return;
+    const uint64_t epoch = yieldEpoch.load(std::memory_order_relaxed);
+    const auto until =
+        std::chrono::steady_clock::now() + std::chrono::microseconds(us);
+    while (busy()) {
+      for (int i = 0; i < 64; ++i)
+        __builtin_ia32_pause();
+      if (std::chrono::steady_clock::now() > until ||
+          yieldEpoch.load(std::memory_order_relaxed) != epoch)
+        return;
+    }
+  }
+
+public:
+  /// Bumped by yieldCores(): spinning threads go to sleep.
+  static std::atomic<uint64_t> yieldEpoch;
+
+private:
+
   void workerLoop() {
     uint64_t seen = 0;
     for (;;) {
       const std::function<void(int64_t)> *body;
       int64_t items;
+      // The next kernel call of a decode step comes within microseconds.
+      spinWhile([&] {
+        return published.load(std::memory_order_acquire) == seen;
+      });
       {
         std::unique_lock<std::mutex> lock(mutex);
         wake.wait(lock, [&] { return generation != seen && invited > 0; });
@@ -79,6 +125,7 @@ private:
       {
         std::lock_guard<std::mutex> lock(mutex);
         --pending;
+        pendingNow.store(pending, std::memory_order_release);
       }
       done.notify_one();
     }
@@ -91,6 +138,9 @@ private:
   int64_t jobItems = 0, pending = 0, invited = 0;
   uint64_t generation = 0;
   std::atomic<int64_t> next{0};
+  /// generation and pending, readable without the mutex (for spinning).
+  std::atomic<uint64_t> published{0};
+  std::atomic<int64_t> pendingNow{0};
 };
 
 /// The process's pool, started on first use. A forked child has none of
@@ -108,7 +158,13 @@ Pool &pool() {
   return *current;
 }
 
+std::atomic<uint64_t> Pool::yieldEpoch{0};
+
 } // namespace
+
+void xformer::runtime::cpu::yieldCores() {
+  Pool::yieldEpoch.fetch_add(1, std::memory_order_relaxed);
+}
 
 void xformer::runtime::cpu::parallelFor(
     int64_t items, const std::function<void(int64_t)> &body) {

@@ -24,6 +24,12 @@ int64_t numThreads();
 /// from inside a body) runs its items on the calling thread.
 void parallelFor(int64_t items, const std::function<void(int64_t)> &body);
 
+/// Between calls the pool's threads spin for a while (XFORMER_SPIN_US,
+/// default 50 us) before they sleep, since the next call of a decode step
+/// comes within microseconds; code about to run threads of its own (oneDNN's
+/// OpenMP team) calls this first so they have the cores to themselves.
+void yieldCores();
+
 } // namespace xformer::runtime::cpu
 
 #endif // XFORMER_LIB_RUNTIME_CPU_THREADPOOL_H
