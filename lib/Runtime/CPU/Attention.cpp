@@ -288,16 +288,62 @@ inline float exp2NonPositive(float x) {
   return x == kNegInf ? 0.0f : result;
 }
 
+typedef int32_t IVec __attribute__((vector_size(kLanes * sizeof(int32_t))));
+
+/// exp2NonPositive on a whole register, written with vector operations so
+/// the compiler keeps the full register width (auto-vectorised, the loop
+/// ran at half width on AVX-512). Rounding to the nearest integer by adding
+/// and subtracting 1.5 * 2^23, exact for |x| <= 126.
+inline Vec exp2Vec(Vec x) {
+  const Vec lo = splat(-126.0f), magic = splat(12582912.0f);
+  const Vec c = x < lo ? lo : x;
+  const Vec n = (c + magic) - magic;
+  const Vec r = c - n;
+  Vec p = splat(1.535336188319500e-4f);
+  p = p * r + 1.339887440266574e-3f;
+  p = p * r + 9.618437357674640e-3f;
+  p = p * r + 5.550332471162809e-2f;
+  p = p * r + 2.402264791363012e-1f;
+  p = p * r + 6.931472028550421e-1f;
+  p = p * r + 1.0f;
+  IVec bits;
+  std::memcpy(&bits, &p, sizeof(bits));
+  bits += __builtin_convertvector(n, IVec) << 23;
+  Vec result;
+  std::memcpy(&result, &bits, sizeof(result));
+  const Vec zero = {};
+  return x == splat(kNegInf) ? zero : result;
+}
+
+/// Sum and maximum of a register's lanes by halving (log2 steps, not a
+/// chain of kLanes dependent scalar operations).
+inline float laneSum(Vec v) {
+  Vec8 w = foldTo8(v);
+  typedef float Vec4 __attribute__((vector_size(4 * sizeof(float))));
+  Vec4 q = __builtin_shufflevector(w, w, 0, 1, 2, 3) +
+           __builtin_shufflevector(w, w, 4, 5, 6, 7);
+  return (q[0] + q[2]) + (q[1] + q[3]);
+}
+
+inline float laneMax(Vec v) {
+  float r[kLanes];
+  std::memcpy(r, &v, sizeof(r));
+  for (int64_t width = kLanes / 2; width >= 1; width /= 2)
+    for (int64_t l = 0; l < width; ++l)
+      r[l] = std::max(r[l], r[l + width]);
+  return r[0];
+}
+
 /// p[j] = 2^(s[j] - m) over a whole tile row; returns the sum.
-/// Two loops: an in-order float sum would keep the compiler from
-/// vectorising the exponentials.
 inline float expRow(const float *s, float m, float *p) {
-  for (int64_t j = 0; j < kBlockK; ++j)
-    p[j] = exp2NonPositive(s[j] - m);
+  const Vec mv = splat(m);
   Vec sum = {};
-  for (int64_t j = 0; j < kBlockK; j += kLanes)
-    sum += load(p + j);
-  return horizontalSum(sum);
+  for (int64_t j = 0; j < kBlockK; j += kLanes) {
+    const Vec e = exp2Vec(load(s + j) - mv);
+    store(p + j, e);
+    sum += e;
+  }
+  return laneSum(sum);
 }
 
 /// The largest of a whole tile row.
@@ -307,10 +353,7 @@ inline float rowMaximum(const float *s) {
     const Vec x = load(s + j);
     m = m > x ? m : x;
   }
-  float r = m[0];
-  for (int64_t l = 1; l < kLanes; ++l)
-    r = std::max(r, m[l]);
-  return r;
+  return laneMax(m);
 }
 
 /// Contiguous runs of equal document ids: [start[p], end[p]) holds p.
