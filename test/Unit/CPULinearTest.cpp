@@ -80,70 +80,84 @@ double activation(Activation act, double x) {
   return x;
 }
 
-// The bf16 mode: bf16 weights, the input rounded to bf16, f32 sums and an
-// f32 epilogue. Rows 1-8 take the streamed kernel, more rows oneDNN's bf16
-// GEMM where the CPU has one; both layouts, odd sizes (vector tails), every
-// activation, bias and residual.
-TEST(CPULinear, BF16WeightsMatchRoundedProduct) {
-  std::mt19937_64 rng(5);
+/// One bf16 linear against the definition: bf16 weights, the input rounded
+/// to bf16, f32 sums and an f32 epilogue.
+void checkBF16(std::mt19937_64 &rng, int64_t rows, int64_t in, int64_t out,
+               bool transposed, bool withBias, bool withResidual,
+               Activation act) {
   std::normal_distribution<float> n(0.0f, 1.0f);
   std::uniform_int_distribution<int> bits(0, 0xffff);
+  std::vector<float> x(rows * in), b(out), res(rows * out), y(rows * out);
+  std::vector<uint16_t> w(in * out);
+  for (float &v : x)
+    v = n(rng);
+  for (uint16_t &v : w) { // finite bf16 values of moderate size
+    do
+      v = uint16_t(bits(rng));
+    while (((v >> 7) & 0xff) > 130 || ((v >> 7) & 0xff) < 110);
+  }
+  for (float &v : b)
+    v = n(rng);
+  for (float &v : res)
+    v = n(rng);
+  auto weightAt = [&](int64_t o, int64_t i) {
+    const uint16_t h = transposed ? w[i * out + o] : w[o * in + i];
+    const double mag =
+        std::ldexp(1.0 + (h & 0x7f) / 128.0, ((h >> 7) & 0xff) - 127);
+    return (h & 0x8000) ? -mag : mag;
+  };
+  LinearArgs a;
+  a.input = x.data();
+  a.weightBF16 = w.data();
+  a.bias = withBias ? b.data() : nullptr;
+  a.output = y.data();
+  a.rows = rows;
+  a.in = in;
+  a.out = out;
+  a.transposed = transposed;
+  a.activation = act;
+  a.residual = withResidual ? res.data() : nullptr;
+  std::string error;
+  ASSERT_TRUE(linear(a, error)) << error;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t o = 0; o < out; ++o) {
+      double sum = withBias ? b[o] : 0.0, scale = 0.0;
+      for (int64_t i = 0; i < in; ++i) {
+        const double p = nearestBF16(x[r * in + i]) * weightAt(o, i);
+        sum += p;
+        scale += std::fabs(p);
+      }
+      double want = activation(act, sum);
+      if (withResidual)
+        want += res[r * out + o];
+      ASSERT_NEAR(y[r * out + o], want, 1e-5 * (1 + scale + std::fabs(want)))
+          << "rows " << rows << " in " << in << " out " << out
+          << " transposed " << transposed << " act " << int(act) << " at ["
+          << r << ", " << o << "]";
+    }
+}
+
+// Rows 1-8 take the streamed kernel, more rows the many-row path of this
+// CPU (XFORMER_BF16_GEMM picks one: test/Target/CPU/bf16-linear-paths.test runs
+// each); both layouts, odd sizes (vector tails), every activation, bias and
+// residual.
+TEST(CPULinear, BF16WeightsMatchRoundedProduct) {
+  std::mt19937_64 rng(5);
   const Activation acts[] = {Activation::None,     Activation::GeluErf,
                              Activation::GeluTanh, Activation::Silu,
                              Activation::Relu,     Activation::Tanh};
-  for (int t = 0; t < 36; ++t) {
-    int64_t rows = 1 + t % 12, in = 5 + t * 13 % 300, out = 1 + t * 29 % 600;
-    bool transposed = t % 2, withBias = t % 3 != 0, withResidual = t % 4 == 1;
-    Activation act = acts[t % 6];
-    std::vector<float> x(rows * in), b(out), res(rows * out), y(rows * out);
-    std::vector<uint16_t> w(in * out);
-    for (float &v : x)
-      v = n(rng);
-    for (uint16_t &v : w) { // finite bf16 values of moderate size
-      do
-        v = uint16_t(bits(rng));
-      while (((v >> 7) & 0xff) > 130 || ((v >> 7) & 0xff) < 110);
-    }
-    for (float &v : b)
-      v = n(rng);
-    for (float &v : res)
-      v = n(rng);
-    auto weightAt = [&](int64_t o, int64_t i) {
-      const uint16_t h = transposed ? w[i * out + o] : w[o * in + i];
-      const double mag = std::ldexp(1.0 + (h & 0x7f) / 128.0,
-                                    ((h >> 7) & 0xff) - 127);
-      return (h & 0x8000) ? -mag : mag;
-    };
-    LinearArgs a;
-    a.input = x.data();
-    a.weightBF16 = w.data();
-    a.bias = withBias ? b.data() : nullptr;
-    a.output = y.data();
-    a.rows = rows;
-    a.in = in;
-    a.out = out;
-    a.transposed = transposed;
-    a.activation = act;
-    a.residual = withResidual ? res.data() : nullptr;
-    std::string error;
-    ASSERT_TRUE(linear(a, error)) << error;
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t o = 0; o < out; ++o) {
-        double sum = withBias ? b[o] : 0.0, scale = 0.0;
-        for (int64_t i = 0; i < in; ++i) {
-          const double p = nearestBF16(x[r * in + i]) * weightAt(o, i);
-          sum += p;
-          scale += std::fabs(p);
-        }
-        double want = activation(act, sum);
-        if (withResidual)
-          want += res[r * out + o];
-        ASSERT_NEAR(y[r * out + o], want, 1e-5 * (1 + scale + std::fabs(want)))
-            << "rows " << rows << " in " << in << " out " << out
-            << " transposed " << transposed << " act " << int(act) << " at ["
-            << r << ", " << o << "]";
-      }
-  }
+  for (int t = 0; t < 36; ++t)
+    checkBF16(rng, 1 + t % 12, 5 + t * 13 % 300, 1 + t * 29 % 600, t % 2,
+              t % 3 != 0, t % 4 == 1, acts[t % 6]);
+}
+
+// Weights past 16 MB in f32: the widened path converts them a block of
+// outputs at a time, writing the output (and reading the residual) through
+// copies of the block's columns.
+TEST(CPULinear, BF16LargeWeightsInBlocks) {
+  std::mt19937_64 rng(7);
+  checkBF16(rng, 12, 8197, 1203, false, true, true, Activation::GeluTanh);
+  checkBF16(rng, 10, 8197, 1203, true, true, true, Activation::None);
 }
 
 TEST(CPULinear, RejectsInvalidArguments) {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <immintrin.h>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -425,6 +426,88 @@ bool haveBF16Gemm(Context &ctx) {
   return ctx.bf16Gemm == 1;
 }
 
+/// How a bf16 linear of many rows runs.
+enum class BF16Gemm { OneDNN, Widened, Streamed };
+
+/// oneDNN's bf16 GEMM where it beats f32 (AMX tiles); without AMX it runs
+/// below oneDNN's f32 GEMM (vdpbf16ps has the FMAs' throughput and the
+/// weights are repacked on every call), so the weights are widened to f32
+/// instead. XFORMER_BF16_GEMM=onednn|widened|streamed picks one (tests
+/// cover each on any CPU).
+BF16Gemm bf16GemmChoice(Context &ctx) {
+  static const BF16Gemm choice = [&] {
+    if (const char *env = std::getenv("XFORMER_BF16_GEMM")) {
+      const std::string v = env;
+      if (v == "onednn" && haveBF16Gemm(ctx))
+        return BF16Gemm::OneDNN;
+      if (v == "streamed")
+        return BF16Gemm::Streamed;
+      if (v == "widened")
+        return BF16Gemm::Widened;
+    }
+    const int isa = static_cast<int>(dnnl::get_effective_cpu_isa());
+    const int amx = static_cast<int>(dnnl::cpu_isa::avx512_core_amx);
+    return (isa & amx) == amx && haveBF16Gemm(ctx) ? BF16Gemm::OneDNN
+                                                   : BF16Gemm::Widened;
+  }();
+  return choice;
+}
+
+/// The bf16 linear through oneDNN's f32 GEMM: the input rounded to bf16
+/// values, the weights widened (exactly) to f32 a block of outputs at a
+/// time (16 MB of f32 at most), so every product is the bf16 product and
+/// sums are f32, the bf16 mode's definition.
+bool widenedLinear(const LinearArgs &a, std::string &error) {
+  std::vector<float> x(a.rows * a.in);
+  for (int64_t e = 0; e < a.rows * a.in; ++e)
+    x[e] = roundToBF16(a.input[e]);
+  const int64_t block =
+      std::min<int64_t>(a.out, std::max<int64_t>(64, (4 << 20) / a.in));
+  std::vector<float> w(a.in * block), y, residual;
+  for (int64_t c0 = 0; c0 < a.out; c0 += block) {
+    const int64_t n = std::min(block, a.out - c0);
+    if (a.transposed) // [in, out]: n columns of every row
+      parallelFor(a.in, [&](int64_t i) {
+        const uint16_t *src = a.weightBF16 + i * a.out + c0;
+        for (int64_t c = 0; c < n; ++c)
+          w[i * n + c] = bf16ToFloat(src[c]);
+      });
+    else // [out, in]: n whole rows
+      parallelFor(n, [&](int64_t o) {
+        const uint16_t *src = a.weightBF16 + (c0 + o) * a.in;
+        for (int64_t i = 0; i < a.in; ++i)
+          w[o * a.in + i] = bf16ToFloat(src[i]);
+      });
+    LinearArgs b = a;
+    b.input = x.data();
+    b.weight = w.data();
+    b.weightBF16 = nullptr;
+    b.out = n;
+    b.bias = a.bias ? a.bias + c0 : nullptr;
+    if (n == a.out) {
+      if (!linear(b, error))
+        return false;
+      continue;
+    }
+    // A block of the output columns: through contiguous copies.
+    y.resize(a.rows * n);
+    b.output = y.data();
+    if (a.residual) {
+      residual.resize(a.rows * n);
+      for (int64_t r = 0; r < a.rows; ++r)
+        std::memcpy(residual.data() + r * n, a.residual + r * a.out + c0,
+                    n * sizeof(float));
+      b.residual = residual.data();
+    }
+    if (!linear(b, error))
+      return false;
+    for (int64_t r = 0; r < a.rows; ++r)
+      std::memcpy(a.output + r * a.out + c0, y.data() + r * n,
+                  n * sizeof(float));
+  }
+  return true;
+}
+
 } // namespace
 
 bool xformer::runtime::cpu::hasBF16Gemm() { return haveBF16Gemm(context()); }
@@ -439,9 +522,15 @@ bool xformer::runtime::cpu::linear(const LinearArgs &a, std::string &error) {
   if (a.rows == 0)
     return true;
   Context &ctx = context();
-  if (bf16 && (a.rows <= kStreamRows || !haveBF16Gemm(ctx))) {
-    streamBF16(a);
-    return true;
+  if (bf16) {
+    const BF16Gemm gemm = a.rows <= kStreamRows ? BF16Gemm::Streamed
+                                                : bf16GemmChoice(ctx);
+    if (gemm == BF16Gemm::Streamed) {
+      streamBF16(a);
+      return true;
+    }
+    if (gemm == BF16Gemm::Widened)
+      return widenedLinear(a, error);
   }
   using dt = dnnl::memory::data_type;
   using tag = dnnl::memory::format_tag;
