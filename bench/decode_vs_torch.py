@@ -21,9 +21,13 @@ THREADS = 2
 
 
 def llc_bytes():
+    """The last-level cache's size, as glibc reports it (what the xformer
+    side reads through sysconf), else 0."""
     try:
-        return max(0, os.sysconf("SC_LEVEL3_CACHE_SIZE"))
-    except (ValueError, OSError):
+        out = subprocess.run(["getconf", "LEVEL3_CACHE_SIZE"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+        return max(0, int(out or 0))
+    except (OSError, ValueError, subprocess.CalledProcessError):
         return 0
 
 

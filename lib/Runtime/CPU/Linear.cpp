@@ -86,6 +86,33 @@ inline float roundToBF16(float v) {
   return v;
 }
 
+/// dst[e] = roundToBF16(src[e]) for e in [0, n), a register at a time
+/// (branch-free: NaN and Inf keep their bits).
+void roundToBF16(const float *src, float *dst, int64_t n) {
+  const int64_t nv = n / kLanes * kLanes;
+  const UVec expMask = UVec{} + 0x7f800000u, one = UVec{} + 1u,
+             half = UVec{} + 0x7fffu, top = UVec{} + 0xffff0000u;
+  for (int64_t e = 0; e < nv; e += kLanes) {
+    UVec bits;
+    std::memcpy(&bits, src + e, sizeof(bits));
+    const UVec rounded = (bits + half + ((bits >> 16) & one)) & top;
+    const UVec special = (bits & expMask) == expMask; // all ones where so
+    const UVec out = (special & bits) | (~special & rounded);
+    std::memcpy(dst + e, &out, sizeof(out));
+  }
+  for (int64_t e = nv; e < n; ++e)
+    dst[e] = roundToBF16(src[e]);
+}
+
+/// A buffer of the calling thread, grown as needed and kept between calls
+/// (no allocation, page faults or zeroing per linear).
+template <typename T, int Slot> T *threadBuffer(int64_t n) {
+  thread_local std::vector<T> buffer;
+  if (int64_t(buffer.size()) < n)
+    buffer.resize(n);
+  return buffer.data();
+}
+
 inline float bf16ToFloat(uint16_t h) {
   const uint32_t bits = uint32_t(h) << 16;
   float v;
@@ -356,18 +383,18 @@ void streamTransposed(const LinearArgs &a, const float *x, const uint16_t *xb,
 /// before it is written).
 void streamBF16(const LinearArgs &a) {
   const int64_t n = a.rows * a.in, ldxb = (a.in + 31) / 32 * 32;
-  std::vector<float> x(n);
-  std::vector<uint16_t> xb(a.rows * ldxb, 0);
+  float *x = threadBuffer<float, 0>(n);
+  uint16_t *xb = threadBuffer<uint16_t, 1>(a.rows * ldxb);
+  std::memset(xb, 0, a.rows * ldxb * sizeof(uint16_t));
+  roundToBF16(a.input, x, n);
   for (int64_t r = 0; r < a.rows; ++r)
     for (int64_t i = 0; i < a.in; ++i) {
-      const float v = roundToBF16(a.input[r * a.in + i]);
-      x[r * a.in + i] = v;
       uint32_t bits;
-      std::memcpy(&bits, &v, sizeof(bits));
+      std::memcpy(&bits, x + r * a.in + i, sizeof(bits));
       xb[r * ldxb + i] = uint16_t(bits >> 16);
     }
   if (a.transposed)
-    return streamTransposed(a, x.data(), xb.data(), ldxb);
+    return streamTransposed(a, x, xb, ldxb);
   // Blocks of outputs: a few per thread to balance them, each a multiple
   // of the four-output tile.
   const int64_t threads = std::max<int64_t>(1, numThreads());
@@ -379,16 +406,16 @@ void streamBF16(const LinearArgs &a) {
     for (int64_t r0 = 0; r0 < a.rows; r0 += kRowGroup) {
       switch (std::min(kRowGroup, a.rows - r0)) {
       case 1:
-        rowMajorRows<1>(a, x.data(), xb.data(), ldxb, r0, o0, o1);
+        rowMajorRows<1>(a, x, xb, ldxb, r0, o0, o1);
         break;
       case 2:
-        rowMajorRows<2>(a, x.data(), xb.data(), ldxb, r0, o0, o1);
+        rowMajorRows<2>(a, x, xb, ldxb, r0, o0, o1);
         break;
       case 3:
-        rowMajorRows<3>(a, x.data(), xb.data(), ldxb, r0, o0, o1);
+        rowMajorRows<3>(a, x, xb, ldxb, r0, o0, o1);
         break;
       default:
-        rowMajorRows<4>(a, x.data(), xb.data(), ldxb, r0, o0, o1);
+        rowMajorRows<4>(a, x, xb, ldxb, r0, o0, o1);
         break;
       }
     }
@@ -396,14 +423,16 @@ void streamBF16(const LinearArgs &a) {
 }
 
 /// x rounded to bf16 words, the source operand of oneDNN's bf16 GEMM.
-void toBF16(const float *x, int64_t n, std::vector<uint16_t> &out) {
-  out.resize(n);
+uint16_t *toBF16(const float *x, int64_t n) {
+  float *rounded = threadBuffer<float, 2>(n);
+  uint16_t *out = threadBuffer<uint16_t, 3>(n);
+  roundToBF16(x, rounded, n);
   for (int64_t e = 0; e < n; ++e) {
-    const float v = roundToBF16(x[e]);
     uint32_t bits;
-    std::memcpy(&bits, &v, sizeof(bits));
+    std::memcpy(&bits, rounded + e, sizeof(bits));
     out[e] = uint16_t(bits >> 16);
   }
+  return out;
 }
 
 /// Whether oneDNN implements a bf16 matmul on this CPU (AVX-512 and up).
@@ -458,12 +487,12 @@ BF16Gemm bf16GemmChoice(Context &ctx) {
 /// time (16 MB of f32 at most), so every product is the bf16 product and
 /// sums are f32, the bf16 mode's definition.
 bool widenedLinear(const LinearArgs &a, std::string &error) {
-  std::vector<float> x(a.rows * a.in);
-  for (int64_t e = 0; e < a.rows * a.in; ++e)
-    x[e] = roundToBF16(a.input[e]);
+  float *x = threadBuffer<float, 4>(a.rows * a.in);
+  roundToBF16(a.input, x, a.rows * a.in);
   const int64_t block =
       std::min<int64_t>(a.out, std::max<int64_t>(64, (4 << 20) / a.in));
-  std::vector<float> w(a.in * block), y, residual;
+  float *w = threadBuffer<float, 5>(a.in * block);
+  std::vector<float> y, residual;
   for (int64_t c0 = 0; c0 < a.out; c0 += block) {
     const int64_t n = std::min(block, a.out - c0);
     if (a.transposed) // [in, out]: n columns of every row
@@ -479,8 +508,8 @@ bool widenedLinear(const LinearArgs &a, std::string &error) {
           w[o * a.in + i] = bf16ToFloat(src[i]);
       });
     LinearArgs b = a;
-    b.input = x.data();
-    b.weight = w.data();
+    b.input = x;
+    b.weight = w;
     b.weightBF16 = nullptr;
     b.out = n;
     b.bias = a.bias ? a.bias + c0 : nullptr;
@@ -535,9 +564,7 @@ bool xformer::runtime::cpu::linear(const LinearArgs &a, std::string &error) {
   using dt = dnnl::memory::data_type;
   using tag = dnnl::memory::format_tag;
   const dt in = bf16 ? dt::bf16 : dt::f32;
-  std::vector<uint16_t> inputBF16;
-  if (bf16)
-    toBF16(a.input, a.rows * a.in, inputBF16);
+  const uint16_t *inputBF16 = bf16 ? toBF16(a.input, a.rows * a.in) : nullptr;
   try {
     dnnl::memory::desc src({a.rows, a.in}, in, tag::ab);
     // Weights as the [in, out] operand of the product: an [out, in] matrix
@@ -587,7 +614,7 @@ bool xformer::runtime::cpu::linear(const LinearArgs &a, std::string &error) {
       }
       prim = it->second;
     }
-    void *input = bf16 ? static_cast<void *>(inputBF16.data())
+    void *input = bf16 ? static_cast<void *>(const_cast<uint16_t *>(inputBF16))
                        : const_cast<float *>(a.input);
     void *weight = bf16 ? const_cast<uint16_t *>(a.weightBF16)
                         : static_cast<void *>(const_cast<float *>(a.weight));
