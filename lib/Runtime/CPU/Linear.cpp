@@ -539,8 +539,6 @@ bool widenedLinear(const LinearArgs &a, std::string &error) {
 
 } // namespace
 
-bool xformer::runtime::cpu::hasBF16Gemm() { return haveBF16Gemm(context()); }
-
 bool xformer::runtime::cpu::linear(const LinearArgs &a, std::string &error) {
   const bool bf16 = a.weightBF16 != nullptr;
   if (a.rows < 0 || a.in <= 0 || a.out <= 0 || !a.input ||

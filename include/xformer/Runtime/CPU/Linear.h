@@ -5,8 +5,9 @@
 // oneDNN does the GEMM and the epilogue (post-ops); primitives are created
 // once per shape and reused. In the bf16 mode (bf16 weights), a few rows
 // (decode) run the runtime's own weight-streaming kernel, which reads each
-// weight byte once; more rows run oneDNN's bf16 GEMM (AVX512-BF16, AMX)
-// where the CPU has one, else the same kernel.
+// weight byte once; more rows run oneDNN's bf16 GEMM where the CPU has AMX,
+// else oneDNN's f32 GEMM on weights widened a block at a time
+// (XFORMER_BF16_GEMM=onednn|widened|streamed overrides the choice).
 //
 //===----------------------------------------------------------------------===//
 
@@ -38,10 +39,6 @@ struct LinearArgs {
 
 /// Runs the GEMM; returns false and sets `error` if oneDNN refuses it.
 bool linear(const LinearArgs &args, std::string &error);
-
-/// Whether oneDNN has a bf16 GEMM on this CPU (else the bf16 mode streams
-/// every linear itself: correct, slower for many rows).
-bool hasBF16Gemm();
 
 } // namespace xformer::runtime::cpu
 
