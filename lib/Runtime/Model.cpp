@@ -362,24 +362,38 @@ float halfToFloat(uint16_t h) {
   return f;
 }
 
+/// Why a weight with a NaN or Inf at element e is refused.
+std::string nonFinite(const char *name, float v, int64_t e) {
+  return "weight '" + std::string(name) + "' holds " +
+         (std::isnan(v) ? "NaN" : "Inf") + " at element " + std::to_string(e);
+}
+
+/// Element e of a float checkpoint tensor (f32, bf16 or f16) as a float:
+/// exact, every value of the narrower types is a float.
+float floatElement(const uint8_t *src, DType dtype, int64_t e) {
+  float v;
+  if (dtype == DType::F32) {
+    std::memcpy(&v, src + 4 * e, sizeof(v));
+    return v;
+  }
+  uint16_t h;
+  std::memcpy(&h, src + 2 * e, sizeof(h));
+  if (dtype == DType::F16)
+    return halfToFloat(h);
+  const uint32_t bits = uint32_t(h) << 16;
+  std::memcpy(&v, &bits, sizeof(v));
+  return v;
+}
+
 /// A bf16 or f16 checkpoint tensor widened to the f32 the model computes
-/// in: exact (every value is a float), so the model runs on the
-/// checkpoint's own weights.
+/// in: exact, so the model runs on the checkpoint's own weights.
 Buffer widenToF32(const SafetensorsFile &file, const TensorInfo &t) {
   const int64_t n = t.numElements();
   Buffer out = allocate(std::max<int64_t>(1, n) * int64_t(sizeof(float)));
   const auto *src = static_cast<const uint8_t *>(file.data(t));
   float *dst = reinterpret_cast<float *>(out.get());
-  for (int64_t e = 0; e < n; ++e) {
-    uint16_t h;
-    std::memcpy(&h, src + 2 * e, sizeof(h));
-    if (t.dtype == DType::BF16) {
-      const uint32_t bits = uint32_t(h) << 16;
-      std::memcpy(dst + e, &bits, sizeof(float));
-    } else {
-      dst[e] = halfToFloat(h);
-    }
-  }
+  for (int64_t e = 0; e < n; ++e)
+    dst[e] = floatElement(src, t.dtype, e);
   return out;
 }
 
@@ -394,23 +408,9 @@ Buffer narrowToBF16(const SafetensorsFile &file, const TensorInfo &t,
   const auto *src = static_cast<const uint8_t *>(file.data(t));
   uint16_t *dst = reinterpret_cast<uint16_t *>(out.get());
   for (int64_t e = 0; e < n; ++e) {
-    float v;
-    if (t.dtype == DType::F32) {
-      std::memcpy(&v, src + 4 * e, sizeof(v));
-    } else {
-      uint16_t h;
-      std::memcpy(&h, src + 2 * e, sizeof(h));
-      if (t.dtype == DType::BF16) {
-        const uint32_t bits = uint32_t(h) << 16;
-        std::memcpy(&v, &bits, sizeof(v));
-      } else {
-        v = halfToFloat(h);
-      }
-    }
+    const float v = floatElement(src, t.dtype, e);
     if (!std::isfinite(v)) {
-      error = "weight '" + std::string(name) + "' holds " +
-              (std::isnan(v) ? "NaN" : "Inf") + " at element " +
-              std::to_string(e);
+      error = nonFinite(name, v, e);
       return nullptr;
     }
     uint32_t bits;
@@ -419,8 +419,7 @@ Buffer narrowToBF16(const SafetensorsFile &file, const TensorInfo &t,
     const uint16_t r = uint16_t(bits >> 16);
     if ((r & 0x7f80u) == 0x7f80u) {
       error = "weight '" + std::string(name) + "' element " +
-              std::to_string(e) + " (" + std::to_string(v) +
-              ") overflows bf16";
+              std::to_string(e) + " (" + std::to_string(v) + ") overflows bf16";
       return nullptr;
     }
     dst[e] = r;
@@ -489,10 +488,7 @@ xf_status bindWeights(xf_model &m, const char *path, bool allowExtra) {
       int64_t n = t.numElements();
       for (int64_t e = 0; e < n; ++e)
         if (!std::isfinite(f[e]))
-          return fail(XF_ERROR_NONFINITE,
-                      "weight '" + std::string(w.name) + "' holds " +
-                          (std::isnan(f[e]) ? "NaN" : "Inf") + " at element " +
-                          std::to_string(e));
+          return fail(XF_ERROR_NONFINITE, nonFinite(w.name, f[e], e));
     }
     m.weights[i] = data;
   }

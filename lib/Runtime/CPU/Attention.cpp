@@ -264,36 +264,15 @@ void dotAll(const float *q, int64_t ldq, int64_t m, const float *k, int64_t d,
 /// each probability is one exp2 and the range reduction is exact.
 constexpr float kLog2e = 1.44269504088896341f;
 
-/// 2^x for x <= 0 in a form the compiler vectorises: x = n + r with n an
-/// integer and |r| <= 1/2, Cephes' exp2f polynomial for 2^r (about 1 ulp),
-/// n added to the exponent bits. -inf gives exactly 0; below -126 the
-/// result is 2^-126 or less, which no sum of probabilities notices.
-inline float exp2NonPositive(float x) {
-  const float clamped = std::max(x, -126.0f);
-  const float n = std::floor(clamped + 0.5f);
-  const float r = clamped - n;
-  float p = 1.535336188319500e-4f;
-  p = p * r + 1.339887440266574e-3f;
-  p = p * r + 9.618437357674640e-3f;
-  p = p * r + 5.550332471162809e-2f;
-  p = p * r + 2.402264791363012e-1f;
-  p = p * r + 6.931472028550421e-1f;
-  p = p * r + 1.0f;
-  int32_t bits;
-  std::memcpy(&bits, &p, sizeof(bits));
-  // n >= -126: the product fits, and unlike a shift it is defined.
-  bits += static_cast<int32_t>(n) * (int32_t(1) << 23);
-  float result;
-  std::memcpy(&result, &bits, sizeof(result));
-  return x == kNegInf ? 0.0f : result;
-}
-
 typedef int32_t IVec __attribute__((vector_size(kLanes * sizeof(int32_t))));
 
-/// exp2NonPositive on a whole register, written with vector operations so
-/// the compiler keeps the full register width (auto-vectorised, the loop
-/// ran at half width on AVX-512). Rounding to the nearest integer by adding
-/// and subtracting 1.5 * 2^23, exact for |x| <= 126.
+/// 2^x for x <= 0, a register at a time: x = n + r with n an integer and
+/// |r| <= 1/2, Cephes' exp2f polynomial for 2^r (about 1 ulp), n added to
+/// the exponent bits. -inf gives exactly 0; below -126 the result is 2^-126
+/// or less, which no sum of probabilities notices. n is rounded by adding
+/// and subtracting 1.5 * 2^23 (exact for |x| <= 126). Written with vector
+/// operations so the compiler keeps the full register width
+/// (auto-vectorised, the loop ran at half width on AVX-512).
 inline Vec exp2Vec(Vec x) {
   const Vec lo = splat(-126.0f), magic = splat(12582912.0f);
   const Vec c = x < lo ? lo : x;
@@ -314,6 +293,9 @@ inline Vec exp2Vec(Vec x) {
   const Vec zero = {};
   return x == splat(kNegInf) ? zero : result;
 }
+
+/// The same for one value (the online softmax's rescale factor).
+inline float exp2NonPositive(float x) { return exp2Vec(splat(x))[0]; }
 
 /// Sum and maximum of a register's lanes by halving (log2 steps, not a
 /// chain of kLanes dependent scalar operations).

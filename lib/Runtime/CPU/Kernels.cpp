@@ -212,7 +212,20 @@ int32_t xfk_embedding(xfk_frame *f, const float *table, int64_t vocab,
 
 namespace {
 
-int32_t runLinear(xfk_frame *f, LinearArgs &args, int32_t act) {
+/// Runs y = act(x W^T + bias) + residual with the weight already set in
+/// `args` (f32 or bf16); `act` is -1 or an xfk_unary_op.
+int32_t runLinear(xfk_frame *f, LinearArgs args, const float *x,
+                  const float *bias, float *y, int64_t rows, int64_t in,
+                  int64_t out, int32_t transposed, int32_t act,
+                  const float *residual) {
+  args.input = x;
+  args.bias = bias;
+  args.output = y;
+  args.rows = rows;
+  args.in = in;
+  args.out = out;
+  args.transposed = transposed != 0;
+  args.residual = residual;
   switch (act) {
   case -1:
     break;
@@ -247,16 +260,9 @@ int32_t xfk_linear_bf16_fused(xfk_frame *f, const float *x, const uint16_t *w,
                               int64_t in, int64_t out, int32_t transposed,
                               int32_t act, const float *residual) {
   LinearArgs args;
-  args.input = x;
   args.weightBF16 = w;
-  args.bias = bias;
-  args.output = y;
-  args.rows = rows;
-  args.in = in;
-  args.out = out;
-  args.transposed = transposed != 0;
-  args.residual = residual;
-  return runLinear(f, args, act);
+  return runLinear(f, args, x, bias, y, rows, in, out, transposed, act,
+                   residual);
 }
 
 int32_t xfk_linear_fused(xfk_frame *f, const float *x, const float *w,
@@ -264,16 +270,9 @@ int32_t xfk_linear_fused(xfk_frame *f, const float *x, const float *w,
                          int64_t in, int64_t out, int32_t transposed,
                          int32_t act, const float *residual) {
   LinearArgs args;
-  args.input = x;
   args.weight = w;
-  args.bias = bias;
-  args.output = y;
-  args.rows = rows;
-  args.in = in;
-  args.out = out;
-  args.transposed = transposed != 0;
-  args.residual = residual;
-  return runLinear(f, args, act);
+  return runLinear(f, args, x, bias, y, rows, in, out, transposed, act,
+                   residual);
 }
 
 int32_t xfk_linear(xfk_frame *f, const float *x, const float *w,

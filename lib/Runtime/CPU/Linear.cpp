@@ -6,13 +6,14 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
-#include <immintrin.h>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <immintrin.h>
 #include <map>
 #include <mutex>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 using namespace xformer::runtime::cpu;
@@ -129,8 +130,8 @@ inline float activate(Activation act, float x) {
     return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
   case Activation::GeluTanh:
     return 0.5f * x *
-           (1.0f + std::tanh(0.79788456080286536f *
-                             (x + 0.044715f * x * x * x)));
+           (1.0f +
+            std::tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
   case Activation::Silu:
     return x / (1.0f + std::exp(-x));
   case Activation::Relu:
@@ -139,6 +140,23 @@ inline float activate(Activation act, float x) {
     return std::tanh(x);
   }
   return x;
+}
+
+/// Calls f(std::integral_constant<int, NR>) with NR = min(rows, kRowGroup):
+/// the kernels take the row count of a group as a template parameter so
+/// their accumulators stay in registers.
+template <typename F> void withRowGroup(int64_t rows, F &&f) {
+  static_assert(kRowGroup == 4, "one case per group size");
+  switch (std::min(kRowGroup, rows)) {
+  case 1:
+    return f(std::integral_constant<int, 1>{});
+  case 2:
+    return f(std::integral_constant<int, 2>{});
+  case 3:
+    return f(std::integral_constant<int, 3>{});
+  default:
+    return f(std::integral_constant<int, 4>{});
+  }
 }
 
 /// Writes y[r][o] = act(sum + bias[o]) + residual[r][o].
@@ -165,10 +183,9 @@ void rowMajorRows(const LinearArgs &a, const float *x, const uint16_t *xb,
   const int64_t chunks = (in + 31) / 32;
   const __mmask32 tail = in % 32 ? (__mmask32(1) << (in % 32)) - 1 : ~0u;
   for (; o + 4 <= o1; o += 4) {
-    const uint16_t *ahead =
-        o + 4 + kPrefetchOutputs <= o1
-            ? a.weightBF16 + (o + kPrefetchOutputs) * in
-            : nullptr;
+    const uint16_t *ahead = o + 4 + kPrefetchOutputs <= o1
+                                ? a.weightBF16 + (o + kPrefetchOutputs) * in
+                                : nullptr;
     __m512 acc[NR][4];
     for (int r = 0; r < NR; ++r)
       for (int k = 0; k < 4; ++k)
@@ -181,8 +198,8 @@ void rowMajorRows(const LinearArgs &a, const float *x, const uint16_t *xb,
                        _MM_HINT_T0);
       __m512bh w[4];
       for (int k = 0; k < 4; ++k)
-        w[k] = (__m512bh)_mm512_maskz_loadu_epi16(
-            m, a.weightBF16 + (o + k) * in + c * 32);
+        w[k] = (__m512bh)_mm512_maskz_loadu_epi16(m, a.weightBF16 +
+                                                         (o + k) * in + c * 32);
       for (int r = 0; r < NR; ++r) {
         const __m512bh xv =
             (__m512bh)_mm512_loadu_si512(xb + (r0 + r) * ldxb + c * 32);
@@ -268,11 +285,12 @@ void transposedPartialBF16(const LinearArgs &a, const uint16_t *xb,
                            float *partial) {
   const int64_t out = a.out;
   alignas(64) static const uint16_t kIdx[2][32] = {
-      {0, 32, 1, 33, 2, 34, 3, 35, 4, 36, 5, 37, 6, 38, 7, 39,
+      {0, 32, 1, 33, 2,  34, 3,  35, 4,  36, 5,  37, 6,  38, 7,  39,
        8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47},
       {16, 48, 17, 49, 18, 50, 19, 51, 20, 52, 21, 53, 22, 54, 23, 55,
        24, 56, 25, 57, 26, 58, 27, 59, 28, 60, 29, 61, 30, 62, 31, 63}};
-  const __m512i lo = _mm512_load_si512(kIdx[0]), hi = _mm512_load_si512(kIdx[1]);
+  const __m512i lo = _mm512_load_si512(kIdx[0]),
+                hi = _mm512_load_si512(kIdx[1]);
   auto pairOf = [&](int r, int64_t i) {
     uint32_t bits = xb[r * ldxb + i];
     if (i + 1 < i1)
@@ -286,7 +304,8 @@ void transposedPartialBF16(const LinearArgs &a, const uint16_t *xb,
     __m512bh x0[NR], x1[NR];
     for (int r = 0; r < NR; ++r) {
       x0[r] = pairOf(r, i);
-      x1[r] = rowsHere > 2 ? pairOf(r, i + 2) : (__m512bh)_mm512_setzero_si512();
+      x1[r] =
+          rowsHere > 2 ? pairOf(r, i + 2) : (__m512bh)_mm512_setzero_si512();
     }
     // The rows of the pass kPrefetchRows ahead, a line per row per step:
     // each pass reads four short streams (a row is a few KB), too short
@@ -294,8 +313,7 @@ void transposedPartialBF16(const LinearArgs &a, const uint16_t *xb,
     const uint16_t *ahead =
         i + kPrefetchRows + 4 <= i1 ? w + kPrefetchRows * out : nullptr;
     for (int64_t c = 0; c < out; c += 32) {
-      const __mmask32 m =
-          out - c >= 32 ? ~0u : (__mmask32(1) << (out - c)) - 1;
+      const __mmask32 m = out - c >= 32 ? ~0u : (__mmask32(1) << (out - c)) - 1;
       if (ahead)
         for (int k = 0; k < 4; ++k)
           _mm_prefetch(reinterpret_cast<const char *>(ahead + k * out + c),
@@ -304,10 +322,14 @@ void transposedPartialBF16(const LinearArgs &a, const uint16_t *xb,
       for (int k = 0; k < 4; ++k)
         row[k] = k < rowsHere ? _mm512_maskz_loadu_epi16(m, w + k * out + c)
                               : _mm512_setzero_si512();
-      const __m512bh p0l = (__m512bh)_mm512_permutex2var_epi16(row[0], lo, row[1]);
-      const __m512bh p0h = (__m512bh)_mm512_permutex2var_epi16(row[0], hi, row[1]);
-      const __m512bh p1l = (__m512bh)_mm512_permutex2var_epi16(row[2], lo, row[3]);
-      const __m512bh p1h = (__m512bh)_mm512_permutex2var_epi16(row[2], hi, row[3]);
+      const __m512bh p0l =
+          (__m512bh)_mm512_permutex2var_epi16(row[0], lo, row[1]);
+      const __m512bh p0h =
+          (__m512bh)_mm512_permutex2var_epi16(row[0], hi, row[1]);
+      const __m512bh p1l =
+          (__m512bh)_mm512_permutex2var_epi16(row[2], lo, row[3]);
+      const __m512bh p1h =
+          (__m512bh)_mm512_permutex2var_epi16(row[2], hi, row[3]);
       const __mmask16 ml = __mmask16(m), mh = __mmask16(m >> 16);
       for (int r = 0; r < NR; ++r) {
         float *pr = partial + r * out + c;
@@ -342,8 +364,8 @@ void transposedRows(const LinearArgs &a, const float *x, const uint16_t *xb,
 /// partial sums added up with the epilogue.
 void streamTransposed(const LinearArgs &a, const float *x, const uint16_t *xb,
                       int64_t ldxb) {
-  const int64_t parts = std::max<int64_t>(
-      1, std::min<int64_t>(numThreads(), a.in / 64));
+  const int64_t parts =
+      std::max<int64_t>(1, std::min<int64_t>(numThreads(), a.in / 64));
   const int64_t span = (a.in + parts - 1) / parts;
   std::vector<float> partial(parts * a.rows * a.out, 0.0f);
   parallelFor(parts, [&](int64_t p) {
@@ -352,20 +374,9 @@ void streamTransposed(const LinearArgs &a, const float *x, const uint16_t *xb,
       float *part = partial.data() + (p * a.rows + r0) * a.out;
       const float *xr = x + r0 * a.in;
       const uint16_t *xbr = xb + r0 * ldxb;
-      switch (std::min(kRowGroup, a.rows - r0)) {
-      case 1:
-        transposedRows<1>(a, xr, xbr, ldxb, i0, i1, part);
-        break;
-      case 2:
-        transposedRows<2>(a, xr, xbr, ldxb, i0, i1, part);
-        break;
-      case 3:
-        transposedRows<3>(a, xr, xbr, ldxb, i0, i1, part);
-        break;
-      default:
-        transposedRows<4>(a, xr, xbr, ldxb, i0, i1, part);
-        break;
-      }
+      withRowGroup(a.rows - r0, [&](auto nr) {
+        transposedRows<decltype(nr)::value>(a, xr, xbr, ldxb, i0, i1, part);
+      });
     }
   });
   const int64_t n = a.rows * a.out;
@@ -404,20 +415,9 @@ void streamBF16(const LinearArgs &a) {
   parallelFor(blocks, [&](int64_t b) {
     const int64_t o0 = b * block, o1 = std::min(a.out, o0 + block);
     for (int64_t r0 = 0; r0 < a.rows; r0 += kRowGroup) {
-      switch (std::min(kRowGroup, a.rows - r0)) {
-      case 1:
-        rowMajorRows<1>(a, x, xb, ldxb, r0, o0, o1);
-        break;
-      case 2:
-        rowMajorRows<2>(a, x, xb, ldxb, r0, o0, o1);
-        break;
-      case 3:
-        rowMajorRows<3>(a, x, xb, ldxb, r0, o0, o1);
-        break;
-      default:
-        rowMajorRows<4>(a, x, xb, ldxb, r0, o0, o1);
-        break;
-      }
+      withRowGroup(a.rows - r0, [&](auto nr) {
+        rowMajorRows<decltype(nr)::value>(a, x, xb, ldxb, r0, o0, o1);
+      });
     }
   });
 }
@@ -541,8 +541,8 @@ bool widenedLinear(const LinearArgs &a, std::string &error) {
 
 bool xformer::runtime::cpu::linear(const LinearArgs &a, std::string &error) {
   const bool bf16 = a.weightBF16 != nullptr;
-  if (a.rows < 0 || a.in <= 0 || a.out <= 0 || !a.input ||
-      !a.weight == !bf16 || !a.output) {
+  if (a.rows < 0 || a.in <= 0 || a.out <= 0 || !a.input || !a.weight == !bf16 ||
+      !a.output) {
     error = "linear: invalid arguments";
     return false;
   }
@@ -550,8 +550,8 @@ bool xformer::runtime::cpu::linear(const LinearArgs &a, std::string &error) {
     return true;
   Context &ctx = context();
   if (bf16) {
-    const BF16Gemm gemm = a.rows <= kStreamRows ? BF16Gemm::Streamed
-                                                : bf16GemmChoice(ctx);
+    const BF16Gemm gemm =
+        a.rows <= kStreamRows ? BF16Gemm::Streamed : bf16GemmChoice(ctx);
     if (gemm == BF16Gemm::Streamed) {
       streamBF16(a);
       return true;
@@ -567,14 +567,12 @@ bool xformer::runtime::cpu::linear(const LinearArgs &a, std::string &error) {
     dnnl::memory::desc src({a.rows, a.in}, in, tag::ab);
     // Weights as the [in, out] operand of the product: an [out, in] matrix
     // is its transpose (tag ba), an [in, out] matrix is plain (tag ab).
-    dnnl::memory::desc wei({a.in, a.out}, in,
-                           a.transposed ? tag::ab : tag::ba);
+    dnnl::memory::desc wei({a.in, a.out}, in, a.transposed ? tag::ab : tag::ba);
     dnnl::memory::desc bia({1, a.out}, dt::f32, tag::ab);
     dnnl::memory::desc dst({a.rows, a.out}, dt::f32, tag::ab);
-    auto key = std::make_tuple(a.rows, a.in, a.out, a.transposed,
-                               a.bias != nullptr,
-                               static_cast<int>(a.activation),
-                               a.residual != nullptr, bf16);
+    auto key = std::make_tuple(
+        a.rows, a.in, a.out, a.transposed, a.bias != nullptr,
+        static_cast<int>(a.activation), a.residual != nullptr, bf16);
     dnnl::matmul prim;
     {
       std::lock_guard<std::mutex> guard(ctx.lock);
@@ -621,14 +619,14 @@ bool xformer::runtime::cpu::linear(const LinearArgs &a, std::string &error) {
         {DNNL_ARG_WEIGHTS, dnnl::memory(wei, ctx.engine, weight)},
         {DNNL_ARG_DST, dnnl::memory(dst, ctx.engine, a.output)}};
     if (a.bias)
-      args.insert({DNNL_ARG_BIAS, dnnl::memory(bia, ctx.engine,
-                                               const_cast<float *>(a.bias))});
+      args.insert({DNNL_ARG_BIAS,
+                   dnnl::memory(bia, ctx.engine, const_cast<float *>(a.bias))});
     if (a.residual) {
       // The residual is post-op number 0 or 1 (after an activation).
       int index = a.activation == Activation::None ? 0 : 1;
-      args.insert({DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1,
-                   dnnl::memory(dst, ctx.engine,
-                                const_cast<float *>(a.residual))});
+      args.insert(
+          {DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1,
+           dnnl::memory(dst, ctx.engine, const_cast<float *>(a.residual))});
     }
     yieldCores(); // oneDNN runs its own OpenMP threads
     prim.execute(ctx.stream, args);
