@@ -20,11 +20,17 @@
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <link.h>
 #include <memory>
+#include <mutex>
 #include <numeric>
 #include <random>
 #include <string>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 using namespace xformer::runtime;
@@ -48,11 +54,18 @@ Buffer allocate(int64_t bytes) {
   return Buffer(static_cast<char *>(std::aligned_alloc(64, bytes)));
 }
 
+/// Elements of a descriptor's tensor (checked when the model is opened:
+/// every shape's byte count fits in int64_t).
 int64_t numElements(const xfm_tensor_desc &t) {
   int64_t n = 1;
   for (int32_t d = 0; d < t.rank; ++d)
     n *= t.shape[d];
   return n;
+}
+
+/// a * b, or false when it overflows int64_t.
+bool mulChecked(int64_t a, int64_t b, int64_t &out) {
+  return !__builtin_mul_overflow(a, b, &out);
 }
 
 int64_t dtypeBytes(const xfm_tensor_desc &t) {
@@ -121,6 +134,10 @@ struct DeviceBuffer {
 
 struct xf_model {
   void *handle = nullptr;
+  int libraryFd = -1; // the private copy of the library dlopen mapped
+  /// Calls on one model run one at a time (recursive: xf_generate calls
+  /// xf_reset and xf_prefill).
+  std::recursive_mutex callMutex;
   const xfm_model_desc *desc = nullptr;
   std::unique_ptr<SafetensorsCheckpoint> file;
   std::vector<const void *> weights;
@@ -135,6 +152,16 @@ struct xf_model {
   std::vector<int64_t> lastToken;     // the token at position - 1
   std::vector<int64_t> sourceLengths; // encoder-decoder
   bool sourceEncoded = false;
+  /// Per row: whether the running call may write its caches (the frame's
+  /// `active`).
+  std::vector<uint8_t> active;
+  /// Rows whose sliding-window cache a failed call overwrote in part: they
+  /// refuse calls until xf_reset.
+  std::vector<uint8_t> stale;
+  bool hasRing = false;
+  /// XF_OPEN_MMAP: weights are read in place from the mapped file, whose
+  /// identity is checked before each call.
+  bool mapped = false;
   xf_timings timings{};
 
   // A device model (desc->device): weights, scratch, arena and the staged
@@ -152,6 +179,15 @@ struct xf_model {
     file.reset();
     if (handle)
       dlclose(handle);
+    if (libraryFd >= 0)
+      ::close(libraryFd);
+  }
+
+  /// Marks the rows of a call: the first `batch` rows, those of them with
+  /// `rows[b]` set when given.
+  void setActive(int64_t batch, const bool *rows = nullptr) {
+    for (int64_t b = 0; b < int64_t(active.size()); ++b)
+      active[b] = b < batch && (!rows || rows[b]);
   }
 
   const xfm_device_ops *device() const { return desc ? desc->device : nullptr; }
@@ -164,6 +200,7 @@ struct xf_model {
         device() ? static_cast<char *>(deviceScratch.ptr) : scratch.get();
     f.arena = device() ? static_cast<char *>(deviceArena.ptr) : arena.get();
     f.cache_fill = cacheFill.data();
+    f.active = active.empty() ? nullptr : active.data();
     return f;
   }
 
@@ -427,7 +464,8 @@ Buffer narrowToBF16(const SafetensorsFile &file, const TensorInfo &t,
   return out;
 }
 
-xf_status bindWeights(xf_model &m, const char *path, bool allowExtra) {
+xf_status bindWeights(xf_model &m, const char *path, bool allowExtra,
+                      bool mapped) {
   struct stat st;
   if (::stat(path, &st) != 0)
     return fail(XF_ERROR_IO, std::string("cannot open weights '") + path +
@@ -477,7 +515,9 @@ xf_status bindWeights(xf_model &m, const char *path, bool allowExtra) {
       Buffer wide = widenToF32(*f, t);
       data = wide.get();
       m.weightCopies.push_back(std::move(wide));
-    } else if (!f->isAligned(t, 64)) {
+    } else if (!mapped || !f->isAligned(t, 64)) {
+      // Copied (the default): the model keeps the bytes it opened, whatever
+      // happens to the file later.
       Buffer copy = allocate(t.end - t.begin);
       f->copy(t, copy.get());
       data = copy.get();
@@ -528,6 +568,10 @@ xf_status bindWeights(xf_model &m, const char *path, bool allowExtra) {
                       " (open with XF_OPEN_ALLOW_EXTRA_WEIGHTS to ignore "
                       "them)");
   }
+  // Copied weights need the mapping no longer.
+  if (!mapped)
+    m.file.reset();
+  m.mapped = mapped;
   return XF_OK;
 }
 
@@ -537,12 +581,16 @@ double msSince(std::chrono::steady_clock::time_point t0) {
       .count();
 }
 
-xf_status checkBatch(const xf_model *m, int64_t batch) {
+xf_status checkBatch(const xf_model *m, int64_t batch, const char *call) {
   if (batch < 1 || batch > m->batch)
-    return fail(XF_ERROR_CAPACITY, "batch of " + std::to_string(batch) +
-                                       " sequences; the model was compiled "
-                                       "for 1 to " +
-                                       std::to_string(m->batch));
+    return fail(XF_ERROR_CAPACITY,
+                std::string(call) + ": batch of " + std::to_string(batch) +
+                    " sequences; the model was compiled for 1 to " +
+                    std::to_string(m->batch) +
+                    (batch > m->batch ? " (compile with --max-batch=" +
+                                            std::to_string(batch) +
+                                            " or more for larger batches)"
+                                      : ""));
   return XF_OK;
 }
 
@@ -557,17 +605,68 @@ xf_status checkLength(int64_t b, int64_t len, int64_t lo, int64_t hi,
                   ", " + std::to_string(hi) + "]");
 }
 
+/// `batch` rows of `seq` elements must be addressable.
+xf_status checkExtent(int64_t batch, int64_t seq, const char *call) {
+  int64_t n;
+  if (seq < 0 || !mulChecked(batch, seq, n) ||
+      !mulChecked(n, int64_t(sizeof(int64_t)), n))
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                std::string(call) + ": " + std::to_string(batch) + " x " +
+                    std::to_string(seq) + " ids do not fit in memory");
+  return XF_OK;
+}
+
+/// Token ids of `fn`'s input #0 must index its embedding table; checked
+/// before anything runs so that a bad id in a later chunk fails the call
+/// before the first chunk changed any cache.
+xf_status checkIds(const xfm_function_desc *fn, const int64_t *ids,
+                   const int64_t *lens, int64_t batch, int64_t stride,
+                   const char *what) {
+  const int64_t vocab = fn->token_vocab;
+  if (vocab <= 0)
+    return XF_OK;
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t i = 0; i < lens[b]; ++i) {
+      const int64_t id = ids[b * stride + i];
+      if (id < 0 || id >= vocab)
+        return fail(XF_ERROR_OUT_OF_RANGE,
+                    std::string(what) + " id " + std::to_string(id) +
+                        " at position " + std::to_string(i) + " of sequence " +
+                        std::to_string(b) + " is outside the vocabulary [0, " +
+                        std::to_string(vocab) + ")");
+    }
+  return XF_OK;
+}
+
+/// In XF_OPEN_MMAP mode the weights file must still be the one mapped.
+xf_status checkWeightsFile(const xf_model *m) {
+  std::string error;
+  if (m->mapped && m->file && !m->file->unchanged(error))
+    return fail(XF_ERROR_IO, error);
+  return XF_OK;
+}
+
 /// What every decoder call needs: decoder programs, an encoded source for
-/// encoder-decoders, a batch that fits.
+/// encoder-decoders, a batch that fits, rows left consistent.
 xf_status checkDecoderCall(const xf_model *m, int64_t batch, const char *call) {
   if (!m->prefill)
     return fail(XF_ERROR_INVALID_ARGUMENT,
                 std::string(call) +
-                    " needs a decoder or encoder-decoder model");
+                    " needs a decoder or encoder-decoder model; this one is "
+                    "an encoder (use xf_encode)");
   if (m->encode && !m->sourceEncoded)
     return fail(XF_ERROR_INVALID_ARGUMENT,
-                "encoder-decoder model: call xf_encode_source first");
-  return checkBatch(m, batch);
+                std::string(call) +
+                    ": encoder-decoder model: call xf_encode_source first");
+  if (xf_status s = checkBatch(m, batch, call))
+    return s;
+  for (int64_t b = 0; b < batch; ++b)
+    if (m->stale[b])
+      return fail(XF_ERROR_INVALID_ARGUMENT,
+                  std::string(call) + ": sequence " + std::to_string(b) +
+                      " lost part of its sliding-window cache to a failed "
+                      "call: xf_reset the model first");
+  return checkWeightsFile(m);
 }
 
 /// Sequence `b` may grow by `added` positions within the KV plan.
@@ -580,6 +679,207 @@ xf_status checkCapacity(const xf_model *m, int64_t b, int64_t added) {
                   std::to_string(total) +
                   " positions; the KV cache was planned for " +
                   std::to_string(m->desc->max_seq_len));
+}
+
+/// Puts a model's sequence state back as it was when a call began unless
+/// the call commits: a failed call changes nothing. Caches the call wrote
+/// past the restored positions are overwritten by the next append; a ring
+/// cache (sliding window) cannot be restored that way, so its rows are
+/// marked stale once a program ran.
+class Rollback {
+public:
+  explicit Rollback(xf_model &m)
+      : m(m), position(m.position), lastToken(m.lastToken),
+        cacheFill(m.cacheFill) {}
+  Rollback(const Rollback &) = delete;
+  Rollback &operator=(const Rollback &) = delete;
+  ~Rollback() {
+    m.setActive(0);
+    if (committed)
+      return;
+    m.position = std::move(position);
+    m.lastToken = std::move(lastToken);
+    m.cacheFill = std::move(cacheFill);
+    if (ran && m.hasRing)
+      for (size_t b = 0; b < rows.size(); ++b)
+        m.stale[b] = m.stale[b] | rows[b];
+  }
+  /// A program is about to run on the rows marked active.
+  void running() {
+    ran = true;
+    rows.assign(m.active.begin(), m.active.end());
+  }
+  void commit() { committed = true; }
+
+private:
+  xf_model &m;
+  std::vector<int64_t> position, lastToken, cacheFill;
+  std::vector<uint8_t> rows;
+  bool ran = false, committed = false;
+};
+
+/// Loads exactly the file named: a private copy of it (a memfd) is what
+/// dlopen maps, so the dynamic loader searches no path, a library already
+/// loaded from the same path (an older build) is not reused, and
+/// rewriting the file while the model is open cannot change its code.
+xf_status loadLibrary(xf_model &m, const char *library) {
+  const int fd = ::open(library, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return fail(XF_ERROR_IO, std::string("cannot open model library '") +
+                                 library + "': " + std::strerror(errno));
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return fail(XF_ERROR_IO, std::string("model library '") + library +
+                                 "' is not a regular file");
+  }
+  int mem = ::memfd_create("xformer-model", MFD_CLOEXEC);
+  if (mem < 0) {
+    ::close(fd);
+    return fail(XF_ERROR_IO, std::string("cannot copy model library '") +
+                                 library + "': " + std::strerror(errno));
+  }
+  std::vector<char> chunk(1 << 20);
+  bool ok = true;
+  for (;;) {
+    const ssize_t n = ::read(fd, chunk.data(), chunk.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      ok = n == 0;
+      break;
+    }
+    for (ssize_t done = 0; done < n;) {
+      const ssize_t w = ::write(mem, chunk.data() + done, n - done);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0) {
+        ok = false;
+        break;
+      }
+      done += w;
+    }
+    if (!ok)
+      break;
+  }
+  const int readErrno = errno;
+  ::close(fd);
+  if (!ok) {
+    ::close(mem);
+    return fail(XF_ERROR_IO, std::string("cannot read model library '") +
+                                 library + "': " + std::strerror(readErrno));
+  }
+  // A name some other (unloaded but undeletable) object still holds would
+  // make dlopen hand that one back: move the descriptor until it is free.
+  std::vector<int> parked;
+  for (;;) {
+    const std::string name = "/proc/self/fd/" + std::to_string(mem);
+    void *old = dlopen(name.c_str(), RTLD_LAZY | RTLD_NOLOAD);
+    if (!old) {
+      m.handle = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
+      break;
+    }
+    dlclose(old);
+    parked.push_back(mem);
+    mem = ::fcntl(mem, F_DUPFD_CLOEXEC, mem + 1);
+    if (mem < 0)
+      break;
+  }
+  for (int p : parked)
+    ::close(p);
+  if (mem < 0)
+    return fail(XF_ERROR_IO, std::string("cannot load model library '") +
+                                 library + "': no free descriptor");
+  m.libraryFd = mem;
+  if (!m.handle)
+    return fail(XF_ERROR_IO, std::string("cannot load model library '") +
+                                 library + "': " + dlerror());
+  return XF_OK;
+}
+
+/// Finds the descriptor function and checks what it returns.
+xf_status bindDescriptor(xf_model &m, const char *library) {
+  void *sym = dlsym(m.handle, XFORMER_MODEL_SYMBOL);
+  if (!sym)
+    return fail(XF_ERROR_VERSION, std::string(library) +
+                                      " is not a library made by "
+                                      "xformer-compile (no '" +
+                                      XFORMER_MODEL_SYMBOL + "' symbol)");
+  Dl_info info;
+  void *entry = nullptr;
+  const bool found = dladdr1(sym, &info, &entry, RTLD_DL_SYMENT) != 0;
+  const auto *elf = static_cast<const ElfW(Sym) *>(entry);
+  if (!found || !elf || ELF64_ST_TYPE(elf->st_info) != STT_FUNC)
+    return fail(XF_ERROR_VERSION, std::string(library) +
+                                      " is not a library made by "
+                                      "xformer-compile ('" +
+                                      XFORMER_MODEL_SYMBOL +
+                                      "' is not a function)");
+  m.desc = reinterpret_cast<xfm_describe_fn>(sym)();
+  if (!m.desc)
+    return fail(XF_ERROR_VERSION, std::string(library) + ": '" +
+                                      XFORMER_MODEL_SYMBOL +
+                                      "' returned no model descriptor");
+  const xfm_model_desc *d = m.desc;
+  if (d->abi_version != XFORMER_MODEL_ABI_VERSION)
+    return fail(XF_ERROR_VERSION,
+                std::string(library) + " was built for model ABI " +
+                    std::to_string(d->abi_version) + " by xformer " +
+                    (d->compiler_version ? d->compiler_version : "(unknown)") +
+                    "; this runtime reads ABI " +
+                    std::to_string(XFORMER_MODEL_ABI_VERSION) +
+                    ": recompile the model");
+  // Every size the runtime computes from the descriptor must fit.
+  auto badTensor = [&](const xfm_tensor_desc &t, const char *what) {
+    int64_t n = 1;
+    if (t.rank < 0 || t.rank > 16 || (t.rank && !t.shape))
+      return true;
+    for (int32_t r = 0; r < t.rank; ++r)
+      if (t.shape[r] < 0 || !mulChecked(n, t.shape[r], n)) {
+        fail(XF_ERROR_VERSION, std::string(library) + ": " + what + " '" +
+                                   (t.name ? t.name : "?") +
+                                   "' has a shape whose size overflows");
+        return true;
+      }
+    if (!mulChecked(n, 8, n)) {
+      fail(XF_ERROR_VERSION, std::string(library) + ": " + what + " '" +
+                                 (t.name ? t.name : "?") +
+                                 "' is too large to address");
+      return true;
+    }
+    return false;
+  };
+  if (d->num_weights < 0 || d->num_functions < 0 || d->num_caches < 0 ||
+      d->max_batch < 0 || d->max_seq_len < 0 || d->arena_bytes < 0)
+    return fail(XF_ERROR_VERSION,
+                std::string(library) + ": the model descriptor is malformed");
+  for (int32_t i = 0; i < d->num_weights; ++i)
+    if (badTensor(d->weights[i], "weight"))
+      return XF_ERROR_VERSION;
+  for (int32_t i = 0; i < d->num_functions; ++i) {
+    const xfm_function_desc &fn = d->functions[i];
+    for (int32_t k = 0; k < fn.num_inputs; ++k)
+      if (badTensor(fn.inputs[k], "input"))
+        return XF_ERROR_VERSION;
+    for (int32_t k = 0; k < fn.num_outputs; ++k)
+      if (badTensor(fn.outputs[k], "output"))
+        return XF_ERROR_VERSION;
+  }
+  for (int32_t c = 0; c < d->num_caches; ++c) {
+    const xfm_cache_desc &cache = d->caches[c];
+    if (cache.offset < 0 || cache.bytes < 0 ||
+        cache.offset > d->arena_bytes - cache.bytes)
+      return fail(XF_ERROR_VERSION,
+                  std::string(library) + ": cache '" + cache.name +
+                      "' lies outside the KV arena");
+    if (cache.kind == XFM_CACHE_RING)
+      m.hasRing = true;
+  }
+  int64_t fill;
+  if (!mulChecked(std::max(1, d->num_caches), d->max_batch, fill))
+    return fail(XF_ERROR_VERSION,
+                std::string(library) + ": the model descriptor is malformed");
+  return XF_OK;
 }
 
 } // namespace
@@ -617,41 +917,29 @@ const char *xf_status_name(xf_status status) {
 xf_status xf_open_ex(const char *library, const char *weights, uint32_t flags,
                      xf_model **out) {
   setLastError("");
-  if (!library || !weights || !out)
-    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_open: null argument");
+  if (!out)
+    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_open: null result pointer");
   *out = nullptr;
+  if (!library || !weights)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                !library ? "xf_open: null library path"
+                         : "xf_open: null weights path");
+  if (flags & ~(XF_OPEN_ALLOW_EXTRA_WEIGHTS | XF_OPEN_MMAP))
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                "xf_open: unknown flags 0x" + [&] {
+                  char b[16];
+                  std::snprintf(b, sizeof b, "%x", flags);
+                  return std::string(b);
+                }());
   auto m = std::make_unique<xf_model>();
-  struct stat st;
-  if (::stat(library, &st) != 0)
-    return fail(XF_ERROR_IO, std::string("cannot open model library '") +
-                                 library + "': " + std::strerror(errno));
-  m->handle = dlopen(library, RTLD_NOW | RTLD_LOCAL);
-  if (!m->handle)
-    return fail(XF_ERROR_IO,
-                std::string("cannot load model library: ") + dlerror());
-  auto describe =
-      reinterpret_cast<xfm_describe_fn>(dlsym(m->handle, XFORMER_MODEL_SYMBOL));
-  if (!describe)
-    return fail(XF_ERROR_VERSION, std::string(library) +
-                                      " is not a library made by "
-                                      "xformer-compile (no '" +
-                                      XFORMER_MODEL_SYMBOL + "' symbol)");
-  m->desc = describe();
-  if (!m->desc || m->desc->abi_version != XFORMER_MODEL_ABI_VERSION)
-    return fail(XF_ERROR_VERSION,
-                std::string(library) + " was built for model ABI " +
-                    std::to_string(m->desc ? m->desc->abi_version : -1) +
-                    " by xformer " +
-                    (m->desc && m->desc->compiler_version
-                         ? m->desc->compiler_version
-                         : "?") +
-                    "; this runtime reads ABI " +
-                    std::to_string(XFORMER_MODEL_ABI_VERSION) +
-                    ": recompile the model");
+  if (xf_status s = loadLibrary(*m, library))
+    return s;
+  if (xf_status s = bindDescriptor(*m, library))
+    return s;
   if (xf_status s = bindSignatures(*m))
     return s;
-  if (xf_status s =
-          bindWeights(*m, weights, flags & XF_OPEN_ALLOW_EXTRA_WEIGHTS))
+  if (xf_status s = bindWeights(*m, weights, flags & XF_OPEN_ALLOW_EXTRA_WEIGHTS,
+                                flags & XF_OPEN_MMAP))
     return s;
   int64_t scratch = 0;
   for (int32_t i = 0; i < m->desc->num_functions; ++i)
@@ -693,6 +981,7 @@ xf_status xf_open_ex(const char *library, const char *weights, uint32_t flags,
     scratch = 0; // the host needs none
     m->weightCopies.clear();
     m->file.reset();
+    m->mapped = false;
   }
   m->scratch = allocate(scratch);
   m->arena = allocate(m->device() ? 0 : m->desc->arena_bytes);
@@ -705,6 +994,8 @@ xf_status xf_open_ex(const char *library, const char *weights, uint32_t flags,
     std::memset(m->arena.get(), 0, std::max<int64_t>(64, m->desc->arena_bytes));
   m->cacheFill.assign(
       std::max<int64_t>(1, m->desc->num_caches * m->desc->max_batch), 0);
+  m->active.assign(m->desc->max_batch, 0);
+  m->stale.assign(m->desc->max_batch, 0);
   m->position.assign(m->batch, 0);
   m->lastToken.assign(m->batch, 0);
   m->sourceLengths.assign(m->batch, 0);
@@ -720,14 +1011,18 @@ void xf_close(xf_model *model) { delete model; }
 
 xf_status xf_get_info(const xf_model *m, xf_info *info) {
   if (!m || !info)
-    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_get_info: null argument");
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                !m ? "xf_get_info: null model" : "xf_get_info: null info");
   *info = m->info;
   return XF_OK;
 }
 
 xf_status xf_get_timings(const xf_model *m, xf_timings *t) {
   if (!m || !t)
-    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_get_timings: null argument");
+    return fail(XF_ERROR_INVALID_ARGUMENT, !m ? "xf_get_timings: null model"
+                                              : "xf_get_timings: null timings");
+  std::lock_guard<std::recursive_mutex> lock(
+      const_cast<xf_model *>(m)->callMutex);
   *t = m->timings;
   return XF_OK;
 }
@@ -735,13 +1030,19 @@ xf_status xf_get_timings(const xf_model *m, xf_timings *t) {
 xf_status xf_encode(xf_model *m, const int64_t *ids, const int64_t *typeIds,
                     const int64_t *lengths, int64_t batch, int64_t seq,
                     float *hidden, float *pooled) {
-  if (!m || !ids || !hidden)
-    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_encode: null argument");
+  if (!m)
+    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_encode: null model");
+  std::lock_guard<std::recursive_mutex> lock(m->callMutex);
   if (!m->forward)
     return fail(XF_ERROR_INVALID_ARGUMENT,
                 "xf_encode needs an encoder model; use xf_encode_source for "
                 "encoder-decoders and xf_prefill for decoders");
-  if (xf_status s = checkBatch(m, batch))
+  if (xf_status s = checkBatch(m, batch, "xf_encode"))
+    return s;
+  if (!ids || !hidden)
+    return fail(XF_ERROR_INVALID_ARGUMENT, !ids ? "xf_encode: null ids"
+                                                : "xf_encode: null hidden");
+  if (xf_status s = checkWeightsFile(m))
     return s;
   const int64_t B = m->batch, S = m->info.seq_len, H = m->info.hidden;
   if (seq < 1 || seq > S)
@@ -755,6 +1056,15 @@ xf_status xf_encode(xf_model *m, const int64_t *ids, const int64_t *typeIds,
     int64_t len = lengths ? lengths[b] : seq;
     if (xf_status st = checkLength(b, len, 0, seq, "length"))
       return st;
+    if (!hasLengths && len != S)
+      return fail(XF_ERROR_INVALID_ARGUMENT,
+                  "length " + std::to_string(len) + " of sequence " +
+                      std::to_string(b) +
+                      ": this encoder was compiled without a lengths input "
+                      "and attends to all " +
+                      std::to_string(S) +
+                      " positions (import it with padding support to pass "
+                      "shorter lengths)");
     pLens[b] = len;
     for (int64_t s = 0; s < seq; ++s) {
       pIds[b * S + s] = ids[b * seq + s];
@@ -766,6 +1076,8 @@ xf_status xf_encode(xf_model *m, const int64_t *ids, const int64_t *typeIds,
     return fail(XF_ERROR_INVALID_ARGUMENT,
                 "this encoder has no lengths input: it takes exactly [" +
                     std::to_string(B) + ", " + std::to_string(S) + "] ids");
+  if (xf_status s = checkIds(fn, pIds.data(), pLens.data(), batch, S, "token"))
+    return s;
   std::vector<const void *> in = {pIds.data()};
   if (m->info.has_token_types)
     in.push_back(pTypes.data());
@@ -790,8 +1102,10 @@ xf_status xf_encode(xf_model *m, const int64_t *ids, const int64_t *typeIds,
 xf_status xf_reset(xf_model *m) {
   if (!m)
     return fail(XF_ERROR_INVALID_ARGUMENT, "xf_reset: null model");
+  std::lock_guard<std::recursive_mutex> lock(m->callMutex);
   std::fill(m->position.begin(), m->position.end(), 0);
   std::fill(m->lastToken.begin(), m->lastToken.end(), 0);
+  std::fill(m->stale.begin(), m->stale.end(), 0);
   // Self and ring caches restart; cross caches keep the encoded source.
   const xfm_model_desc *d = m->desc;
   for (int32_t c = 0; c < d->num_caches; ++c)
@@ -803,12 +1117,17 @@ xf_status xf_reset(xf_model *m) {
 
 xf_status xf_encode_source(xf_model *m, const int64_t *ids,
                            const int64_t *lengths, int64_t batch, int64_t seq) {
-  if (!m || !ids)
-    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_encode_source: null argument");
+  if (!m)
+    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_encode_source: null model");
+  std::lock_guard<std::recursive_mutex> lock(m->callMutex);
   if (!m->encode)
     return fail(XF_ERROR_INVALID_ARGUMENT,
                 "xf_encode_source needs an encoder-decoder model");
-  if (xf_status s = checkBatch(m, batch))
+  if (xf_status s = checkBatch(m, batch, "xf_encode_source"))
+    return s;
+  if (!ids)
+    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_encode_source: null ids");
+  if (xf_status s = checkWeightsFile(m))
     return s;
   const int64_t B = m->batch, S = m->info.source_len;
   if (seq < 1 || seq > S)
@@ -823,12 +1142,21 @@ xf_status xf_encode_source(xf_model *m, const int64_t *ids,
     pLens[b] = len;
     std::memcpy(&pIds[b * S], ids + b * seq, seq * sizeof(int64_t));
   }
+  if (xf_status s =
+          checkIds(m->encode, pIds.data(), pLens.data(), batch, S, "source"))
+    return s;
   const xfm_tensor_desc &o = m->encode->outputs[0];
   std::vector<float> hidden(numElements(o));
   const void *in[] = {pIds.data(), pLens.data()};
   void *out[] = {hidden.data()};
-  if (xf_status s = m->run(m->encode, in, out))
+  m->setActive(m->batch);
+  xf_status s = m->run(m->encode, in, out);
+  m->setActive(0);
+  if (s) {
+    // The cross caches hold part of a new source: no source is encoded.
+    m->sourceEncoded = false;
     return s;
+  }
   m->sourceLengths = pLens;
   m->sourceEncoded = true;
   return xf_reset(m);
@@ -836,30 +1164,43 @@ xf_status xf_encode_source(xf_model *m, const int64_t *ids,
 
 xf_status xf_prefill(xf_model *m, const int64_t *ids, const int64_t *lengths,
                      int64_t batch, int64_t seq, float *logits) {
-  if (!m || !ids || !logits)
-    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_prefill: null argument");
+  if (!m)
+    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_prefill: null model");
+  std::lock_guard<std::recursive_mutex> lock(m->callMutex);
   if (xf_status s = checkDecoderCall(m, batch, "xf_prefill"))
     return s;
+  if (!ids || !logits)
+    return fail(XF_ERROR_INVALID_ARGUMENT, !ids ? "xf_prefill: null ids"
+                                                : "xf_prefill: null logits");
   if (seq < 1)
-    return fail(XF_ERROR_INVALID_ARGUMENT, "empty prompt");
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                "xf_prefill: empty prompt (seq " + std::to_string(seq) + ")");
+  if (xf_status s = checkExtent(batch, seq, "xf_prefill"))
+    return s;
   const int64_t B = m->batch, C = m->info.chunk, V = m->info.vocab;
   std::vector<int64_t> lens(B, 0);
+  int64_t longest = 0;
   for (int64_t b = 0; b < batch; ++b) {
     lens[b] = lengths ? lengths[b] : seq;
     if (xf_status s = checkLength(b, lens[b], 0, seq, "length"))
       return s;
     if (xf_status s = checkCapacity(m, b, lens[b]))
       return s;
+    longest = std::max(longest, lens[b]);
   }
+  if (xf_status s = checkIds(m->prefill, ids, lens.data(), batch, seq, "token"))
+    return s;
   auto t0 = std::chrono::steady_clock::now();
+  Rollback rollback(*m);
   std::vector<int64_t> chunkIds(B * C), start(B), chunkLens(B);
-  std::vector<float> out(B * V);
-  const int64_t chunks = (seq + C - 1) / C;
+  std::vector<float> out(B * V), last(batch * V);
+  // Chunks cover the longest row, not the row stride `seq`.
+  const int64_t chunks = (longest + C - 1) / C;
   for (int64_t c = 0; c < chunks; ++c) {
     std::fill(chunkIds.begin(), chunkIds.end(), 0);
     for (int64_t b = 0; b < B; ++b) {
       int64_t from = c * C;
-      chunkLens[b] = std::clamp<int64_t>(lens[b] - from, 0, C);
+      chunkLens[b] = b < batch ? std::clamp<int64_t>(lens[b] - from, 0, C) : 0;
       start[b] = m->position[b];
       for (int64_t i = 0; i < chunkLens[b]; ++i)
         chunkIds[b * C + i] = ids[b * seq + from + i];
@@ -867,6 +1208,14 @@ xf_status xf_prefill(xf_model *m, const int64_t *ids, const int64_t *lengths,
     const void *in[] = {chunkIds.data(), start.data(), chunkLens.data(),
                         m->sourceLengths.data()};
     void *outs[] = {out.data()};
+    std::vector<bool> rows(B);
+    for (int64_t b = 0; b < B; ++b)
+      rows[b] = chunkLens[b] > 0;
+    std::unique_ptr<bool[]> act(new bool[B]);
+    for (int64_t b = 0; b < B; ++b)
+      act[b] = rows[b];
+    m->setActive(B, act.get());
+    rollback.running();
     if (xf_status s = m->run(m->prefill, in, outs))
       return s;
     for (int64_t b = 0; b < batch; ++b) {
@@ -875,46 +1224,53 @@ xf_status xf_prefill(xf_model *m, const int64_t *ids, const int64_t *lengths,
       m->position[b] += chunkLens[b];
       m->lastToken[b] = chunkIds[b * C + chunkLens[b] - 1];
       if (lens[b] - c * C <= C)
-        std::memcpy(logits + b * V, out.data() + b * V, V * sizeof(float));
+        std::memcpy(last.data() + b * V, out.data() + b * V,
+                    V * sizeof(float));
     }
   }
+  rollback.commit();
+  for (int64_t b = 0; b < batch; ++b)
+    if (lens[b] > 0)
+      std::memcpy(logits + b * V, last.data() + b * V, V * sizeof(float));
   m->timings.prefill_ms = msSince(t0);
   return XF_OK;
 }
 
 namespace {
 
-/// One decode step. Sequences with `active[b]` false (null: all active)
-/// neither grow nor need room: a finished sequence of a batched
-/// generation. The program still computes their row, so it gets an input
-/// that changes nothing the sequence holds: token 0 at the slot past its
-/// last position (scratch that the next append overwrites), or, with the
-/// cache full, its last token again at its last position.
-xf_status decodeStep(xf_model *m, const int64_t *tokens, const bool *active,
+/// One decode step of the first `batch` sequences; those with `rows[b]`
+/// false (null: all take part) neither grow nor need room: a finished
+/// sequence of a batched generation. The program still computes every
+/// row, on token 0 at position 0, but only the rows of the call write
+/// their caches (the frame's `active`).
+xf_status decodeStep(xf_model *m, const int64_t *tokens, const bool *rows,
                      int64_t batch, float *logits) {
   if (xf_status s = checkDecoderCall(m, batch, "xf_decode"))
     return s;
   const int64_t B = m->batch, V = m->info.vocab;
-  std::vector<int64_t> tok(B, 0), pos(B, 0);
+  std::vector<int64_t> tok(B, 0), pos(B, 0), len(B, 0);
   for (int64_t b = 0; b < batch; ++b) {
-    if (active && !active[b]) {
-      const bool full = m->position[b] >= m->desc->max_seq_len;
-      tok[b] = full ? m->lastToken[b] : 0;
-      pos[b] = full ? m->position[b] - 1 : m->position[b];
+    if (rows && !rows[b])
       continue;
-    }
     if (xf_status s = checkCapacity(m, b, 1))
       return s;
     tok[b] = tokens[b];
     pos[b] = m->position[b];
+    len[b] = 1;
   }
+  if (xf_status s = checkIds(m->decode, tok.data(), len.data(), B, 1, "token"))
+    return s;
+  Rollback rollback(*m);
   std::vector<float> out(B * V);
   const void *in[] = {tok.data(), pos.data(), m->sourceLengths.data()};
   void *outs[] = {out.data()};
+  m->setActive(batch, rows);
+  rollback.running();
   if (xf_status s = m->run(m->decode, in, outs))
     return s;
+  rollback.commit();
   for (int64_t b = 0; b < batch; ++b) {
-    if (active && !active[b])
+    if (rows && !rows[b])
       continue;
     ++m->position[b];
     m->lastToken[b] = tokens[b];
@@ -927,8 +1283,14 @@ xf_status decodeStep(xf_model *m, const int64_t *tokens, const bool *active,
 
 xf_status xf_decode(xf_model *m, const int64_t *tokens, int64_t batch,
                     float *logits) {
-  if (!m || !tokens || !logits)
-    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_decode: null argument");
+  if (!m)
+    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_decode: null model");
+  std::lock_guard<std::recursive_mutex> lock(m->callMutex);
+  if (xf_status s = checkDecoderCall(m, batch, "xf_decode"))
+    return s;
+  if (!tokens || !logits)
+    return fail(XF_ERROR_INVALID_ARGUMENT, !tokens ? "xf_decode: null tokens"
+                                                   : "xf_decode: null logits");
   return decodeStep(m, tokens, nullptr, batch, logits);
 }
 
@@ -988,56 +1350,103 @@ extern "C" xf_status xf_generate(xf_model *m, const int64_t *ids,
                                  int64_t seq,
                                  const xf_generate_options *options,
                                  int64_t *tokens, int64_t *counts) {
-  if (!m || !ids || !options || !tokens || !counts)
-    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_generate: null argument");
+  if (!m)
+    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_generate: null model");
+  std::lock_guard<std::recursive_mutex> lock(m->callMutex);
+  if (xf_status s = checkDecoderCall(m, batch, "xf_generate"))
+    return s;
+  if (!ids || !options || !tokens || !counts)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                std::string("xf_generate: null ") +
+                    (!ids ? "ids" : !options ? "options"
+                                : !tokens    ? "tokens"
+                                             : "counts"));
   const xf_generate_options &o = *options;
   if (o.max_new_tokens < 1)
-    return fail(XF_ERROR_INVALID_ARGUMENT, "max_new_tokens must be >= 1");
-  if (o.top_p <= 0.0f || std::isnan(o.top_p) || std::isnan(o.temperature))
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                "max_new_tokens must be >= 1, not " +
+                    std::to_string(o.max_new_tokens));
+  int64_t cells;
+  if (!mulChecked(batch, o.max_new_tokens, cells) ||
+      !mulChecked(cells, int64_t(sizeof(int64_t)), cells))
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                "max_new_tokens " + std::to_string(o.max_new_tokens) +
+                    " for " + std::to_string(batch) +
+                    " sequences: the tokens buffer cannot be that large");
+  if (std::isnan(o.temperature) || std::isinf(o.temperature))
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                "temperature must be a finite number (<= 0: greedy)");
+  if (!(o.top_p > 0.0f) || std::isinf(o.top_p))
     return fail(XF_ERROR_INVALID_ARGUMENT, "top_p must be in (0, 1]");
+  if (xf_status s = checkExtent(batch, seq, "xf_generate"))
+    return s;
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t len = lengths ? lengths[b] : seq;
+    if (len < 1)
+      return fail(XF_ERROR_INVALID_ARGUMENT,
+                  "xf_generate: the prompt of sequence " + std::to_string(b) +
+                      " is empty (length " + std::to_string(len) +
+                      "); every sequence needs at least one token" +
+                      (m->encode ? " (the decoder start token)" : ""));
+  }
+  for (int64_t b = 0; b < batch; ++b)
+    counts[b] = 0;
+  // A failed prefill leaves the model as it was; reset only once the
+  // arguments are known good.
+  std::vector<int64_t> savedPos = m->position, savedLast = m->lastToken,
+                       savedFill = m->cacheFill;
+  std::vector<uint8_t> savedStale = m->stale;
   if (xf_status s = xf_reset(m))
     return s;
   const int64_t V = m->info.vocab;
   std::vector<float> logits(batch * V);
-  if (xf_status s = xf_prefill(m, ids, lengths, batch, seq, logits.data()))
+  if (xf_status s = xf_prefill(m, ids, lengths, batch, seq, logits.data())) {
+    m->position = std::move(savedPos);
+    m->lastToken = std::move(savedLast);
+    m->cacheFill = std::move(savedFill);
+    m->stale = std::move(savedStale);
     return s;
+  }
   double prefillMs = m->timings.prefill_ms;
   std::mt19937_64 rng(o.seed);
   std::vector<int64_t> next(batch);
-  std::vector<bool> done(batch, false);
+  std::unique_ptr<bool[]> active(new bool[batch]);
   for (int64_t b = 0; b < batch; ++b)
-    counts[b] = 0;
+    active[b] = true;
   auto t0 = std::chrono::steady_clock::now();
   int64_t steps = 0;
+  auto finish = [&] {
+    m->timings.prefill_ms = prefillMs;
+    m->timings.decode_ms = msSince(t0);
+    m->timings.decode_steps = steps;
+  };
   for (int64_t step = 0; step < o.max_new_tokens; ++step) {
     bool all = true;
     for (int64_t b = 0; b < batch; ++b) {
-      if (done[b]) {
-        next[b] = o.eos_token_id >= 0 ? o.eos_token_id : 0;
+      if (!active[b]) {
+        next[b] = 0;
         continue;
       }
       next[b] = pickToken(logits.data() + b * V, V, o, rng);
       tokens[b * o.max_new_tokens + counts[b]++] = next[b];
       if (next[b] == o.eos_token_id)
-        done[b] = true;
-      all = all && done[b];
+        active[b] = false;
+      all = all && !active[b];
     }
     if (o.progress)
       o.progress(o.user, step + 1, o.max_new_tokens);
     if (all || step + 1 == o.max_new_tokens)
       break;
     // Finished sequences stop: they take no room in the cache, so one that
-    // ended early never fails the others for capacity.
-    std::unique_ptr<bool[]> active(new bool[batch]);
-    for (int64_t b = 0; b < batch; ++b)
-      active[b] = !done[b];
+    // ended early never fails the others for capacity. A sequence out of
+    // room fails the call; the tokens made so far stay in `tokens`.
     if (xf_status s =
-            decodeStep(m, next.data(), active.get(), batch, logits.data()))
+            decodeStep(m, next.data(), active.get(), batch, logits.data())) {
+      finish();
       return s;
+    }
     ++steps;
   }
-  m->timings.prefill_ms = prefillMs;
-  m->timings.decode_ms = msSince(t0);
-  m->timings.decode_steps = steps;
+  finish();
   return XF_OK;
 }

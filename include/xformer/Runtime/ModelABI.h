@@ -25,7 +25,7 @@ extern "C" {
 
 /* Bumped whenever a struct below or a kernel signature changes: the runtime
  * refuses a library built for another version. */
-#define XFORMER_MODEL_ABI_VERSION 3
+#define XFORMER_MODEL_ABI_VERSION 4
 
 /* XFM_BF16 is a storage type: the weights of linear layers in the bf16 mode
  * (--xformer-narrow-weights), 16-bit words holding a float's top half. */
@@ -58,6 +58,10 @@ typedef struct xfk_frame {
   char *scratch;              /* scratch_bytes of 64-byte aligned memory */
   char *arena;                /* the KV cache arena (arena_bytes) */
   int64_t *cache_fill;        /* [num_caches][max_batch]: positions written */
+  /* [max_batch], on the host: the sequences of this call. A cache append
+   * writes nothing for a row whose entry is 0 (a sequence left out of the
+   * call keeps its cache untouched); null: every row. */
+  const uint8_t *active;
 } xfk_frame;
 
 typedef int32_t (*xfm_entry)(xfk_frame *frame, const void *const *inputs,
@@ -71,6 +75,10 @@ typedef struct xfm_function_desc {
   int32_t num_outputs;
   const xfm_tensor_desc *outputs;
   int64_t scratch_bytes;
+  /* Rows of the embedding table that input #0 (token ids) indexes; 0 when
+   * no embedding reads it directly. The runtime checks every id of a call
+   * against it before running anything. */
+  int64_t token_vocab;
 } xfm_function_desc;
 
 typedef struct xfm_cache_desc {

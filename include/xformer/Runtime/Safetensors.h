@@ -70,6 +70,9 @@ public:
   /// Copies the tensor's `end - begin` bytes to `dst`.
   void copy(const TensorInfo &tensor, void *dst) const;
   const std::map<std::string, std::string> &metadata() const { return meta; }
+  /// Whether the file on disk is still the one mapped (same inode, size
+  /// and modification time); sets `error` naming what changed otherwise.
+  bool unchanged(std::string &error) const;
 
   /// Checks that `name` exists with `dtype` and `shape`; sets `error`
   /// naming what differs otherwise.
@@ -82,6 +85,8 @@ private:
   const uint8_t *mapping = nullptr;
   uint64_t mappingSize = 0;
   uint64_t dataStart = 0;
+  uint64_t device = 0, inode = 0;
+  int64_t mtimeNs = 0;
   std::vector<TensorInfo> tensorList;
   std::map<std::string, size_t> index;
   std::map<std::string, std::string> meta;
@@ -104,6 +109,8 @@ public:
                          const SafetensorsFile **file) const;
   /// Every tensor name of the checkpoint.
   std::vector<std::string> names() const;
+  /// SafetensorsFile::unchanged for every shard.
+  bool unchanged(std::string &error) const;
 
 private:
   SafetensorsCheckpoint() = default;

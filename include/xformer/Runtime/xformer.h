@@ -20,7 +20,29 @@
  * sequences of different lengths (`lengths`). Prompts longer than the
  * compiled chunk are prefilled chunk by chunk. Every call returns an
  * xf_status; on failure xf_last_error() (per thread) names the cause.
- * A model is not safe to use from two threads at once.
+ *
+ * Contract:
+ * - Threads: different models are independent and may run at the same time
+ *   from different threads. Calls on one model are serialized (a second
+ *   thread waits for the first call to return); its sequences' state is
+ *   shared, so interleaving two users' calls on one model is the caller's
+ *   business.
+ * - A failed call changes nothing: positions, caches and the encoded
+ *   source are as before it (ids are checked before anything runs). The one
+ *   exception is a sliding-window (ring) cache that a call failing after it
+ *   ran (non-finite result, device error) has overwritten: its sequences
+ *   refuse further calls until xf_reset.
+ * - Sequences outside a call (rows at or past `batch`) are never touched.
+ * - Files: the library is copied into private memory on open (recompiling
+ *   it, even to the same path, does not affect an open model). The weights
+ *   are copied too unless XF_OPEN_MMAP is given; then they are read in place
+ *   and the file must not change while the model is open (each call checks
+ *   its inode, size and modification time and fails with XF_ERROR_IO if it
+ *   did; a file truncated during a call can still end the process with
+ *   SIGBUS).
+ * - fork: a child may use a model its parent opened (the kernels' threads
+ *   are restarted in the child), provided no call was running in another
+ *   thread of the parent when it forked.
  *
  *===----------------------------------------------------------------------===*/
 
@@ -82,6 +104,9 @@ xf_status xf_open(const char *library, const char *weights, xf_model **out);
 /* xf_open with flags: XF_OPEN_ALLOW_EXTRA_WEIGHTS accepts a weights file
  * holding tensors the model does not use (a full checkpoint). */
 #define XF_OPEN_ALLOW_EXTRA_WEIGHTS 1u
+/* XF_OPEN_MMAP reads the weights in place from the mapped file instead of
+ * copying them (less memory; the file must not change while open). */
+#define XF_OPEN_MMAP 2u
 xf_status xf_open_ex(const char *library, const char *weights, uint32_t flags,
                      xf_model **out);
 void xf_close(xf_model *model);
@@ -130,9 +155,11 @@ void xf_generate_options_init(xf_generate_options *options);
 
 /* Resets the caches, prefills the prompts (decoders) or starts from
  * `decoder_start` (encoder-decoders, after xf_encode_source: the prompt is
- * the decoder's start tokens), then decodes. tokens is
- * [batch, max_new_tokens]; counts[b] the tokens generated for sequence b
- * (the EOS token included). */
+ * the decoder's start tokens; every row needs at least one), then decodes.
+ * tokens is [batch, max_new_tokens]; counts[b] the tokens generated for
+ * sequence b (the EOS token included). When a sequence runs out of cache
+ * the call fails with XF_ERROR_CAPACITY, and tokens/counts hold what was
+ * generated until then. */
 xf_status xf_generate(xf_model *model, const int64_t *ids,
                       const int64_t *lengths, int64_t batch, int64_t seq,
                       const xf_generate_options *options, int64_t *tokens,

@@ -823,6 +823,8 @@ int32_t xfk_cache_append(xfk_frame *f, const xfm_cache_desc *c,
   float *kc = reinterpret_cast<float *>(f->arena + c->offset);
   float *vc = kc + maxBatch * kvh * cap * hd;
   for (int64_t b = 0; b < batch; ++b) {
+    if (f->active && !f->active[b])
+      continue; // a sequence outside this call: its cache stays as it is
     const int64_t s = readIndex(start, startDtype, b);
     int64_t len = lengths ? readIndex(lengths, lengthsDtype, b) : n;
     if (int32_t rc = xfk_check_cache_append(f, c, b, s, len, n))

@@ -1017,12 +1017,22 @@ LogicalResult mlir::xformer::translateModelToCpp(ModuleOp module,
     if (tables.cuda()) // device errors (token ids) surface here
       bos << "  if ((rc = xfk_finish(f))) return rc;\n";
     bos << "  return 0;\n}\n\n";
+    // The vocabulary of the token ids (argument #0), for the runtime's
+    // up-front check of a call's ids.
+    int64_t tokenVocab = 0;
+    if (func.getNumArguments() > 0)
+      for (Operation *user : func.getArgument(0).getUsers())
+        if (auto e = dyn_cast<EmbeddingOp>(user))
+          if (e.getIds() == func.getArgument(0))
+            tokenVocab = cast<RankedTensorType>(e.getTable().getType())
+                             .getDimSize(0);
     std::string ins = tensorDescs(sym + "_in", func.getArgumentTypes());
     std::string outs = tensorDescs(sym + "_out", func.getResultTypes());
     functionTable += "  {" + cString(func.getSymName()) + ", " + sym + ", " +
                      std::to_string(func.getNumArguments()) + ", " + ins +
                      ", " + std::to_string(func.getNumResults()) + ", " +
-                     outs + ", " + std::to_string(fe.scratchBytes()) + "},\n";
+                     outs + ", " + std::to_string(fe.scratchBytes()) + ", " +
+                     std::to_string(tokenVocab) + "},\n";
   }
   functionTable += "};\n";
 
