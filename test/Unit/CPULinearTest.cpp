@@ -4,9 +4,11 @@
 
 #include "gtest/gtest.h"
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <thread>
 #include <vector>
 
 using namespace xformer::runtime::cpu;
@@ -174,6 +176,71 @@ TEST(CPULinear, RejectsInvalidArguments) {
   a.output = &y;
   a.rows = a.in = a.out = 1;
   EXPECT_FALSE(linear(a, error));
+}
+
+} // namespace
+
+namespace {
+
+// One shape's primitive run from two threads at once, as two models on two
+// threads do: every result must be the one it gets alone (the primitive's
+// library-owned scratchpad and one shared stream used to mix them).
+TEST(CPULinear, OnePrimitiveOnTwoThreadsAtOnce) {
+  const int64_t shapes[][3] = {{64, 768, 768}, {7, 576, 1536}, {128, 384, 1536}};
+  for (const auto &shape : shapes) {
+    const int64_t rows = shape[0], in = shape[1], out = shape[2];
+    std::mt19937_64 rng(rows);
+    std::normal_distribution<float> n(0.0f, 1.0f);
+    std::vector<float> w(in * out), bias(out), residual(rows * out);
+    for (float &v : w)
+      v = n(rng);
+    for (float &v : residual)
+      v = n(rng);
+    for (float &v : bias)
+      v = n(rng);
+    std::vector<float> x[2], want[2];
+    for (int t = 0; t < 2; ++t) {
+      x[t].resize(rows * in);
+      for (float &v : x[t])
+        v = n(rng);
+      want[t].resize(rows * out);
+      LinearArgs a;
+      a.input = x[t].data();
+      a.weight = w.data();
+      a.bias = bias.data();
+      a.output = want[t].data();
+      a.rows = rows;
+      a.in = in;
+      a.out = out;
+      a.activation = Activation::GeluTanh;
+      a.residual = residual.data();
+      std::string error;
+      ASSERT_TRUE(linear(a, error)) << error;
+    }
+    std::atomic<int> wrong{0};
+    auto worker = [&](int t) {
+      std::vector<float> y(rows * out);
+      for (int i = 0; i < 60; ++i) {
+        LinearArgs a;
+        a.input = x[t].data();
+        a.weight = w.data();
+        a.bias = bias.data();
+        a.output = y.data();
+        a.rows = rows;
+        a.in = in;
+        a.out = out;
+        a.activation = Activation::GeluTanh;
+        a.residual = residual.data();
+        std::string error;
+        if (!linear(a, error) || y != want[t])
+          ++wrong;
+      }
+    };
+    std::thread t0(worker, 0), t1(worker, 1);
+    t0.join();
+    t1.join();
+    EXPECT_EQ(wrong.load(), 0) << rows << "x" << in << "x" << out;
+  }
 }
 
 } // namespace

@@ -20,13 +20,17 @@ using namespace xformer::runtime::cpu;
 
 namespace {
 
+/// The process's oneDNN engine and primitives, shared by every model and
+/// thread. A primitive may run on several threads at once because each
+/// execution brings its own scratchpad (scratchpad_mode::user) and
+/// stream: with the library-owned scratchpad two concurrent executions of
+/// one primitive shared its buffer.
 struct Context {
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
-  dnnl::stream stream{engine};
   std::mutex lock;
   std::map<std::tuple<int64_t, int64_t, int64_t, bool, bool, int, bool, bool>,
-           dnnl::matmul>
-      primitives;
+           std::pair<dnnl::matmul, dnnl::memory::desc>>
+      primitives; // with the scratchpad each execution needs
   /// Whether oneDNN has a bf16 GEMM on this CPU (-1: not asked yet).
   int bf16Gemm = -1;
 };
@@ -34,6 +38,12 @@ struct Context {
 Context &context() {
   static Context ctx;
   return ctx;
+}
+
+/// The calling thread's stream (streams are not thread-safe).
+dnnl::stream &threadStream(Context &ctx) {
+  thread_local dnnl::stream stream{ctx.engine};
+  return stream;
 }
 
 //===----------------------------------------------------------------------===//
@@ -112,6 +122,13 @@ template <typename T, int Slot> T *threadBuffer(int64_t n) {
   if (int64_t(buffer.size()) < n)
     buffer.resize(n);
   return buffer.data();
+}
+
+/// The calling thread's oneDNN scratchpad of at least `bytes`, 64-byte
+/// aligned.
+void *scratchpad(size_t bytes) {
+  uint8_t *p = threadBuffer<uint8_t, 6>(int64_t(bytes) + 64);
+  return p + (64 - reinterpret_cast<uintptr_t>(p) % 64) % 64;
 }
 
 inline float bf16ToFloat(uint16_t h) {
@@ -574,6 +591,7 @@ bool xformer::runtime::cpu::linear(const LinearArgs &a, std::string &error) {
         a.rows, a.in, a.out, a.transposed, a.bias != nullptr,
         static_cast<int>(a.activation), a.residual != nullptr, bf16);
     dnnl::matmul prim;
+    dnnl::memory::desc pad;
     {
       std::lock_guard<std::mutex> guard(ctx.lock);
       auto it = ctx.primitives.find(key);
@@ -605,10 +623,15 @@ bool xformer::runtime::cpu::linear(const LinearArgs &a, std::string &error) {
           ops.append_binary(alg::binary_add, dst);
         dnnl::primitive_attr attr;
         attr.set_post_ops(ops);
+        attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
         dnnl::matmul::primitive_desc pd(desc, attr, ctx.engine);
-        it = ctx.primitives.emplace(key, dnnl::matmul(pd)).first;
+        it = ctx.primitives
+                 .emplace(key, std::make_pair(dnnl::matmul(pd),
+                                              pd.scratchpad_desc()))
+                 .first;
       }
-      prim = it->second;
+      prim = it->second.first;
+      pad = it->second.second;
     }
     void *input = bf16 ? static_cast<void *>(const_cast<uint16_t *>(inputBF16))
                        : const_cast<float *>(a.input);
@@ -628,9 +651,13 @@ bool xformer::runtime::cpu::linear(const LinearArgs &a, std::string &error) {
           {DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1,
            dnnl::memory(dst, ctx.engine, const_cast<float *>(a.residual))});
     }
+    if (const size_t bytes = pad.get_size())
+      args.insert({DNNL_ARG_SCRATCHPAD,
+                   dnnl::memory(pad, ctx.engine, scratchpad(bytes))});
     yieldCores(); // oneDNN runs its own OpenMP threads
-    prim.execute(ctx.stream, args);
-    ctx.stream.wait();
+    dnnl::stream &stream = threadStream(ctx);
+    prim.execute(stream, args);
+    stream.wait();
   } catch (const dnnl::error &e) {
     error = std::string("linear: oneDNN: ") + e.what();
     return false;
