@@ -251,8 +251,10 @@ def small_llama_like(kind):
                   rms_norm_eps=1e-6, rope_theta=10000.0, initializer_range=0.1,
                   tie_word_embeddings=False, attn_implementation="eager")
     torch.manual_seed(0)
-    if kind == "mistral":
-        cfg = transformers.MistralConfig(sliding_window=6, **common)
+    if kind in ("mistral", "mistral-wide"):
+        # mistral-wide: Mistral's default window (4096) over a cache of 64
+        # positions, which the window never narrows.
+        cfg = transformers.MistralConfig(sliding_window=6 if kind == "mistral" else 4096, **common)
         model = transformers.MistralForCausalLM(cfg).eval()
     elif kind in ("llama3-rope", "linear-rope"):
         # Rope scaling: llama3 with an original context of 32 puts the 8
@@ -354,11 +356,17 @@ def test_bart(work):
     encdec_checks(BartForConditionalGeneration(cfg).eval(), work, 128, start=2)
 
 
-def test_t5(work):
+def test_t5(work, gated=False):
+    """T5 (relu), or with gated=True T5 v1.1 / Flan-T5: "gated-gelu" (which
+    transformers computes with gelu_new, the tanh form), untied head, and an
+    odd number of buckets (33: the bidirectional encoder leaves one unused)."""
     from transformers import T5Config, T5ForConditionalGeneration
-    cfg = T5Config(vocab_size=128, d_model=64, d_kv=16, d_ff=128, num_layers=2, num_heads=4,
-                   relative_attention_num_buckets=32, relative_attention_max_distance=128,
-                   dropout_rate=0.0, feed_forward_proj="relu", initializer_factor=1.0)
+    extra = dict(feed_forward_proj="gated-gelu", tie_word_embeddings=False,
+                 relative_attention_num_buckets=33, num_layers=4) if gated else dict(
+                 feed_forward_proj="relu", relative_attention_num_buckets=32, num_layers=2)
+    cfg = T5Config(vocab_size=128, d_model=64, d_kv=16, d_ff=128, num_heads=4,
+                   relative_attention_max_distance=128, dropout_rate=0.0, initializer_factor=1.0,
+                   **extra)
     torch.manual_seed(0)
     encdec_checks(T5ForConditionalGeneration(cfg).eval(), work, 128, start=0)
 
@@ -443,7 +451,8 @@ def test_minilm(work):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("model", choices=["llama3-rope", "linear-rope", "bert", "gpt2", "llama", "mistral", "minilm", "t5", "bart"])
+    ap.add_argument("model", choices=["llama3-rope", "linear-rope", "bert", "gpt2", "llama", "mistral",
+                                      "mistral-wide", "minilm", "t5", "t5-gated", "bart"])
     ap.add_argument("--work", required=True)
     ap.add_argument("--stage", choices=["all", "compile", "run"], default="all")
     a = ap.parse_args()
@@ -461,10 +470,10 @@ def main():
 def run_model(a):
     if a.model == "gpt2":
         test_gpt2(a.work)
-    elif a.model in ("llama", "mistral", "llama3-rope", "linear-rope"):
+    elif a.model in ("llama", "mistral", "mistral-wide", "llama3-rope", "linear-rope"):
         llama_like(a.model, a.work)
-    elif a.model == "t5":
-        test_t5(a.work)
+    elif a.model in ("t5", "t5-gated"):
+        test_t5(a.work, gated=a.model == "t5-gated")
     elif a.model == "bart":
         test_bart(a.work)
     elif a.model == "bert":

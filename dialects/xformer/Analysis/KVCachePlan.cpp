@@ -126,6 +126,38 @@ mlir::xformer::planKVCache(const std::vector<CacheDesc> &caches,
                 "and decode programs first");
   int64_t sourceLen = o.maxSourceLen ? o.maxSourceLen : o.maxSeqLen;
 
+  // Every byte count below is at most this bound, computed without
+  // overflow first: a plan whose arena would not fit in 2^60 bytes is
+  // refused instead of wrapping around.
+  {
+    using Wide = __int128;
+    const Wide limit = Wide(1) << 60;
+    Wide bound = Wide(o.alignment) * Wide(caches.size() + 2);
+    const Wide blocksPerSeq =
+        o.paged ? (Wide(o.maxSeqLen) + o.blockSize - 1) / o.blockSize : 0;
+    const Wide blocks = blocksPerSeq * o.blockSize; // positions, paged
+    bound += Wide(o.maxBatch) * blocksPerSeq * 4;   // the block table
+    for (const CacheDesc &c : caches) {
+      if (c.kvHeads < 0 || c.headDim < 0 || c.window < 0 || c.chunk < 0)
+        return fail("cache '" + c.name + "' has a negative size");
+      const Wide perPosition =
+          2 * Wide(c.kvHeads) * (Wide(c.headDim) * storageBytes(c.storage) + 4);
+      Wide positions = c.kind == CacheDesc::Kind::Cross ? Wide(sourceLen)
+                                                        : Wide(o.maxSeqLen);
+      if (c.kind == CacheDesc::Kind::Self && o.paged)
+        positions = std::max(positions, blocks);
+      if (c.kind == CacheDesc::Kind::Ring)
+        positions = std::min<Wide>(positions, Wide(c.window) + c.chunk);
+      bound += Wide(o.maxBatch) * positions * perPosition * 2;
+      if (bound > limit)
+        return fail("the KV caches of " + std::to_string(o.maxBatch) +
+                    " sequences of max-seq-len " +
+                    std::to_string(o.maxSeqLen) +
+                    " need more than 2^60 bytes: lower max-seq-len or "
+                    "max-batch");
+    }
+  }
+
   KVPlan plan;
   plan.caches.resize(caches.size());
   int64_t pagedBytesPerPosition = 0;
@@ -144,13 +176,10 @@ mlir::xformer::planKVCache(const std::vector<CacheDesc> &caches,
         pagedBytesPerPosition += p.bytesPerPosition;
       break;
     case CacheDesc::Kind::Ring:
-      if (c.window > o.maxSeqLen)
-        return fail("cache '" + c.name + "' has a sliding window of " +
-                    std::to_string(c.window) +
-                    " positions, larger than max-seq-len " +
-                    std::to_string(o.maxSeqLen) +
-                    ": raise max-seq-len or check the window");
-      p.capacity = c.window + std::max<int64_t>(c.chunk, 1) - 1;
+      // A window wider than max-seq-len never drops a position: the ring
+      // then holds max-seq-len positions and never wraps.
+      p.capacity = std::min(c.window + std::max<int64_t>(c.chunk, 1) - 1,
+                            o.maxSeqLen);
       plan.bytesPerToken += p.bytesPerPosition;
       break;
     case CacheDesc::Kind::Cross:

@@ -533,8 +533,19 @@ LogicalResult RelativePositionBiasOp::verify() {
   if (buckets <= 0 || maxDistance <= 0)
     return emitOpError("num_buckets and max_distance must be positive, got ")
            << buckets << " and " << maxDistance;
-  if (getBidirectional() && buckets % 2 != 0)
-    return emitOpError("bidirectional buckets must be even, got ") << buckets;
+  // As transformers' T5 bucketing: bidirectional halves the buckets (an
+  // odd count leaves the last unused); half of what remains are exact
+  // distances, which must exist and be below max_distance for the
+  // logarithmic buckets to be defined.
+  const int64_t side = getBidirectional() ? buckets / 2 : buckets;
+  if (side / 2 < 1)
+    return emitOpError("num_buckets ")
+           << buckets << " leaves no exact-distance bucket (needs at least "
+           << (getBidirectional() ? 4 : 2) << ")";
+  if (maxDistance <= side / 2)
+    return emitOpError("max_distance ")
+           << maxDistance << " must exceed the " << side / 2
+           << " exact-distance buckets";
   if (table.getRank() != 2 || !dimsAgree(table.getDimSize(0), buckets))
     return emitOpError("table shape ")
            << shapeToString(table.getShape()) << " should be [num_buckets = "

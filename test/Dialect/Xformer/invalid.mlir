@@ -581,9 +581,17 @@ func.func @relbias_buckets(%t: tensor<32x4xf32>, %p: tensor<8xi64>) {
 
 // -----
 
-func.func @relbias_odd(%t: tensor<31x4xf32>, %p: tensor<8xi64>) {
-  // expected-error @+1 {{bidirectional buckets must be even, got 31}}
-  %b = xformer.relative_position_bias %t, %p, %p, num_buckets = 31, max_distance = 128, bidirectional = true : tensor<31x4xf32>, tensor<8xi64>, tensor<8xi64> -> tensor<1x4x8x8xf32>
+func.func @relbias_too_few(%t: tensor<3x4xf32>, %p: tensor<8xi64>) {
+  // expected-error @+1 {{num_buckets 3 leaves no exact-distance bucket (needs at least 4)}}
+  %b = xformer.relative_position_bias %t, %p, %p, num_buckets = 3, max_distance = 128, bidirectional = true : tensor<3x4xf32>, tensor<8xi64>, tensor<8xi64> -> tensor<1x4x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @relbias_distance(%t: tensor<32x4xf32>, %p: tensor<8xi64>) {
+  // expected-error @+1 {{max_distance 8 must exceed the 8 exact-distance buckets}}
+  %b = xformer.relative_position_bias %t, %p, %p, num_buckets = 32, max_distance = 8, bidirectional = true : tensor<32x4xf32>, tensor<8xi64>, tensor<8xi64> -> tensor<1x4x8x8xf32>
   return
 }
 

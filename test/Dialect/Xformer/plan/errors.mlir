@@ -4,8 +4,14 @@
 // OVER: error: xformer-plan-kv-cache: KV cache plan needs 25769803776 bytes (24.00 GiB) (512 sequences of 50331648 bytes (48.00 MiB)) but the budget is 17179869184 bytes (16.00 GiB); 341 sequences of max-seq-len 8192 fit
 // RUN: not xformer-opt %s --xformer-plan-kv-cache="max-seq-len=8192 budget=40MiB" 2>&1 | FileCheck %s --check-prefix=SMALL
 // SMALL: error: xformer-plan-kv-cache: budget of 41943040 bytes (40.00 MiB) is smaller than one sequence of max-seq-len 8192, which needs 50331648 bytes (48.00 MiB)
-// RUN: not xformer-opt %s --xformer-plan-kv-cache="max-seq-len=1024" 2>&1 | FileCheck %s --check-prefix=WINDOW
-// WINDOW: error: xformer-plan-kv-cache: cache 'layers.1' has a sliding window of 4096 positions, larger than max-seq-len 1024
+// A window wider than max-seq-len is legal: the ring holds max-seq-len.
+// RUN: xformer-opt %s --xformer-plan-kv-cache="max-seq-len=48" 2>&1 | FileCheck %s --check-prefix=WINDOW
+// WINDOW: xformer.kv_cache @layers.1 ring, kv_heads = 8, head_dim = 128, window = 4096 {bytes = 196608 : i64, capacity = 48 : i64
+// Sizes that would overflow the byte counts are refused, not wrapped.
+// RUN: not xformer-opt %s --xformer-plan-kv-cache="max-seq-len=4611686018427387904" 2>&1 | FileCheck %s --check-prefix=HUGE
+// HUGE: error: xformer-plan-kv-cache: the KV caches of 1 sequences of max-seq-len 4611686018427387904 need more than 2^60 bytes
+// RUN: not xformer-opt %s --xformer-plan-kv-cache="layout=paged block-size=4611686018427387904 max-seq-len=8" 2>&1 | FileCheck %s --check-prefix=HUGE-BLOCK
+// HUGE-BLOCK: error: xformer-plan-kv-cache: the KV caches of 1 sequences of max-seq-len 8 need more than 2^60 bytes
 // RUN: not xformer-opt %s --xformer-plan-kv-cache="layout=blocked" 2>&1 | FileCheck %s --check-prefix=LAYOUT
 // LAYOUT: error: xformer-plan-kv-cache: unknown layout 'blocked'; expected contiguous or paged
 // RUN: not xformer-opt %s --xformer-plan-kv-cache="layout=paged block-size=0 max-seq-len=8192" 2>&1 | FileCheck %s --check-prefix=BLOCK
