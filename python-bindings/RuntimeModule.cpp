@@ -18,6 +18,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -34,9 +35,15 @@ using F32Out = nb::ndarray<nb::numpy, float>;
 
 nb::object errorType;
 
-[[noreturn]] void raise(xf_status status) {
+/// Raises xformer.Error for `status`; `partial` (when given) becomes its
+/// `tokens` attribute: what a generation made before it failed.
+[[noreturn]] void raise(xf_status status,
+                        const std::vector<std::vector<int64_t>> *partial =
+                            nullptr) {
   nb::object err = errorType(xf_status_name(status), xf_last_error(),
                              static_cast<int>(status));
+  if (partial)
+    nb::setattr(err, "tokens", nb::cast(*partial));
   PyErr_SetObject(errorType.ptr(), err.ptr());
   throw nb::python_error();
 }
@@ -59,9 +66,11 @@ F32Out floats(std::vector<size_t> shape) {
 class Model {
 public:
   Model(const std::string &library, const std::string &weights,
-        bool allowExtra) {
+        bool allowExtra, bool mmap) {
     check(xf_open_ex(library.c_str(), weights.c_str(),
-                     allowExtra ? XF_OPEN_ALLOW_EXTRA_WEIGHTS : 0, &model));
+                     (allowExtra ? XF_OPEN_ALLOW_EXTRA_WEIGHTS : 0) |
+                         (mmap ? XF_OPEN_MMAP : 0),
+                     &model));
     check(xf_get_info(model, &info));
   }
   ~Model() { xf_close(model); }
@@ -135,16 +144,22 @@ public:
     return logits;
   }
 
-  std::vector<std::vector<int64_t>> generate(I64Array ids,
-                                             std::optional<I64Vector> lengths,
-                                             int64_t maxNewTokens, int64_t eos,
-                                             float temperature, int64_t topK,
-                                             float topP, uint64_t seed) {
+  std::vector<std::vector<int64_t>>
+  generate(I64Array ids, std::optional<I64Vector> lengths, int64_t maxNewTokens,
+           int64_t eos, float temperature, int64_t topK, float topP,
+           uint64_t seed, const std::vector<int64_t> &moreEos) {
     size_t b = ids.shape(0);
+    if (maxNewTokens < 1)
+      throw nb::value_error("max_new_tokens must be >= 1");
+    // No sequence makes more tokens than its cache has positions: a larger
+    // request only sizes the buffer (and used to overflow it).
+    maxNewTokens = std::min<int64_t>(maxNewTokens, info.max_seq_len + 1);
     xf_generate_options o;
     xf_generate_options_init(&o);
     o.max_new_tokens = maxNewTokens;
     o.eos_token_id = eos;
+    o.eos_token_ids = moreEos.data();
+    o.num_eos_token_ids = int64_t(moreEos.size());
     o.temperature = temperature;
     o.top_k = topK;
     o.top_p = topP;
@@ -157,11 +172,14 @@ public:
       st = xf_generate(model, ids.data(), lengthsOf(lengths, b), b,
                        ids.shape(1), &o, tokens.data(), counts.data());
     }
-    check(st);
+    if (st != XF_OK && st != XF_ERROR_CAPACITY)
+      raise(st);
     std::vector<std::vector<int64_t>> out(b);
     for (size_t i = 0; i < b; ++i)
       out[i].assign(tokens.begin() + i * maxNewTokens,
                     tokens.begin() + i * maxNewTokens + counts[i]);
+    if (st != XF_OK)
+      raise(st, &out);
     return out;
   }
 
@@ -177,9 +195,20 @@ private:
 NB_MODULE(_runtime, m) {
   m.doc() = "xformer: compiled models through the runtime's C API";
   m.def("_set_error_type", [](nb::object t) { errorType = t; });
-  nb::class_<Model>(m, "Model")
-      .def(nb::init<const std::string &, const std::string &, bool>(),
-           "library"_a, "weights"_a, "allow_extra_weights"_a = false)
+  nb::class_<Model>(m, "Model",
+                   "A compiled model opened with its weights.\n\n"
+                   "Thread safety: different Model objects are independent "
+                   "and may run at the same time from different threads. "
+                   "Calls on one Model are serialized (the GIL is released "
+                   "while it computes, and a second thread waits for the "
+                   "first call to return); its sequences' state is shared "
+                   "by every caller. A failed call changes no state.")
+      .def(nb::init<const std::string &, const std::string &, bool, bool>(),
+           "library"_a, "weights"_a, "allow_extra_weights"_a = false,
+           "mmap"_a = false,
+           "Opens `library` (exactly that file) with `weights`. The weights "
+           "are copied into memory; mmap=True reads them in place instead, "
+           "and the file must then not change while the model is open.")
       .def_prop_ro("info", &Model::infoDict)
       .def("encode", &Model::encode, "ids"_a.noconvert(),
            "lengths"_a = nb::none(), "type_ids"_a = nb::none())
@@ -191,6 +220,11 @@ NB_MODULE(_runtime, m) {
       .def("generate", &Model::generate, "ids"_a.noconvert(),
            "lengths"_a = nb::none(), "max_new_tokens"_a = 32,
            "eos_token_id"_a = -1, "temperature"_a = 0.0f, "top_k"_a = 0,
-           "top_p"_a = 1.0f, "seed"_a = 0)
+           "top_p"_a = 1.0f, "seed"_a = 0,
+           "eos_token_ids"_a = std::vector<int64_t>(),
+           "Generates up to max_new_tokens per sequence; a sequence stops "
+           "at eos_token_id or any of eos_token_ids. When a sequence runs "
+           "out of cache, raises xformer.Error('capacity') whose `tokens` "
+           "holds what was generated.")
       .def("reset", &Model::reset);
 }

@@ -1380,6 +1380,19 @@ extern "C" xf_status xf_generate(xf_model *m, const int64_t *ids,
     return fail(XF_ERROR_INVALID_ARGUMENT, "top_p must be in (0, 1]");
   if (xf_status s = checkExtent(batch, seq, "xf_generate"))
     return s;
+  if (o.num_eos_token_ids < 0 || (o.num_eos_token_ids > 0 && !o.eos_token_ids))
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                "xf_generate: num_eos_token_ids " +
+                    std::to_string(o.num_eos_token_ids) +
+                    " without eos_token_ids");
+  auto isEos = [&](int64_t t) {
+    if (t == o.eos_token_id)
+      return true;
+    for (int64_t i = 0; i < o.num_eos_token_ids; ++i)
+      if (t == o.eos_token_ids[i])
+        return true;
+    return false;
+  };
   for (int64_t b = 0; b < batch; ++b) {
     const int64_t len = lengths ? lengths[b] : seq;
     if (len < 1)
@@ -1429,7 +1442,7 @@ extern "C" xf_status xf_generate(xf_model *m, const int64_t *ids,
       }
       next[b] = pickToken(logits.data() + b * V, V, o, rng);
       tokens[b * o.max_new_tokens + counts[b]++] = next[b];
-      if (next[b] == o.eos_token_id)
+      if (isEos(next[b]))
         active[b] = false;
       all = all && !active[b];
     }

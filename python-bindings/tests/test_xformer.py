@@ -107,6 +107,52 @@ def test_bad_input_raises(gpt2):
         m.prefill(np.zeros((2, 2), dtype=np.float32))
 
 
+def test_generate_past_the_cache_keeps_its_tokens(gpt2):
+    model, m, _ = gpt2
+    prompt = np.array([[5, 17, 42, 8, 1, 30]], dtype=np.int64)
+    # A huge request is bounded by the cache (it used to overflow the buffer
+    # and crash); running out of cache raises with the tokens made.
+    with pytest.raises(xformer.Error) as e:
+        m.generate(prompt, max_new_tokens=2**62)
+    assert e.value.name == "capacity"
+    made = e.value.tokens[0]
+    assert len(made) == 64 - 6 + 1
+    with torch.no_grad():
+        ref = model.generate(torch.tensor(prompt), max_new_tokens=len(made), min_new_tokens=len(made),
+                             do_sample=False, pad_token_id=0, eos_token_id=None)
+    assert made == ref[0, 6:].tolist()
+    with pytest.raises(ValueError, match="max_new_tokens"):
+        m.generate(prompt, max_new_tokens=0)
+
+
+def test_generate_stops_at_any_eos(gpt2):
+    _, m, _ = gpt2
+    prompt = np.array([[5, 17, 42, 8, 1, 30]], dtype=np.int64)
+    free = m.generate(prompt, max_new_tokens=8)[0]
+    stopped = m.generate(prompt, max_new_tokens=8, eos_token_ids=[free[2]])[0]
+    assert stopped == free[:free.index(free[2]) + 1]
+
+
+def test_one_model_from_two_threads(gpt2):
+    import threading
+    _, m, _ = gpt2
+    prompts = [np.array([[3, 4, 5, 6]], dtype=np.int64), np.array([[9, 1, 2, 7]], dtype=np.int64)]
+    want = [m.generate(p, max_new_tokens=6) for p in prompts]
+    got = [[], []]
+
+    def worker(i):
+        for _ in range(20):
+            got[i].append(m.generate(prompts[i], max_new_tokens=6))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i in range(2):
+        assert all(g == want[i] for g in got[i])
+
+
 def test_import_errors(tmp_path):
     (tmp_path / "config.json").write_text('{"model_type": "rwkv"}')
     with pytest.raises(ValueError, match="xformer-import failed"):

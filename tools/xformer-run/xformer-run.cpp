@@ -21,10 +21,13 @@
 #include "xformer/Runtime/xformer.h"
 #include "xformer/Tokenizer/Tokenizer.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <unistd.h>
@@ -91,7 +94,7 @@ void progress(void *, int64_t step, int64_t total) {
 }
 
 /// A JSON string literal.
-std::string quoted(const std::string &text) {
+std::string jsonString(const std::string &text) {
   std::string out = "\"";
   for (unsigned char c : text) {
     if (c == '"' || c == '\\') {
@@ -106,6 +109,34 @@ std::string quoted(const std::string &text) {
     }
   }
   return out + "\"";
+}
+
+/// The end-of-sequence ids a checkpoint declares: generation_config.json,
+/// else config.json, in the weights' folder ("eos_token_id": an id or a
+/// list of ids). Empty when neither says.
+std::vector<int64_t> checkpointEos(const std::string &weights) {
+  const size_t slash = weights.find_last_of('/');
+  const std::string dir =
+      slash == std::string::npos ? "." : weights.substr(0, slash);
+  for (const char *name : {"generation_config.json", "config.json"}) {
+    std::ifstream in(dir + "/" + name);
+    if (!in)
+      continue;
+    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("eos_token_id"))
+      continue;
+    std::vector<int64_t> ids;
+    const nlohmann::json &e = j["eos_token_id"];
+    if (e.is_number_integer())
+      ids.push_back(e.get<int64_t>());
+    else if (e.is_array())
+      for (const auto &v : e)
+        if (v.is_number_integer())
+          ids.push_back(v.get<int64_t>());
+    if (!ids.empty())
+      return ids;
+  }
+  return {};
 }
 
 int failWith(xf_status s, const char *what) {
@@ -126,7 +157,7 @@ int main(int argc, char **argv) {
   xf_generate_options opts;
   xf_generate_options_init(&opts);
   int64_t start = -1;
-  bool json = false;
+  bool json = false, eosGiven = false;
   uint32_t flags = 0;
   for (int i = 3; i < argc; ++i) {
     std::string a = argv[i];
@@ -141,12 +172,22 @@ int main(int argc, char **argv) {
       const char *v = value();
       char *end = nullptr;
       double d = std::strtod(v, &end);
-      if (end == v || *end) {
+      if (end == v || *end || !std::isfinite(d)) {
         std::fprintf(stderr, "xformer-run: %s: '%s' is not a number\n",
                      a.c_str(), v);
         std::exit(2);
       }
       return d;
+    };
+    // An integer option: a whole number within int64_t (3e9 is one).
+    auto integer = [&]() -> int64_t {
+      const double d = number();
+      if (d != std::floor(d) || std::fabs(d) >= 9.2e18) {
+        std::fprintf(stderr, "xformer-run: %s: %s is not an integer\n",
+                     a.c_str(), argv[i]);
+        std::exit(2);
+      }
+      return int64_t(d);
     };
     if (a == "--ids" || a == "--source") {
       std::vector<int64_t> ids;
@@ -166,19 +207,24 @@ int main(int argc, char **argv) {
     } else if (a == "--tokenizer") {
       tokenizerPath = value();
     } else if (a == "--max-new-tokens") {
-      opts.max_new_tokens = int64_t(number());
+      opts.max_new_tokens = integer();
+      if (opts.max_new_tokens < 1) {
+        std::fprintf(stderr, "xformer-run: --max-new-tokens must be >= 1\n");
+        return 2;
+      }
     } else if (a == "--temperature") {
       opts.temperature = float(number());
     } else if (a == "--top-k") {
-      opts.top_k = int64_t(number());
+      opts.top_k = integer();
     } else if (a == "--top-p") {
       opts.top_p = float(number());
     } else if (a == "--seed") {
-      opts.seed = uint64_t(number());
+      opts.seed = uint64_t(integer());
     } else if (a == "--eos") {
-      opts.eos_token_id = int64_t(number());
+      opts.eos_token_id = integer();
+      eosGiven = true;
     } else if (a == "--start") {
-      start = int64_t(number());
+      start = integer();
     } else if (a == "--json") {
       json = true;
     } else if (a == "--allow-extra-weights") {
@@ -303,14 +349,43 @@ int main(int argc, char **argv) {
   }
   pack(prompts, ids, lengths, seq);
   int64_t batch = prompts.size();
-  std::vector<int64_t> tokens(batch *
-                              std::max<int64_t>(1, opts.max_new_tokens));
-  std::vector<int64_t> counts(batch);
-  if (xf_status s = xf_generate(model, ids.data(), lengths.data(), batch, seq,
-                                &opts, tokens.data(), counts.data())) {
+  if (batch > info.max_batch) {
+    std::fprintf(stderr,
+                 "xformer-run: %lld prompts, but the model runs batches of up "
+                 "to %lld: import it with xformer-import --batch %lld (and "
+                 "compile again) to run them together\n",
+                 (long long)batch, (long long)info.max_batch,
+                 (long long)batch);
     xf_close(model);
-    return failWith(s, "generate");
+    return 2;
   }
+  // The end of a reply: --eos, else what the checkpoint declares.
+  std::vector<int64_t> eos;
+  if (!eosGiven) {
+    eos = checkpointEos(weights);
+    if (!eos.empty()) {
+      opts.eos_token_id = eos.front();
+      opts.eos_token_ids = eos.data();
+      opts.num_eos_token_ids = int64_t(eos.size());
+    }
+  }
+  // No sequence makes more tokens than its cache has positions (one per
+  // decoded token after the first): a larger request would only size the
+  // buffer.
+  opts.max_new_tokens =
+      std::min<int64_t>(opts.max_new_tokens, info.max_seq_len + 1);
+  std::vector<int64_t> tokens(batch * opts.max_new_tokens);
+  std::vector<int64_t> counts(batch);
+  const xf_status generated = xf_generate(model, ids.data(), lengths.data(),
+                                          batch, seq, &opts, tokens.data(),
+                                          counts.data());
+  std::string generateError = xf_last_error();
+  if (generated && generated != XF_ERROR_CAPACITY) {
+    xf_close(model);
+    return failWith(generated, "generate");
+  }
+  if (generated) // out of cache: the tokens made so far, then the error
+    rc = 1;
   xf_timings t;
   xf_get_timings(model, &t);
   for (int64_t b = 0; b < batch; ++b) {
@@ -333,7 +408,7 @@ int main(int argc, char **argv) {
     }
     if (json)
       std::printf(hasText ? "], \"text\": %s}\n" : "]}\n",
-                  quoted(text).c_str());
+                  jsonString(text).c_str());
     else if (hasText) {
       std::string line = "\n  text: " + text + "\n"; // NUL characters too
       std::fwrite(line.data(), 1, line.size(), stdout);
@@ -347,6 +422,9 @@ int main(int argc, char **argv) {
       "%lld steps, %.1f tokens/s per sequence\n",
       t.prefill_ms, (long long)batch, (long long)seq, (long long)t.decode_steps,
       t.decode_ms > 0 ? t.decode_steps * 1000.0 / t.decode_ms : 0.0);
+  if (generated)
+    std::fprintf(stderr, "xformer-run: generate stopped (%s): %s\n",
+                 xf_status_name(generated), generateError.c_str());
   xf_close(model);
   return rc;
 }

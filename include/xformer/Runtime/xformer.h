@@ -149,6 +149,10 @@ typedef struct xf_generate_options {
   /* Called after each step with the number of steps done (may be null). */
   void (*progress)(void *user, int64_t step, int64_t total);
   void *user;
+  /* More end-of-sequence ids (a checkpoint may declare several); null or
+   * 0: only eos_token_id. */
+  const int64_t *eos_token_ids;
+  int64_t num_eos_token_ids;
 } xf_generate_options;
 
 void xf_generate_options_init(xf_generate_options *options);
