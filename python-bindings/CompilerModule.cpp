@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "xformer/InitAll.h"
+#include "xformer/Support/Nesting.h"
 #include "xformer/Target/CPU/ModelToCpp.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -46,6 +47,10 @@ struct Session {
     return r;
   }
   mlir::OwningOpRef<mlir::ModuleOp> parse(const std::string &ir) {
+    mlir::xformer::NestingError deep;
+    if (mlir::xformer::tooDeep(ir, /*mlir=*/true, deep))
+      throw nb::value_error(("cannot parse the model IR: " + deep.message())
+                                .c_str());
     auto module = mlir::parseSourceString<mlir::ModuleOp>(ir, &context);
     if (!module)
       fail("cannot parse the model IR");

@@ -587,10 +587,11 @@ xf_status checkBatch(const xf_model *m, int64_t batch, const char *call) {
                 std::string(call) + ": batch of " + std::to_string(batch) +
                     " sequences; the model was compiled for 1 to " +
                     std::to_string(m->batch) +
-                    (batch > m->batch ? " (compile with --max-batch=" +
-                                            std::to_string(batch) +
-                                            " or more for larger batches)"
-                                      : ""));
+                    (batch > m->batch
+                         ? " (import the model with xformer-import --batch " +
+                               std::to_string(batch) +
+                               " and compile it again for larger batches)"
+                         : ""));
   return XF_OK;
 }
 

@@ -1,6 +1,7 @@
 //===- Safetensors.cpp - Validating safetensors reader --------------------===//
 
 #include "xformer/Runtime/Safetensors.h"
+#include "xformer/Support/Nesting.h"
 
 #include <nlohmann/json.hpp>
 
@@ -118,6 +119,12 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
   file->dataStart = 8 + headerLen;
   uint64_t dataSize = size - file->dataStart;
 
+  mlir::xformer::NestingError deep;
+  if (mlir::xformer::tooDeep(std::string_view(reinterpret_cast<const char *>(file->mapping) +
+                                   8,
+                               headerLen),
+              /*mlir=*/false, deep))
+    return fail("header " + deep.message());
   nlohmann::json header = nlohmann::json::parse(
       file->mapping + 8, file->mapping + 8 + headerLen, nullptr,
       /*allow_exceptions=*/false);
@@ -263,6 +270,11 @@ SafetensorsCheckpoint::open(const std::string &path, std::string &error) {
     return fail("cannot be read");
   std::stringstream text;
   text << in.rdbuf();
+  mlir::xformer::NestingError deep;
+  if (mlir::xformer::tooDeep(text.str(), /*mlir=*/false, deep)) {
+    error = path + ":" + deep.message();
+    return nullptr;
+  }
   nlohmann::json index =
       nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
   if (index.is_discarded() || !index.is_object())

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "xformer/Tokenizer/Tokenizer.h"
+#include "xformer/Support/Nesting.h"
 
 #include <nlohmann/json.hpp>
 #include <unicode/brkiter.h>
@@ -2151,6 +2152,11 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const std::string &path,
 std::unique_ptr<Tokenizer> Tokenizer::parse(std::string_view text,
                                             const std::string &path,
                                             std::string &error) {
+  mlir::xformer::NestingError deep;
+  if (mlir::xformer::tooDeep(text, /*mlir=*/false, deep)) {
+    error = path + ":" + deep.message();
+    return nullptr;
+  }
   json j = json::parse(text.begin(), text.end(), nullptr,
                        /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {

@@ -169,10 +169,22 @@ def decoder_checks(model, work, vocab, window=None):
 
     # The same through the xformer-run command line.
     so = os.path.join(work, "chunk8.so")
-    cli = run([os.path.join(BIN, "xformer-run"), so, weights, "--json", "--max-new-tokens", "32",
-               "--ids", " ".join(map(str, prompts[0])), "--ids", " ".join(map(str, prompts[1]))])
+    args = [os.path.join(BIN, "xformer-run"), so, weights, "--json", "--max-new-tokens", "32",
+            "--ids", " ".join(map(str, prompts[0])), "--ids", " ".join(map(str, prompts[1]))]
+    cli = run(args + ["--eos", "-1"])
     rows = [json.loads(line)["tokens"] for line in cli.splitlines()]
     check("xformer-run prints the same tokens", rows == ours, "%s" % rows)
+    # Without --eos, xformer-run stops each reply at the checkpoint's EOS
+    # (config.json / generation_config.json), as transformers does.
+    eos = model.generation_config.eos_token_id
+    eos = set(eos if isinstance(eos, list) else [] if eos is None else [eos])
+    cli = run(args)
+    rows = [json.loads(line)["tokens"] for line in cli.splitlines()]
+    want = []
+    for seq in ours:
+        cut = next((i + 1 for i, t in enumerate(seq) if t in eos), len(seq))
+        want.append(seq[:cut])
+    check("xformer-run stops at the checkpoint's eos_token_id %s" % sorted(eos), rows == want, "%s" % rows)
     bad = subprocess.run([os.path.join(BIN, "xformer-run"), so, weights + ".missing", "--ids", "1"],
                          capture_output=True, text=True)
     check("xformer-run reports a missing weights file", bad.returncode == 1 and "io" in bad.stderr,

@@ -17,10 +17,12 @@
 
 #include "xformer/IR/XformerOps.h"
 #include "xformer/InitAll.h"
+#include "xformer/Support/Nesting.h"
 #include "xformer/Target/CPU/ModelToCpp.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -37,6 +39,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <unistd.h>
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -147,6 +150,41 @@ int64_t irBatch(ModuleOp module) {
         if (t.getRank() >= 1 && !t.isDynamicDim(0))
           return t.getDimSize(0);
   return 1;
+}
+
+/// A learned position table (an embedding indexed by xformer.positions,
+/// plus a constant) must have a row for every position the KV cache
+/// holds; otherwise the run would fail at the first position past it.
+LogicalResult checkPositionTables(ModuleOp module, int64_t maxSeqLen) {
+  WalkResult r = module.walk([&](xformer::EmbeddingOp e) {
+    Value ids = e.getIds();
+    int64_t offset = 0;
+    // Through adds of a constant splat (BART's +2).
+    while (auto add = ids.getDefiningOp<xformer::AddOp>()) {
+      Value other;
+      DenseIntElementsAttr c;
+      if (matchPattern(add.getRhs(), m_Constant(&c)))
+        other = add.getLhs();
+      else if (matchPattern(add.getLhs(), m_Constant(&c)))
+        other = add.getRhs();
+      if (!other || !c.isSplat())
+        break;
+      offset += c.getSplatValue<APInt>().getSExtValue();
+      ids = other;
+    }
+    if (!ids.getDefiningOp<xformer::PositionsOp>())
+      return WalkResult::advance();
+    const int64_t rows = e.getTable().getType().getDimSize(0);
+    if (ShapedType::isDynamic(rows) || maxSeqLen + offset <= rows)
+      return WalkResult::advance();
+    e.emitError() << "the position table has " << rows
+                  << " rows, but --max-seq-len " << maxSeqLen
+                  << " needs positions up to " << maxSeqLen - 1 + offset
+                  << ": compile with --max-seq-len=" << rows - offset
+                  << " or less (the model's context)";
+    return WalkResult::interrupt();
+  });
+  return failure(r.wasInterrupted());
 }
 
 int64_t sourceLen(ModuleOp module) {
@@ -405,6 +443,12 @@ int main(int argc, char **argv) {
       llvm::errs() << "xformer-compile: " << error << "\n";
       return 1;
     }
+    mlir::xformer::NestingError deep;
+    if (mlir::xformer::tooDeep(file->getBuffer(), /*mlir=*/true, deep)) {
+      llvm::errs() << inputFile << ":" << deep.message()
+                   << ": not model IR\n";
+      return 1;
+    }
     llvm::SourceMgr sm;
     sm.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
     module = parseSourceFile<ModuleOp>(sm, &context);
@@ -432,7 +476,23 @@ int main(int argc, char **argv) {
   }
   if (*kind != xformer::ModelKind::encoder) {
     Stage s("derive prefill/decode, plan KV cache");
-    int64_t batch = maxBatch > 0 ? int64_t(maxBatch) : irBatch(*module);
+    const int64_t programBatch = irBatch(*module);
+    if (maxBatch.getNumOccurrences() &&
+        (maxBatch < 1 || maxBatch < programBatch)) {
+      llvm::errs() << "xformer-compile: --max-batch=" << maxBatch
+                   << (maxBatch < 1
+                           ? " must be positive"
+                           : " is below the model IR's batch of " +
+                                 std::to_string(programBatch) +
+                                 ": its programs run that many sequences "
+                                 "per call (import the model with a "
+                                 "smaller --batch)")
+                   << "\n";
+      return 1;
+    }
+    if (failed(checkPositionTables(*module, maxSeqLen)))
+      return 1;
+    int64_t batch = maxBatch > 0 ? int64_t(maxBatch) : programBatch;
     if (failed(runPipeline(*module,
                            "xformer-derive-generation,canonicalize,cse")))
       return 1;
@@ -514,15 +574,44 @@ int main(int argc, char **argv) {
                  << "' not found (set --cxx or XFORMER_CXX)\n";
     return 1;
   }
+  // Built beside the output and renamed over it: a library open in some
+  // process keeps its file, and a failed build leaves the old one.
+  SmallString<128> building;
+  {
+    int fd;
+    if (std::error_code ec = llvm::sys::fs::createUniqueFile(
+            outputFile + ".building-%%%%%%", fd, building)) {
+      llvm::errs() << "xformer-compile: cannot write next to '" << outputFile
+                   << "': " << ec.message() << "\n";
+      return 1;
+    }
+    ::close(fd);
+  }
+  llvm::FileRemover removeBuilding(building);
   std::vector<std::string> args = {
       *program,       "-O2",          "-fPIC",
       "-shared",      "-std=c++17",   "-fvisibility=hidden",
       "-I" + include, srcPath.str().str(), "-o",
-      outputFile,     "-L" + lib,     "-lxformer_runtime",
+      building.str().str(), "-L" + lib, "-lxformer_runtime",
       "-Wl,-rpath," + lib};
   if (runLogged(*program, args, "compile C++ -> shared library",
                 "the C++ compiler"))
     return 1;
+  // A compiler that exits 0 must have made a shared library.
+  {
+    auto built = llvm::MemoryBuffer::getFile(building);
+    if (!built || (*built)->getBufferSize() < 4 ||
+        !(*built)->getBuffer().starts_with("\x7f" "ELF")) {
+      llvm::errs() << "xformer-compile: the C++ compiler '" << *program
+                   << "' exited 0 but wrote no shared library\n";
+      return 1;
+    }
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(building, outputFile)) {
+    llvm::errs() << "xformer-compile: cannot write '" << outputFile
+                 << "': " << ec.message() << "\n";
+    return 1;
+  }
   if (verbose)
     llvm::errs() << llvm::format(
         "[xformer-compile] total %.1f ms -> %s\n",

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "xformer/InitAll.h"
+#include "xformer/Support/Nesting.h"
 #include "xformer/Transforms/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -60,6 +61,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   // The MLIR lexer reads up to a terminating NUL, as files loaded through
   // MemoryBuffer have; the fuzzer's buffer has none, so copy it.
   std::string text(reinterpret_cast<const char *>(data), size);
+  mlir::xformer::NestingError deep;
+  if (mlir::xformer::tooDeep(text, /*mlir=*/true, deep))
+    return 0; // refused by every driver before parsing
   OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(text, &ctx);
   if (!module || failed(verify(*module)))
     return 0;

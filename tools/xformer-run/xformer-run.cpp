@@ -349,16 +349,6 @@ int main(int argc, char **argv) {
   }
   pack(prompts, ids, lengths, seq);
   int64_t batch = prompts.size();
-  if (batch > info.max_batch) {
-    std::fprintf(stderr,
-                 "xformer-run: %lld prompts, but the model runs batches of up "
-                 "to %lld: import it with xformer-import --batch %lld (and "
-                 "compile again) to run them together\n",
-                 (long long)batch, (long long)info.max_batch,
-                 (long long)batch);
-    xf_close(model);
-    return 2;
-  }
   // The end of a reply: --eos, else what the checkpoint declares.
   std::vector<int64_t> eos;
   if (!eosGiven) {

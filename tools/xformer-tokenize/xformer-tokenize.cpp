@@ -1,8 +1,10 @@
 //===- xformer-tokenize.cpp - Text to token ids and back ------------------===//
 //
 //   xformer-tokenize tokenizer.json [--no-special] < lines of text
+//   xformer-tokenize tokenizer.json --whole [--no-special] < one text
 //   xformer-tokenize tokenizer.json --decode [--keep-special] < lines of ids
 //
+// --whole encodes all of standard input as one text, newlines included.
 // Encodes each input line (UTF-8) into token ids with a Hugging Face
 // tokenizer.json and prints them space-separated, one line per input line;
 // with --decode reads lines of ids and prints their text. Text lines in
@@ -19,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <iterator>
 #include <string>
 
 using xformer::tokenizer::Tokenizer;
@@ -71,18 +74,38 @@ std::string escape(const std::string &text) {
 
 } // namespace
 
+int usage(const char *argv0, FILE *to) {
+  std::fprintf(
+      to,
+      "usage: %s TOKENIZER.json [--no-special | --whole | --decode "
+      "[--keep-special]] < input\n"
+      "  Encodes each line of standard input into token ids with a Hugging "
+      "Face\n"
+      "  tokenizer.json (lines may escape \\n \\r \\t \\0 \\\\), one "
+      "line of ids per line.\n"
+      "  --whole         encode all of standard input as one text, newlines "
+      "included\n"
+      "  --no-special    leave out the tokenizer's special tokens "
+      "([CLS], <s>, ...)\n"
+      "  --decode        read lines of ids and print their text (escaped, one "
+      "line each)\n"
+      "  --keep-special  with --decode, keep special tokens in the text\n",
+      argv0);
+  return to == stdout ? 0 : 2;
+}
+
 int main(int argc, char **argv) {
-  if (argc < 2) {
-    std::fprintf(stderr,
-                 "usage: %s TOKENIZER.json [--no-special] "
-                 "[--decode [--keep-special]] < lines\n",
-                 argv[0]);
-    return 2;
-  }
-  bool decode = false, special = true, keepSpecial = false;
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h")
+      return usage(argv[0], stdout);
+  if (argc < 2)
+    return usage(argv[0], stderr);
+  bool decode = false, special = true, keepSpecial = false, whole = false;
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--decode")
+    if (a == "--whole")
+      whole = true;
+    else if (a == "--decode")
       decode = true;
     else if (a == "--no-special")
       special = false;
@@ -99,6 +122,24 @@ int main(int argc, char **argv) {
   if (!tok) {
     std::fprintf(stderr, "xformer-tokenize: %s\n", error.c_str());
     return 1;
+  }
+  if (whole && decode) {
+    std::fprintf(stderr, "xformer-tokenize: --whole encodes; it does not go "
+                         "with --decode\n");
+    return 2;
+  }
+  if (whole) {
+    std::string text((std::istreambuf_iterator<char>(std::cin)),
+                     std::istreambuf_iterator<char>());
+    std::vector<int64_t> ids;
+    if (!tok->encode(text, special, ids, error)) {
+      std::fprintf(stderr, "xformer-tokenize: %s\n", error.c_str());
+      return 1;
+    }
+    for (size_t i = 0; i < ids.size(); ++i)
+      std::printf("%s%lld", i ? " " : "", (long long)ids[i]);
+    std::printf("\n");
+    return 0;
   }
   std::string line;
   for (int64_t lineNo = 1; std::getline(std::cin, line); ++lineNo) {

@@ -442,7 +442,8 @@ mlir::xformer::recognizeMask(ArrayRef<MaskTerm> terms,
                                      g.kvLen - 1, 0))
                               : 1);
   if (cells * configs > kEvaluationBudget) {
-    fail(why, "the mask is too large to check element by element");
+    fail(why, "the proof was not attempted: the mask is too large to check "
+              "element by element");
     return std::nullopt;
   }
 

@@ -334,6 +334,17 @@ struct XformerDeriveGenerationPass
           return fail("is a cross-attention whose keys depend on the "
                       "decoder");
         break;
+      case MaskKind::custom:
+        // An explicit mask fusion could not prove a kind: not necessarily
+        // one that sees later positions.
+        if (auto why = op->getAttrOfType<StringAttr>(kUnprovedMaskAttr))
+          return fail("has an explicit mask that --xformer-fuse-attention "
+                      "did not prove to be causal, sliding-window or "
+                      "prefix-LM (" +
+                      why.getValue().str() +
+                      "): decode needs one of those kinds");
+        return fail("has an explicit mask (#xformer.mask<custom>): decode "
+                    "needs a causal, sliding-window or prefix-LM mask");
       default:
         return fail("has a #xformer.mask<" +
                     stringifyMaskKind(mask.getKind()).str() +

@@ -46,7 +46,11 @@ public:
       threads.emplace_back([this] { workerLoop(); });
   }
 
-  /// One job at a time: the caller holds `busy`.
+  /// One job at a time: the caller holds `busy`. The caller drains the
+  /// items with whichever helpers arrive, then waits only for the helpers
+  /// that joined: on a loaded machine a helper the scheduler has not run
+  /// yet is not waited for (it finds the job closed when it wakes), so a
+  /// call degrades towards one thread instead of stalling for a time slice.
   void run(int64_t items, const std::function<void(int64_t)> &body) {
     const int64_t helpers =
         std::min<int64_t>(int64_t(threads.size()), items - 1);
@@ -55,20 +59,23 @@ public:
       job = &body;
       jobItems = items;
       next.store(0, std::memory_order_relaxed);
-      pending = helpers;
-      pendingNow.store(helpers, std::memory_order_relaxed);
+      open = true;
       invited = helpers;
       ++generation;
       published.store(generation, std::memory_order_release);
     }
     wake.notify_all();
     drain(body, items);
-    // The helpers usually finish within microseconds of the caller: wait
-    // for them spinning before sleeping (a sleep and wake-up costs tens of
-    // microseconds, which a decode step pays once per kernel call).
-    spinWhile([&] { return pendingNow.load(std::memory_order_acquire) != 0; });
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      open = false; // late helpers leave the job alone
+      invited = 0;
+    }
+    // Helpers that joined finish their last item within microseconds:
+    // spin for them before sleeping.
+    spinWhile([&] { return workingNow.load(std::memory_order_acquire) != 0; });
     std::unique_lock<std::mutex> lock(mutex);
-    done.wait(lock, [this] { return pending == 0; });
+    done.wait(lock, [this] { return working == 0; });
     job = nullptr;
   }
 
@@ -89,12 +96,17 @@ private:
     const uint64_t epoch = yieldEpoch.load(std::memory_order_relaxed);
     const auto until =
         std::chrono::steady_clock::now() + std::chrono::microseconds(us);
+    int rounds = 0;
     while (busy()) {
       for (int i = 0; i < 64; ++i)
         __builtin_ia32_pause();
       if (std::chrono::steady_clock::now() > until ||
           yieldEpoch.load(std::memory_order_relaxed) != epoch)
         return;
+      // Let a thread waiting for this core run (a shared machine): cheap
+      // when none is.
+      if (++rounds % 16 == 0)
+        std::this_thread::yield();
     }
   }
 
@@ -115,17 +127,21 @@ private:
       });
       {
         std::unique_lock<std::mutex> lock(mutex);
-        wake.wait(lock, [&] { return generation != seen && invited > 0; });
+        wake.wait(lock, [&] { return generation != seen; });
         seen = generation;
+        if (!open || invited == 0)
+          continue; // too late: the caller has done the items
         --invited;
+        ++working;
+        workingNow.store(working, std::memory_order_release);
         body = job;
         items = jobItems;
       }
       drain(*body, items);
       {
         std::lock_guard<std::mutex> lock(mutex);
-        --pending;
-        pendingNow.store(pending, std::memory_order_release);
+        --working;
+        workingNow.store(working, std::memory_order_release);
       }
       done.notify_one();
     }
@@ -135,12 +151,13 @@ private:
   std::mutex mutex;
   std::condition_variable wake, done;
   const std::function<void(int64_t)> *job = nullptr;
-  int64_t jobItems = 0, pending = 0, invited = 0;
+  int64_t jobItems = 0, working = 0, invited = 0;
+  bool open = false; // whether helpers may still join the job
   uint64_t generation = 0;
   std::atomic<int64_t> next{0};
-  /// generation and pending, readable without the mutex (for spinning).
+  /// generation and working, readable without the mutex (for spinning).
   std::atomic<uint64_t> published{0};
-  std::atomic<int64_t> pendingNow{0};
+  std::atomic<int64_t> workingNow{0};
 };
 
 /// The process's pool, started on first use. A forked child has none of

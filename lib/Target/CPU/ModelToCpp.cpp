@@ -343,8 +343,35 @@ LogicalResult FunctionEmitter::checkTypes(Operation *op) {
   return success();
 }
 
+/// The bytes of a static tensor type, if it has at most 2^48 (no tensor of
+/// a real model comes near; scratch offsets summed over a function stay
+/// far from overflowing).
+std::optional<int64_t> tensorBytes(Type type) {
+  auto t = dyn_cast<RankedTensorType>(type);
+  if (!t || !t.hasStaticShape() || !t.getElementType().isIntOrFloat())
+    return 0;
+  constexpr int64_t kLimit = int64_t(1) << 48;
+  int64_t n = elemBytes(t.getElementType());
+  for (int64_t d : t.getShape())
+    if (__builtin_mul_overflow(n, d, &n) || n > kLimit)
+      return std::nullopt;
+  return n;
+}
+
 LogicalResult FunctionEmitter::emit() {
   Block &block = func.getBody().front();
+  // Sizes first: every byte count below is computed from these shapes.
+  auto tooLarge = [](Operation *op, StringRef what, unsigned i, Type t) {
+    return op->emitError() << what << " #" << i << " (" << t
+                           << ") is larger than 2^48 bytes";
+  };
+  for (auto [i, arg] : llvm::enumerate(block.getArguments()))
+    if (!tensorBytes(arg.getType()))
+      return tooLarge(func, "argument", i, arg.getType());
+  for (Operation &op : block)
+    for (auto [i, r] : llvm::enumerate(op.getResults()))
+      if (!tensorBytes(r.getType()))
+        return tooLarge(&op, "result", i, r.getType());
   for (auto [i, arg] : llvm::enumerate(block.getArguments())) {
     auto t = dyn_cast<RankedTensorType>(arg.getType());
     if (!t || !t.hasStaticShape() || dtypeName(t.getElementType()).empty() ||
