@@ -158,6 +158,15 @@ def main():
         m.reset()
         refused(name, status, args,
                 lambda: m.generate(np.ascontiguousarray(ids, dtype=np.int64), max_new_tokens=1))
+    # Generation that runs out of cache: the tokens made, then the error.
+    r = subprocess.run([os.path.join(BIN, "xformer-run"), so, good, "--json", "--eos", "-1",
+                        "--max-new-tokens", "100", "--ids", " ".join(["1"] * 60)],
+                       capture_output=True, text=True)
+    made = json.loads(r.stdout.splitlines()[0])["tokens"] if r.stdout.strip() else []
+    want = m.generate(np.ones((1, 60), dtype=np.int64), max_new_tokens=5)[0]
+    check("CLI: generation past the cache prints the tokens made",
+          r.returncode == 1 and "(capacity)" in r.stderr and made == want,
+          "exit %d, %s, %s" % (r.returncode, made, r.stderr.strip()[:200]))
     # The model still works after every refusal.
     m.reset()
     out = m.generate(np.array([[1, 2, 3]], dtype=np.int64), max_new_tokens=2)

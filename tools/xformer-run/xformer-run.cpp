@@ -370,7 +370,10 @@ int main(int argc, char **argv) {
                                           batch, seq, &opts, tokens.data(),
                                           counts.data());
   std::string generateError = xf_last_error();
-  if (generated && generated != XF_ERROR_CAPACITY) {
+  bool anyToken = false;
+  for (int64_t c : counts)
+    anyToken = anyToken || c > 0;
+  if (generated && (generated != XF_ERROR_CAPACITY || !anyToken)) {
     xf_close(model);
     return failWith(generated, "generate");
   }
@@ -406,15 +409,15 @@ int main(int argc, char **argv) {
       std::printf("\n");
   }
   std::fflush(stdout);
+  if (generated)
+    std::fprintf(stderr, "xformer-run: generate stopped (%s): %s\n",
+                 xf_status_name(generated), generateError.c_str());
   std::fprintf(
       stderr,
       "prefill: %.2f ms (%lld sequence(s), up to %lld tokens); decode: "
       "%lld steps, %.1f tokens/s per sequence\n",
       t.prefill_ms, (long long)batch, (long long)seq, (long long)t.decode_steps,
       t.decode_ms > 0 ? t.decode_steps * 1000.0 / t.decode_ms : 0.0);
-  if (generated)
-    std::fprintf(stderr, "xformer-run: generate stopped (%s): %s\n",
-                 xf_status_name(generated), generateError.c_str());
   xf_close(model);
   return rc;
 }

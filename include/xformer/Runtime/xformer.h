@@ -27,11 +27,12 @@
  *   thread waits for the first call to return); its sequences' state is
  *   shared, so interleaving two users' calls on one model is the caller's
  *   business.
- * - A failed call changes nothing: positions, caches and the encoded
- *   source are as before it (ids are checked before anything runs). The one
- *   exception is a sliding-window (ring) cache that a call failing after it
- *   ran (non-finite result, device error) has overwritten: its sequences
- *   refuse further calls until xf_reset.
+ * - A failed call changes nothing: positions and caches are as before it
+ *   (arguments and ids are checked before anything runs). The exceptions
+ *   are failures after a program ran (a non-finite result, a device
+ *   error): a sliding-window (ring) cache it overwrote makes its sequences
+ *   refuse calls until xf_reset, and a failed xf_encode_source leaves no
+ *   source encoded.
  * - Sequences outside a call (rows at or past `batch`) are never touched.
  * - Files: the library is copied into private memory on open (recompiling
  *   it, even to the same path, does not affect an open model). The weights
@@ -40,9 +41,10 @@
  *   its inode, size and modification time and fails with XF_ERROR_IO if it
  *   did; a file truncated during a call can still end the process with
  *   SIGBUS).
- * - fork: a child may use a model its parent opened (the kernels' threads
- *   are restarted in the child), provided no call was running in another
- *   thread of the parent when it forked.
+ * - fork: the runtime's own threads restart in a child, but oneDNN's
+ *   OpenMP threads do not: a child forked after a model ran a GEMM needs
+ *   OMP_NUM_THREADS=1 (or spawn instead of fork); no call may be running
+ *   in another thread of the parent when it forks.
  *
  *===----------------------------------------------------------------------===*/
 
