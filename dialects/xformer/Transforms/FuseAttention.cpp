@@ -307,7 +307,6 @@ struct FuseAttentionPattern : OpRewritePattern<MatmulOp> {
 
     MaskAttr maskAttr;
     Value qLengths, kvLengths, maskTensor, segmentIds;
-    std::string unproved; // why a mask stays explicit
     MLIRContext *ctx = rewriter.getContext();
     if (terms.empty()) {
       if (isCross) {
@@ -321,9 +320,7 @@ struct FuseAttentionPattern : OpRewritePattern<MatmulOp> {
     } else {
       std::optional<RecognizedMask> recognized;
       if (staticScores)
-        recognized = recognizeMask(terms, geometry, isCross, &unproved);
-      else
-        unproved = "the scores have dynamic shapes";
+        recognized = recognizeMask(terms, geometry, isCross);
       if (recognized && recognized->lengths &&
           !isa<RankedTensorType>(recognized->lengths.getType()))
         recognized.reset();
@@ -383,10 +380,6 @@ struct FuseAttentionPattern : OpRewritePattern<MatmulOp> {
         rewriter, loc, resultType, q, k, v, qLengths, kvLengths,
         /*prefix_lengths=*/Value(), maskTensor, bias, segmentIds, maskAttr,
         rewriter.getF64FloatAttr(scale));
-    // Why an explicit mask stayed custom, for later passes' diagnostics.
-    if (maskTensor && !unproved.empty())
-      attention.getDefiningOp()->setAttr(kUnprovedMaskAttr,
-                                         rewriter.getStringAttr(unproved));
     if (resultType != pv.getType())
       attention = CastOp::create(rewriter, loc, pv.getType(), attention);
     rewriter.replaceOp(pv, attention);

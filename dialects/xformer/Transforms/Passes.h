@@ -14,11 +14,6 @@ namespace mlir::xformer {
 #define GEN_PASS_DECL
 #include "xformer/Transforms/Passes.h.inc"
 
-/// The string attribute --xformer-fuse-attention leaves on an attention
-/// whose mask stays explicit (#xformer.mask<custom>): why it was not proved
-/// a kind.
-inline constexpr llvm::StringLiteral kUnprovedMaskAttr = "xformer.unproved_mask";
-
 /// Adds the pattern that raises unfused attention into xformer.attention.
 void populateFuseAttentionPatterns(RewritePatternSet &patterns);
 

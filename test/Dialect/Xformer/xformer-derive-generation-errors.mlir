@@ -26,6 +26,22 @@ func.func @forward(%ids: tensor<1x4xi64>) -> tensor<1x4x10xf32> attributes {xfor
 
 // -----
 
+// An explicit mask (one fusion did not prove, e.g. a causal mask past the
+// proof's size budget) is not said to see later positions.
+// CHECK: error: xformer-derive-generation: attention has an explicit mask (#xformer.mask<custom>) that --xformer-fuse-attention did not prove causal, sliding-window or prefix-LM
+func.func @forward(%ids: tensor<1x4xi64>) -> tensor<1x4x10xf32> attributes {xformer.model = #xformer.model<decoder>} {
+  %mask = arith.constant dense<true> : tensor<4x4xi1>
+  %w = xformer.weight "wte" : tensor<10x8xf32>
+  %x = xformer.embedding %w, %ids : tensor<10x8xf32>, tensor<1x4xi64> -> tensor<1x4x8xf32>
+  %q = xformer.split_heads %x, heads = 2 : tensor<1x4x8xf32> -> tensor<1x2x4x4xf32>
+  %o = xformer.attention %q, %q, %q, mask = #xformer.mask<custom>, scale = 0.5 mask_tensor(%mask : tensor<4x4xi1>) : tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32> -> tensor<1x2x4x4xf32>
+  %m = xformer.merge_heads %o : tensor<1x2x4x4xf32> -> tensor<1x4x8xf32>
+  %l = xformer.linear %m, %w : tensor<1x4x8xf32>, tensor<10x8xf32> -> tensor<1x4x10xf32>
+  return %l : tensor<1x4x10xf32>
+}
+
+// -----
+
 // CHECK: error: xformer-derive-generation: an encoder-decoder needs a cross-attention to tell its decoder from its encoder
 func.func @forward(%ids: tensor<1x4xi64>) -> tensor<1x4x10xf32> attributes {xformer.model = #xformer.model<encoder_decoder>} {
   %w = xformer.weight "wte" : tensor<10x8xf32>
