@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
 #include <random>
 #include <thread>
 #include <vector>
@@ -241,6 +243,128 @@ TEST(CPULinear, OnePrimitiveOnTwoThreadsAtOnce) {
     t1.join();
     EXPECT_EQ(wrong.load(), 0) << rows << "x" << in << "x" << out;
   }
+}
+
+} // namespace
+
+namespace {
+
+/// One f32 linear with every epilogue against a double-precision product.
+void checkF32(std::mt19937_64 &rng, int64_t rows, int64_t in, int64_t out,
+              bool transposed, Activation act, bool inPlace) {
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  std::vector<float> x(rows * in), w(in * out), b(out), res(rows * out),
+      y(rows * out, 7.0f);
+  for (float &v : x)
+    v = n(rng);
+  for (float &v : w)
+    v = n(rng);
+  for (float &v : b)
+    v = n(rng);
+  for (float &v : res)
+    v = n(rng);
+  const std::vector<float> residual = res;
+  LinearArgs a;
+  a.input = x.data();
+  a.weight = w.data();
+  a.bias = b.data();
+  a.output = inPlace ? res.data() : y.data(); // the residual stream in place
+  a.rows = rows;
+  a.in = in;
+  a.out = out;
+  a.transposed = transposed;
+  a.activation = act;
+  a.residual = res.data();
+  std::string error;
+  ASSERT_TRUE(linear(a, error)) << error;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t o = 0; o < out; ++o) {
+      double sum = b[o], scale = std::fabs(b[o]);
+      for (int64_t i = 0; i < in; ++i) {
+        const double p = double(x[r * in + i]) *
+                         (transposed ? w[i * out + o] : w[o * in + i]);
+        sum += p;
+        scale += std::fabs(p);
+      }
+      const double want = activation(act, sum) + residual[r * out + o];
+      ASSERT_NEAR(a.output[r * out + o], want, 2e-6 * (1 + scale))
+          << "rows " << rows << " in " << in << " out " << out
+          << " transposed " << transposed << " act " << int(act) << " at ["
+          << r << ", " << o << "]";
+    }
+}
+
+// Outputs wider than one block: the columns are split over the runtime's
+// threads (a strided view of the weight, bias, residual and output per
+// block, the last block shorter), in both layouts, in place on the residual
+// too.
+TEST(CPULinear, F32ColumnBlocksMatchProduct) {
+  std::mt19937_64 rng(11);
+  const int64_t shapes[][3] = {
+      {1, 64, 1000}, {3, 96, 200}, {17, 130, 577}, {64, 48, 1536}, {9, 33, 129}};
+  const Activation acts[] = {Activation::None, Activation::Silu,
+                             Activation::GeluTanh, Activation::GeluErf,
+                             Activation::Relu};
+  int t = 0;
+  for (const auto &s : shapes)
+    for (bool transposed : {false, true}) {
+      checkF32(rng, s[0], s[1], s[2], transposed, acts[t % 5], t % 3 == 0);
+      ++t;
+    }
+}
+
+extern "C" void omp_set_num_threads(int);
+
+int64_t threadsOfProcess() {
+  int64_t n = 0;
+  std::error_code ec;
+  for (const auto &entry :
+       std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    (void)entry;
+    ++n;
+  }
+  return n;
+}
+
+/// Runs oneDNN linears with two kernel threads and an OpenMP default of
+/// two (even on a one-core machine); returns 0 if the process then has the
+/// pool's one helper thread more than before and nothing else.
+int linearThreadsCheck() {
+  setenv("XFORMER_NUM_THREADS", "2", 1);
+  omp_set_num_threads(2);
+  const int64_t before = threadsOfProcess();
+  std::mt19937_64 rng(13);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  const int64_t rows = 128, in = 512, out = 1024;
+  std::vector<float> x(rows * in), w(in * out), y(rows * out);
+  for (float &v : x)
+    v = n(rng);
+  for (float &v : w)
+    v = n(rng);
+  LinearArgs a;
+  a.input = x.data();
+  a.weight = w.data();
+  a.output = y.data();
+  a.rows = rows;
+  a.in = in;
+  a.out = out;
+  std::string error;
+  for (int i = 0; i < 3; ++i)
+    if (!linear(a, error))
+      return 2;
+  return threadsOfProcess() == before + 1 ? 0 : 3;
+}
+
+// oneDNN runs on the runtime's own threads: a linear starts no OpenMP team
+// beside the pool (the two took turns on the same cores, and on a loaded
+// machine each OpenMP barrier waited a scheduler time slice for a member
+// that had lost its core). Run in a fresh process (a death test in the
+// threadsafe style re-executes this binary), so no earlier test has
+// started threads.
+TEST(CPULinearDeathTest, StartsNoThreadsBesideThePool) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(std::_Exit(linearThreadsCheck()), ::testing::ExitedWithCode(0),
+              "");
 }
 
 } // namespace

@@ -25,11 +25,16 @@ namespace {
 /// execution brings its own scratchpad (scratchpad_mode::user) and
 /// stream: with the library-owned scratchpad two concurrent executions of
 /// one primitive shared its buffer.
+/// A primitive's shape: rows, in, out, the block's columns, transposed,
+/// bias, activation, residual (0 none, 1 another tensor, 2 the output
+/// itself), bf16.
+using PrimitiveKey =
+    std::tuple<int64_t, int64_t, int64_t, int64_t, bool, bool, int, int, bool>;
+
 struct Context {
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
   std::mutex lock;
-  std::map<std::tuple<int64_t, int64_t, int64_t, bool, bool, int, bool, bool>,
-           std::pair<dnnl::matmul, dnnl::memory::desc>>
+  std::map<PrimitiveKey, std::pair<dnnl::matmul, dnnl::memory::desc>>
       primitives; // with the scratchpad each execution needs
   /// Whether oneDNN has a bf16 GEMM on this CPU (-1: not asked yet).
   int bf16Gemm = -1;
@@ -554,6 +559,172 @@ bool widenedLinear(const LinearArgs &a, std::string &error) {
   return true;
 }
 
+//===----------------------------------------------------------------------===//
+// oneDNN, on the runtime's threads
+//===----------------------------------------------------------------------===//
+
+/// The OpenMP thread count of the calling thread, set to one for a scope.
+/// oneDNN (built on OpenMP) then runs a primitive on the calling thread
+/// alone: the runtime's pool spreads blocks of the output over its threads,
+/// so a process has one set of kernel threads, not the pool and an OpenMP
+/// team taking turns on the same cores. On a shared machine a team's
+/// static split waits a scheduler time slice for any member that lost its
+/// core, at every barrier; the pool's caller takes the blocks a helper did
+/// not come for.
+extern "C" int omp_get_max_threads(void);
+extern "C" void omp_set_num_threads(int);
+class OneOpenMPThread {
+public:
+  OneOpenMPThread() : saved(omp_get_max_threads()) {
+    if (saved != 1)
+      omp_set_num_threads(1);
+  }
+  ~OneOpenMPThread() {
+    if (saved != 1)
+      omp_set_num_threads(saved);
+  }
+
+private:
+  int saved;
+};
+
+/// Columns [c0, c0 + n) of a linear through one oneDNN matmul on the
+/// calling thread: the operands are views of the whole tensors (strided
+/// weights and outputs), so no block is copied.
+void oneDNNBlock(Context &ctx, const LinearArgs &a, const uint16_t *inputBF16,
+                 int64_t c0, int64_t n) {
+  using dt = dnnl::memory::data_type;
+  using tag = dnnl::memory::format_tag;
+  using dims = dnnl::memory::dims;
+  const bool bf16 = inputBF16 != nullptr;
+  const dt in = bf16 ? dt::bf16 : dt::f32;
+  OneOpenMPThread oneThread;
+  dnnl::memory::desc src({a.rows, a.in}, in, tag::ab);
+  // Weights as the [in, n] operand of the product: columns of an [out, in]
+  // matrix are its rows (transposed view), of an [in, out] matrix a
+  // strided block of every row.
+  dnnl::memory::desc wei({a.in, n}, in,
+                         a.transposed ? dims{a.out, 1} : dims{1, a.in});
+  dnnl::memory::desc bia({1, n}, dt::f32, tag::ab);
+  dnnl::memory::desc dst({a.rows, n}, dt::f32, dims{a.out, 1});
+  // A residual added in place (the output is the residual stream) is
+  // oneDNN's sum post-op, which reads each output before writing it; a
+  // binary post-op whose source is the output is not defined (some
+  // implementations write the product first).
+  const bool inPlace = a.residual && a.residual == a.output;
+  const PrimitiveKey key{a.rows,
+                         a.in,
+                         a.out,
+                         n,
+                         a.transposed,
+                         a.bias != nullptr,
+                         int(a.activation),
+                         inPlace ? 2 : a.residual ? 1 : 0,
+                         bf16};
+  dnnl::matmul prim;
+  dnnl::memory::desc pad;
+  {
+    std::lock_guard<std::mutex> guard(ctx.lock);
+    auto it = ctx.primitives.find(key);
+    if (it == ctx.primitives.end()) {
+      auto desc = a.bias ? dnnl::matmul::desc(src, wei, bia, dst)
+                         : dnnl::matmul::desc(src, wei, dst);
+      dnnl::post_ops ops;
+      using alg = dnnl::algorithm;
+      switch (a.activation) {
+      case Activation::None:
+        break;
+      case Activation::GeluErf:
+        ops.append_eltwise(1.0f, alg::eltwise_gelu_erf, 0.0f, 0.0f);
+        break;
+      case Activation::GeluTanh:
+        ops.append_eltwise(1.0f, alg::eltwise_gelu_tanh, 0.0f, 0.0f);
+        break;
+      case Activation::Silu:
+        ops.append_eltwise(1.0f, alg::eltwise_swish, 1.0f, 0.0f);
+        break;
+      case Activation::Relu:
+        ops.append_eltwise(1.0f, alg::eltwise_relu, 0.0f, 0.0f);
+        break;
+      case Activation::Tanh:
+        ops.append_eltwise(1.0f, alg::eltwise_tanh, 0.0f, 0.0f);
+        break;
+      }
+      if (inPlace)
+        ops.append_sum(1.0f);
+      else if (a.residual)
+        ops.append_binary(alg::binary_add, dst);
+      dnnl::primitive_attr attr;
+      attr.set_post_ops(ops);
+      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+      dnnl::matmul::primitive_desc pd(desc, attr, ctx.engine);
+      it = ctx.primitives
+               .emplace(key,
+                        std::make_pair(dnnl::matmul(pd), pd.scratchpad_desc()))
+               .first;
+    }
+    prim = it->second.first;
+    pad = it->second.second;
+  }
+  void *input = bf16 ? static_cast<void *>(const_cast<uint16_t *>(inputBF16))
+                     : const_cast<float *>(a.input);
+  const int64_t weightAt = a.transposed ? c0 : c0 * a.in;
+  void *weight =
+      bf16 ? static_cast<void *>(const_cast<uint16_t *>(a.weightBF16 + weightAt))
+           : static_cast<void *>(const_cast<float *>(a.weight + weightAt));
+  std::unordered_map<int, dnnl::memory> args = {
+      {DNNL_ARG_SRC, dnnl::memory(src, ctx.engine, input)},
+      {DNNL_ARG_WEIGHTS, dnnl::memory(wei, ctx.engine, weight)},
+      {DNNL_ARG_DST, dnnl::memory(dst, ctx.engine, a.output + c0)}};
+  if (a.bias)
+    args.insert({DNNL_ARG_BIAS, dnnl::memory(bia, ctx.engine,
+                                             const_cast<float *>(a.bias + c0))});
+  if (a.residual && !inPlace) {
+    // The residual is post-op number 0 or 1 (after an activation).
+    int index = a.activation == Activation::None ? 0 : 1;
+    args.insert({DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1,
+                 dnnl::memory(dst, ctx.engine,
+                              const_cast<float *>(a.residual + c0))});
+  }
+  if (const size_t bytes = pad.get_size())
+    args.insert({DNNL_ARG_SCRATCHPAD,
+                 dnnl::memory(pad, ctx.engine, scratchpad(bytes))});
+  dnnl::stream &stream = threadStream(ctx);
+  prim.execute(stream, args);
+  stream.wait();
+}
+
+/// A linear through oneDNN: blocks of output columns spread over the
+/// runtime's threads, a few per thread so a thread that lost its core
+/// leaves its share to the others; each block a multiple of 64 columns
+/// (whole vector tiles) except the last.
+bool oneDNNLinear(Context &ctx, const LinearArgs &a, const uint16_t *inputBF16,
+                  std::string &error) {
+  const int64_t threads = std::max<int64_t>(1, numThreads());
+  int64_t block = a.out;
+  if (threads > 1) {
+    block = (a.out + 2 * threads - 1) / (2 * threads);
+    block = std::max<int64_t>(64, (block + 63) / 64 * 64);
+  }
+  const int64_t blocks = (a.out + block - 1) / block;
+  std::mutex failed;
+  std::string first;
+  parallelFor(blocks, [&](int64_t b) {
+    const int64_t c0 = b * block, n = std::min(block, a.out - c0);
+    try {
+      oneDNNBlock(ctx, a, inputBF16, c0, n);
+    } catch (const dnnl::error &e) {
+      std::lock_guard<std::mutex> guard(failed);
+      if (first.empty())
+        first = std::string("linear: oneDNN: ") + e.what();
+    }
+  });
+  if (first.empty())
+    return true;
+  error = first;
+  return false;
+}
+
 } // namespace
 
 bool xformer::runtime::cpu::linear(const LinearArgs &a, std::string &error) {
@@ -576,91 +747,6 @@ bool xformer::runtime::cpu::linear(const LinearArgs &a, std::string &error) {
     if (gemm == BF16Gemm::Widened)
       return widenedLinear(a, error);
   }
-  using dt = dnnl::memory::data_type;
-  using tag = dnnl::memory::format_tag;
-  const dt in = bf16 ? dt::bf16 : dt::f32;
   const uint16_t *inputBF16 = bf16 ? toBF16(a.input, a.rows * a.in) : nullptr;
-  try {
-    dnnl::memory::desc src({a.rows, a.in}, in, tag::ab);
-    // Weights as the [in, out] operand of the product: an [out, in] matrix
-    // is its transpose (tag ba), an [in, out] matrix is plain (tag ab).
-    dnnl::memory::desc wei({a.in, a.out}, in, a.transposed ? tag::ab : tag::ba);
-    dnnl::memory::desc bia({1, a.out}, dt::f32, tag::ab);
-    dnnl::memory::desc dst({a.rows, a.out}, dt::f32, tag::ab);
-    auto key = std::make_tuple(
-        a.rows, a.in, a.out, a.transposed, a.bias != nullptr,
-        static_cast<int>(a.activation), a.residual != nullptr, bf16);
-    dnnl::matmul prim;
-    dnnl::memory::desc pad;
-    {
-      std::lock_guard<std::mutex> guard(ctx.lock);
-      auto it = ctx.primitives.find(key);
-      if (it == ctx.primitives.end()) {
-        auto desc = a.bias ? dnnl::matmul::desc(src, wei, bia, dst)
-                           : dnnl::matmul::desc(src, wei, dst);
-        dnnl::post_ops ops;
-        using alg = dnnl::algorithm;
-        switch (a.activation) {
-        case Activation::None:
-          break;
-        case Activation::GeluErf:
-          ops.append_eltwise(1.0f, alg::eltwise_gelu_erf, 0.0f, 0.0f);
-          break;
-        case Activation::GeluTanh:
-          ops.append_eltwise(1.0f, alg::eltwise_gelu_tanh, 0.0f, 0.0f);
-          break;
-        case Activation::Silu:
-          ops.append_eltwise(1.0f, alg::eltwise_swish, 1.0f, 0.0f);
-          break;
-        case Activation::Relu:
-          ops.append_eltwise(1.0f, alg::eltwise_relu, 0.0f, 0.0f);
-          break;
-        case Activation::Tanh:
-          ops.append_eltwise(1.0f, alg::eltwise_tanh, 0.0f, 0.0f);
-          break;
-        }
-        if (a.residual)
-          ops.append_binary(alg::binary_add, dst);
-        dnnl::primitive_attr attr;
-        attr.set_post_ops(ops);
-        attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-        dnnl::matmul::primitive_desc pd(desc, attr, ctx.engine);
-        it = ctx.primitives
-                 .emplace(key, std::make_pair(dnnl::matmul(pd),
-                                              pd.scratchpad_desc()))
-                 .first;
-      }
-      prim = it->second.first;
-      pad = it->second.second;
-    }
-    void *input = bf16 ? static_cast<void *>(const_cast<uint16_t *>(inputBF16))
-                       : const_cast<float *>(a.input);
-    void *weight = bf16 ? const_cast<uint16_t *>(a.weightBF16)
-                        : static_cast<void *>(const_cast<float *>(a.weight));
-    std::unordered_map<int, dnnl::memory> args = {
-        {DNNL_ARG_SRC, dnnl::memory(src, ctx.engine, input)},
-        {DNNL_ARG_WEIGHTS, dnnl::memory(wei, ctx.engine, weight)},
-        {DNNL_ARG_DST, dnnl::memory(dst, ctx.engine, a.output)}};
-    if (a.bias)
-      args.insert({DNNL_ARG_BIAS,
-                   dnnl::memory(bia, ctx.engine, const_cast<float *>(a.bias))});
-    if (a.residual) {
-      // The residual is post-op number 0 or 1 (after an activation).
-      int index = a.activation == Activation::None ? 0 : 1;
-      args.insert(
-          {DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1,
-           dnnl::memory(dst, ctx.engine, const_cast<float *>(a.residual))});
-    }
-    if (const size_t bytes = pad.get_size())
-      args.insert({DNNL_ARG_SCRATCHPAD,
-                   dnnl::memory(pad, ctx.engine, scratchpad(bytes))});
-    yieldCores(); // oneDNN runs its own OpenMP threads
-    dnnl::stream &stream = threadStream(ctx);
-    prim.execute(stream, args);
-    stream.wait();
-  } catch (const dnnl::error &e) {
-    error = std::string("linear: oneDNN: ") + e.what();
-    return false;
-  }
-  return true;
+  return oneDNNLinear(ctx, a, inputBF16, error);
 }
