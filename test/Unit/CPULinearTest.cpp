@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <random>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <thread>
 #include <vector>
 
@@ -364,6 +366,45 @@ int linearThreadsCheck() {
 TEST(CPULinearDeathTest, StartsNoThreadsBesideThePool) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(std::_Exit(linearThreadsCheck()), ::testing::ExitedWithCode(0),
+              "");
+}
+
+/// Runs a linear, forks, and runs it again in the child; returns 0 if the
+/// child finished within 20 s with the right result.
+int forkedLinearCheck() {
+  auto run = [] {
+    std::vector<float> x(128 * 512, 1.0f), w(512 * 1024, 0.5f), y(128 * 1024);
+    LinearArgs a;
+    a.input = x.data();
+    a.weight = w.data();
+    a.output = y.data();
+    a.rows = 128;
+    a.in = 512;
+    a.out = 1024;
+    std::string error;
+    return linear(a, error) && y[5] == 256.0f && y.back() == 256.0f;
+  };
+  setenv("XFORMER_NUM_THREADS", "2", 1);
+  omp_set_num_threads(2);
+  if (!run())
+    return 2;
+  const pid_t child = fork();
+  if (child == 0) {
+    alarm(20); // a child stuck in a dead OpenMP team ends with SIGALRM
+    std::_Exit(run() ? 0 : 4);
+  }
+  int status = 0;
+  if (child < 0 || waitpid(child, &status, 0) != child)
+    return 5;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 6;
+}
+
+// A child forked after the parent ran linears runs them too: no OpenMP
+// team exists whose threads the child would wait for (it hung in its
+// first GEMM when oneDNN ran on its own team).
+TEST(CPULinearDeathTest, ForkedChildRunsLinears) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(std::_Exit(forkedLinearCheck()), ::testing::ExitedWithCode(0),
               "");
 }
 

@@ -16,6 +16,8 @@
 #include <atomic>
 #include <climits>
 #include <cmath>
+#include <fstream>
+#include <sstream>
 #include <thread>
 #include <unistd.h>
 
@@ -335,6 +337,59 @@ TEST(ContractThreads, ModelsRunFromSeveralThreads) {
   }
   EXPECT_EQ(failed.load(), 0);
   EXPECT_EQ(wrong.load(), 0);
+}
+
+
+// An encoder compiled without a lengths input attends to every position:
+// lengths it cannot honour are refused (it used to ignore them and return
+// the unpadded result), lengths equal to the sequence and none at all are
+// the same call.
+TEST(ContractEncoder, WithoutLengthsInputRefusesShorterLengths) {
+  std::ifstream in(std::string(XFORMER_EXAMPLES) + "/bert-fused.mlir");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string ir = text.str();
+  for (const std::string cut :
+       {", %lengths: tensor<2xi64>", " kv_lengths(%lengths : tensor<2xi64>)"}) {
+    const size_t at = ir.find(cut);
+    ASSERT_NE(at, std::string::npos) << cut;
+    ir.erase(at, cut.size());
+  }
+  ASSERT_EQ(ir.find("%lengths"), std::string::npos);
+  const std::string src = tempDir() + "/bert-no-lengths.mlir",
+                    lib = tempDir() + "/bert-no-lengths.so",
+                    weights = tempDir() + "/bert-no-lengths.safetensors";
+  std::ofstream(src) << ir;
+  const std::string cmd = std::string(XFORMER_COMPILE) + " " + src +
+                          " --max-seq-len=16 -o " + lib;
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  writeSafetensors(weights, weightsFor(lib));
+  Opened o;
+  open(o, lib, weights);
+  ASSERT_EQ(o.status, XF_OK) << o.error;
+  xf_info info;
+  xf_get_info(o.model, &info);
+  const int64_t H = info.hidden;
+  int64_t ids[2 * 8] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 8, 7, 6, 5, 4, 3, 2};
+  std::vector<float> none(2 * 8 * H), full(2 * 8 * H), after(2 * 8 * H);
+  std::vector<float> pooled(2 * H);
+  ASSERT_EQ(xf_encode(o.model, ids, nullptr, nullptr, 2, 8, none.data(),
+                      pooled.data()),
+            XF_OK);
+  int64_t all[2] = {8, 8};
+  ASSERT_EQ(xf_encode(o.model, ids, nullptr, all, 2, 8, full.data(),
+                      pooled.data()),
+            XF_OK);
+  EXPECT_EQ(none, full);
+  int64_t shorter[2] = {8, 5};
+  EXPECT_EQ(xf_encode(o.model, ids, nullptr, shorter, 2, 8, after.data(),
+                      pooled.data()),
+            XF_ERROR_INVALID_ARGUMENT);
+  const std::string error = xf_last_error();
+  EXPECT_NE(error.find("length 5 of sequence 1: this encoder was compiled "
+                       "without a lengths input"),
+            std::string::npos)
+      << error;
 }
 
 } // namespace

@@ -550,6 +550,15 @@ def main():
     check("text that is not UTF-8 is refused",
           r.returncode == 1 and b"line 2: the text is not valid UTF-8" in r.stderr,
           r.stderr.decode(errors="replace").strip())
+    # --whole: all of standard input is one text, its newlines kept (the
+    # byte-level BPE gives each newline its own token).
+    from tokenizers import Tokenizer
+    text = "first line\nsecond  line\n\n\tthird\n"
+    r = subprocess.run([TOKENIZE, bpe, "--whole"], input=text, capture_output=True, text=True)
+    want = Tokenizer.from_file(bpe).encode(text).ids
+    got = [int(x) for x in r.stdout.split()] if r.returncode == 0 else None
+    check("--whole encodes standard input as one text, newlines included",
+          got == want, "%s against %s (%s)" % (got, want, r.stderr.strip()))
     refused("an id outside the vocabulary", minilm, "token id 30522 is not in the vocabulary",
             stdin="101 30522\n", args=["--decode"])
 

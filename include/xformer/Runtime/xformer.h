@@ -41,10 +41,9 @@
  *   its inode, size and modification time and fails with XF_ERROR_IO if it
  *   did; a file truncated during a call can still end the process with
  *   SIGBUS).
- * - fork: the runtime's own threads restart in a child, but oneDNN's
- *   OpenMP threads do not: a child forked after a model ran a GEMM needs
- *   OMP_NUM_THREADS=1 (or spawn instead of fork); no call may be running
- *   in another thread of the parent when it forks.
+ * - fork: a child may use models after the parent ran them (the
+ *   runtime's threads, oneDNN's included, restart in the child); no call
+ *   may be running in another thread of the parent when it forks.
  *
  *===----------------------------------------------------------------------===*/
 

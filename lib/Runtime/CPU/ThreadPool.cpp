@@ -87,21 +87,18 @@ private:
       body(i);
   }
 
-  /// Spins while `busy()` holds, for at most spinMicros() and until
-  /// yieldCores() is called.
+  /// Spins while `busy()` holds, for at most spinMicros().
   template <typename Busy> static void spinWhile(Busy busy) {
     const int64_t us = spinMicros();
     if (us <= 0)
       return;
-    const uint64_t epoch = yieldEpoch.load(std::memory_order_relaxed);
     const auto until =
         std::chrono::steady_clock::now() + std::chrono::microseconds(us);
     int rounds = 0;
     while (busy()) {
       for (int i = 0; i < 64; ++i)
         __builtin_ia32_pause();
-      if (std::chrono::steady_clock::now() > until ||
-          yieldEpoch.load(std::memory_order_relaxed) != epoch)
+      if (std::chrono::steady_clock::now() > until)
         return;
       // Let a thread waiting for this core run (a shared machine): cheap
       // when none is.
@@ -109,12 +106,6 @@ private:
         std::this_thread::yield();
     }
   }
-
-public:
-  /// Bumped by yieldCores(): spinning threads go to sleep.
-  static std::atomic<uint64_t> yieldEpoch;
-
-private:
 
   void workerLoop() {
     uint64_t seen = 0;
@@ -175,13 +166,7 @@ Pool &pool() {
   return *current;
 }
 
-std::atomic<uint64_t> Pool::yieldEpoch{0};
-
 } // namespace
-
-void xformer::runtime::cpu::yieldCores() {
-  Pool::yieldEpoch.fetch_add(1, std::memory_order_relaxed);
-}
 
 void xformer::runtime::cpu::parallelFor(
     int64_t items, const std::function<void(int64_t)> &body) {

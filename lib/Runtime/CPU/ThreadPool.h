@@ -21,14 +21,11 @@ int64_t numThreads();
 /// numThreads() threads (the caller is one of them); items are handed out
 /// one at a time, so uneven items balance. Returns when all have run. A
 /// call made while another is running (another thread of the process, or
-/// from inside a body) runs its items on the calling thread.
+/// from inside a body) runs its items on the calling thread. Between calls
+/// the pool's threads spin for a while (XFORMER_SPIN_US, default 50 us)
+/// before they sleep, since the next call of a decode step comes within
+/// microseconds.
 void parallelFor(int64_t items, const std::function<void(int64_t)> &body);
-
-/// Between calls the pool's threads spin for a while (XFORMER_SPIN_US,
-/// default 50 us) before they sleep, since the next call of a decode step
-/// comes within microseconds; code about to run threads of its own (oneDNN's
-/// OpenMP team) calls this first so they have the cores to themselves.
-void yieldCores();
 
 } // namespace xformer::runtime::cpu
 

@@ -2,8 +2,9 @@
 //
 // y[rows, out] = act(x[rows, in] @ W^T + bias) + residual, with W stored
 // [out, in] (PyTorch nn.Linear) or [in, out] (`transposed`, GPT-2 Conv1D).
-// oneDNN does the GEMM and the epilogue (post-ops); primitives are created
-// once per shape and reused. In the bf16 mode (bf16 weights), a few rows
+// oneDNN does the GEMM and the epilogue (post-ops) on the runtime's thread
+// pool, blocks of output columns per thread (never an OpenMP team of its
+// own); primitives are created once per shape and reused. In the bf16 mode (bf16 weights), a few rows
 // (decode) run the runtime's own weight-streaming kernel, which reads each
 // weight byte once; more rows run oneDNN's bf16 GEMM where the CPU has AMX,
 // else oneDNN's f32 GEMM on weights widened a block at a time
