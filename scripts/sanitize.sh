@@ -4,13 +4,16 @@
 # fuzzes parse -> verify -> the xformer-opt pipeline for FUZZ_SECONDS
 # (default 60) seeded with every .mlir file of the test suite, and the
 # tokenizer (tokenizer.json loading, text and ids through every model kind)
-# for TOKENIZER_FUZZ_SECONDS (default 30) seeded with test/Fuzz/tokenizer/.
+# for TOKENIZER_FUZZ_SECONDS (default 30) seeded with test/Fuzz/tokenizer/,
+# and the GGUF reader with the block formats for GGUF_FUZZ_SECONDS (default
+# 30) seeded with test/Fuzz/gguf/.
 #
 #   scripts/sanitize.sh                      # as CI runs it
 #   FUZZ_SECONDS=3600 TOKENIZER_FUZZ_SECONDS=3600 scripts/sanitize.sh
 #
 # A crash leaves its input in $BUILD_DIR/fuzz-artifacts/; add it to
-# test/Fuzz/regressions/ (or test/Fuzz/tokenizer/) with the fix.
+# test/Fuzz/regressions/ (or test/Fuzz/tokenizer/, test/Fuzz/gguf/) with the
+# fix.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export BUILD_DIR="${SANITIZE_BUILD_DIR:-$ROOT/build-asan}"
@@ -32,6 +35,7 @@ cmake --build "$BUILD_DIR" --target check-xformer
 
 FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
 TOKENIZER_FUZZ_SECONDS="${TOKENIZER_FUZZ_SECONDS:-30}"
+GGUF_FUZZ_SECONDS="${GGUF_FUZZ_SECONDS:-30}"
 
 # fuzz NAME SECONDS SEED_DIR...: runs bin/NAME on a corpus seeded from the
 # given directories; a failure prints the report and keeps the input.
@@ -63,4 +67,6 @@ find "$ROOT/test" -name '*.mlir' -exec cp {} "$mlirSeeds/" \;
 fuzz xformer-fuzz "$FUZZ_SECONDS" "$mlirSeeds" "$ROOT/test/Fuzz/regressions"
 # tokenizer.json loading and text/ids through every model kind.
 fuzz xformer-tokenizer-fuzz "$TOKENIZER_FUZZ_SECONDS" "$ROOT/test/Fuzz/tokenizer"
+# GGUF headers, offsets and block formats.
+fuzz xformer-gguf-fuzz "$GGUF_FUZZ_SECONDS" "$ROOT/test/Fuzz/gguf"
 echo "==> sanitizers and fuzzing: clean"

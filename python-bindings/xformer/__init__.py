@@ -25,7 +25,18 @@ except ImportError as _e:
     def translate_to_cpp(ir):
         raise ImportError("xformer was built without its compiler module: %s" % _compiler_missing)
 
-__all__ = ["Error", "Model", "import_hf", "import_onnx", "compile", "run_pipeline", "translate_to_cpp"]
+try:  # the GGUF reader comes with the compiler, not a runtime-only deployment
+    from ._gguf import read_gguf, dequantize, quantize
+except ImportError as _e:
+    _gguf_missing = str(_e)
+
+    def read_gguf(path):
+        raise ImportError("xformer was built without its GGUF module: %s" % _gguf_missing)
+
+    dequantize = quantize = read_gguf
+
+__all__ = ["Error", "Model", "import_hf", "import_onnx", "compile", "run_pipeline",
+           "translate_to_cpp", "read_gguf", "dequantize", "quantize"]
 
 
 class Error(RuntimeError):

@@ -1,0 +1,445 @@
+//===- GGMLFormats.cpp - ggml's block formats, element by element ---------===//
+//
+// Written from ggml's block layouts (ggml-common.h) and its reference row
+// functions (ggml-quants.c). Products are not contracted into FMAs (the
+// file is compiled with -ffp-contract=off), so every element is the float
+// ggml's reference computes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "xformer/Runtime/GGMLFormats.h"
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <cstring>
+
+#ifdef __clang__
+#pragma clang fp contract(off)
+#endif
+
+using namespace xformer::runtime;
+
+float xformer::runtime::halfToFloat(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000) << 16;
+  const uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+  uint32_t bits;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000 | (mant << 13);
+  } else if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else {
+      // A subnormal half is mant * 2^-24, exact in a float.
+      const float v = std::ldexp(float(mant), -24);
+      std::memcpy(&bits, &v, sizeof(bits));
+      bits |= sign;
+    }
+  } else {
+    bits = sign | ((exp + 112) << 23) | (mant << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+
+uint16_t xformer::runtime::floatToHalf(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, sizeof(x));
+  const uint16_t sign = uint16_t((x >> 16) & 0x8000);
+  const uint32_t abs = x & 0x7fffffff;
+  if (abs > 0x7f800000) // NaN: quiet, the payload's top bits kept
+    return uint16_t(sign | 0x7e00 | ((abs >> 13) & 0x3ff));
+  if (abs >= 0x477ff000) // rounds to 65536 or more: infinity
+    return uint16_t(sign | 0x7c00);
+  if (abs < 0x38800000) { // below the smallest normal half: 2^-24 steps
+    const float a = std::fabs(f) * 16777216.0f; // exact
+    return uint16_t(sign | uint16_t(std::nearbyint(a)));
+  }
+  const uint32_t rounded = abs + 0xfff + ((abs >> 13) & 1);
+  return uint16_t(sign | ((rounded >> 13) - (112u << 10)));
+}
+
+namespace {
+
+inline uint16_t load16(const uint8_t *p) {
+  uint16_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+inline float loadHalf(const uint8_t *p) { return halfToFloat(load16(p)); }
+
+void q4_0(const uint8_t *b, float *y) {
+  const float d = loadHalf(b);
+  const uint8_t *qs = b + 2;
+  for (int j = 0; j < 16; ++j) {
+    y[j] = float(int(qs[j] & 0x0f) - 8) * d;
+    y[j + 16] = float(int(qs[j] >> 4) - 8) * d;
+  }
+}
+
+void q4_1(const uint8_t *b, float *y) {
+  const float d = loadHalf(b), m = loadHalf(b + 2);
+  const uint8_t *qs = b + 4;
+  for (int j = 0; j < 16; ++j) {
+    y[j] = float(qs[j] & 0x0f) * d + m;
+    y[j + 16] = float(qs[j] >> 4) * d + m;
+  }
+}
+
+void q5_0(const uint8_t *b, float *y) {
+  const float d = loadHalf(b);
+  uint32_t qh;
+  std::memcpy(&qh, b + 2, sizeof(qh));
+  const uint8_t *qs = b + 6;
+  for (int j = 0; j < 16; ++j) {
+    const uint8_t h0 = uint8_t(((qh >> j) << 4) & 0x10);
+    const uint8_t h1 = uint8_t((qh >> (j + 12)) & 0x10);
+    y[j] = float(int((qs[j] & 0x0f) | h0) - 16) * d;
+    y[j + 16] = float(int((qs[j] >> 4) | h1) - 16) * d;
+  }
+}
+
+void q5_1(const uint8_t *b, float *y) {
+  const float d = loadHalf(b), m = loadHalf(b + 2);
+  uint32_t qh;
+  std::memcpy(&qh, b + 4, sizeof(qh));
+  const uint8_t *qs = b + 8;
+  for (int j = 0; j < 16; ++j) {
+    const uint8_t h0 = uint8_t(((qh >> j) << 4) & 0x10);
+    const uint8_t h1 = uint8_t((qh >> (j + 12)) & 0x10);
+    y[j] = float((qs[j] & 0x0f) | h0) * d + m;
+    y[j + 16] = float((qs[j] >> 4) | h1) * d + m;
+  }
+}
+
+void q8_0(const uint8_t *b, float *y) {
+  const float d = loadHalf(b);
+  for (int j = 0; j < 32; ++j)
+    y[j] = float(int8_t(b[2 + j])) * d;
+}
+
+void q2_k(const uint8_t *b, float *y) {
+  const uint8_t *scales = b, *q = b + 16;
+  const float d = loadHalf(b + 80), dmin = loadHalf(b + 82);
+  int is = 0;
+  for (int n = 0; n < 256; n += 128) {
+    int shift = 0;
+    for (int j = 0; j < 4; ++j) {
+      for (int half = 0; half < 2; ++half) {
+        const uint8_t sc = scales[is++];
+        const float dl = d * float(sc & 0x0f), ml = dmin * float(sc >> 4);
+        for (int l = 0; l < 16; ++l)
+          *y++ = dl * float((q[l + 16 * half] >> shift) & 3) - ml;
+      }
+      shift += 2;
+    }
+    q += 32;
+  }
+}
+
+void q3_k(const uint8_t *b, float *y) {
+  const uint8_t *hm = b, *q = b + 32;
+  const float dAll = loadHalf(b + 108);
+  constexpr uint32_t kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f;
+  uint32_t aux[4];
+  std::memcpy(aux, b + 96, 12);
+  const uint32_t tmp = aux[2];
+  aux[2] = ((aux[0] >> 4) & kmask2) | (((tmp >> 4) & kmask1) << 4);
+  aux[3] = ((aux[1] >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
+  aux[0] = (aux[0] & kmask2) | (((tmp >> 0) & kmask1) << 4);
+  aux[1] = (aux[1] & kmask2) | (((tmp >> 2) & kmask1) << 4);
+  int8_t scales[16];
+  std::memcpy(scales, aux, 16);
+  int is = 0;
+  uint8_t m = 1;
+  for (int n = 0; n < 256; n += 128) {
+    int shift = 0;
+    for (int j = 0; j < 4; ++j) {
+      for (int half = 0; half < 2; ++half) {
+        const float dl = dAll * float(scales[is++] - 32);
+        for (int l = 0; l < 16; ++l) {
+          const int at = l + 16 * half;
+          *y++ = dl * float(int8_t((q[at] >> shift) & 3) -
+                            ((hm[at] & m) ? 0 : 4));
+        }
+      }
+      shift += 2;
+      m = uint8_t(m << 1);
+    }
+    q += 32;
+  }
+}
+
+/// The 6-bit scale and min of sub-block j of a Q4_K/Q5_K block.
+inline void scaleMinK4(int j, const uint8_t *q, uint8_t &d, uint8_t &m) {
+  if (j < 4) {
+    d = q[j] & 63;
+    m = q[j + 4] & 63;
+  } else {
+    d = uint8_t((q[j + 4] & 0x0f) | ((q[j - 4] >> 6) << 4));
+    m = uint8_t((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+  }
+}
+
+void q4_k(const uint8_t *b, float *y) {
+  const float d = loadHalf(b), dmin = loadHalf(b + 2);
+  const uint8_t *scales = b + 4, *q = b + 16;
+  int is = 0;
+  for (int j = 0; j < 256; j += 64) {
+    uint8_t sc, m;
+    scaleMinK4(is, scales, sc, m);
+    const float d1 = d * float(sc), m1 = dmin * float(m);
+    scaleMinK4(is + 1, scales, sc, m);
+    const float d2 = d * float(sc), m2 = dmin * float(m);
+    for (int l = 0; l < 32; ++l)
+      *y++ = d1 * float(q[l] & 0x0f) - m1;
+    for (int l = 0; l < 32; ++l)
+      *y++ = d2 * float(q[l] >> 4) - m2;
+    q += 32;
+    is += 2;
+  }
+}
+
+void q5_k(const uint8_t *b, float *y) {
+  const float d = loadHalf(b), dmin = loadHalf(b + 2);
+  const uint8_t *scales = b + 4, *qh = b + 16, *ql = b + 48;
+  int is = 0;
+  uint8_t u1 = 1, u2 = 2;
+  for (int j = 0; j < 256; j += 64) {
+    uint8_t sc, m;
+    scaleMinK4(is, scales, sc, m);
+    const float d1 = d * float(sc), m1 = dmin * float(m);
+    scaleMinK4(is + 1, scales, sc, m);
+    const float d2 = d * float(sc), m2 = dmin * float(m);
+    for (int l = 0; l < 32; ++l)
+      *y++ = d1 * float((ql[l] & 0x0f) + ((qh[l] & u1) ? 16 : 0)) - m1;
+    for (int l = 0; l < 32; ++l)
+      *y++ = d2 * float((ql[l] >> 4) + ((qh[l] & u2) ? 16 : 0)) - m2;
+    ql += 32;
+    is += 2;
+    u1 = uint8_t(u1 << 2);
+    u2 = uint8_t(u2 << 2);
+  }
+}
+
+void q6_k(const uint8_t *b, float *y) {
+  const uint8_t *ql = b, *qh = b + 128;
+  const int8_t *sc = reinterpret_cast<const int8_t *>(b + 192);
+  const float d = loadHalf(b + 208);
+  for (int n = 0; n < 256; n += 128) {
+    for (int l = 0; l < 32; ++l) {
+      const int is = l / 16;
+      const int8_t q1 = int8_t(((ql[l] & 0x0f) | (((qh[l] >> 0) & 3) << 4)) - 32);
+      const int8_t q2 =
+          int8_t(((ql[l + 32] & 0x0f) | (((qh[l] >> 2) & 3) << 4)) - 32);
+      const int8_t q3 = int8_t(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+      const int8_t q4 =
+          int8_t(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+      y[l] = d * float(sc[is + 0]) * float(q1);
+      y[l + 32] = d * float(sc[is + 2]) * float(q2);
+      y[l + 64] = d * float(sc[is + 4]) * float(q3);
+      y[l + 96] = d * float(sc[is + 6]) * float(q4);
+    }
+    y += 128;
+    ql += 64;
+    qh += 32;
+    sc += 8;
+  }
+}
+
+void q8_k(const uint8_t *b, float *y) {
+  float d;
+  std::memcpy(&d, b, sizeof(d));
+  for (int j = 0; j < 256; ++j)
+    y[j] = d * float(int8_t(b[4 + j]));
+}
+
+using BlockFn = void (*)(const uint8_t *, float *);
+
+BlockFn blockDecoder(GGMLType type) {
+  switch (type) {
+  case GGMLType::Q4_0:
+    return q4_0;
+  case GGMLType::Q4_1:
+    return q4_1;
+  case GGMLType::Q5_0:
+    return q5_0;
+  case GGMLType::Q5_1:
+    return q5_1;
+  case GGMLType::Q8_0:
+    return q8_0;
+  case GGMLType::Q2_K:
+    return q2_k;
+  case GGMLType::Q3_K:
+    return q3_k;
+  case GGMLType::Q4_K:
+    return q4_k;
+  case GGMLType::Q5_K:
+    return q5_k;
+  case GGMLType::Q6_K:
+    return q6_k;
+  case GGMLType::Q8_K:
+    return q8_k;
+  default:
+    return nullptr;
+  }
+}
+
+template <typename T> void widen(const uint8_t *src, float *dst, int64_t n) {
+  for (int64_t e = 0; e < n; ++e) {
+    T v;
+    std::memcpy(&v, src + e * sizeof(T), sizeof(T));
+    dst[e] = float(v);
+  }
+}
+
+// quantize_row_*_ref: round to nearest.
+
+void quantQ8_0(const float *x, uint8_t *b) {
+  float amax = 0.0f;
+  for (int j = 0; j < 32; ++j)
+    amax = std::max(amax, std::fabs(x[j]));
+  const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+  const uint16_t h = floatToHalf(d);
+  std::memcpy(b, &h, 2);
+  for (int j = 0; j < 32; ++j)
+    b[2 + j] = uint8_t(int8_t(std::round(x[j] * id)));
+}
+
+void quantQ4_0(const float *x, uint8_t *b) {
+  float amax = 0.0f, max = 0.0f;
+  for (int j = 0; j < 32; ++j)
+    if (amax < std::fabs(x[j])) {
+      amax = std::fabs(x[j]);
+      max = x[j];
+    }
+  const float d = max / -8.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+  const uint16_t h = floatToHalf(d);
+  std::memcpy(b, &h, 2);
+  for (int j = 0; j < 16; ++j) {
+    const int8_t x0 = int8_t(x[j] * id + 8.5f);
+    const int8_t x1 = int8_t(x[j + 16] * id + 8.5f);
+    b[2 + j] = uint8_t(std::min<int8_t>(15, x0) | (std::min<int8_t>(15, x1) << 4));
+  }
+}
+
+void quantQ4_1(const float *x, uint8_t *b) {
+  float min = FLT_MAX, max = -FLT_MAX;
+  for (int j = 0; j < 32; ++j) {
+    min = std::min(min, x[j]);
+    max = std::max(max, x[j]);
+  }
+  const float d = (max - min) / 15.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+  const uint16_t hd = floatToHalf(d), hm = floatToHalf(min);
+  std::memcpy(b, &hd, 2);
+  std::memcpy(b + 2, &hm, 2);
+  for (int j = 0; j < 16; ++j) {
+    const int8_t x0 = int8_t((x[j] - min) * id + 0.5f);
+    const int8_t x1 = int8_t((x[j + 16] - min) * id + 0.5f);
+    b[4 + j] = uint8_t(std::min<int8_t>(15, x0) | (std::min<int8_t>(15, x1) << 4));
+  }
+}
+
+uint16_t floatToBF16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, sizeof(x));
+  if ((x & 0x7fffffff) > 0x7f800000) // NaN: quiet
+    return uint16_t((x >> 16) | 64);
+  return uint16_t((x + (0x7fff + ((x >> 16) & 1))) >> 16);
+}
+
+} // namespace
+
+bool xformer::runtime::dequantizeRow(GGMLType type, const void *src,
+                                     float *dst, int64_t n) {
+  const std::optional<GGMLTypeTraits> t = ggmlTypeTraits(uint32_t(type));
+  if (!t || n < 0 || n % t->blockElements != 0)
+    return false;
+  const uint8_t *s = static_cast<const uint8_t *>(src);
+  switch (type) {
+  case GGMLType::F32:
+    std::memcpy(dst, s, size_t(n) * 4);
+    return true;
+  case GGMLType::F16:
+    for (int64_t e = 0; e < n; ++e)
+      dst[e] = loadHalf(s + 2 * e);
+    return true;
+  case GGMLType::BF16:
+    for (int64_t e = 0; e < n; ++e) {
+      const uint32_t bits = uint32_t(load16(s + 2 * e)) << 16;
+      std::memcpy(dst + e, &bits, 4);
+    }
+    return true;
+  case GGMLType::F64:
+    widen<double>(s, dst, n);
+    return true;
+  case GGMLType::I8:
+    widen<int8_t>(s, dst, n);
+    return true;
+  case GGMLType::I16:
+    widen<int16_t>(s, dst, n);
+    return true;
+  case GGMLType::I32:
+    widen<int32_t>(s, dst, n);
+    return true;
+  case GGMLType::I64:
+    widen<int64_t>(s, dst, n);
+    return true;
+  default:
+    break;
+  }
+  BlockFn fn = blockDecoder(type);
+  if (!fn)
+    return false;
+  for (int64_t blk = 0; blk < n / t->blockElements; ++blk)
+    fn(s + blk * t->blockBytes, dst + blk * t->blockElements);
+  return true;
+}
+
+bool xformer::runtime::canQuantize(GGMLType type) {
+  switch (type) {
+  case GGMLType::F32:
+  case GGMLType::F16:
+  case GGMLType::BF16:
+  case GGMLType::Q8_0:
+  case GGMLType::Q4_0:
+  case GGMLType::Q4_1:
+    return true;
+  default:
+    return false;
+  }
+}
+
+bool xformer::runtime::quantizeRow(GGMLType type, const float *src, void *dst,
+                                   int64_t n) {
+  const std::optional<GGMLTypeTraits> t = ggmlTypeTraits(uint32_t(type));
+  if (!t || !canQuantize(type) || n < 0 || n % t->blockElements != 0)
+    return false;
+  uint8_t *d = static_cast<uint8_t *>(dst);
+  switch (type) {
+  case GGMLType::F32:
+    std::memcpy(d, src, size_t(n) * 4);
+    return true;
+  case GGMLType::F16:
+    for (int64_t e = 0; e < n; ++e) {
+      const uint16_t h = floatToHalf(src[e]);
+      std::memcpy(d + 2 * e, &h, 2);
+    }
+    return true;
+  case GGMLType::BF16:
+    for (int64_t e = 0; e < n; ++e) {
+      const uint16_t h = floatToBF16(src[e]);
+      std::memcpy(d + 2 * e, &h, 2);
+    }
+    return true;
+  default:
+    break;
+  }
+  void (*fn)(const float *, uint8_t *) = type == GGMLType::Q8_0   ? quantQ8_0
+                                         : type == GGMLType::Q4_0 ? quantQ4_0
+                                                                  : quantQ4_1;
+  for (int64_t blk = 0; blk < n / 32; ++blk)
+    fn(src + blk * 32, d + blk * t->blockBytes);
+  return true;
+}
