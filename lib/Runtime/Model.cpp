@@ -8,6 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "xformer/Runtime/GGMLFormats.h"
+#include "xformer/Runtime/GGUF.h"
 #include "xformer/Runtime/ModelABI.h"
 #include "xformer/Runtime/Safetensors.h"
 #include "xformer/Runtime/xformer.h"
@@ -464,6 +466,95 @@ Buffer narrowToBF16(const SafetensorsFile &file, const TensorInfo &t,
   return out;
 }
 
+/// Whether `path` starts with GGUF's magic.
+bool isGGUF(const char *path) {
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  char magic[4] = {};
+  const bool yes = ::read(fd, magic, 4) == 4 && std::memcmp(magic, "GGUF", 4) == 0;
+  ::close(fd);
+  return yes;
+}
+
+std::string shapeText(const int64_t *shape, int32_t rank) {
+  std::string s = "[";
+  for (int32_t d = 0; d < rank; ++d)
+    s += (d ? ", " : "") + std::to_string(shape[d]);
+  return s + "]";
+}
+
+/// Weights from a GGUF file (xformer-import model.gguf names the IR's
+/// weights as the file does): each tensor decoded from its ggml format to
+/// the f32 the model computes in (f32 copied), or rounded on to bf16 for
+/// the bf16 mode's linear weights. The file is not needed after open.
+xf_status bindGGUFWeights(xf_model &m, const char *path, bool allowExtra) {
+  std::string error;
+  std::unique_ptr<GGUFFile> file = GGUFFile::open(path, error);
+  if (!file)
+    return fail(XF_ERROR_WEIGHTS, error);
+  const xfm_model_desc *d = m.desc;
+  m.weights.assign(d->num_weights, nullptr);
+  std::vector<bool> used(file->tensors().size(), false);
+  for (int32_t i = 0; i < d->num_weights; ++i) {
+    const xfm_tensor_desc &w = d->weights[i];
+    const GGUFTensor *t = file->find(w.name);
+    if (!t)
+      return fail(XF_ERROR_WEIGHTS, std::string(path) + " lacks tensor '" +
+                                        w.name + "' the model uses");
+    used[size_t(t - file->tensors().data())] = true;
+    const std::vector<int64_t> shape = t->shape();
+    if (shape != std::vector<int64_t>(w.shape, w.shape + w.rank))
+      return fail(XF_ERROR_WEIGHTS,
+                  std::string(path) + ": tensor '" + w.name + "' has shape " +
+                      shapeText(shape.data(), int32_t(shape.size())) +
+                      "; the model expects " + shapeText(w.shape, w.rank));
+    if (w.dtype != XFM_F32 && w.dtype != XFM_BF16)
+      return fail(XF_ERROR_WEIGHTS,
+                  std::string(path) + ": tensor '" + w.name + "' is " +
+                      ggmlTypeName(uint32_t(t->type)) +
+                      "; the model expects an integer tensor");
+    const int64_t n = t->numElements;
+    Buffer wide = allocate(std::max<int64_t>(1, n) * int64_t(sizeof(float)));
+    float *f = reinterpret_cast<float *>(wide.get());
+    if (!dequantizeRow(t->type, file->data(*t), f, n))
+      return fail(XF_ERROR_WEIGHTS, std::string(path) + ": tensor '" +
+                                        w.name + "' of type " +
+                                        ggmlTypeName(uint32_t(t->type)) +
+                                        " cannot be decoded");
+    for (int64_t e = 0; e < n; ++e)
+      if (!std::isfinite(f[e]))
+        return fail(XF_ERROR_NONFINITE, nonFinite(w.name, f[e], e));
+    if (w.dtype == XFM_BF16) {
+      Buffer narrow =
+          allocate(std::max<int64_t>(1, n) * int64_t(sizeof(uint16_t)));
+      uint16_t *b = reinterpret_cast<uint16_t *>(narrow.get());
+      quantizeRow(GGMLType::BF16, f, b, n);
+      for (int64_t e = 0; e < n; ++e)
+        if ((b[e] & 0x7f80u) == 0x7f80u)
+          return fail(XF_ERROR_NONFINITE,
+                      "weight '" + std::string(w.name) + "' element " +
+                          std::to_string(e) + " (" + std::to_string(f[e]) +
+                          ") overflows bf16");
+      m.weights[i] = narrow.get();
+      m.weightCopies.push_back(std::move(narrow));
+      continue;
+    }
+    m.weights[i] = wide.get();
+    m.weightCopies.push_back(std::move(wide));
+  }
+  if (!allowExtra)
+    for (size_t k = 0; k < used.size(); ++k)
+      if (!used[k])
+        return fail(XF_ERROR_WEIGHTS,
+                    std::string(path) + " holds tensor '" +
+                        file->tensors()[k].name +
+                        "' the model does not use (open with "
+                        "XF_OPEN_ALLOW_EXTRA_WEIGHTS to ignore it)");
+  m.mapped = false;
+  return XF_OK;
+}
+
 xf_status bindWeights(xf_model &m, const char *path, bool allowExtra,
                       bool mapped) {
   struct stat st;
@@ -471,6 +562,8 @@ xf_status bindWeights(xf_model &m, const char *path, bool allowExtra,
     return fail(XF_ERROR_IO, std::string("cannot open weights '") + path +
                                  "': " + std::strerror(errno));
   std::string error;
+  if (isGGUF(path))
+    return bindGGUFWeights(m, path, allowExtra);
   m.file = SafetensorsCheckpoint::open(path, error);
   if (!m.file)
     return fail(XF_ERROR_WEIGHTS, error);

@@ -35,7 +35,7 @@ except ImportError as _e:
 
     dequantize = quantize = read_gguf
 
-__all__ = ["Error", "Model", "import_hf", "import_onnx", "compile", "run_pipeline",
+__all__ = ["Error", "Model", "import_hf", "import_gguf", "import_onnx", "compile", "run_pipeline",
            "translate_to_cpp", "read_gguf", "dequantize", "quantize"]
 
 
@@ -77,6 +77,19 @@ def import_hf(model, batch=1, seq=128, source_len=32, no_pooler=False, weights=N
             raise ValueError("xformer-import failed for %s (see stderr)" % model)
         with open(out) as f:
             return f.read()
+
+
+def import_gguf(path, batch=1, seq=128):
+    """A GGUF file (llama.cpp's format; architecture llama) as xformer IR,
+    its weights named as the file names them: open the compiled model with
+    the same file as its weights. Raises ValueError naming the key or
+    tensor at fault."""
+    from . import hf_import
+    try:
+        b, kind, args, outs, arch = hf_import.import_gguf(path, batch, seq)
+    except hf_import.ImportError_ as e:
+        raise ValueError(str(e)) from None
+    return hf_import.emit(b, kind, args, outs, os.path.basename(path), "GGUF, architecture " + arch)
 
 
 def import_onnx(path, weights_out=None, kind=None):

