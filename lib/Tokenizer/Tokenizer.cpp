@@ -2139,6 +2139,8 @@ public:
 
 std::unique_ptr<Tokenizer> Tokenizer::load(const std::string &path,
                                            std::string &error) {
+  if (isGGUF(path))
+    return loadGGUF(path, error);
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     error = path + ": cannot be read";

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "xformer/Runtime/GGUF.h"
+#include "xformer/Tokenizer/Tokenizer.h"
 
 #include "gtest/gtest.h"
 
@@ -361,6 +362,83 @@ TEST(GGUF, TypeNames) {
   EXPECT_EQ(ggmlTypeName(1000), "type 1000");
   EXPECT_EQ(ggmlTypeTraits(14)->blockBytes, 210);
   EXPECT_FALSE(ggmlTypeTraits(16));
+}
+
+
+/// A GGUF with a byte-level BPE vocabulary: tokens a, b, ab, Ġ, Ġab and the
+/// control token <s>; merges "a b", "Ġ ab".
+std::vector<uint8_t> vocabFile(const std::string &model, const std::string &pre,
+                               uint64_t typeCount, int64_t bosId) {
+  const std::vector<std::string> tokens = {"<s>", "a", "b", "ab", "\xc4\xa0",
+                                           "\xc4\xa0" "ab"};
+  Writer w;
+  w.header(0, 7);
+  w.key("tokenizer.ggml.model", GGUFValueType::String).str(model);
+  w.key("tokenizer.ggml.pre", GGUFValueType::String).str(pre);
+  w.key("tokenizer.ggml.tokens", GGUFValueType::Array)
+      .put<uint32_t>(uint32_t(GGUFValueType::String))
+      .put<uint64_t>(tokens.size());
+  for (const std::string &t : tokens)
+    w.str(t);
+  w.key("tokenizer.ggml.token_type", GGUFValueType::Array)
+      .put<uint32_t>(uint32_t(GGUFValueType::I32))
+      .put<uint64_t>(typeCount);
+  for (uint64_t k = 0; k < typeCount; ++k)
+    w.put<int32_t>(k == 0 ? 3 : 1);
+  w.key("tokenizer.ggml.merges", GGUFValueType::Array)
+      .put<uint32_t>(uint32_t(GGUFValueType::String))
+      .put<uint64_t>(2)
+      .str("a b")
+      .str("\xc4\xa0 ab");
+  w.key("tokenizer.ggml.add_bos_token", GGUFValueType::Bool).put<uint8_t>(1);
+  w.key("tokenizer.ggml.bos_token_id", GGUFValueType::U32)
+      .put<uint32_t>(uint32_t(bosId));
+  return w.out;
+}
+
+std::string vocabError(const std::vector<uint8_t> &bytes) {
+  std::string error;
+  auto f = GGUFFile::parse(bytes.data(), bytes.size(), "v.gguf", error);
+  if (!f)
+    return error;
+  auto t = xformer::tokenizer::Tokenizer::fromGGUF(*f, error);
+  return t ? std::string("(loaded)") : error;
+}
+
+// The vocabulary of a GGUF as a tokenizer: merges, the control token
+// matched whole, BOS added as the file asks; every malformed part refused.
+TEST(GGUFTokenizer, EncodesAndRefuses) {
+  const std::vector<uint8_t> bytes = vocabFile("gpt2", "gpt2", 6, 0);
+  std::string error;
+  auto f = GGUFFile::parse(bytes.data(), bytes.size(), "v.gguf", error);
+  ASSERT_TRUE(f) << error;
+  auto t = xformer::tokenizer::Tokenizer::fromGGUF(*f, error);
+  ASSERT_TRUE(t) << error;
+  std::vector<int64_t> ids;
+  ASSERT_TRUE(t->encode("ab ab<s>b", true, ids, error)) << error;
+  EXPECT_EQ(ids, (std::vector<int64_t>{0, 3, 5, 0, 2}));
+  std::string text;
+  ASSERT_TRUE(t->decode({3, 5, 2}, true, text, error)) << error;
+  EXPECT_EQ(text, "ab abb");
+
+  EXPECT_NE(vocabError(vocabFile("llama", "default", 6, 0))
+                .find("tokenizer.ggml.model 'llama' is not supported"),
+            std::string::npos);
+  EXPECT_NE(vocabError(vocabFile("gpt2", "falcon", 6, 0))
+                .find("pre-tokenizer 'falcon' is not supported (default, "
+                      "gpt2"),
+            std::string::npos);
+  EXPECT_NE(vocabError(vocabFile("gpt2", "gpt2", 5, 0))
+                .find("token_type must list an integer type for each of the "
+                      "6 tokens"),
+            std::string::npos);
+  EXPECT_NE(vocabError(vocabFile("gpt2", "gpt2", 6, 99))
+                .find("tokenizer.ggml.add_bos_token is set but "
+                      "tokenizer.ggml.bos_token_id is not a token id"),
+            std::string::npos);
+  Writer none;
+  none.header(0, 0);
+  EXPECT_NE(vocabError(none.out).find("no tokenizer"), std::string::npos);
 }
 
 } // namespace

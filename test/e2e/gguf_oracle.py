@@ -105,6 +105,55 @@ def main():
     check("greedy generation: 24 tokens identical to transformers'", mine == ref,
           "%s vs %s" % (mine, ref))
 
+    # The file's own tokenizer (tokenizer.ggml.*) in C++, through
+    # xformer-tokenize, against transformers' tokenizer built from the same
+    # file: prose, digits, code, whitespace runs, non-Latin text, emoji and
+    # the control tokens, then decoding back.
+    import subprocess
+    bindir = os.environ["XFORMER_BIN"]
+    texts = [TEXT, "It was 1842; 3.14159 of 12345 apples cost $7,000.50!",
+             "def f(x):\n    return x ** 2  # square\n\n\tdone",
+             "   leading spaces and trailing   ", "Grüße aus Köln, naïve café — привет, мир 你好世界",
+             "emoji 🦙🚀 and symbols ©®™ <>&",
+             "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n"]
+    escaped = "".join(t.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t") + "\n"
+                      for t in texts)
+    r = subprocess.run([os.path.join(bindir, "xformer-tokenize"), path], input=escaped,
+                       capture_output=True, text=True)
+    ours = [[int(x) for x in line.split()] for line in r.stdout.split("\n")[:len(texts)]]
+    ref = [tok(t).input_ids for t in texts]
+    bad = [i for i in range(len(texts)) if i >= len(ours) or ours[i] != ref[i]]
+    check("the GGUF's tokenizer: ids of %d texts identical to transformers'" % len(texts),
+          r.returncode == 0 and not bad,
+          r.stderr.strip() or "; ".join("%r: %s vs %s" % (texts[i][:30], ours[i] if i < len(ours)
+                                                          else None, ref[i]) for i in bad[:3]))
+    r = subprocess.run([os.path.join(bindir, "xformer-tokenize"), path, "--decode"],
+                       input="".join(" ".join(map(str, x)) + "\n" for x in ref[:6]),
+                       capture_output=True, text=True)
+    back = [line.replace("\\n", "\n").replace("\\t", "\t").replace("\\\\", "\\")
+            for line in r.stdout.split("\n")[:6]]
+    check("the GGUF's tokenizer: decoded text identical to transformers'",
+          r.returncode == 0 and back == [tok.decode(x) for x in ref[:6]],
+          r.stderr.strip() or "%s vs %s" % (back[:2], [tok.decode(x) for x in ref[:2]]))
+
+    # xformer-run on the GGUF alone: the chat prompt as text, tokenized by the
+    # file's tokenizer; the reply stops at the file's end-of-sequence id and
+    # equals transformers' greedy reply.
+    chat = tok.apply_chat_template([{"role": "user", "content": "What is the capital of France?"}],
+                                   tokenize=False, add_generation_prompt=True)
+    r = subprocess.run([os.path.join(bindir, "xformer-run"), lib, path, "--text", chat,
+                        "--max-new-tokens", "48"], capture_output=True, text=True)
+    line = next((l for l in r.stdout.splitlines() if l.startswith("sequence 0:")), "")
+    got_ids = [int(x) for x in line.split(":", 1)[1].split()] if line else []
+    with torch.no_grad():
+        chat_ids = tok(chat).input_ids
+        want_ids = hf.generate(torch.tensor([chat_ids]), max_new_tokens=48, do_sample=False,
+                               eos_token_id=2, pad_token_id=2)[0, len(chat_ids):].tolist()
+    check("xformer-run model.so model.gguf --text: the reply stops at the file's EOS and equals "
+          "transformers'", r.returncode == 0 and got_ids == want_ids and got_ids[-1:] == [2],
+          "%s vs %s (%s)" % (got_ids, want_ids, r.stderr.strip()[-300:]))
+    print("reply: %r" % tok.decode(got_ids, skip_special_tokens=True))
+
     # Bad input: a truncated file, a vocabulary that does not match the
     # embedding, an unsupported architecture (importer); a GGUF that lacks
     # a weight (runtime).

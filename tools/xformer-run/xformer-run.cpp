@@ -9,6 +9,9 @@
 // With --tokenizer (a Hugging Face tokenizer.json), --text and
 // --source-text are tokenized as the model's own tokenizer does (with its
 // special tokens), and generated tokens are printed as text too.
+//   xformer-run model.so model.gguf --text "..."
+// A GGUF (xformer-import model.gguf) is its own weights and tokenizer; its
+// end-of-sequence ids come from its metadata.
 //
 // Decoders: generates from each --ids prompt (one sequence per --ids).
 // Encoder-decoders: encodes each --source, then generates from --start.
@@ -18,11 +21,13 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "xformer/Runtime/GGUF.h"
 #include "xformer/Runtime/xformer.h"
 #include "xformer/Tokenizer/Tokenizer.h"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -115,6 +120,21 @@ std::string jsonString(const std::string &text) {
 /// else config.json, in the weights' folder ("eos_token_id": an id or a
 /// list of ids). Empty when neither says.
 std::vector<int64_t> checkpointEos(const std::string &weights) {
+  if (Tokenizer::isGGUF(weights)) {
+    // A GGUF says in its metadata: the end-of-sequence and end-of-turn ids.
+    std::string error;
+    std::unique_ptr<xformer::runtime::GGUFFile> f =
+        xformer::runtime::GGUFFile::open(weights, error);
+    std::vector<int64_t> ids;
+    if (f)
+      for (const char *key :
+           {"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"})
+        if (const xformer::runtime::GGUFValue *v = f->get(key))
+          if (std::optional<int64_t> id = v->asInt();
+              id && std::find(ids.begin(), ids.end(), *id) == ids.end())
+            ids.push_back(*id);
+    return ids;
+  }
   const size_t slash = weights.find_last_of('/');
   const std::string dir =
       slash == std::string::npos ? "." : weights.substr(0, slash);
@@ -237,6 +257,10 @@ int main(int argc, char **argv) {
   opts.progress = progress;
 
   std::unique_ptr<Tokenizer> tokenizer;
+  // A GGUF carries its tokenizer: it serves when --tokenizer is not given.
+  if (!tokenizerPath && (!texts.empty() || !sourceTexts.empty()) &&
+      Tokenizer::isGGUF(weights))
+    tokenizerPath = weights;
   if (!texts.empty() || !sourceTexts.empty()) {
     if (!tokenizerPath) {
       std::fprintf(stderr, "xformer-run: --text and --source-text need "

@@ -24,6 +24,10 @@
 #include <string_view>
 #include <vector>
 
+namespace xformer::runtime {
+class GGUFFile;
+} // namespace xformer::runtime
+
 namespace xformer::tokenizer {
 
 class Tokenizer {
@@ -35,6 +39,16 @@ public:
   /// component this implementation does not support, a malformed field).
   static std::unique_ptr<Tokenizer> load(const std::string &path,
                                          std::string &error);
+
+  /// The tokenizer of a GGUF file (tokenizer.ggml.*: byte-level BPE with
+  /// llama.cpp's pre-tokenizer expressions, control and user-defined tokens
+  /// matched whole, BOS/EOS as the file asks). load() reads a GGUF as well.
+  static std::unique_ptr<Tokenizer> fromGGUF(const runtime::GGUFFile &file,
+                                             std::string &error);
+  static std::unique_ptr<Tokenizer> loadGGUF(const std::string &path,
+                                             std::string &error);
+  /// Whether `path` starts with GGUF's magic.
+  static bool isGGUF(const std::string &path);
 
   /// The same from the file's contents; `name` prefixes error messages.
   static std::unique_ptr<Tokenizer> parse(std::string_view json,
