@@ -35,8 +35,9 @@ except ImportError as _e:
 
     dequantize = quantize = read_gguf
 
-__all__ = ["Error", "Model", "import_hf", "import_gguf", "import_onnx", "compile", "run_pipeline",
-           "translate_to_cpp", "read_gguf", "dequantize", "quantize"]
+__all__ = ["Error", "Model", "import_hf", "import_onnx", "compile", "run_pipeline",
+           "translate_to_cpp", "read_gguf", "dequantize", "quantize", "import_gguf", "chat_prompt",
+           "gguf_chat_prompt"]
 
 
 class Error(RuntimeError):
@@ -90,6 +91,54 @@ def import_gguf(path, batch=1, seq=128):
     except hf_import.ImportError_ as e:
         raise ValueError(str(e)) from None
     return hf_import.emit(b, kind, args, outs, os.path.basename(path), "GGUF, architecture " + arch)
+
+
+def chat_prompt(template, messages, add_generation_prompt=True, bos_token="", eos_token="",
+                **variables):
+    """A chat rendered by its Jinja template (a model's chat_template), as
+    Hugging Face renders it: Jinja2's sandbox, trim_blocks and
+    lstrip_blocks, the loop controls, raise_exception, a tojson that keeps
+    non-ASCII text, strftime_now. Raises jinja2's TemplateError where the
+    template does."""
+    import datetime
+    import json
+    import jinja2
+    import jinja2.ext
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    def raise_exception(message):
+        raise jinja2.exceptions.TemplateError(message)
+
+    def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
+        return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators,
+                          sort_keys=sort_keys)
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
+                                        extensions=[jinja2.ext.loopcontrols])
+    env.filters["tojson"] = tojson
+    env.globals["raise_exception"] = raise_exception
+    env.globals["strftime_now"] = lambda fmt: datetime.datetime.now().strftime(fmt)
+    return env.from_string(template).render(messages=messages,
+                                            add_generation_prompt=add_generation_prompt,
+                                            bos_token=bos_token, eos_token=eos_token, **variables)
+
+
+def gguf_chat_prompt(path, messages, add_generation_prompt=True, **variables):
+    """A chat rendered by the template a GGUF file carries
+    (tokenizer.chat_template), with its BOS and EOS tokens. Raises
+    ValueError when the file has no template."""
+    meta = read_gguf(path)["metadata"]
+    template = meta.get("tokenizer.chat_template")
+    if not isinstance(template, str):
+        raise ValueError("%s has no chat template (tokenizer.chat_template)" % path)
+    tokens = meta.get("tokenizer.ggml.tokens") or []
+
+    def token(key):
+        i = meta.get(key)
+        return tokens[i] if isinstance(i, int) and 0 <= i < len(tokens) else ""
+    return chat_prompt(template, messages, add_generation_prompt,
+                       bos_token=token("tokenizer.ggml.bos_token_id"),
+                       eos_token=token("tokenizer.ggml.eos_token_id"), **variables)
 
 
 def import_onnx(path, weights_out=None, kind=None):

@@ -136,11 +136,30 @@ def main():
           r.returncode == 0 and back == [tok.decode(x) for x in ref[:6]],
           r.stderr.strip() or "%s vs %s" % (back[:2], [tok.decode(x) for x in ref[:2]]))
 
+    # The chat template the file carries, rendered by xformer's Jinja
+    # renderer, against transformers' apply_chat_template on the same file.
+    chats = [
+        [{"role": "user", "content": "What is the capital of France?"}],
+        [{"role": "system", "content": "You answer in one word."},
+         {"role": "user", "content": "Colour of the sky?"},
+         {"role": "assistant", "content": "Blue."},
+         {"role": "user", "content": "And grass? «ünïcode» 🌿"}],
+    ]
+    bad = []
+    for msgs in chats:
+        for gen in (True, False):
+            ours_text = xformer.gguf_chat_prompt(path, msgs, add_generation_prompt=gen)
+            want_text = tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=gen)
+            if ours_text != want_text:
+                bad.append("%r vs %r" % (ours_text, want_text))
+    check("the file's chat template rendered as transformers' apply_chat_template renders it",
+          not bad, "; ".join(bad[:2]))
+
     # xformer-run on the GGUF alone: the chat prompt as text, tokenized by the
     # file's tokenizer; the reply stops at the file's end-of-sequence id and
     # equals transformers' greedy reply.
-    chat = tok.apply_chat_template([{"role": "user", "content": "What is the capital of France?"}],
-                                   tokenize=False, add_generation_prompt=True)
+    chat = xformer.gguf_chat_prompt(path, [{"role": "user",
+                                            "content": "What is the capital of France?"}])
     r = subprocess.run([os.path.join(bindir, "xformer-run"), lib, path, "--text", chat,
                         "--max-new-tokens", "48"], capture_output=True, text=True)
     line = next((l for l in r.stdout.splitlines() if l.startswith("sequence 0:")), "")
@@ -153,6 +172,17 @@ def main():
           "transformers'", r.returncode == 0 and got_ids == want_ids and got_ids[-1:] == [2],
           "%s vs %s (%s)" % (got_ids, want_ids, r.stderr.strip()[-300:]))
     print("reply: %r" % tok.decode(got_ids, skip_special_tokens=True))
+    r = subprocess.run([os.path.join(bindir, "xformer-run"), lib, path, "--text", chat,
+                        "--max-new-tokens", "48", "--stream"], capture_output=True, text=True)
+    want_text = tok.decode(want_ids, skip_special_tokens=True)
+    check("xformer-run --stream prints the same reply as it is made",
+          r.returncode == 0 and r.stdout == want_text + "\n", "%r vs %r (%s)" % (
+              r.stdout, want_text, r.stderr.strip()[-200:]))
+    r = subprocess.run([os.path.join(bindir, "xformer-run"), lib, path, "--ids", "1 2", "--ids", "3",
+                        "--stream"], capture_output=True, text=True)
+    check("xformer-run --stream refuses two prompts",
+          r.returncode == 2 and "--stream generates one sequence greedily" in r.stderr,
+          r.stderr.strip())
 
     # Bad input: a truncated file, a vocabulary that does not match the
     # embedding, an unsupported architecture (importer); a GGUF that lacks

@@ -11,7 +11,8 @@
 // special tokens), and generated tokens are printed as text too.
 //   xformer-run model.so model.gguf --text "..."
 // A GGUF (xformer-import model.gguf) is its own weights and tokenizer; its
-// end-of-sequence ids come from its metadata.
+// end-of-sequence ids come from its metadata. --stream prints one greedy
+// sequence token by token as it is generated.
 //
 // Decoders: generates from each --ids prompt (one sequence per --ids).
 // Encoder-decoders: encodes each --source, then generates from --start.
@@ -28,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -48,7 +50,7 @@ int usage(const char *argv0) {
                "--ids \"1 2 3\" [--ids ...]\n"
                "  [--max-new-tokens N] [--temperature T] [--top-k K] "
                "[--top-p P] [--seed S]\n"
-               "  [--eos ID] [--source \"...\" --start ID] "
+               "  [--eos ID] [--stream] [--source \"...\" --start ID] "
                "[--allow-extra-weights] [--json]\n"
                "  [--tokenizer tokenizer.json (--text \"...\" | "
                "--source-text \"...\") ...]\n",
@@ -165,6 +167,89 @@ int failWith(xf_status s, const char *what) {
   return 1;
 }
 
+/// --stream: one sequence, greedy, each token printed as it is made (its
+/// text, with a tokenizer: the decoded reply grows by whole characters).
+/// Stops at an end-of-sequence id, max_new_tokens or a full cache.
+int streamGreedy(xf_model *model, const xf_info &info,
+                 const std::vector<std::vector<int64_t>> &prompts,
+                 const xf_generate_options &opts, const Tokenizer *tokenizer,
+                 bool json) {
+  if (prompts.size() != 1 || opts.temperature > 0 || json) {
+    std::fprintf(stderr, "xformer-run: --stream generates one sequence "
+                         "greedily (one --ids or --text; no --temperature "
+                         "or --json)\n");
+    return 2;
+  }
+  const std::vector<int64_t> &prompt = prompts.front();
+  if (prompt.empty()) {
+    std::fprintf(stderr, "xformer-run: --stream: the prompt is empty\n");
+    return 2;
+  }
+  std::vector<float> logits(info.vocab);
+  const int64_t length = int64_t(prompt.size());
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point t0 = Clock::now();
+  xf_status s = xf_prefill(model, prompt.data(), &length, 1, length,
+                           logits.data());
+  if (s)
+    return failWith(s, "prefill");
+  const Clock::time_point t1 = Clock::now();
+  int64_t decoded = 0;
+  auto isEos = [&](int64_t t) {
+    if (t == opts.eos_token_id)
+      return true;
+    for (int64_t k = 0; k < opts.num_eos_token_ids; ++k)
+      if (opts.eos_token_ids[k] == t)
+        return true;
+    return false;
+  };
+  std::vector<int64_t> made;
+  std::string shown;
+  int rc = 0;
+  for (int64_t step = 0; step < opts.max_new_tokens; ++step) {
+    const int64_t token =
+        std::max_element(logits.begin(), logits.end()) - logits.begin();
+    made.push_back(token);
+    if (tokenizer) {
+      std::string text, error;
+      // A character split over tokens shows once it is whole.
+      if (tokenizer->decode(made, /*skipSpecialTokens=*/true, text, error) &&
+          text.compare(0, shown.size(), shown) == 0 &&
+          (text.size() < 3 || text.compare(text.size() - 3, 3, "\xEF\xBF\xBD"))) {
+        std::fwrite(text.data() + shown.size(), 1, text.size() - shown.size(),
+                    stdout);
+        shown = text;
+      }
+    } else {
+      std::printf("%s%lld", step ? " " : "", (long long)token);
+    }
+    std::fflush(stdout);
+    if (isEos(token) || step + 1 == opts.max_new_tokens)
+      break;
+    ++decoded;
+    if ((s = xf_decode(model, &token, 1, logits.data()))) {
+      std::printf("\n");
+      std::fprintf(stderr, "xformer-run: generate stopped (%s): %s\n",
+                   xf_status_name(s), xf_last_error());
+      rc = 1;
+      break;
+    }
+  }
+  if (!rc)
+    std::printf("\n");
+  std::fflush(stdout);
+  const double prefillMs =
+      std::chrono::duration<double, std::milli>(t1 - t0).count();
+  const double decodeMs =
+      std::chrono::duration<double, std::milli>(Clock::now() - t1).count();
+  std::fprintf(stderr,
+               "prefill: %.2f ms (%lld tokens); decode: %lld steps, %.1f "
+               "tokens/s (printing included)\n",
+               prefillMs, (long long)length, (long long)decoded,
+               decodeMs > 0 ? decoded * 1000.0 / decodeMs : 0.0);
+  return rc;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -177,7 +262,7 @@ int main(int argc, char **argv) {
   xf_generate_options opts;
   xf_generate_options_init(&opts);
   int64_t start = -1;
-  bool json = false, eosGiven = false;
+  bool json = false, eosGiven = false, stream = false;
   uint32_t flags = 0;
   for (int i = 3; i < argc; ++i) {
     std::string a = argv[i];
@@ -245,6 +330,8 @@ int main(int argc, char **argv) {
       eosGiven = true;
     } else if (a == "--start") {
       start = integer();
+    } else if (a == "--stream") {
+      stream = true;
     } else if (a == "--json") {
       json = true;
     } else if (a == "--allow-extra-weights") {
@@ -388,6 +475,12 @@ int main(int argc, char **argv) {
   // buffer.
   opts.max_new_tokens =
       std::min<int64_t>(opts.max_new_tokens, info.max_seq_len + 1);
+  if (stream) {
+    const int streamed =
+        streamGreedy(model, info, prompts, opts, tokenizer.get(), json);
+    xf_close(model);
+    return streamed;
+  }
   std::vector<int64_t> tokens(batch * opts.max_new_tokens);
   std::vector<int64_t> counts(batch);
   const xf_status generated = xf_generate(model, ids.data(), lengths.data(),
