@@ -280,10 +280,122 @@ def small_llama_like(kind):
             rp = {"rope_type": "linear", "rope_theta": 10000.0, "factor": 4.0}
         cfg = transformers.LlamaConfig(rope_parameters=rp, **common)
         model = transformers.LlamaForCausalLM(cfg).eval()
+    elif kind == "qwen2":
+        # Qwen2: biases on q, k and v (random here, so they matter).
+        cfg = transformers.Qwen2Config(**common)
+        model = transformers.Qwen2ForCausalLM(cfg).eval()
+        with torch.no_grad():
+            for layer in model.model.layers:
+                for proj in (layer.self_attn.q_proj, layer.self_attn.k_proj, layer.self_attn.v_proj):
+                    proj.bias.normal_(0.0, 0.5)
     else:
         cfg = transformers.LlamaConfig(**common)
         model = transformers.LlamaForCausalLM(cfg).eval()
     return model
+
+
+GGUF_LAYER_NAMES = {
+    "input_layernorm.weight": "attn_norm.weight", "self_attn.q_proj.weight": "attn_q.weight",
+    "self_attn.k_proj.weight": "attn_k.weight", "self_attn.v_proj.weight": "attn_v.weight",
+    "self_attn.q_proj.bias": "attn_q.bias", "self_attn.k_proj.bias": "attn_k.bias",
+    "self_attn.v_proj.bias": "attn_v.bias", "self_attn.o_proj.weight": "attn_output.weight",
+    "post_attention_layernorm.weight": "ffn_norm.weight", "mlp.gate_proj.weight": "ffn_gate.weight",
+    "mlp.up_proj.weight": "ffn_up.weight", "mlp.down_proj.weight": "ffn_down.weight"}
+
+
+def write_gguf(model, arch, path, qtype=None):
+    """The model as llama.cpp's converter writes it (convert_hf_to_gguf.py):
+    metadata under the architecture's keys, tensors under llama.cpp's names,
+    a Llama's q/k rows permuted for llama.cpp's interleaved RoPE (Qwen2's
+    not). Weight matrices in `qtype` (a gguf quantization) when given."""
+    import gguf
+    cfg = model.config
+    w = gguf.GGUFWriter(path, arch)
+    w.add_context_length(cfg.max_position_embeddings)
+    w.add_embedding_length(cfg.hidden_size)
+    w.add_block_count(cfg.num_hidden_layers)
+    w.add_feed_forward_length(cfg.intermediate_size)
+    w.add_head_count(cfg.num_attention_heads)
+    w.add_head_count_kv(cfg.num_key_value_heads)
+    w.add_layer_norm_rms_eps(cfg.rms_norm_eps)
+    rp = getattr(cfg, "rope_parameters", None) or {}
+    w.add_rope_freq_base(float(rp.get("rope_theta", getattr(cfg, "rope_theta", 10000.0))))
+    hd = cfg.hidden_size // cfg.num_attention_heads
+    w.add_rope_dimension_count(hd)
+
+    def permute(t, heads):
+        return t.reshape(heads, 2, t.shape[0] // heads // 2, *t.shape[1:]).swapaxes(1, 2).reshape(t.shape)
+    for name, t in model.state_dict().items():
+        t = t.float().numpy()
+        if name == "model.embed_tokens.weight":
+            gname = "token_embd.weight"
+        elif name == "model.norm.weight":
+            gname = "output_norm.weight"
+        elif name == "lm_head.weight":
+            gname = "output.weight"
+        else:
+            parts = name.split(".", 3)
+            gname = "blk.%s.%s" % (parts[2], GGUF_LAYER_NAMES[parts[3]])
+        if arch == "llama" and gname.endswith(("attn_q.weight", "attn_k.weight")):
+            heads = cfg.num_attention_heads if "attn_q" in gname else cfg.num_key_value_heads
+            t = permute(t, heads)
+        if qtype is not None and t.ndim == 2 and gname != "token_embd.weight":
+            w.add_tensor(gname, gguf.quants.quantize(t, qtype), raw_dtype=qtype)
+        else:
+            w.add_tensor(gname, np.ascontiguousarray(t))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def test_gguf_written(work):
+    """Llama and Qwen2 written to GGUF as llama.cpp's converter does, imported
+    from the file alone (xformer.import_gguf), against the Hugging Face model
+    they came from; a Q8_0 file against the same model with its weights
+    replaced by the dequantized blocks."""
+    import gguf
+    for kind in ("llama", "qwen2"):
+        model = small_llama_like(kind)
+        path = os.path.join(work, "%s.gguf" % kind)
+        write_gguf(model, kind, path)
+        ir = xformer.import_gguf(path, batch=1, seq=8)
+        lib = xformer.compile(ir, os.path.join(work, "%s-gguf.so" % kind), max_seq_len=64)
+        m = xformer.Model(lib, path)
+        rng = np.random.default_rng(3)
+        prompt = rng.integers(0, 128, 11).tolist()
+        with torch.no_grad():
+            want = model(torch.tensor([prompt])).logits[0].numpy()
+        got = [m.prefill(i64([prompt[:1]]).reshape(1, 1))[0]]
+        for t in prompt[1:]:
+            got.append(m.decode(i64([t]))[0])
+        close("%s GGUF (llama.cpp's layout%s): %d positions decoded" % (
+            kind, ", q/k permuted" if kind == "llama" else ", q/k/v biases", len(prompt)),
+            np.stack(got), want)
+        # Q8_0 weight matrices: the model computes on the decoded blocks.
+        qpath = os.path.join(work, "%s-q8_0.gguf" % kind)
+        write_gguf(model, kind, qpath, gguf.GGMLQuantizationType.Q8_0)
+        ref = gguf.GGUFReader(qpath)
+        with torch.no_grad():
+            for name, p in model.state_dict().items():
+                if p.ndim != 2 or name == "model.embed_tokens.weight":
+                    continue
+                parts = name.split(".", 3)
+                gname = {"lm_head.weight": "output.weight"}.get(name) or \
+                    "blk.%s.%s" % (parts[2], GGUF_LAYER_NAMES[parts[3]])
+                t = next(x for x in ref.tensors if x.name == gname)
+                deq = gguf.quants.dequantize(np.asarray(t.data), t.tensor_type).reshape(p.shape)
+                if kind == "llama" and gname.endswith(("attn_q.weight", "attn_k.weight")):
+                    heads = model.config.num_attention_heads if "attn_q" in gname \
+                        else model.config.num_key_value_heads
+                    deq = deq.reshape(heads, deq.shape[0] // heads // 2, 2, -1).swapaxes(1, 2) \
+                        .reshape(p.shape)
+                p.copy_(torch.from_numpy(np.ascontiguousarray(deq)))
+            want = model(torch.tensor([prompt])).logits[0, -1].numpy()
+        ir = xformer.import_gguf(qpath, batch=1, seq=16)
+        lib = xformer.compile(ir, os.path.join(work, "%s-q8.so" % kind), max_seq_len=64)
+        got = xformer.Model(lib, qpath).prefill(i64([prompt]))[0]
+        close("%s GGUF with Q8_0 weights: prefill logits on the decoded blocks" % kind, got, want)
 
 
 def llama_like(kind, work):
@@ -464,6 +576,7 @@ def test_minilm(work):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model", choices=["llama3-rope", "linear-rope", "bert", "gpt2", "llama", "mistral",
+                                      "qwen2", "gguf-written",
                                       "mistral-wide", "minilm", "t5", "t5-gated", "bart"])
     ap.add_argument("--work", required=True)
     ap.add_argument("--stage", choices=["all", "compile", "run"], default="all")
@@ -482,8 +595,10 @@ def main():
 def run_model(a):
     if a.model == "gpt2":
         test_gpt2(a.work)
-    elif a.model in ("llama", "mistral", "mistral-wide", "llama3-rope", "linear-rope"):
+    elif a.model in ("llama", "mistral", "mistral-wide", "llama3-rope", "linear-rope", "qwen2"):
         llama_like(a.model, a.work)
+    elif a.model == "gguf-written":
+        test_gguf_written(a.work)
     elif a.model in ("t5", "t5-gated"):
         test_t5(a.work, gated=a.model == "t5-gated")
     elif a.model == "bart":
