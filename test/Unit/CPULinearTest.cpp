@@ -1,6 +1,7 @@
 //===- CPULinearTest.cpp - oneDNN GEMMs against a naive product -----------===//
 
 #include "xformer/Runtime/CPU/Linear.h"
+#include "xformer/Runtime/GGMLFormats.h"
 
 #include "gtest/gtest.h"
 
@@ -15,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+using namespace xformer::runtime;
 using namespace xformer::runtime::cpu;
 
 namespace {
@@ -406,6 +408,147 @@ TEST(CPULinearDeathTest, ForkedChildRunsLinears) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(std::_Exit(forkedLinearCheck()), ::testing::ExitedWithCode(0),
               "");
+}
+
+} // namespace
+
+namespace {
+
+// ggml blocks: Q8_0, Q4_0 and Q4_1 weights on every instruction set the
+// CPU has, against the double-precision product of the dequantized weights
+// (GGMLFormats, checked bit for bit against the gguf package) with the
+// exact input. The kernel quantizes its input to 8 bits per block of 32,
+// so each block's error is bounded by sum |w| * (max|x| / 127) / 2.
+TEST(CPULinear, GGMLBlocksMatchDequantizedProduct) {
+  std::mt19937_64 rng(17);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  const GGMLType types[] = {GGMLType::Q8_0, GGMLType::Q4_0, GGMLType::Q4_1};
+  const BlockISA isas[] = {BlockISA::Scalar, BlockISA::AVX2,
+                           BlockISA::AVX512VNNI};
+  const int64_t shapes[][3] = {{1, 32, 1}, {3, 96, 17}, {9, 576, 200},
+                               {2, 1536, 67}};
+  int paths = 0;
+  for (BlockISA isa : isas) {
+    if (!cpuHasBlockISA(isa))
+      continue;
+    ++paths;
+    forceBlockISA(isa);
+    for (GGMLType type : types)
+      for (const auto &s : shapes) {
+        const int64_t rows = s[0], in = s[1], out = s[2];
+        const auto traits = *ggmlTypeTraits(uint32_t(type));
+        std::vector<float> w(out * in), x(rows * in), wd(out * in),
+            bias(out), res(rows * out), y0(rows * out), y1(rows * out);
+        for (float &v : w)
+          v = n(rng);
+        for (float &v : x)
+          v = n(rng);
+        for (float &v : bias)
+          v = n(rng);
+        for (float &v : res)
+          v = n(rng);
+        std::vector<uint8_t> blocks(out * in / 32 * traits.blockBytes);
+        ASSERT_TRUE(quantizeRow(type, w.data(), blocks.data(), out * in));
+        ASSERT_TRUE(dequantizeRow(type, blocks.data(), wd.data(), out * in));
+        LinearArgs a;
+        a.input = x.data();
+        a.weightBlocks = blocks.data();
+        a.blockType = type;
+        a.output = y0.data();
+        a.rows = rows;
+        a.in = in;
+        a.out = out;
+        std::string error;
+        ASSERT_TRUE(linear(a, error)) << error;
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t o = 0; o < out; ++o) {
+            double want = 0, bound = 0;
+            for (int64_t b = 0; b < in / 32; ++b) {
+              double amax = 0, wsum = 0;
+              for (int64_t j = b * 32; j < b * 32 + 32; ++j) {
+                want += double(wd[o * in + j]) * x[r * in + j];
+                amax = std::max(amax, double(std::fabs(x[r * in + j])));
+                wsum += std::fabs(wd[o * in + j]);
+              }
+              bound += wsum * amax / 127.0 * 0.5;
+            }
+            ASSERT_NEAR(y0[r * out + o], want, bound * 1.001 + 1e-4)
+                << traits.name << " isa " << int(isa) << " rows " << rows
+                << " in " << in << " out " << out << " at [" << r << ", " << o
+                << "]";
+          }
+        // The epilogue: bias, activation, residual on the same sums.
+        a.output = y1.data();
+        a.bias = bias.data();
+        a.activation = Activation::Silu;
+        a.residual = res.data();
+        ASSERT_TRUE(linear(a, error)) << error;
+        for (int64_t e = 0; e < rows * out; ++e) {
+          const double z = double(y0[e]) + bias[e % out];
+          const double want = z / (1 + std::exp(-z)) + res[e];
+          ASSERT_NEAR(y1[e], want, 1e-4 * (1 + std::fabs(want)))
+              << traits.name << " at " << e;
+        }
+      }
+  }
+  forceBlockISA(BlockISA::Scalar);
+  forceBlockISA(BlockISA(-1));
+  EXPECT_GE(paths, 1);
+  // Refused: a transposed weight, rows not whole blocks.
+  std::vector<uint8_t> blocks(34);
+  float xv[33] = {}, yv[1];
+  LinearArgs a;
+  a.input = xv;
+  a.weightBlocks = blocks.data();
+  a.output = yv;
+  a.rows = 1;
+  a.in = 33;
+  a.out = 1;
+  std::string error;
+  EXPECT_FALSE(linear(a, error));
+  EXPECT_NE(error.find("in a multiple of 32"), std::string::npos) << error;
+}
+
+// The vector paths compute the same integer dot products as the scalar one:
+// their results agree to float rounding on every shape.
+TEST(CPULinear, GGMLBlockPathsAgree) {
+  std::mt19937_64 rng(19);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  const int64_t rows = 4, in = 576, out = 96;
+  for (GGMLType type : {GGMLType::Q8_0, GGMLType::Q4_0, GGMLType::Q4_1}) {
+    const auto traits = *ggmlTypeTraits(uint32_t(type));
+    std::vector<float> w(out * in), x(rows * in);
+    for (float &v : w)
+      v = n(rng);
+    for (float &v : x)
+      v = n(rng);
+    std::vector<uint8_t> blocks(out * in / 32 * traits.blockBytes);
+    ASSERT_TRUE(quantizeRow(type, w.data(), blocks.data(), out * in));
+    std::vector<float> scalar(rows * out);
+    for (BlockISA isa :
+         {BlockISA::Scalar, BlockISA::AVX2, BlockISA::AVX512VNNI}) {
+      if (!cpuHasBlockISA(isa))
+        continue;
+      forceBlockISA(isa);
+      std::vector<float> y(rows * out);
+      LinearArgs a;
+      a.input = x.data();
+      a.weightBlocks = blocks.data();
+      a.blockType = type;
+      a.output = y.data();
+      a.rows = rows;
+      a.in = in;
+      a.out = out;
+      std::string error;
+      ASSERT_TRUE(linear(a, error)) << error;
+      if (isa == BlockISA::Scalar)
+        scalar = y;
+      for (int64_t e = 0; e < rows * out; ++e)
+        ASSERT_NEAR(y[e], scalar[e], 1e-5 * (1 + std::fabs(scalar[e])))
+            << traits.name << " isa " << int(isa) << " at " << e;
+    }
+  }
+  forceBlockISA(BlockISA(-1));
 }
 
 } // namespace

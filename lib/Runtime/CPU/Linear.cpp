@@ -1,6 +1,7 @@
 //===- Linear.cpp - GEMMs of the CPU runtime through oneDNN ---------------===//
 
 #include "xformer/Runtime/CPU/Linear.h"
+#include "Epilogue.h"
 #include "ThreadPool.h"
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -143,27 +144,6 @@ inline float bf16ToFloat(uint16_t h) {
   return v;
 }
 
-/// The epilogue oneDNN's post-ops apply, for the streamed path.
-inline float activate(Activation act, float x) {
-  switch (act) {
-  case Activation::None:
-    return x;
-  case Activation::GeluErf:
-    return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
-  case Activation::GeluTanh:
-    return 0.5f * x *
-           (1.0f +
-            std::tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
-  case Activation::Silu:
-    return x / (1.0f + std::exp(-x));
-  case Activation::Relu:
-    return x > 0.0f ? x : 0.0f;
-  case Activation::Tanh:
-    return std::tanh(x);
-  }
-  return x;
-}
-
 /// Calls f(std::integral_constant<int, NR>) with NR = min(rows, kRowGroup):
 /// the kernels take the row count of a group as a template parameter so
 /// their accumulators stay in registers.
@@ -181,14 +161,6 @@ template <typename F> void withRowGroup(int64_t rows, F &&f) {
   }
 }
 
-/// Writes y[r][o] = act(sum + bias[o]) + residual[r][o].
-inline void finish(const LinearArgs &a, int64_t r, int64_t o, float sum) {
-  if (a.bias)
-    sum += a.bias[o];
-  sum = activate(a.activation, sum);
-  const int64_t at = r * a.out + o;
-  a.output[at] = a.residual ? sum + a.residual[at] : sum;
-}
 
 /// W [out, in]: four outputs at a time, one dot product each per row of the
 /// group, NR rows sharing every weight load; `x` holds the input rows
@@ -729,13 +701,17 @@ bool oneDNNLinear(Context &ctx, const LinearArgs &a, const uint16_t *inputBF16,
 
 bool xformer::runtime::cpu::linear(const LinearArgs &a, std::string &error) {
   const bool bf16 = a.weightBF16 != nullptr;
-  if (a.rows < 0 || a.in <= 0 || a.out <= 0 || !a.input || !a.weight == !bf16 ||
+  const int weights = int(a.weight != nullptr) + int(bf16) +
+                      int(a.weightBlocks != nullptr);
+  if (a.rows < 0 || a.in <= 0 || a.out <= 0 || !a.input || weights != 1 ||
       !a.output) {
     error = "linear: invalid arguments";
     return false;
   }
   if (a.rows == 0)
     return true;
+  if (a.weightBlocks)
+    return blockLinear(a, error);
   Context &ctx = context();
   if (bf16) {
     const BF16Gemm gemm =

@@ -15,10 +15,14 @@
 #ifndef XFORMER_RUNTIME_CPU_LINEAR_H
 #define XFORMER_RUNTIME_CPU_LINEAR_H
 
+#include "xformer/Runtime/GGUF.h"
+
 #include <cstdint>
 #include <string>
 
 namespace xformer::runtime::cpu {
+
+using runtime::GGMLType;
 
 /// An elementwise function oneDNN applies to the GEMM's output (post-op).
 enum class Activation { None, GeluErf, GeluTanh, Silu, Relu, Tanh };
@@ -29,6 +33,12 @@ struct LinearArgs {
   /// The bf16 mode: the weight as bf16 words instead (weight is null). The
   /// input is rounded to bf16; products are summed in f32.
   const uint16_t *weightBF16 = nullptr;
+  /// Or the weight as ggml blocks of `blockType` (Q8_0, Q4_0 or Q4_1),
+  /// [out, in] (not transposed), each row in / 32 blocks. The input is
+  /// quantized to 8 bits per block of 32 (as llama.cpp does) and the
+  /// products are integer dot products, scaled per block.
+  const void *weightBlocks = nullptr;
+  GGMLType blockType = GGMLType::Q8_0;
   const float *bias = nullptr;   // [out] or null
   float *output = nullptr;       // [rows, out]
   int64_t rows = 0, in = 0, out = 0;
@@ -40,6 +50,15 @@ struct LinearArgs {
 
 /// Runs the GEMM; returns false and sets `error` if oneDNN refuses it.
 bool linear(const LinearArgs &args, std::string &error);
+
+/// The instruction sets of the block kernels, chosen at run time from the
+/// CPU (XFORMER_BLOCK_ISA=scalar|avx2|avx512vnni picks a lower one).
+enum class BlockISA { Scalar, AVX2, AVX512VNNI };
+BlockISA blockISA();
+/// Whether the CPU runs `isa`; forceBlockISA picks one for the process
+/// (tests run each path the CPU has).
+bool cpuHasBlockISA(BlockISA isa);
+void forceBlockISA(BlockISA isa);
 
 } // namespace xformer::runtime::cpu
 

@@ -1,0 +1,315 @@
+//===- QuantLinear.cpp - Linears over ggml weight blocks ------------------===//
+//
+// y = act(x W^T + bias) + residual with W in ggml's Q8_0, Q4_0 or Q4_1
+// blocks of 32, read as stored. Each input row is first quantized to 8 bits
+// per block of 32 (scale d = max|x| / 127, as llama.cpp's Q8 activations),
+// with the integer sum of each block kept for the formats with an offset;
+// a block's contribution is then an integer dot product of 32 pairs
+// scaled by the two scales:
+//   Q8_0: dw dx sum(qw qx)
+//   Q4_0: dw dx (sum(q4 qx) - 8 sum(qx))
+//   Q4_1: dw dx sum(q4 qx) + mw dx sum(qx)
+// The dot products run on AVX512-VNNI (vpdpbusd), AVX2 (vpmaddubsw) or
+// plain C++, chosen at run time from the CPU: this file is compiled for the
+// baseline x86-64 and each vector path carries its own target attribute, so
+// a library built on one machine runs on any other. Outputs are spread over
+// the runtime's pool in blocks.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Epilogue.h"
+#include "ThreadPool.h"
+
+#include "xformer/Runtime/GGMLFormats.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <immintrin.h>
+#include <string>
+#include <vector>
+
+using namespace xformer::runtime;
+using namespace xformer::runtime::cpu;
+
+namespace {
+
+constexpr int64_t kBlock = 32;
+
+/// An input row quantized per block: 32 int8 values, the scale and the
+/// integer sum of each block.
+struct QuantRow {
+  const int8_t *q;
+  const float *d;
+  const int32_t *sum;
+};
+
+void quantizeInput(const float *x, int64_t n, int8_t *q, float *d,
+                   int32_t *sum) {
+  for (int64_t b = 0; b < n / kBlock; ++b) {
+    const float *xb = x + b * kBlock;
+    float amax = 0.0f;
+    for (int64_t j = 0; j < kBlock; ++j)
+      amax = std::max(amax, std::fabs(xb[j]));
+    const float scale = amax / 127.0f, inv = scale != 0.0f ? 1.0f / scale : 0.0f;
+    int32_t s = 0;
+    for (int64_t j = 0; j < kBlock; ++j) {
+      const int8_t v = int8_t(std::nearbyint(xb[j] * inv));
+      q[b * kBlock + j] = v;
+      s += v;
+    }
+    d[b] = scale;
+    sum[b] = s;
+  }
+}
+
+inline float half(const uint8_t *p) {
+  uint16_t h;
+  std::memcpy(&h, p, sizeof(h));
+  return halfToFloat(h);
+}
+
+/// Bytes of a block of each format.
+template <GGMLType T> constexpr int64_t blockBytes() {
+  return T == GGMLType::Q8_0 ? 34 : T == GGMLType::Q4_0 ? 18 : 20;
+}
+
+/// One output's dot product with one quantized row, in plain C++.
+template <GGMLType T>
+float rowDotScalar(const uint8_t *w, const QuantRow &x, int64_t blocks) {
+  float acc = 0.0f;
+  for (int64_t b = 0; b < blocks; ++b) {
+    const uint8_t *blk = w + b * blockBytes<T>();
+    const int8_t *xq = x.q + b * kBlock;
+    int32_t dot = 0;
+    if constexpr (T == GGMLType::Q8_0) {
+      for (int j = 0; j < 32; ++j)
+        dot += int32_t(int8_t(blk[2 + j])) * xq[j];
+      acc += half(blk) * x.d[b] * float(dot);
+    } else {
+      const uint8_t *qs = blk + (T == GGMLType::Q4_0 ? 2 : 4);
+      for (int j = 0; j < 16; ++j)
+        dot += int32_t(qs[j] & 0x0f) * xq[j] + int32_t(qs[j] >> 4) * xq[j + 16];
+      if constexpr (T == GGMLType::Q4_0)
+        acc += half(blk) * x.d[b] * float(dot - 8 * x.sum[b]);
+      else
+        acc += half(blk) * x.d[b] * float(dot) +
+               half(blk + 2) * x.d[b] * float(x.sum[b]);
+    }
+  }
+  return acc;
+}
+
+#define XF_AVX2 "avx2,fma,f16c"
+#define XF_VNNI "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni"
+
+__attribute__((target(XF_AVX2))) inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+__attribute__((target(XF_AVX2))) inline float halfF16C(const uint8_t *p) {
+  uint16_t h;
+  std::memcpy(&h, p, sizeof(h));
+  return _cvtsh_ss(h);
+}
+
+__attribute__((target(XF_AVX2))) inline __m256i unpackQ4(const uint8_t *w) {
+  const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i *>(w));
+  const __m128i mask = _mm_set1_epi8(0x0f);
+  const __m128i lo = _mm_and_si128(bytes, mask);
+  const __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), mask);
+  return _mm256_set_m128i(hi, lo);
+}
+
+/// The 8 partial integer dot products of a block (summing to the block's
+/// dot product) by vpdpbusd, unsigned by signed bytes (Q8_0: |w| against x
+/// carrying w's sign).
+template <GGMLType T>
+__attribute__((target(XF_VNNI))) inline __m256i blockDotVNNI(const uint8_t *qs,
+                                                            const int8_t *xq) {
+  const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(xq));
+  __m256i u, v;
+  if constexpr (T == GGMLType::Q8_0) {
+    const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(qs));
+    u = _mm256_sign_epi8(wv, wv);
+    v = _mm256_sign_epi8(xv, wv);
+  } else {
+    u = unpackQ4(qs);
+    v = xv;
+  }
+  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, v);
+}
+
+/// One output's dot product with one quantized row: per block the partial
+/// dot products, converted to float and scaled, accumulate in a vector;
+/// the formats' offsets (Q4_0's -8, Q4_1's min) in a scalar.
+template <GGMLType T>
+__attribute__((target(XF_VNNI))) float rowDotVNNI(const uint8_t *w,
+                                                   const QuantRow &x,
+                                                   int64_t blocks) {
+  __m256 acc = _mm256_setzero_ps();
+  float offset = 0.0f;
+  for (int64_t b = 0; b < blocks; ++b) {
+    const uint8_t *blk = w + b * blockBytes<T>();
+    const float scale = halfF16C(blk) * x.d[b];
+    const uint8_t *qs = blk + (T == GGMLType::Q8_0   ? 2
+                               : T == GGMLType::Q4_0 ? 2
+                                                     : 4);
+    const __m256i p = blockDotVNNI<T>(qs, x.q + b * kBlock);
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(scale), acc);
+    if constexpr (T == GGMLType::Q4_0)
+      offset -= 8.0f * scale * float(x.sum[b]);
+    else if constexpr (T == GGMLType::Q4_1)
+      offset += halfF16C(blk + 2) * x.d[b] * float(x.sum[b]);
+  }
+  return hsum(acc) + offset;
+}
+
+/// The same on AVX2: vpmaddubsw multiplies unsigned by signed bytes and sums
+/// pairs into 16 bits (no overflow: 2 * 128 * 127 < 2^15), vpmaddwd sums
+/// those into 32 bits.
+template <GGMLType T>
+__attribute__((target(XF_AVX2))) float rowDotAVX2(const uint8_t *w,
+                                                 const QuantRow &x,
+                                                 int64_t blocks) {
+  __m256 acc = _mm256_setzero_ps();
+  float offset = 0.0f;
+  for (int64_t b = 0; b < blocks; ++b) {
+    const uint8_t *blk = w + b * blockBytes<T>();
+    const float scale = halfF16C(blk) * x.d[b];
+    const uint8_t *qs = blk + (T == GGMLType::Q4_1 ? 4 : 2);
+    const __m256i xv =
+        _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x.q + b * kBlock));
+    __m256i u, v;
+    if constexpr (T == GGMLType::Q8_0) {
+      const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(qs));
+      u = _mm256_sign_epi8(wv, wv);
+      v = _mm256_sign_epi8(xv, wv);
+    } else {
+      u = unpackQ4(qs);
+      v = xv;
+    }
+    const __m256i p =
+        _mm256_madd_epi16(_mm256_maddubs_epi16(u, v), _mm256_set1_epi16(1));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(scale), acc);
+    if constexpr (T == GGMLType::Q4_0)
+      offset -= 8.0f * scale * float(x.sum[b]);
+    else if constexpr (T == GGMLType::Q4_1)
+      offset += halfF16C(blk + 2) * x.d[b] * float(x.sum[b]);
+  }
+  return hsum(acc) + offset;
+}
+
+std::atomic<int> forced{-1};
+
+BlockISA bestISA() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512vnni") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma"))
+    return BlockISA::AVX512VNNI;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+      __builtin_cpu_supports("f16c"))
+    return BlockISA::AVX2;
+  return BlockISA::Scalar;
+}
+
+using RowDot = float (*)(const uint8_t *, const QuantRow &, int64_t);
+
+template <GGMLType T> RowDot rowDotFor(BlockISA isa) {
+  switch (isa) {
+  case BlockISA::AVX512VNNI:
+    return rowDotVNNI<T>;
+  case BlockISA::AVX2:
+    return rowDotAVX2<T>;
+  case BlockISA::Scalar:
+    break;
+  }
+  return rowDotScalar<T>;
+}
+
+template <GGMLType T>
+void run(const LinearArgs &a, const std::vector<QuantRow> &rows, BlockISA isa) {
+  const int64_t blocks = a.in / kBlock, rowBytes = blocks * blockBytes<T>();
+  const RowDot dot = rowDotFor<T>(isa);
+  const uint8_t *w = static_cast<const uint8_t *>(a.weightBlocks);
+  const int64_t threads = std::max<int64_t>(1, numThreads());
+  const int64_t chunk =
+      std::max<int64_t>(16, (a.out + 4 * threads - 1) / (4 * threads));
+  parallelFor((a.out + chunk - 1) / chunk, [&](int64_t c) {
+    const int64_t o1 = std::min(a.out, (c + 1) * chunk);
+    for (int64_t o = c * chunk; o < o1; ++o)
+      for (int64_t r = 0; r < a.rows; ++r)
+        finish(a, r, o, dot(w + o * rowBytes, rows[size_t(r)], blocks));
+  });
+}
+
+} // namespace
+
+BlockISA xformer::runtime::cpu::blockISA() {
+  static const BlockISA chosen = [] {
+    BlockISA isa = bestISA();
+    if (const char *env = std::getenv("XFORMER_BLOCK_ISA")) {
+      const std::string v = env;
+      if (v == "scalar")
+        isa = BlockISA::Scalar;
+      else if (v == "avx2" && isa != BlockISA::Scalar)
+        isa = BlockISA::AVX2;
+    }
+    return isa;
+  }();
+  const int f = forced.load(std::memory_order_relaxed);
+  return f >= 0 ? BlockISA(f) : chosen;
+}
+
+bool xformer::runtime::cpu::cpuHasBlockISA(BlockISA isa) {
+  return int(isa) <= int(bestISA());
+}
+
+void xformer::runtime::cpu::forceBlockISA(BlockISA isa) {
+  forced.store(cpuHasBlockISA(isa) ? int(isa) : -1, std::memory_order_relaxed);
+}
+
+bool xformer::runtime::cpu::blockLinear(const LinearArgs &a,
+                                        std::string &error) {
+  if (a.transposed || a.in % kBlock != 0 ||
+      (a.blockType != GGMLType::Q8_0 && a.blockType != GGMLType::Q4_0 &&
+       a.blockType != GGMLType::Q4_1)) {
+    error = "linear: ggml blocks need an [out, in] weight of Q8_0, Q4_0 or "
+            "Q4_1 with in a multiple of 32";
+    return false;
+  }
+  // The input rows quantized once, on the calling thread's buffers.
+  thread_local std::vector<int8_t> q;
+  thread_local std::vector<float> d;
+  thread_local std::vector<int32_t> sums;
+  const int64_t blocks = a.in / kBlock;
+  q.resize(size_t(a.rows * a.in));
+  d.resize(size_t(a.rows * blocks));
+  sums.resize(size_t(a.rows * blocks));
+  std::vector<QuantRow> rows(size_t(a.rows));
+  for (int64_t r = 0; r < a.rows; ++r) {
+    quantizeInput(a.input + r * a.in, a.in, q.data() + r * a.in,
+                  d.data() + r * blocks, sums.data() + r * blocks);
+    rows[size_t(r)] = {q.data() + r * a.in, d.data() + r * blocks,
+                       sums.data() + r * blocks};
+  }
+  const BlockISA isa = blockISA();
+  switch (a.blockType) {
+  case GGMLType::Q8_0:
+    run<GGMLType::Q8_0>(a, rows, isa);
+    break;
+  case GGMLType::Q4_0:
+    run<GGMLType::Q4_0>(a, rows, isa);
+    break;
+  default:
+    run<GGMLType::Q4_1>(a, rows, isa);
+    break;
+  }
+  return true;
+}
