@@ -120,7 +120,8 @@ public:
       return fail(std::string("the file ends inside ") + what + " (" +
                   std::to_string(n) + " bytes needed, " +
                   std::to_string(left()) + " left)");
-    std::memcpy(dst, base + pos, n);
+    if (n) // an empty array has no buffer to copy into
+      std::memcpy(dst, base + pos, n);
     pos += n;
     return true;
   }

@@ -347,6 +347,26 @@ TEST(GGUF, RefusesEachDefectByName) {
   }
 }
 
+// Empty arrays of every element kind: nothing is copied (an empty numeric
+// array has no buffer; the sanitized run reported a memcpy into null).
+TEST(GGUF, ReadsEmptyArrays) {
+  Writer w;
+  w.header(0, 3);
+  for (GGUFValueType t :
+       {GGUFValueType::U32, GGUFValueType::String, GGUFValueType::Array}) {
+    w.key(std::string("empty.") + ggufValueTypeName(t), GGUFValueType::Array)
+        .put<uint32_t>(uint32_t(t))
+        .put<uint64_t>(0);
+  }
+  std::string error;
+  auto f = GGUFFile::parse(w.out.data(), w.out.size(), "e.gguf", error);
+  ASSERT_TRUE(f) << error;
+  EXPECT_EQ(f->get("empty.u32")->count, 0u);
+  EXPECT_EQ(f->get("empty.u32")->intAt(0), std::nullopt);
+  EXPECT_TRUE(f->get("empty.string")->strings.empty());
+  EXPECT_TRUE(f->get("empty.array")->arrays.empty());
+}
+
 TEST(GGUF, OpenNamesTheFile) {
   std::string error;
   EXPECT_FALSE(GGUFFile::open("/nonexistent/m.gguf", error));
