@@ -16,7 +16,6 @@ processes. Not a test: nothing here asserts a speed.
 import argparse
 import datetime
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -32,25 +31,9 @@ BIN = os.environ.get("XFORMER_BIN", os.path.join(SRC, "build", "bin"))
 os.environ.setdefault("XFORMER_BIN", BIN)
 sys.path.insert(0, os.path.join(os.path.dirname(BIN), "python_packages"))
 import xformer  # noqa: E402
+from bench_common import cpu_name, emit, isa  # noqa: E402
 
 PROMPT = 16
-
-
-def cpu_name():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def isa():
-    flags = open("/proc/cpuinfo").read()
-    have = [f for f in ("avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "avx2")
-            if " %s" % f in flags]
-    return ", ".join(have)
 
 
 class Busy:
@@ -160,11 +143,7 @@ def main():
         cells = ["%.1f" % idle] + ["%.1f (%.0f%%)" % (table[(name, l)], 100 * table[(name, l)] / idle)
                                    for l in loads[1:]]
         lines.append("| %s | %s |" % (name, " | ".join(cells)))
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if a.output:
-        with open(a.output, "a") as f:
-            f.write(text)
+    emit(lines, a.output)
 
 
 if __name__ == "__main__":

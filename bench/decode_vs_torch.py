@@ -15,6 +15,8 @@ import time
 
 import torch
 
+from bench_common import emit, read_bandwidth
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "build", "bin", "xformer-attention-bench")
 THREADS = 2
@@ -38,8 +40,7 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(THREADS)
     env = dict(os.environ, XFORMER_NUM_THREADS=str(THREADS))
-    bw = float(subprocess.run([BENCH, "membw", "1024", "0", "1", "5"], env=env, check=True,
-                              capture_output=True, text=True).stdout.split(",")[2])
+    bw = read_bandwidth(THREADS)
     lines = ["", "## Decode attention", "",
              "Measured %s by `bench/decode_vs_torch.py`: one query per head, 32 query heads over "
              "8 K/V heads, head_dim 128, f32, %d threads, median of %d steps. Read bandwidth "
@@ -74,11 +75,7 @@ def main():
         pt = statistics.median(ts) * 1e3
         lines.append("| %d | %.3f | %.3f | %.2f | %.2f | %.0f%% |" % (
             seq, ours_ms, pt, pt / ours_ms, gbs, 100 * gbs / bw))
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if a.output:
-        with open(a.output, "a") as f:
-            f.write(text)
+    emit(lines, a.output)
 
 
 if __name__ == "__main__":

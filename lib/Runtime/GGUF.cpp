@@ -456,6 +456,16 @@ std::unique_ptr<GGUFFile> GGUFFile::parse(const void *data, size_t size,
   return f;
 }
 
+bool GGUFFile::isGGUF(const std::string &path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  uint32_t magic = 0;
+  const bool yes = ::read(fd, &magic, 4) == 4 && magic == kMagic;
+  ::close(fd);
+  return yes;
+}
+
 GGUFFile::~GGUFFile() {
   if (mapping)
     ::munmap(mapping, size);

@@ -436,45 +436,39 @@ Buffer widenToF32(const SafetensorsFile &file, const TensorInfo &t) {
   return out;
 }
 
+/// `v` rounded to the nearest bf16 (ties to even) into `out`; fails on a
+/// value that is not finite or that overflows bf16.
+bool narrowElement(float v, const char *name, int64_t e, uint16_t &out,
+                   std::string &error) {
+  if (!std::isfinite(v)) {
+    error = nonFinite(name, v, e);
+    return false;
+  }
+  uint32_t bits;
+  std::memcpy(&bits, &v, sizeof(bits));
+  bits += 0x7fffu + ((bits >> 16) & 1u); // round to nearest even
+  out = uint16_t(bits >> 16);
+  if ((out & 0x7f80u) == 0x7f80u) {
+    error = "weight '" + std::string(name) + "' element " + std::to_string(e) +
+            " (" + std::to_string(v) + ") overflows bf16";
+    return false;
+  }
+  return true;
+}
+
 /// A checkpoint tensor (f32, f16 or bf16) as the bf16 a model compiled
 /// with --xformer-narrow-weights stores its linear weights in: f32 (and
-/// f16, exact in f32) rounded to nearest even, bf16 taken as it is. Fails
-/// on a value that is not finite or that overflows bf16.
+/// f16, exact in f32) rounded to nearest even, bf16 taken as it is.
 Buffer narrowToBF16(const SafetensorsFile &file, const TensorInfo &t,
                     const char *name, std::string &error) {
   const int64_t n = t.numElements();
   Buffer out = allocate(std::max<int64_t>(1, n) * int64_t(sizeof(uint16_t)));
   const auto *src = static_cast<const uint8_t *>(file.data(t));
   uint16_t *dst = reinterpret_cast<uint16_t *>(out.get());
-  for (int64_t e = 0; e < n; ++e) {
-    const float v = floatElement(src, t.dtype, e);
-    if (!std::isfinite(v)) {
-      error = nonFinite(name, v, e);
+  for (int64_t e = 0; e < n; ++e)
+    if (!narrowElement(floatElement(src, t.dtype, e), name, e, dst[e], error))
       return nullptr;
-    }
-    uint32_t bits;
-    std::memcpy(&bits, &v, sizeof(bits));
-    bits += 0x7fffu + ((bits >> 16) & 1u); // round to nearest even
-    const uint16_t r = uint16_t(bits >> 16);
-    if ((r & 0x7f80u) == 0x7f80u) {
-      error = "weight '" + std::string(name) + "' element " +
-              std::to_string(e) + " (" + std::to_string(v) + ") overflows bf16";
-      return nullptr;
-    }
-    dst[e] = r;
-  }
   return out;
-}
-
-/// Whether `path` starts with GGUF's magic.
-bool isGGUF(const char *path) {
-  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return false;
-  char magic[4] = {};
-  const bool yes = ::read(fd, magic, 4) == 4 && std::memcmp(magic, "GGUF", 4) == 0;
-  ::close(fd);
-  return yes;
 }
 
 std::string shapeText(const int64_t *shape, int32_t rank) {
@@ -522,24 +516,20 @@ xf_status bindGGUFWeights(xf_model &m, const char *path, bool allowExtra) {
                                         w.name + "' of type " +
                                         ggmlTypeName(uint32_t(t->type)) +
                                         " cannot be decoded");
-    for (int64_t e = 0; e < n; ++e)
-      if (!std::isfinite(f[e]))
-        return fail(XF_ERROR_NONFINITE, nonFinite(w.name, f[e], e));
     if (w.dtype == XFM_BF16) {
       Buffer narrow =
           allocate(std::max<int64_t>(1, n) * int64_t(sizeof(uint16_t)));
       uint16_t *b = reinterpret_cast<uint16_t *>(narrow.get());
-      quantizeRow(GGMLType::BF16, f, b, n);
       for (int64_t e = 0; e < n; ++e)
-        if ((b[e] & 0x7f80u) == 0x7f80u)
-          return fail(XF_ERROR_NONFINITE,
-                      "weight '" + std::string(w.name) + "' element " +
-                          std::to_string(e) + " (" + std::to_string(f[e]) +
-                          ") overflows bf16");
+        if (!narrowElement(f[e], w.name, e, b[e], error))
+          return fail(XF_ERROR_NONFINITE, error);
       m.weights[i] = narrow.get();
       m.weightCopies.push_back(std::move(narrow));
       continue;
     }
+    for (int64_t e = 0; e < n; ++e)
+      if (!std::isfinite(f[e]))
+        return fail(XF_ERROR_NONFINITE, nonFinite(w.name, f[e], e));
     m.weights[i] = wide.get();
     m.weightCopies.push_back(std::move(wide));
   }
@@ -562,7 +552,7 @@ xf_status bindWeights(xf_model &m, const char *path, bool allowExtra,
     return fail(XF_ERROR_IO, std::string("cannot open weights '") + path +
                                  "': " + std::strerror(errno));
   std::string error;
-  if (isGGUF(path))
+  if (GGUFFile::isGGUF(path))
     return bindGGUFWeights(m, path, allowExtra);
   m.file = SafetensorsCheckpoint::open(path, error);
   if (!m.file)

@@ -16,8 +16,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <cstring>
-#include <fstream>
 
 using json = nlohmann::json;
 using namespace xformer;
@@ -197,10 +195,4 @@ std::unique_ptr<Tokenizer> Tokenizer::loadGGUF(const std::string &path,
   if (!f)
     return nullptr;
   return fromGGUF(*f, error);
-}
-
-bool Tokenizer::isGGUF(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  char magic[4] = {};
-  return in.read(magic, 4) && std::memcmp(magic, "GGUF", 4) == 0;
 }

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "xformer/Tokenizer/Tokenizer.h"
+#include "xformer/Runtime/GGUF.h"
 #include "xformer/Support/Nesting.h"
 
 #include <nlohmann/json.hpp>
@@ -2139,7 +2140,7 @@ public:
 
 std::unique_ptr<Tokenizer> Tokenizer::load(const std::string &path,
                                            std::string &error) {
-  if (isGGUF(path))
+  if (xformer::runtime::GGUFFile::isGGUF(path))
     return loadGGUF(path, error);
   std::ifstream in(path, std::ios::binary);
   if (!in) {

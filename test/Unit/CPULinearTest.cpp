@@ -414,6 +414,38 @@ TEST(CPULinearDeathTest, ForkedChildRunsLinears) {
 
 namespace {
 
+/// `count` standard normal values.
+std::vector<float> normals(std::mt19937_64 &rng, int64_t count) {
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  std::vector<float> v(count);
+  for (float &e : v)
+    e = n(rng);
+  return v;
+}
+
+/// `w` [out, in] as ggml blocks of `type`.
+std::vector<uint8_t> blocksOf(GGMLType type, const std::vector<float> &w) {
+  const auto traits = *ggmlTypeTraits(uint32_t(type));
+  std::vector<uint8_t> blocks(w.size() / 32 * traits.blockBytes);
+  EXPECT_TRUE(quantizeRow(type, w.data(), blocks.data(), int64_t(w.size())));
+  return blocks;
+}
+
+/// A linear of `rows` x `in` by a [out, in] weight in ggml blocks.
+LinearArgs blockArgs(const float *x, const std::vector<uint8_t> &blocks,
+                     GGMLType type, float *y, int64_t rows, int64_t in,
+                     int64_t out) {
+  LinearArgs a;
+  a.input = x;
+  a.weightBlocks = blocks.data();
+  a.blockType = type;
+  a.output = y;
+  a.rows = rows;
+  a.in = in;
+  a.out = out;
+  return a;
+}
+
 // ggml blocks: Q8_0, Q4_0 and Q4_1 weights on every instruction set the
 // CPU has, against the double-precision product of the dequantized weights
 // (GGMLFormats, checked bit for bit against the gguf package) with the
@@ -421,7 +453,6 @@ namespace {
 // so each block's error is bounded by sum |w| * (max|x| / 127) / 2.
 TEST(CPULinear, GGMLBlocksMatchDequantizedProduct) {
   std::mt19937_64 rng(17);
-  std::normal_distribution<float> n(0.0f, 1.0f);
   const GGMLType types[] = {GGMLType::Q8_0, GGMLType::Q4_0, GGMLType::Q4_1};
   const BlockISA isas[] = {BlockISA::Scalar, BlockISA::AVX2,
                            BlockISA::AVX512VNNI};
@@ -437,27 +468,15 @@ TEST(CPULinear, GGMLBlocksMatchDequantizedProduct) {
       for (const auto &s : shapes) {
         const int64_t rows = s[0], in = s[1], out = s[2];
         const auto traits = *ggmlTypeTraits(uint32_t(type));
-        std::vector<float> w(out * in), x(rows * in), wd(out * in),
-            bias(out), res(rows * out), y0(rows * out), y1(rows * out);
-        for (float &v : w)
-          v = n(rng);
-        for (float &v : x)
-          v = n(rng);
-        for (float &v : bias)
-          v = n(rng);
-        for (float &v : res)
-          v = n(rng);
-        std::vector<uint8_t> blocks(out * in / 32 * traits.blockBytes);
-        ASSERT_TRUE(quantizeRow(type, w.data(), blocks.data(), out * in));
+        const std::vector<float> w = normals(rng, out * in),
+                                 x = normals(rng, rows * in),
+                                 bias = normals(rng, out),
+                                 res = normals(rng, rows * out);
+        std::vector<float> wd(out * in), y0(rows * out), y1(rows * out);
+        const std::vector<uint8_t> blocks = blocksOf(type, w);
         ASSERT_TRUE(dequantizeRow(type, blocks.data(), wd.data(), out * in));
-        LinearArgs a;
-        a.input = x.data();
-        a.weightBlocks = blocks.data();
-        a.blockType = type;
-        a.output = y0.data();
-        a.rows = rows;
-        a.in = in;
-        a.out = out;
+        LinearArgs a =
+            blockArgs(x.data(), blocks, type, y0.data(), rows, in, out);
         std::string error;
         ASSERT_TRUE(linear(a, error)) << error;
         for (int64_t r = 0; r < rows; ++r)
@@ -513,17 +532,12 @@ TEST(CPULinear, GGMLBlocksMatchDequantizedProduct) {
 // their results agree to float rounding on every shape.
 TEST(CPULinear, GGMLBlockPathsAgree) {
   std::mt19937_64 rng(19);
-  std::normal_distribution<float> n(0.0f, 1.0f);
   const int64_t rows = 4, in = 576, out = 96;
   for (GGMLType type : {GGMLType::Q8_0, GGMLType::Q4_0, GGMLType::Q4_1}) {
     const auto traits = *ggmlTypeTraits(uint32_t(type));
-    std::vector<float> w(out * in), x(rows * in);
-    for (float &v : w)
-      v = n(rng);
-    for (float &v : x)
-      v = n(rng);
-    std::vector<uint8_t> blocks(out * in / 32 * traits.blockBytes);
-    ASSERT_TRUE(quantizeRow(type, w.data(), blocks.data(), out * in));
+    const std::vector<float> w = normals(rng, out * in),
+                             x = normals(rng, rows * in);
+    const std::vector<uint8_t> blocks = blocksOf(type, w);
     std::vector<float> scalar(rows * out);
     for (BlockISA isa :
          {BlockISA::Scalar, BlockISA::AVX2, BlockISA::AVX512VNNI}) {
@@ -531,14 +545,8 @@ TEST(CPULinear, GGMLBlockPathsAgree) {
         continue;
       forceBlockISA(isa);
       std::vector<float> y(rows * out);
-      LinearArgs a;
-      a.input = x.data();
-      a.weightBlocks = blocks.data();
-      a.blockType = type;
-      a.output = y.data();
-      a.rows = rows;
-      a.in = in;
-      a.out = out;
+      const LinearArgs a =
+          blockArgs(x.data(), blocks, type, y.data(), rows, in, out);
       std::string error;
       ASSERT_TRUE(linear(a, error)) << error;
       if (isa == BlockISA::Scalar)

@@ -118,23 +118,20 @@ std::string jsonString(const std::string &text) {
   return out + "\"";
 }
 
-/// The end-of-sequence ids a checkpoint declares: generation_config.json,
-/// else config.json, in the weights' folder ("eos_token_id": an id or a
-/// list of ids). Empty when neither says.
-std::vector<int64_t> checkpointEos(const std::string &weights) {
-  if (Tokenizer::isGGUF(weights)) {
-    // A GGUF says in its metadata: the end-of-sequence and end-of-turn ids.
-    std::string error;
-    std::unique_ptr<xformer::runtime::GGUFFile> f =
-        xformer::runtime::GGUFFile::open(weights, error);
+/// The end-of-sequence ids a checkpoint declares: a GGUF (`gguf`, the
+/// weights file) in its metadata (end of sequence and end of turn), else
+/// generation_config.json or config.json in the weights' folder
+/// ("eos_token_id": an id or a list of ids). Empty when none says.
+std::vector<int64_t> checkpointEos(const std::string &weights,
+                                   const xformer::runtime::GGUFFile *gguf) {
+  if (gguf) {
     std::vector<int64_t> ids;
-    if (f)
-      for (const char *key :
-           {"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"})
-        if (const xformer::runtime::GGUFValue *v = f->get(key))
-          if (std::optional<int64_t> id = v->asInt();
-              id && std::find(ids.begin(), ids.end(), *id) == ids.end())
-            ids.push_back(*id);
+    for (const char *key :
+         {"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"})
+      if (const xformer::runtime::GGUFValue *v = gguf->get(key))
+        if (std::optional<int64_t> id = v->asInt();
+            id && std::find(ids.begin(), ids.end(), *id) == ids.end())
+          ids.push_back(*id);
     return ids;
   }
   const size_t slash = weights.find_last_of('/');
@@ -345,8 +342,18 @@ int main(int argc, char **argv) {
 
   std::unique_ptr<Tokenizer> tokenizer;
   // A GGUF carries its tokenizer: it serves when --tokenizer is not given.
-  if (!tokenizerPath && (!texts.empty() || !sourceTexts.empty()) &&
-      Tokenizer::isGGUF(weights))
+  // A GGUF weights file, read once for its tokenizer and EOS ids (the
+  // runtime reads it for the weights).
+  std::unique_ptr<xformer::runtime::GGUFFile> gguf;
+  if (xformer::runtime::GGUFFile::isGGUF(weights)) {
+    std::string error;
+    gguf = xformer::runtime::GGUFFile::open(weights, error);
+    if (!gguf) {
+      std::fprintf(stderr, "xformer-run: %s\n", error.c_str());
+      return 1;
+    }
+  }
+  if (!tokenizerPath && (!texts.empty() || !sourceTexts.empty()) && gguf)
     tokenizerPath = weights;
   if (!texts.empty() || !sourceTexts.empty()) {
     if (!tokenizerPath) {
@@ -357,7 +364,9 @@ int main(int argc, char **argv) {
   }
   if (tokenizerPath) {
     std::string error;
-    tokenizer = Tokenizer::load(tokenizerPath, error);
+    tokenizer = gguf && std::string(tokenizerPath) == weights
+                    ? Tokenizer::fromGGUF(*gguf, error)
+                    : Tokenizer::load(tokenizerPath, error);
     if (!tokenizer) {
       std::fprintf(stderr, "xformer-run: %s\n", error.c_str());
       return 1;
@@ -463,7 +472,7 @@ int main(int argc, char **argv) {
   // The end of a reply: --eos, else what the checkpoint declares.
   std::vector<int64_t> eos;
   if (!eosGiven) {
-    eos = checkpointEos(weights);
+    eos = checkpointEos(weights, gguf.get());
     if (!eos.empty()) {
       opts.eos_token_id = eos.front();
       opts.eos_token_ids = eos.data();

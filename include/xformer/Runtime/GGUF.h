@@ -127,6 +127,8 @@ public:
   static std::unique_ptr<GGUFFile> parse(const void *data, size_t size,
                                          const std::string &name,
                                          std::string &error);
+  /// Whether `path` starts with GGUF's magic (readable, at least 4 bytes).
+  static bool isGGUF(const std::string &path);
   ~GGUFFile();
   GGUFFile(const GGUFFile &) = delete;
   GGUFFile &operator=(const GGUFFile &) = delete;

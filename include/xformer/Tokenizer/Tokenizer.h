@@ -47,8 +47,6 @@ public:
                                              std::string &error);
   static std::unique_ptr<Tokenizer> loadGGUF(const std::string &path,
                                              std::string &error);
-  /// Whether `path` starts with GGUF's magic.
-  static bool isGGUF(const std::string &path);
 
   /// The same from the file's contents; `name` prefixes error messages.
   static std::unique_ptr<Tokenizer> parse(std::string_view json,

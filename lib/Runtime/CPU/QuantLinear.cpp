@@ -126,14 +126,14 @@ __attribute__((target(XF_AVX2))) inline __m256i unpackQ4(const uint8_t *w) {
   return _mm256_set_m128i(hi, lo);
 }
 
-/// The 8 partial integer dot products of a block (summing to the block's
-/// dot product) by vpdpbusd, unsigned by signed bytes (Q8_0: |w| against x
-/// carrying w's sign).
+/// A block's weights as the unsigned operand of vpmaddubsw / vpdpbusd and
+/// the input as the signed one: Q8_0 as |w| against x carrying w's sign,
+/// the 4-bit formats as their nibbles (0 to 15) against x.
 template <GGMLType T>
-__attribute__((target(XF_VNNI))) inline __m256i blockDotVNNI(const uint8_t *qs,
-                                                            const int8_t *xq) {
+__attribute__((target(XF_AVX2))) inline void operands(const uint8_t *qs,
+                                                      const int8_t *xq,
+                                                      __m256i &u, __m256i &v) {
   const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(xq));
-  __m256i u, v;
   if constexpr (T == GGMLType::Q8_0) {
     const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(qs));
     u = _mm256_sign_epi8(wv, wv);
@@ -142,68 +142,58 @@ __attribute__((target(XF_VNNI))) inline __m256i blockDotVNNI(const uint8_t *qs,
     u = unpackQ4(qs);
     v = xv;
   }
+}
+
+/// The 8 partial integer dot products of a block (summing to the block's
+/// dot product). AVX2: vpmaddubsw multiplies unsigned by signed bytes and
+/// sums pairs into 16 bits (no overflow: 2 * 128 * 127 < 2^15), vpmaddwd
+/// sums those into 32 bits; VNNI: vpdpbusd does both.
+template <GGMLType T>
+__attribute__((target(XF_AVX2))) inline __m256i blockDotAVX2(const uint8_t *qs,
+                                                            const int8_t *xq) {
+  __m256i u, v;
+  operands<T>(qs, xq, u, v);
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, v), _mm256_set1_epi16(1));
+}
+
+template <GGMLType T>
+__attribute__((target(XF_VNNI))) inline __m256i blockDotVNNI(const uint8_t *qs,
+                                                            const int8_t *xq) {
+  __m256i u, v;
+  operands<T>(qs, xq, u, v);
   return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, v);
 }
 
 /// One output's dot product with one quantized row: per block the partial
 /// dot products, converted to float and scaled, accumulate in a vector;
-/// the formats' offsets (Q4_0's -8, Q4_1's min) in a scalar.
-template <GGMLType T>
-__attribute__((target(XF_VNNI))) float rowDotVNNI(const uint8_t *w,
-                                                   const QuantRow &x,
-                                                   int64_t blocks) {
-  __m256 acc = _mm256_setzero_ps();
-  float offset = 0.0f;
-  for (int64_t b = 0; b < blocks; ++b) {
-    const uint8_t *blk = w + b * blockBytes<T>();
-    const float scale = halfF16C(blk) * x.d[b];
-    const uint8_t *qs = blk + (T == GGMLType::Q8_0   ? 2
-                               : T == GGMLType::Q4_0 ? 2
-                                                     : 4);
-    const __m256i p = blockDotVNNI<T>(qs, x.q + b * kBlock);
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(scale), acc);
-    if constexpr (T == GGMLType::Q4_0)
-      offset -= 8.0f * scale * float(x.sum[b]);
-    else if constexpr (T == GGMLType::Q4_1)
-      offset += halfF16C(blk + 2) * x.d[b] * float(x.sum[b]);
+/// the formats' offsets (Q4_0's -8, Q4_1's min) in a scalar. A function's
+/// target cannot depend on a template argument, so the body is defined
+/// once per instruction set by this macro.
+#define XF_DEFINE_ROW_DOT(NAME, TARGET, BLOCK_DOT)                             \
+  template <GGMLType T>                                                        \
+  __attribute__((target(TARGET))) float NAME(const uint8_t *w,                 \
+                                             const QuantRow &x,                \
+                                             int64_t blocks) {                 \
+    __m256 acc = _mm256_setzero_ps();                                          \
+    float offset = 0.0f;                                                       \
+    for (int64_t b = 0; b < blocks; ++b) {                                     \
+      const uint8_t *blk = w + b * blockBytes<T>();                            \
+      const float scale = halfF16C(blk) * x.d[b];                              \
+      const uint8_t *qs = blk + (T == GGMLType::Q4_1 ? 4 : 2);                 \
+      const __m256i p = BLOCK_DOT<T>(qs, x.q + b * kBlock);                    \
+      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(scale),      \
+                            acc);                                              \
+      if constexpr (T == GGMLType::Q4_0)                                       \
+        offset -= 8.0f * scale * float(x.sum[b]);                              \
+      else if constexpr (T == GGMLType::Q4_1)                                  \
+        offset += halfF16C(blk + 2) * x.d[b] * float(x.sum[b]);                \
+    }                                                                          \
+    return hsum(acc) + offset;                                                 \
   }
-  return hsum(acc) + offset;
-}
 
-/// The same on AVX2: vpmaddubsw multiplies unsigned by signed bytes and sums
-/// pairs into 16 bits (no overflow: 2 * 128 * 127 < 2^15), vpmaddwd sums
-/// those into 32 bits.
-template <GGMLType T>
-__attribute__((target(XF_AVX2))) float rowDotAVX2(const uint8_t *w,
-                                                 const QuantRow &x,
-                                                 int64_t blocks) {
-  __m256 acc = _mm256_setzero_ps();
-  float offset = 0.0f;
-  for (int64_t b = 0; b < blocks; ++b) {
-    const uint8_t *blk = w + b * blockBytes<T>();
-    const float scale = halfF16C(blk) * x.d[b];
-    const uint8_t *qs = blk + (T == GGMLType::Q4_1 ? 4 : 2);
-    const __m256i xv =
-        _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x.q + b * kBlock));
-    __m256i u, v;
-    if constexpr (T == GGMLType::Q8_0) {
-      const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(qs));
-      u = _mm256_sign_epi8(wv, wv);
-      v = _mm256_sign_epi8(xv, wv);
-    } else {
-      u = unpackQ4(qs);
-      v = xv;
-    }
-    const __m256i p =
-        _mm256_madd_epi16(_mm256_maddubs_epi16(u, v), _mm256_set1_epi16(1));
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(scale), acc);
-    if constexpr (T == GGMLType::Q4_0)
-      offset -= 8.0f * scale * float(x.sum[b]);
-    else if constexpr (T == GGMLType::Q4_1)
-      offset += halfF16C(blk + 2) * x.d[b] * float(x.sum[b]);
-  }
-  return hsum(acc) + offset;
-}
+XF_DEFINE_ROW_DOT(rowDotAVX2, XF_AVX2, blockDotAVX2)
+XF_DEFINE_ROW_DOT(rowDotVNNI, XF_VNNI, blockDotVNNI)
+#undef XF_DEFINE_ROW_DOT
 
 std::atomic<int> forced{-1};
 
