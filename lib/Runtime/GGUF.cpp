@@ -1,6 +1,7 @@
 //===- GGUF.cpp - Validating GGUF reader ----------------------------------===//
 
 #include "xformer/Runtime/GGUF.h"
+#include "xformer/Support/GGMLBlocks.h"
 
 #include <algorithm>
 #include <cstring>
@@ -23,18 +24,6 @@ constexpr uint64_t kMaxName = 63;
 /// nesting; no model uses more than one level).
 constexpr int kMaxArrayDepth = 8;
 
-constexpr GGMLTypeTraits kTypes[] = {
-    {GGMLType::F32, "F32", 1, 4},      {GGMLType::F16, "F16", 1, 2},
-    {GGMLType::Q4_0, "Q4_0", 32, 18},  {GGMLType::Q4_1, "Q4_1", 32, 20},
-    {GGMLType::Q5_0, "Q5_0", 32, 22},  {GGMLType::Q5_1, "Q5_1", 32, 24},
-    {GGMLType::Q8_0, "Q8_0", 32, 34},
-    {GGMLType::Q2_K, "Q2_K", 256, 84}, {GGMLType::Q3_K, "Q3_K", 256, 110},
-    {GGMLType::Q4_K, "Q4_K", 256, 144}, {GGMLType::Q5_K, "Q5_K", 256, 176},
-    {GGMLType::Q6_K, "Q6_K", 256, 210}, {GGMLType::Q8_K, "Q8_K", 256, 292},
-    {GGMLType::I8, "I8", 1, 1},        {GGMLType::I16, "I16", 1, 2},
-    {GGMLType::I32, "I32", 1, 4},      {GGMLType::I64, "I64", 1, 8},
-    {GGMLType::F64, "F64", 1, 8},      {GGMLType::BF16, "BF16", 1, 2},
-};
 
 /// ggml's other type numbers, named in messages.
 const char *otherTypeName(uint32_t type) {
@@ -286,10 +275,11 @@ std::string dimsText(const std::vector<int64_t> &dims) {
 } // namespace
 
 std::optional<GGMLTypeTraits> xformer::runtime::ggmlTypeTraits(uint32_t type) {
-  for (const GGMLTypeTraits &t : kTypes)
-    if (uint32_t(t.type) == type)
-      return t;
-  return std::nullopt;
+  const GGMLBlockLayout *l = ggmlBlockLayout(type);
+  if (!l)
+    return std::nullopt;
+  return GGMLTypeTraits{GGMLType(l->type), l->name, l->blockElements,
+                        l->blockBytes};
 }
 
 std::string xformer::runtime::ggmlTypeName(uint32_t type) {
@@ -426,6 +416,9 @@ std::unique_ptr<GGUFFile> GGUFFile::open(const std::string &path,
   std::unique_ptr<GGUFFile> f(new GGUFFile());
   f->filePath = path;
   f->size = size_t(st.st_size);
+  f->device = uint64_t(st.st_dev);
+  f->inode = uint64_t(st.st_ino);
+  f->mtimeNs = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
   if (f->size > 0) {
     void *m = ::mmap(nullptr, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (m == MAP_FAILED) {
@@ -440,6 +433,26 @@ std::unique_ptr<GGUFFile> GGUFFile::open(const std::string &path,
   if (!f->read(error))
     return nullptr;
   return f;
+}
+
+bool GGUFFile::unchanged(std::string &error) const {
+  if (!mapping)
+    return true;
+  struct stat st;
+  if (::stat(filePath.c_str(), &st) != 0) {
+    error = filePath + ": the weights file of an open model is gone";
+    return false;
+  }
+  const int64_t mtime =
+      int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  if (uint64_t(st.st_dev) != device || uint64_t(st.st_ino) != inode ||
+      uint64_t(st.st_size) != size || mtime != mtimeNs) {
+    error = filePath + ": the weights file changed while the model was open "
+                       "(opened with XF_OPEN_MMAP, which reads it in place): "
+                       "reopen the model";
+    return false;
+  }
+  return true;
 }
 
 std::unique_ptr<GGUFFile> GGUFFile::parse(const void *data, size_t size,

@@ -142,6 +142,8 @@ struct xf_model {
   std::recursive_mutex callMutex;
   const xfm_model_desc *desc = nullptr;
   std::unique_ptr<SafetensorsCheckpoint> file;
+  /// A GGUF file whose tensors some weights point into (XF_OPEN_MMAP).
+  std::unique_ptr<GGUFFile> gguf;
   std::vector<const void *> weights;
   std::vector<Buffer> weightCopies;
   Buffer scratch, arena;
@@ -179,6 +181,7 @@ struct xf_model {
     deviceScratch.reset();
     deviceArena.reset();
     file.reset();
+    gguf.reset();
     if (handle)
       dlclose(handle);
     if (libraryFd >= 0)
@@ -478,11 +481,62 @@ std::string shapeText(const int64_t *shape, int32_t rank) {
   return s + "]";
 }
 
+/// The ggml block type of a weight's dtype (XFM_GGML + n), if it is one.
+std::optional<GGMLTypeTraits> blockTraits(int32_t dtype) {
+  if (dtype <= XFM_GGML)
+    return std::nullopt;
+  std::optional<GGMLTypeTraits> t = ggmlTypeTraits(uint32_t(dtype - XFM_GGML));
+  if (!t || t->blockElements == 1 || t->type == GGMLType::Q8_K)
+    return std::nullopt;
+  return t;
+}
+
+/// Checks that every row of a stored tensor decodes to finite values (in
+/// ggml blocks, a NaN or infinite scale would poison every output it
+/// touches).
+bool storedFinite(GGMLType type, const void *data, int64_t rows, int64_t cols,
+                  int64_t rowBytes, const char *name, std::string &error) {
+  std::vector<float> row(size_t(std::max<int64_t>(cols, 1)));
+  for (int64_t r = 0; r < rows; ++r) {
+    dequantizeRow(type, static_cast<const uint8_t *>(data) + r * rowBytes,
+                  row.data(), cols);
+    for (int64_t c = 0; c < cols; ++c)
+      if (!std::isfinite(row[size_t(c)])) {
+        error = nonFinite(name, row[size_t(c)], r * cols + c);
+        return false;
+      }
+  }
+  return true;
+}
+
+/// `n` finite floats quantized to `traits`' format, row by row, into a new
+/// buffer; null with `error` set if the format is not one xformer writes.
+Buffer quantizeWeight(const float *f, int64_t rows, int64_t cols,
+                      const GGMLTypeTraits &traits, const char *name,
+                      const std::string &path, const std::string &stored,
+                      std::string &error) {
+  if (!canQuantize(traits.type)) {
+    error = path + ": tensor '" + name + "' is " + stored +
+            "; the model expects " + traits.name +
+            ", which xformer does not quantize to (it writes Q8_0, Q4_0 and "
+            "Q4_1; give a file that stores " + traits.name + ")";
+    return nullptr;
+  }
+  const int64_t rowBytes = cols / traits.blockElements * traits.blockBytes;
+  Buffer out = allocate(std::max<int64_t>(1, rows * rowBytes));
+  for (int64_t r = 0; r < rows; ++r)
+    quantizeRow(traits.type, f + r * cols, out.get() + r * rowBytes, cols);
+  return out;
+}
+
 /// Weights from a GGUF file (xformer-import model.gguf names the IR's
-/// weights as the file does): each tensor decoded from its ggml format to
-/// the f32 the model computes in (f32 copied), or rounded on to bf16 for
-/// the bf16 mode's linear weights. The file is not needed after open.
-xf_status bindGGUFWeights(xf_model &m, const char *path, bool allowExtra) {
+/// weights as the file does). A tensor stored as the model expects it
+/// (f32, bf16 or the same ggml blocks) is read in place from the mapped
+/// file with XF_OPEN_MMAP and copied as it is otherwise; any other is
+/// decoded to f32 as ggml decodes it and then rounded to bf16 or quantized
+/// to the model's blocks.
+xf_status bindGGUFWeights(xf_model &m, const char *path, bool allowExtra,
+                          bool mapped) {
   std::string error;
   std::unique_ptr<GGUFFile> file = GGUFFile::open(path, error);
   if (!file)
@@ -490,6 +544,7 @@ xf_status bindGGUFWeights(xf_model &m, const char *path, bool allowExtra) {
   const xfm_model_desc *d = m.desc;
   m.weights.assign(d->num_weights, nullptr);
   std::vector<bool> used(file->tensors().size(), false);
+  bool inPlace = false;
   for (int32_t i = 0; i < d->num_weights; ++i) {
     const xfm_tensor_desc &w = d->weights[i];
     const GGUFTensor *t = file->find(w.name);
@@ -503,19 +558,53 @@ xf_status bindGGUFWeights(xf_model &m, const char *path, bool allowExtra) {
                   std::string(path) + ": tensor '" + w.name + "' has shape " +
                       shapeText(shape.data(), int32_t(shape.size())) +
                       "; the model expects " + shapeText(w.shape, w.rank));
-    if (w.dtype != XFM_F32 && w.dtype != XFM_BF16)
+    const std::optional<GGMLTypeTraits> blocks = blockTraits(w.dtype);
+    const std::string stored = ggmlTypeName(uint32_t(t->type));
+    if (w.dtype != XFM_F32 && w.dtype != XFM_BF16 && !blocks)
       return fail(XF_ERROR_WEIGHTS,
                   std::string(path) + ": tensor '" + w.name + "' is " +
-                      ggmlTypeName(uint32_t(t->type)) +
-                      "; the model expects an integer tensor");
+                      stored + "; the model expects an integer tensor");
     const int64_t n = t->numElements;
+    const int64_t cols = shape.empty() ? 1 : shape.back();
+    const int64_t rows = cols ? n / cols : 0;
+    const GGMLType asStored = w.dtype == XFM_F32    ? GGMLType::F32
+                              : w.dtype == XFM_BF16 ? GGMLType::BF16
+                                                    : blocks->type;
+    if (t->type == asStored) {
+      // As stored: finite values checked, then in place or copied.
+      const void *data = file->data(*t);
+      if (!storedFinite(t->type, data, rows, cols,
+                        rows ? int64_t(t->bytes) / rows : 0, w.name, error))
+        return fail(XF_ERROR_NONFINITE, error);
+      if (mapped && reinterpret_cast<uintptr_t>(data) % 32 == 0) {
+        m.weights[i] = data;
+        inPlace = true;
+        continue;
+      }
+      Buffer copy = allocate(int64_t(t->bytes));
+      std::memcpy(copy.get(), data, t->bytes);
+      m.weights[i] = copy.get();
+      m.weightCopies.push_back(std::move(copy));
+      continue;
+    }
     Buffer wide = allocate(std::max<int64_t>(1, n) * int64_t(sizeof(float)));
     float *f = reinterpret_cast<float *>(wide.get());
     if (!dequantizeRow(t->type, file->data(*t), f, n))
       return fail(XF_ERROR_WEIGHTS, std::string(path) + ": tensor '" +
-                                        w.name + "' of type " +
-                                        ggmlTypeName(uint32_t(t->type)) +
+                                        w.name + "' of type " + stored +
                                         " cannot be decoded");
+    for (int64_t e = 0; e < n; ++e)
+      if (!std::isfinite(f[e]))
+        return fail(XF_ERROR_NONFINITE, nonFinite(w.name, f[e], e));
+    if (blocks) {
+      Buffer q = quantizeWeight(f, rows, cols, *blocks, w.name, path, stored,
+                                error);
+      if (!q)
+        return fail(XF_ERROR_WEIGHTS, error);
+      m.weights[i] = q.get();
+      m.weightCopies.push_back(std::move(q));
+      continue;
+    }
     if (w.dtype == XFM_BF16) {
       Buffer narrow =
           allocate(std::max<int64_t>(1, n) * int64_t(sizeof(uint16_t)));
@@ -527,9 +616,6 @@ xf_status bindGGUFWeights(xf_model &m, const char *path, bool allowExtra) {
       m.weightCopies.push_back(std::move(narrow));
       continue;
     }
-    for (int64_t e = 0; e < n; ++e)
-      if (!std::isfinite(f[e]))
-        return fail(XF_ERROR_NONFINITE, nonFinite(w.name, f[e], e));
     m.weights[i] = wide.get();
     m.weightCopies.push_back(std::move(wide));
   }
@@ -541,7 +627,9 @@ xf_status bindGGUFWeights(xf_model &m, const char *path, bool allowExtra) {
                         file->tensors()[k].name +
                         "' the model does not use (open with "
                         "XF_OPEN_ALLOW_EXTRA_WEIGHTS to ignore it)");
-  m.mapped = false;
+  m.mapped = inPlace;
+  if (inPlace)
+    m.gguf = std::move(file);
   return XF_OK;
 }
 
@@ -553,7 +641,7 @@ xf_status bindWeights(xf_model &m, const char *path, bool allowExtra,
                                  "': " + std::strerror(errno));
   std::string error;
   if (GGUFFile::isGGUF(path))
-    return bindGGUFWeights(m, path, allowExtra);
+    return bindGGUFWeights(m, path, allowExtra, mapped);
   m.file = SafetensorsCheckpoint::open(path, error);
   if (!m.file)
     return fail(XF_ERROR_WEIGHTS, error);
@@ -578,16 +666,44 @@ xf_status bindWeights(xf_model &m, const char *path, bool allowExtra,
     const bool narrow = w.dtype == XFM_BF16 &&
                         (t.dtype == DType::F32 || t.dtype == DType::F16 ||
                          t.dtype == DType::BF16);
+    // A weight in ggml blocks (xformer-compile --weights=q8_0) is quantized
+    // from any float checkpoint on open.
+    const std::optional<GGMLTypeTraits> blocks = blockTraits(w.dtype);
+    const bool quantize = blocks && (t.dtype == DType::F32 ||
+                                     t.dtype == DType::F16 ||
+                                     t.dtype == DType::BF16);
     // (A converted tensor of another shape is reported against the dtype
     // the model expects.)
     if (!f->expect(w.name,
-                   (widen || narrow) && t.shape == shape ? t.dtype
-                                                         : toDType(w.dtype),
+                   (widen || narrow || quantize) && t.shape == shape
+                       ? t.dtype
+                       : toDType(w.dtype),
                    shape, error)) {
       wrong.push_back(error);
       continue;
     }
     const void *data = f->data(t);
+    if (blocks) {
+      if (!quantize) {
+        wrong.push_back(std::string(path) + ": tensor '" + w.name +
+                        "' is not a float tensor; the model expects " +
+                        blocks->name + " blocks");
+        continue;
+      }
+      Buffer wide = widenToF32(*f, t);
+      const float *v = reinterpret_cast<const float *>(wide.get());
+      const int64_t n = t.numElements();
+      for (int64_t e = 0; e < n; ++e)
+        if (!std::isfinite(v[e]))
+          return fail(XF_ERROR_NONFINITE, nonFinite(w.name, v[e], e));
+      Buffer q = quantizeWeight(v, shape[0], shape[1], *blocks, w.name, path,
+                                dtypeName(t.dtype), error);
+      if (!q)
+        return fail(XF_ERROR_WEIGHTS, error);
+      m.weights[i] = q.get();
+      m.weightCopies.push_back(std::move(q));
+      continue;
+    }
     if (narrow) {
       Buffer bf = narrowToBF16(*f, t, w.name, error);
       if (!bf)
@@ -726,6 +842,8 @@ xf_status checkIds(const xfm_function_desc *fn, const int64_t *ids,
 xf_status checkWeightsFile(const xf_model *m) {
   std::string error;
   if (m->mapped && m->file && !m->file->unchanged(error))
+    return fail(XF_ERROR_IO, error);
+  if (m->mapped && m->gguf && !m->gguf->unchanged(error))
     return fail(XF_ERROR_IO, error);
   return XF_OK;
 }
@@ -937,9 +1055,24 @@ xf_status bindDescriptor(xf_model &m, const char *library) {
       d->max_batch < 0 || d->max_seq_len < 0 || d->arena_bytes < 0)
     return fail(XF_ERROR_VERSION,
                 std::string(library) + ": the model descriptor is malformed");
-  for (int32_t i = 0; i < d->num_weights; ++i)
-    if (badTensor(d->weights[i], "weight"))
+  for (int32_t i = 0; i < d->num_weights; ++i) {
+    const xfm_tensor_desc &w = d->weights[i];
+    if (badTensor(w, "weight"))
       return XF_ERROR_VERSION;
+    const bool scalar = w.dtype == XFM_F32 || w.dtype == XFM_I64 ||
+                        w.dtype == XFM_I32 || w.dtype == XFM_BOOL ||
+                        w.dtype == XFM_BF16;
+    const std::optional<GGMLTypeTraits> blocks = blockTraits(w.dtype);
+    if (!scalar && !(blocks && w.rank == 2 && !d->device &&
+                     w.shape[1] % blocks->blockElements == 0))
+      return fail(XF_ERROR_VERSION,
+                  std::string(library) + ": weight '" +
+                      (w.name ? w.name : "?") + "' has dtype " +
+                      std::to_string(w.dtype) +
+                      (blocks ? " (ggml blocks), which needs a host model "
+                                "and a shape of [rows, whole blocks]"
+                              : ", which this runtime does not know"));
+  }
   for (int32_t i = 0; i < d->num_functions; ++i) {
     const xfm_function_desc &fn = d->functions[i];
     for (int32_t k = 0; k < fn.num_inputs; ++k)
@@ -1065,6 +1198,7 @@ xf_status xf_open_ex(const char *library, const char *weights, uint32_t flags,
     scratch = 0; // the host needs none
     m->weightCopies.clear();
     m->file.reset();
+    m->gguf.reset();
     m->mapped = false;
   }
   m->scratch = allocate(scratch);

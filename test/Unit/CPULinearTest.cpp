@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <random>
 #include <sys/wait.h>
@@ -489,7 +490,10 @@ TEST(CPULinear, GGMLBlocksMatchDequantizedProduct) {
                 amax = std::max(amax, double(std::fabs(x[r * in + j])));
                 wsum += std::fabs(wd[o * in + j]);
               }
-              bound += wsum * amax / 127.0 * 0.5;
+              // Half a step of the input's quantization: 16 bits under
+              // Q8_0, 8 under the 4-bit formats.
+              bound += wsum * amax /
+                       (type == GGMLType::Q8_0 ? 32767.0 : 127.0) * 0.5;
             }
             ASSERT_NEAR(y0[r * out + o], want, bound * 1.001 + 1e-4)
                 << traits.name << " isa " << int(isa) << " rows " << rows
@@ -525,7 +529,89 @@ TEST(CPULinear, GGMLBlocksMatchDequantizedProduct) {
   a.out = 1;
   std::string error;
   EXPECT_FALSE(linear(a, error));
-  EXPECT_NE(error.find("in a multiple of 32"), std::string::npos) << error;
+  EXPECT_NE(error.find("in a whole number of blocks, not Q8_0 with in = 33"),
+            std::string::npos)
+      << error;
+}
+
+/// Random blocks of `type`: random bytes with every f16 scale (and minimum)
+/// replaced by a small finite half, so each block decodes to finite values.
+std::vector<uint8_t> randomBlocks(std::mt19937_64 &rng, GGMLType type,
+                                  int64_t elements) {
+  const auto traits = *ggmlTypeTraits(uint32_t(type));
+  std::vector<uint8_t> bytes(elements / traits.blockElements *
+                             traits.blockBytes);
+  for (uint8_t &b : bytes)
+    b = uint8_t(rng());
+  // Where each format keeps its f16 values, in bytes from the block start.
+  std::vector<int64_t> halves;
+  switch (type) {
+  case GGMLType::Q5_0:
+    halves = {0};
+    break;
+  case GGMLType::Q5_1:
+    halves = {0, 2};
+    break;
+  case GGMLType::Q2_K:
+    halves = {80, 82};
+    break;
+  case GGMLType::Q3_K:
+    halves = {108};
+    break;
+  case GGMLType::Q4_K:
+  case GGMLType::Q5_K:
+    halves = {0, 2};
+    break;
+  case GGMLType::Q6_K:
+    halves = {208};
+    break;
+  default:
+    ADD_FAILURE() << "no scale layout for " << traits.name;
+  }
+  std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
+  for (int64_t blk = 0; blk < int64_t(bytes.size()) / traits.blockBytes;
+       ++blk)
+    for (int64_t at : halves) {
+      const uint16_t h = floatToHalf(scale(rng));
+      std::memcpy(&bytes[blk * traits.blockBytes + at], &h, sizeof h);
+    }
+  return bytes;
+}
+
+// The formats without an integer kernel (Q5_0, Q5_1, the k-quants): each
+// weight row decoded as ggml decodes it, dotted in f32 with the input; the
+// result is the product of the decoded weights to f32 rounding, with the
+// epilogue.
+TEST(CPULinear, GGMLDecodedFormatsMatchDequantizedProduct) {
+  std::mt19937_64 rng(23);
+  const GGMLType types[] = {GGMLType::Q5_0, GGMLType::Q5_1, GGMLType::Q2_K,
+                            GGMLType::Q3_K, GGMLType::Q4_K, GGMLType::Q5_K,
+                            GGMLType::Q6_K};
+  const int64_t shapes[][3] = {{1, 256, 1}, {3, 512, 37}, {17, 768, 70}};
+  for (GGMLType type : types)
+    for (const auto &s : shapes) {
+      const int64_t rows = s[0], in = s[1], out = s[2];
+      const std::vector<uint8_t> blocks = randomBlocks(rng, type, out * in);
+      const std::vector<float> x = normals(rng, rows * in),
+                               bias = normals(rng, out);
+      std::vector<float> wd(out * in), y(rows * out);
+      ASSERT_TRUE(dequantizeRow(type, blocks.data(), wd.data(), out * in));
+      LinearArgs a = blockArgs(x.data(), blocks, type, y.data(), rows, in, out);
+      a.bias = bias.data();
+      std::string error;
+      ASSERT_TRUE(linear(a, error)) << error;
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t o = 0; o < out; ++o) {
+          double want = bias[o], mag = std::fabs(bias[o]);
+          for (int64_t k = 0; k < in; ++k) {
+            want += double(wd[o * in + k]) * x[r * in + k];
+            mag += std::fabs(double(wd[o * in + k]) * x[r * in + k]);
+          }
+          ASSERT_NEAR(y[r * out + o], want, 1e-5 * mag + 1e-6)
+              << ggmlTypeName(uint32_t(type)) << " rows " << rows << " at ["
+              << r << ", " << o << "]";
+        }
+    }
 }
 
 // The vector paths compute the same integer dot products as the scalar one:

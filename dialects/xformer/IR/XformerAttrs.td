@@ -22,6 +22,22 @@ def Xformer_MaskKind : I32EnumAttr<"MaskKind", "attention mask kind", [
   let genSpecializedAttr = 0;
 }
 
+// Numbered as ggml numbers its types (the numbers GGUF files store).
+def Xformer_GGMLFormat : I32EnumAttr<"GGMLFormat", "ggml block format", [
+    I32EnumAttrCase<"q4_0", 2>,
+    I32EnumAttrCase<"q4_1", 3>,
+    I32EnumAttrCase<"q5_0", 6>,
+    I32EnumAttrCase<"q5_1", 7>,
+    I32EnumAttrCase<"q8_0", 8>,
+    I32EnumAttrCase<"q2_k", 10>,
+    I32EnumAttrCase<"q3_k", 11>,
+    I32EnumAttrCase<"q4_k", 12>,
+    I32EnumAttrCase<"q5_k", 13>,
+    I32EnumAttrCase<"q6_k", 14>]> {
+  let cppNamespace = "::mlir::xformer";
+  let genSpecializedAttr = 0;
+}
+
 def Xformer_GeluApproximation : I32EnumAttr<"GeluApproximation",
     "GELU formulation", [
     I32EnumAttrCase<"erf", 0>,

@@ -3,6 +3,7 @@
 #include "xformer/IR/XformerDialect.h"
 #include "xformer/IR/XformerAttrs.h"
 #include "xformer/IR/XformerOps.h"
+#include "xformer/IR/XformerTypes.h"
 
 using namespace mlir;
 using namespace mlir::xformer;
@@ -15,4 +16,5 @@ void XformerDialect::initialize() {
 #include "xformer/IR/XformerOps.cpp.inc"
       >();
   registerAttributes();
+  registerTypes();
 }

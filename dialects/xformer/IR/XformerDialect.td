@@ -29,15 +29,20 @@ def Xformer_Dialect : Dialect {
     for the verifiers, the passes, the code generators and the tests alike.
 
     Weights are referenced by name (`xformer.weight "bert.encoder..."`), the
-    names of a safetensors file, so IR stays small whatever the model size.
+    names of a safetensors or GGUF file, so IR stays small whatever the
+    model size. A weight's element type says how it is stored: f32, bf16,
+    or one of ggml's block formats (`!xformer.ggml<q4_k>`).
   }];
   let useDefaultAttributePrinterParser = 1;
+  let useDefaultTypePrinterParser = 1;
   let hasOperationAttrVerify = 1;
   let dependentDialects = ["::mlir::arith::ArithDialect"];
   let extraClassDeclaration = [{
     /// Registers the attributes (in XformerAttrs.cpp, where their storage
     /// classes are defined).
     void registerAttributes();
+    /// Registers the types (in XformerTypes.cpp).
+    void registerTypes();
 
     /// The discardable function attribute saying what a model computes.
     static constexpr ::llvm::StringLiteral kModelAttrName = "xformer.model";

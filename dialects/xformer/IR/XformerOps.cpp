@@ -100,9 +100,21 @@ LogicalResult WeightOp::verify() {
     return emitOpError("weight '")
            << getName() << "' must have a static shape, got "
            << shapeToString(getType().getShape());
+  if (auto blocks = dyn_cast<GGMLType>(getType().getElementType())) {
+    if (getType().getRank() != 2)
+      return emitOpError("weight '")
+             << getName() << "' in " << blocks.getGGMLName()
+             << " blocks must be 2-D (rows of blocks), got rank "
+             << getType().getRank();
+    if (getType().getDimSize(1) % blocks.getBlockElements() != 0)
+      return emitOpError("weight '")
+             << getName() << "' has rows of " << getType().getDimSize(1)
+             << " elements, not a whole number of " << blocks.getGGMLName()
+             << " blocks of " << blocks.getBlockElements();
+  }
   // Every use of one name must agree on the shape (tied weights), and on
-  // the element type unless both are floats (the runtime converts the stored
-  // tensor to each float type). Checked against the earlier weights of the
+  // the element type unless both are floats or ggml blocks (the runtime
+  // converts the stored tensor to each such type). Checked against the earlier weights of the
   // same block, so each conflict is reported once, at the later op.
   for (Operation &other : *getOperation()->getBlock()) {
     if (&other == getOperation())
@@ -112,9 +124,10 @@ LogicalResult WeightOp::verify() {
         weight.getType() == getType())
       continue;
     RankedTensorType earlier = weight.getType();
+    auto convertible = [](Type t) { return isa<FloatType, GGMLType>(t); };
     if (earlier.getShape() == getType().getShape() &&
-        isa<FloatType>(earlier.getElementType()) &&
-        isa<FloatType>(getType().getElementType()))
+        convertible(earlier.getElementType()) &&
+        convertible(getType().getElementType()))
       continue;
     return emitOpError("weight '")
                .append(getName(), "' has type ", getType(), " here but ",
@@ -144,8 +157,16 @@ LogicalResult EmbeddingOp::verify() {
     return emitOpError("result shape ")
            << shapeToString(result.getShape()) << " should be "
            << shapeToString(expected) << " (ids shape followed by dim)";
-  if (result.getElementType() != table.getElementType())
-    return emitOpError("result element type differs from the table's");
+  // A table in ggml blocks decodes to f32 rows.
+  Type rowType = isa<GGMLType>(table.getElementType())
+                     ? Type(Float32Type::get(getContext()))
+                     : table.getElementType();
+  if (result.getElementType() != rowType)
+    return emitOpError("result element type ")
+           << result.getElementType() << " should be " << rowType
+           << (isa<GGMLType>(table.getElementType())
+                   ? " (a table in ggml blocks decodes to f32)"
+                   : " (the table's)");
   return success();
 }
 
@@ -190,6 +211,20 @@ LogicalResult LinearOp::verify() {
   Type elem = input.getElementType();
   if (result.getElementType() != elem)
     return emitOpError("input and result element types must agree");
+  // ggml blocks (see !xformer.ggml): an f32 input, the weight [out, in]
+  // with rows of whole blocks.
+  if (auto blocks = dyn_cast<GGMLType>(weight.getElementType())) {
+    if (!elem.isF32())
+      return emitOpError("a weight in ")
+             << blocks.getGGMLName() << " blocks needs an f32 input, not "
+             << elem;
+    if (getWeightTransposed())
+      return emitOpError("a weight in ")
+             << blocks.getGGMLName()
+             << " blocks is stored [out, in]; weight_transposed is not "
+                "allowed";
+    return success();
+  }
   // A bf16 weight under an f32 input is mixed precision (see the op's
   // description); any other difference is an error.
   if (weight.getElementType() != elem &&

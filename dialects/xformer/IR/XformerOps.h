@@ -13,6 +13,7 @@
 #include "xformer/IR/XformerAttrs.h"
 #include "xformer/IR/XformerDialect.h"
 #include "xformer/IR/XformerTraits.h"
+#include "xformer/IR/XformerTypes.h"
 
 #define GET_OP_CLASSES
 #include "xformer/IR/XformerOps.h.inc"

@@ -5,6 +5,7 @@
 
 include "xformer/IR/XformerDialect.td"
 include "xformer/IR/XformerAttrs.td"
+include "xformer/IR/XformerTypes.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/IR/SymbolInterfaces.td"
@@ -17,6 +18,8 @@ include "mlir/IR/CommonTypeConstraints.td"
 
 def XF_FloatTensor : RankedTensorOf<[AnyFloat]>;
 def XF_IntTensor : RankedTensorOf<[AnySignlessInteger]>;
+/// A weight as stored: floats, or ggml blocks.
+def XF_StoredTensor : RankedTensorOf<[AnyFloat, Xformer_GGMLType]>;
 def XF_BoolTensor : RankedTensorOf<[I1]>;
 def XF_IndexTensor : RankedTensorOf<[I32, I64]>;
 def XF_NumericTensor : RankedTensorOf<[AnyFloat, AnySignlessInteger]>;
@@ -86,7 +89,8 @@ def Xformer_WeightOp : Xformer_Op<"weight", [Pure]> {
     ```
   }];
   let arguments = (ins StrAttr:$name);
-  let results = (outs RankedTensorOf<[AnyFloat, AnySignlessInteger]>:$result);
+  let results = (outs RankedTensorOf<[AnyFloat, AnySignlessInteger,
+                                      Xformer_GGMLType]>:$result);
   let assemblyFormat = "$name attr-dict `:` type($result)";
   let hasVerifier = 1;
 }
@@ -96,14 +100,15 @@ def Xformer_EmbeddingOp : Xformer_Op<"embedding", [Pure]> {
   let description = [{
     `result[..., :] = table[ids[...], :]`. The table is `[vocab, dim]`; the
     result has the shape of `ids` followed by `dim`. Token, learned position
-    and segment embeddings are all this op.
+    and segment embeddings are all this op. A table in ggml blocks
+    (`!xformer.ggml<...>`) gives f32 rows, each decoded as ggml decodes it.
 
     ```mlir
     %e = xformer.embedding %table, %ids
         : tensor<30522x384xf32>, tensor<2x8xi64> -> tensor<2x8x384xf32>
     ```
   }];
-  let arguments = (ins XF_FloatTensor:$table, XF_IntTensor:$ids);
+  let arguments = (ins XF_StoredTensor:$table, XF_IntTensor:$ids);
   let results = (outs XF_FloatTensor:$result);
   let assemblyFormat = [{
     $table `,` $ids attr-dict `:` type($table) `,` type($ids) `->` type($result)
@@ -128,7 +133,10 @@ def Xformer_LinearOp : Xformer_Op<"linear", [Pure]> {
     `--xformer-narrow-weights` writes it): the input is then rounded to
     bf16, products of bf16 values are exact in f32 and are summed in f32,
     and bias, activation and residual stay f32 (what AVX512-BF16, AMX and
-    tensor cores compute).
+    tensor cores compute). Or the weight is in ggml blocks
+    (`!xformer.ggml<q4_k>`, stored `[out, in]`) under an `f32` input: the
+    input is quantized to 8 bits per block of 32 and each block's products
+    are an integer dot product times the two scales (llama.cpp's scheme).
 
     ```mlir
     %y = xformer.linear %x, %w, %b
@@ -138,9 +146,12 @@ def Xformer_LinearOp : Xformer_Op<"linear", [Pure]> {
         : tensor<2x8x768xf32>, tensor<768x2304xf32> -> tensor<2x8x2304xf32>
     %h = xformer.linear %x, %w3
         : tensor<2x8x768xf32>, tensor<50257x768xbf16> -> tensor<2x8x50257xf32>
+    %q = xformer.linear %x, %w4
+        : tensor<2x8x768xf32>, tensor<3072x768x!xformer.ggml<q4_1>>
+          -> tensor<2x8x3072xf32>
     ```
   }];
-  let arguments = (ins XF_FloatTensor:$input, XF_FloatTensor:$weight,
+  let arguments = (ins XF_FloatTensor:$input, XF_StoredTensor:$weight,
                        Optional<XF_FloatTensor>:$bias,
                        UnitAttr:$weight_transposed);
   let results = (outs XF_FloatTensor:$result);

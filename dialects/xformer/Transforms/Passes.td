@@ -209,6 +209,46 @@ def XformerNarrowWeights : Pass<"xformer-narrow-weights", "func::FuncOp"> {
   let dependentDialects = ["::mlir::xformer::XformerDialect"];
 }
 
+def XformerWeightFormat : Pass<"xformer-weight-format", "func::FuncOp"> {
+  let summary = "Choose how the weights of linear layers are stored";
+  let description = [{
+    Retypes the `xformer.weight` ops that linears read (and, for `f32`,
+    those that embeddings read) to the storage `format`; the runtime
+    converts the stored tensor when the model is opened.
+
+    * `f32`: every weight in bf16 or ggml blocks is decoded to f32 (a GGUF
+      model computed in f32, as transformers computes it from that file).
+    * `bf16`: linear weights in bf16 (as `--xformer-narrow-weights`, also
+      from ggml blocks).
+    * a ggml block format (`q8_0`, `q4_0`, `q4_1`, `q5_0`, `q5_1`, `q2_k`
+      ... `q6_k`): every linear with an f32 input whose weight is stored
+      `[out, in]` with rows of whole blocks reads it in that format. The
+      runtime quantizes a float checkpoint on open, round to nearest as
+      ggml's reference quantizers do (Q8_0, Q4_0 and Q4_1: the same bytes
+      llama.cpp writes); a GGUF tensor already in the format is read in
+      place. Linears whose rows are not whole blocks, and embedding tables,
+      keep their format.
+
+    ```mlir
+    // Before:
+    %w = xformer.weight "model.layers.0.mlp.up_proj.weight" : tensor<1536x576xf32>
+    %y = xformer.linear %x, %w : tensor<1x8x576xf32>, tensor<1536x576xf32>
+        -> tensor<1x8x1536xf32>
+    // After (format=q8_0):
+    %w = xformer.weight "model.layers.0.mlp.up_proj.weight"
+        : tensor<1536x576x!xformer.ggml<q8_0>>
+    %y = xformer.linear %x, %w
+        : tensor<1x8x576xf32>, tensor<1536x576x!xformer.ggml<q8_0>>
+          -> tensor<1x8x1536xf32>
+    ```
+  }];
+  let options = [
+    Option<"format", "format", "std::string", "\"f32\"",
+           "f32, bf16, or a ggml block format (q8_0, q4_0, q4_1, ...)">,
+  ];
+  let dependentDialects = ["::mlir::xformer::XformerDialect"];
+}
+
 def XformerDeriveGeneration : Pass<"xformer-derive-generation", "ModuleOp"> {
   let summary = "Derive the encode, prefill and decode programs of a model";
   let description = [{

@@ -146,6 +146,9 @@ public:
   /// file is open).
   const void *data(const GGUFTensor &tensor) const;
   const std::string &path() const { return filePath; }
+  /// Whether the file on disk is still the one opened (device, inode, size,
+  /// modification time); otherwise sets `error`. Always true for parse().
+  bool unchanged(std::string &error) const;
 
 private:
   GGUFFile() = default;
@@ -156,6 +159,8 @@ private:
   size_t size = 0;
   void *mapping = nullptr;       // mmap'd file, or
   std::vector<uint8_t> owned;    // the bytes given to parse()
+  uint64_t device = 0, inode = 0;
+  int64_t mtimeNs = 0;
   uint32_t fileVersion = 0;
   uint64_t align = 32, dataStart = 0;
   std::map<std::string, GGUFValue> meta;

@@ -25,16 +25,31 @@ extern "C" {
 
 /* Bumped whenever a struct below or a kernel signature changes: the runtime
  * refuses a library built for another version. */
-#define XFORMER_MODEL_ABI_VERSION 4
+#define XFORMER_MODEL_ABI_VERSION 5
 
 /* XFM_BF16 is a storage type: the weights of linear layers in the bf16 mode
- * (--xformer-narrow-weights), 16-bit words holding a float's top half. */
+ * (--xformer-narrow-weights), 16-bit words holding a float's top half.
+ * XFM_GGML + n is a weight in ggml's block format of type number n
+ * (!xformer.ggml<...>): its shape is the logical [rows, cols], its bytes
+ * those of a GGUF tensor of that type (rows of cols / block elements
+ * blocks). */
 enum xfm_dtype {
   XFM_F32 = 0,
   XFM_I64 = 1,
   XFM_I32 = 2,
   XFM_BOOL = 3,
-  XFM_BF16 = 4
+  XFM_BF16 = 4,
+  XFM_GGML = 64,
+  XFM_Q4_0 = XFM_GGML + 2,
+  XFM_Q4_1 = XFM_GGML + 3,
+  XFM_Q5_0 = XFM_GGML + 6,
+  XFM_Q5_1 = XFM_GGML + 7,
+  XFM_Q8_0 = XFM_GGML + 8,
+  XFM_Q2_K = XFM_GGML + 10,
+  XFM_Q3_K = XFM_GGML + 11,
+  XFM_Q4_K = XFM_GGML + 12,
+  XFM_Q5_K = XFM_GGML + 13,
+  XFM_Q6_K = XFM_GGML + 14
 };
 enum xfm_model_kind {
   XFM_ENCODER = 0,

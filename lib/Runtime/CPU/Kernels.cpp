@@ -9,6 +9,7 @@
 #include "xformer/Runtime/CPU/Kernels.h"
 #include "xformer/Runtime/CPU/Attention.h"
 #include "xformer/Runtime/CPU/Linear.h"
+#include "xformer/Runtime/GGMLFormats.h"
 #include "xformer/Runtime/xformer.h"
 
 #include "RuntimeError.h"
@@ -210,6 +211,31 @@ int32_t xfk_embedding(xfk_frame *f, const float *table, int64_t vocab,
   return 0;
 }
 
+int32_t xfk_embedding_ggml(xfk_frame *f, const void *table, int32_t ggmlType,
+                           int64_t vocab, int64_t dim, const void *ids,
+                           int32_t idsDtype, int64_t n, float *out,
+                           const char *what) {
+  const std::optional<GGMLTypeTraits> traits = ggmlTypeTraits(uint32_t(ggmlType));
+  if (!traits || dim % traits->blockElements != 0)
+    return xfk_fail(f, XF_ERROR_INTERNAL,
+                    (std::string(what) + ": no rows of " + std::to_string(dim) +
+                     " elements in ggml type " + std::to_string(ggmlType))
+                        .c_str());
+  const int64_t rowBytes = dim / traits->blockElements * traits->blockBytes;
+  const uint8_t *rows = static_cast<const uint8_t *>(table);
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t id = readIndex(ids, idsDtype, i);
+    if (id < 0 || id >= vocab) {
+      std::string msg = std::string(what) + ": id " + std::to_string(id) +
+                        " at index " + std::to_string(i) +
+                        " is outside [0, " + std::to_string(vocab) + ")";
+      return xfk_fail(f, XF_ERROR_OUT_OF_RANGE, msg.c_str());
+    }
+    dequantizeRow(traits->type, rows + id * rowBytes, out + i * dim, dim);
+  }
+  return 0;
+}
+
 namespace {
 
 /// Runs y = act(x W^T + bias) + residual with the weight already set in
@@ -263,6 +289,16 @@ int32_t xfk_linear_bf16_fused(xfk_frame *f, const float *x, const uint16_t *w,
   args.weightBF16 = w;
   return runLinear(f, args, x, bias, y, rows, in, out, transposed, act,
                    residual);
+}
+
+int32_t xfk_linear_ggml_fused(xfk_frame *f, const float *x, const void *w,
+                              int32_t ggmlType, const float *bias, float *y,
+                              int64_t rows, int64_t in, int64_t out,
+                              int32_t act, const float *residual) {
+  LinearArgs args;
+  args.weightBlocks = w;
+  args.blockType = GGMLType(ggmlType);
+  return runLinear(f, args, x, bias, y, rows, in, out, 0, act, residual);
 }
 
 int32_t xfk_linear_fused(xfk_frame *f, const float *x, const float *w,

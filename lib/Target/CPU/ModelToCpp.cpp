@@ -13,6 +13,7 @@
 #include "xformer/Target/CPU/ModelToCpp.h"
 
 #include "xformer/IR/XformerOps.h"
+#include "xformer/Support/GGMLBlocks.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -50,6 +51,20 @@ StringRef dtypeName(Type t) {
     return "XFM_BOOL";
   if (t.isBF16())
     return "XFM_BF16";
+  if (auto g = dyn_cast<GGMLType>(t)) {
+    switch (g.getFormat()) {
+    case GGMLFormat::q4_0: return "XFM_Q4_0";
+    case GGMLFormat::q4_1: return "XFM_Q4_1";
+    case GGMLFormat::q5_0: return "XFM_Q5_0";
+    case GGMLFormat::q5_1: return "XFM_Q5_1";
+    case GGMLFormat::q8_0: return "XFM_Q8_0";
+    case GGMLFormat::q2_k: return "XFM_Q2_K";
+    case GGMLFormat::q3_k: return "XFM_Q3_K";
+    case GGMLFormat::q4_k: return "XFM_Q4_K";
+    case GGMLFormat::q5_k: return "XFM_Q5_K";
+    case GGMLFormat::q6_k: return "XFM_Q6_K";
+    }
+  }
   return "";
 }
 
@@ -65,8 +80,9 @@ StringRef cType(Type t) {
   return "uint8_t";
 }
 
+/// Bytes per element of a scalar type (not of ggml blocks: see tensorBytes).
 int64_t elemBytes(Type t) {
-  if (t.isInteger(1))
+  if (t.isInteger(1) || isa<GGMLType>(t))
     return 1;
   return t.getIntOrFloatBitWidth() / 8;
 }
@@ -331,10 +347,30 @@ LogicalResult FunctionEmitter::checkTypes(Operation *op) {
     const bool bf16Weight =
         elem.isBF16() && !tables.cuda() &&
         (isa<LinearOp>(op) || (isa<WeightOp>(op) && linearWeightOnly(op)));
-    if (dtypeName(elem).empty() || (elem.isBF16() && !bf16Weight))
+    // ggml blocks: weights read by linears (as the weight) and embeddings
+    // (as the table), on the CPU.
+    auto blockWeightOnly = [](Operation *weight) {
+      return llvm::all_of(weight->getUsers(), [&](Operation *user) {
+        Value w = weight->getResult(0);
+        if (auto linear = dyn_cast<LinearOp>(user))
+          return linear.getWeight() == w && linear.getInput() != w;
+        auto embedding = dyn_cast<EmbeddingOp>(user);
+        return embedding && embedding.getTable() == w &&
+               embedding.getIds() != w;
+      });
+    };
+    const bool blockWeight =
+        isa<GGMLType>(elem) && !tables.cuda() &&
+        (isa<LinearOp, EmbeddingOp>(op) ||
+         (isa<WeightOp>(op) && blockWeightOnly(op)));
+    if (dtypeName(elem).empty() || (elem.isBF16() && !bf16Weight) ||
+        (isa<GGMLType>(elem) && !blockWeight))
       return op->emitError(Twine("the ") + tables.targetName + " target has no kernels for element type ")
              << elem << " yet (f32, i64, i32, i1"
-             << (tables.cuda() ? "" : "; bf16 for linear weights") << ")";
+             << (tables.cuda() ? ""
+                               : "; bf16 for linear weights; ggml blocks for "
+                                 "linear weights and embedding tables")
+             << ")";
     if (!tensor.hasStaticShape() &&
         !isa<CacheReadOp, AttentionOp, PositionsOp, RelativePositionBiasOp>(op))
       return op->emitError(Twine("the ") + tables.targetName + " target needs static shapes; ")
@@ -348,9 +384,19 @@ LogicalResult FunctionEmitter::checkTypes(Operation *op) {
 /// far from overflowing).
 std::optional<int64_t> tensorBytes(Type type) {
   auto t = dyn_cast<RankedTensorType>(type);
+  constexpr int64_t kLimit = int64_t(1) << 48;
+  if (auto g = t ? dyn_cast<GGMLType>(t.getElementType()) : GGMLType()) {
+    if (!t.hasStaticShape() || t.getRank() != 2)
+      return 0;
+    int64_t n = ::xformer::ggmlBytes(
+        *::xformer::ggmlBlockLayout(uint32_t(g.getFormat())), t.getDimSize(0),
+        t.getDimSize(1));
+    if (n < 0 || n > kLimit)
+      return std::nullopt;
+    return n;
+  }
   if (!t || !t.hasStaticShape() || !t.getElementType().isIntOrFloat())
     return 0;
-  constexpr int64_t kLimit = int64_t(1) << 48;
   int64_t n = elemBytes(t.getElementType());
   for (int64_t d : t.getShape())
     if (__builtin_mul_overflow(n, d, &n) || n > kLimit)
@@ -469,6 +515,16 @@ LogicalResult FunctionEmitter::emitLinear(LinearOp l) {
   const int64_t in = xs.back();
   const int64_t outDim = shapeOf(l.getResult()).back();
   bindScratch(cur, product(shapeOf(cur)) * 4);
+  if (auto g = dyn_cast<GGMLType>(elemOf(l.getWeight()))) {
+    call(op, "xfk_linear_ggml_fused(f, " + typed(l.getInput()) + ", " +
+                 ptr(l.getWeight()) + ", " + num(int64_t(g.getFormat())) +
+                 " /* " + g.getGGMLName().str() + " */, " +
+                 (l.getBias() ? typed(l.getBias()) : std::string("0")) + ", " +
+                 out(cur) + ", " + num(product(xs) / in) + ", " + num(in) +
+                 ", " + num(outDim) + ", " + num(act) + ", " +
+                 (residual ? typed(residual) : std::string("0")) + ")");
+    return success();
+  }
   const bool bf16 = elemOf(l.getWeight()).isBF16();
   call(op, std::string(bf16 ? "xfk_linear_bf16_fused" : "xfk_linear_fused") +
                "(f, " + typed(l.getInput()) + ", " +
@@ -637,6 +693,16 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
     std::string what = "embedding";
     if (auto w = e.getTable().getDefiningOp<WeightOp>())
       what = w.getName().str();
+    if (auto g = dyn_cast<GGMLType>(elemOf(e.getTable()))) {
+      call(op, "xfk_embedding_ggml(f, " + ptr(e.getTable()) + ", " +
+                   num(int64_t(g.getFormat())) + " /* " +
+                   g.getGGMLName().str() + " */, " + num(ts[0]) + ", " +
+                   num(ts[1]) + ", " + ptr(e.getIds()) + ", " +
+                   dtypeName(elemOf(e.getIds())).str() + ", " +
+                   num(product(shapeOf(e.getIds()))) + ", " + R + ", " +
+                   cString(what) + ")");
+      return success();
+    }
     call(op, "xfk_embedding(f, " + typed(e.getTable()) + ", " + num(ts[0]) +
                  ", " + num(ts[1]) + ", " + ptr(e.getIds()) + ", " +
                  dtypeName(elemOf(e.getIds())).str() + ", " +
@@ -947,16 +1013,18 @@ LogicalResult mlir::xformer::translateModelToCpp(ModuleOp module,
     for (auto &[key, other] : tables.weights)
       if (key.first == w.getName() && other != type &&
           (other.getShape() != type.getShape() ||
-           !isa<FloatType>(other.getElementType()) ||
-           !isa<FloatType>(type.getElementType()))) {
+           !isa<FloatType, GGMLType>(other.getElementType()) ||
+           !isa<FloatType, GGMLType>(type.getElementType()))) {
         w.emitError("weight '") << w.getName() << "' is used as " << type
                                 << " and as " << other;
         return WalkResult::interrupt();
       }
     tables.weights.insert({{w.getName(), type}, type});
     if (!type.hasStaticShape() || dtypeName(type.getElementType()).empty() ||
-        (type.getElementType().isBF16() && tables.cuda())) {
-      w.emitError(Twine("the ") + tables.targetName + " target needs static f32/i64/i32" + (tables.cuda() ? "" : "/bf16") + " weights, not ")
+        ((type.getElementType().isBF16() ||
+          isa<GGMLType>(type.getElementType())) &&
+         tables.cuda())) {
+      w.emitError(Twine("the ") + tables.targetName + " target needs static f32/i64/i32" + (tables.cuda() ? "" : "/bf16/ggml-block") + " weights, not ")
           << type;
       return WalkResult::interrupt();
     }

@@ -62,7 +62,7 @@ func.func @embedding_result_shape(%t: tensor<10x4xf32>, %i: tensor<2x3xi64>) {
 // -----
 
 func.func @embedding_result_type(%t: tensor<10x4xf32>, %i: tensor<2xi64>) {
-  // expected-error @+1 {{result element type differs from the table's}}
+  // expected-error @+1 {{result element type 'f16' should be 'f32' (the table's)}}
   %e = xformer.embedding %t, %i : tensor<10x4xf32>, tensor<2xi64> -> tensor<2x4xf16>
   return
 }
