@@ -322,6 +322,217 @@ void quantQ4_1(const float *x, uint8_t *b) {
   }
 }
 
+/// ggml's nearest_int: round half to even by the float adder (1.5 * 2^23
+/// puts the integer in the mantissa's low bits), for |v| < 2^22.
+inline int nearestInt(float v) {
+  const float biased = v + 12582912.0f;
+  int32_t i;
+  std::memcpy(&i, &biased, sizeof(i));
+  return (i & 0x007fffff) - 0x00400000;
+}
+
+/// ggml's make_qkx2_quants: the scale and minimum of `n` values on levels
+/// 0..nmax minimizing the weighted squared error, searched over nstep + 1
+/// candidate scales around (max - min) / nmax, each refined by weighted
+/// least squares. Returns the scale, `theMin` the (positive) minimum.
+float fitScaleMin(int n, int nmax, const float *x, const float *w, uint8_t *L,
+                  float &theMin, float rmin, float rdelta, int nstep) {
+  float min = x[0], max = x[0], sumW = w[0], sumX = sumW * x[0];
+  for (int i = 1; i < n; ++i) {
+    if (x[i] < min)
+      min = x[i];
+    if (x[i] > max)
+      max = x[i];
+    sumW += w[i];
+    sumX += w[i] * x[i];
+  }
+  if (min > 0)
+    min = 0;
+  if (max == min) {
+    std::memset(L, 0, size_t(n));
+    theMin = -min;
+    return 0.0f;
+  }
+  float iscale = nmax / (max - min), scale = 1 / iscale, bestError = 0;
+  for (int i = 0; i < n; ++i) {
+    const int l = nearestInt(iscale * (x[i] - min));
+    L[i] = uint8_t(std::max(0, std::min(nmax, l)));
+    const float diff = scale * L[i] + min - x[i];
+    bestError += w[i] * (diff * diff);
+  }
+  uint8_t aux[32];
+  for (int is = 0; is <= nstep; ++is) {
+    iscale = (rmin + rdelta * is + nmax) / (max - min);
+    float sumL = 0, sumL2 = 0, sumXL = 0;
+    for (int i = 0; i < n; ++i) {
+      const int l = std::max(0, std::min(nmax, nearestInt(iscale * (x[i] - min))));
+      aux[i] = uint8_t(l);
+      sumL += w[i] * l;
+      sumL2 += w[i] * l * l;
+      sumXL += w[i] * l * x[i];
+    }
+    const float D = sumW * sumL2 - sumL * sumL;
+    if (D <= 0)
+      continue;
+    float thisScale = (sumW * sumXL - sumX * sumL) / D;
+    float thisMin = (sumL2 * sumX - sumL * sumXL) / D;
+    if (thisMin > 0) {
+      thisMin = 0;
+      thisScale = sumXL / sumL2;
+    }
+    float error = 0;
+    for (int i = 0; i < n; ++i) {
+      const float diff = thisScale * aux[i] + thisMin - x[i];
+      error += w[i] * (diff * diff);
+    }
+    if (error < bestError) {
+      std::memcpy(L, aux, size_t(n));
+      bestError = error;
+      scale = thisScale;
+      min = thisMin;
+    }
+  }
+  theMin = -min;
+  return scale;
+}
+
+/// ggml's make_qx_quants with rmse_type 1 (weights x^2) and no importance:
+/// a symmetric scale for levels -nmax..nmax-1, searched over 19 candidates.
+float fitScale(int n, int nmax, const float *x, int8_t *L) {
+  float max = 0, amax = 0;
+  for (int i = 0; i < n; ++i)
+    if (std::fabs(x[i]) > amax) {
+      amax = std::fabs(x[i]);
+      max = x[i];
+    }
+  if (amax < 1e-15f) {
+    std::memset(L, 0, size_t(n));
+    return 0.0f;
+  }
+  float iscale = -nmax / max, sumLX = 0, sumL2 = 0;
+  for (int i = 0; i < n; ++i) {
+    const int l = std::max(-nmax, std::min(nmax - 1, nearestInt(iscale * x[i])));
+    L[i] = int8_t(l + nmax);
+    const float w = x[i] * x[i];
+    sumLX += w * x[i] * l;
+    sumL2 += w * l * l;
+  }
+  float scale = sumL2 ? sumLX / sumL2 : 0.0f, best = scale * sumLX;
+  for (int is = -9; is <= 9; ++is) {
+    if (is == 0)
+      continue;
+    iscale = -(nmax + 0.1f * is) / max;
+    sumLX = sumL2 = 0;
+    for (int i = 0; i < n; ++i) {
+      const int l = std::max(-nmax, std::min(nmax - 1, nearestInt(iscale * x[i])));
+      const float w = x[i] * x[i];
+      sumLX += w * x[i] * l;
+      sumL2 += w * l * l;
+    }
+    if (sumL2 > 0 && sumLX * sumLX > best * sumL2) {
+      for (int i = 0; i < n; ++i)
+        L[i] = int8_t(nmax + std::max(-nmax, std::min(nmax - 1,
+                                                     nearestInt(iscale * x[i]))));
+      scale = sumLX / sumL2;
+      best = scale * sumLX;
+    }
+  }
+  return scale;
+}
+
+/// quantize_row_q4_K_ref: 8 sub-blocks of 32, each with a scale and a
+/// minimum fitted by fitScaleMin (weights sqrt(mean x^2) + |x|), both
+/// quantized to 6 bits against the super-block's f16 maxima.
+void quantQ4_K(const float *x, uint8_t *b) {
+  uint8_t L[256];
+  float weights[32], mins[8], scales[8], maxScale = 0, maxMin = 0;
+  for (int j = 0; j < 8; ++j) {
+    float sumX2 = 0;
+    for (int l = 0; l < 32; ++l)
+      sumX2 += x[32 * j + l] * x[32 * j + l];
+    const float avX = std::sqrt(sumX2 / 32);
+    for (int l = 0; l < 32; ++l)
+      weights[l] = avX + std::fabs(x[32 * j + l]);
+    scales[j] = fitScaleMin(32, 15, x + 32 * j, weights, L + 32 * j, mins[j],
+                            -1.0f, 0.1f, 20);
+    maxScale = std::max(maxScale, scales[j]);
+    maxMin = std::max(maxMin, mins[j]);
+  }
+  const float invScale = maxScale > 0 ? 63.f / maxScale : 0.f;
+  const float invMin = maxMin > 0 ? 63.f / maxMin : 0.f;
+  uint8_t *sc = b + 4;
+  for (int j = 0; j < 8; ++j) {
+    const uint8_t ls = std::min<uint8_t>(63, uint8_t(nearestInt(invScale * scales[j])));
+    const uint8_t lm = std::min<uint8_t>(63, uint8_t(nearestInt(invMin * mins[j])));
+    if (j < 4) {
+      sc[j] = ls;
+      sc[j + 4] = lm;
+    } else {
+      sc[j + 4] = uint8_t((ls & 0xF) | ((lm & 0xF) << 4));
+      sc[j - 4] |= uint8_t((ls >> 4) << 6);
+      sc[j] |= uint8_t((lm >> 4) << 6);
+    }
+  }
+  const uint16_t hd = floatToHalf(maxScale / 63.f), hm = floatToHalf(maxMin / 63.f);
+  std::memcpy(b, &hd, 2);
+  std::memcpy(b + 2, &hm, 2);
+  for (int j = 0; j < 8; ++j) {
+    uint8_t s, m;
+    scaleMinK4(j, sc, s, m);
+    const float d = halfToFloat(hd) * s;
+    if (!d)
+      continue;
+    const float dm = halfToFloat(hm) * m;
+    for (int i = 0; i < 32; ++i)
+      L[32 * j + i] = uint8_t(std::max(0, std::min(15, nearestInt((x[32 * j + i] + dm) / d))));
+  }
+  uint8_t *q = b + 16;
+  for (int j = 0; j < 256; j += 64, q += 32)
+    for (int l = 0; l < 32; ++l)
+      q[l] = uint8_t(L[j + l] | (L[j + l + 32] << 4));
+}
+
+/// quantize_row_q6_K_ref: 16 sub-blocks of 16 with a symmetric scale each
+/// (fitScale on levels -32..31), the scales quantized to 8 bits.
+void quantQ6_K(const float *x, uint8_t *b) {
+  int8_t L[256];
+  float scales[16], maxScale = 0, maxAbsScale = 0;
+  for (int ib = 0; ib < 16; ++ib) {
+    scales[ib] = fitScale(16, 32, x + 16 * ib, L + 16 * ib);
+    if (std::fabs(scales[ib]) > maxAbsScale) {
+      maxAbsScale = std::fabs(scales[ib]);
+      maxScale = scales[ib];
+    }
+  }
+  uint8_t *ql = b, *qh = b + 128;
+  int8_t *sc = reinterpret_cast<int8_t *>(b + 192);
+  if (maxAbsScale < 1e-15f) {
+    std::memset(b, 0, 210);
+    return;
+  }
+  const float iscale = -128.f / maxScale;
+  const uint16_t hd = floatToHalf(1 / iscale);
+  std::memcpy(b + 208, &hd, 2);
+  for (int ib = 0; ib < 16; ++ib)
+    sc[ib] = int8_t(std::min(127, nearestInt(iscale * scales[ib])));
+  for (int j = 0; j < 16; ++j) {
+    const float d = halfToFloat(hd) * sc[j];
+    if (!d)
+      continue;
+    for (int i = 0; i < 16; ++i)
+      L[16 * j + i] = int8_t(std::max(-32, std::min(31, nearestInt(x[16 * j + i] / d))) + 32);
+  }
+  for (int j = 0; j < 256; j += 128, ql += 64, qh += 32)
+    for (int l = 0; l < 32; ++l) {
+      const uint8_t q1 = L[j + l] & 0xF, q2 = L[j + l + 32] & 0xF,
+                    q3 = L[j + l + 64] & 0xF, q4 = L[j + l + 96] & 0xF;
+      ql[l] = uint8_t(q1 | (q3 << 4));
+      ql[l + 32] = uint8_t(q2 | (q4 << 4));
+      qh[l] = uint8_t((L[j + l] >> 4) | ((L[j + l + 32] >> 4) << 2) |
+                      ((L[j + l + 64] >> 4) << 4) | ((L[j + l + 96] >> 4) << 6));
+    }
+}
+
 uint16_t floatToBF16(float f) {
   uint32_t x;
   std::memcpy(&x, &f, sizeof(x));
@@ -386,6 +597,8 @@ bool xformer::runtime::canQuantize(GGMLType type) {
   case GGMLType::Q8_0:
   case GGMLType::Q4_0:
   case GGMLType::Q4_1:
+  case GGMLType::Q4_K:
+  case GGMLType::Q6_K:
     return true;
   default:
     return false;
@@ -419,8 +632,10 @@ bool xformer::runtime::quantizeRow(GGMLType type, const float *src, void *dst,
   }
   void (*fn)(const float *, uint8_t *) = type == GGMLType::Q8_0   ? quantQ8_0
                                          : type == GGMLType::Q4_0 ? quantQ4_0
-                                                                  : quantQ4_1;
-  for (int64_t blk = 0; blk < n / 32; ++blk)
-    fn(src + blk * 32, d + blk * t->blockBytes);
+                                         : type == GGMLType::Q4_1 ? quantQ4_1
+                                         : type == GGMLType::Q4_K ? quantQ4_K
+                                                                  : quantQ6_K;
+  for (int64_t blk = 0; blk < n / t->blockElements; ++blk)
+    fn(src + blk * t->blockElements, d + blk * t->blockBytes);
   return true;
 }

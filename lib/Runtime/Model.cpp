@@ -518,8 +518,8 @@ Buffer quantizeWeight(const float *f, int64_t rows, int64_t cols,
   if (!canQuantize(traits.type)) {
     error = path + ": tensor '" + name + "' is " + stored +
             "; the model expects " + traits.name +
-            ", which xformer does not quantize to (it writes Q8_0, Q4_0 and "
-            "Q4_1; give a file that stores " + traits.name + ")";
+            ", which xformer does not quantize to (it writes Q8_0, Q4_0, "
+            "Q4_1, Q4_K and Q6_K; give a file that stores " + traits.name + ")";
     return nullptr;
   }
   const int64_t rowBytes = cols / traits.blockElements * traits.blockBytes;

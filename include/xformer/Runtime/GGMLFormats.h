@@ -27,7 +27,9 @@ uint16_t floatToHalf(float f);
 /// of blocks.
 bool dequantizeRow(GGMLType type, const void *src, float *dst, int64_t n);
 
-/// Whether quantizeRow writes `type` (F32, F16, BF16, Q8_0, Q4_0, Q4_1).
+/// Whether quantizeRow writes `type` (F32, F16, BF16, Q8_0, Q4_0, Q4_1,
+/// Q4_K, Q6_K), each as ggml's reference quantizer (quantize_row_*_ref)
+/// rounds, bit for bit.
 bool canQuantize(GGMLType type);
 /// Encodes `n` floats (a whole number of blocks) as `type` into `dst`
 /// (n / blockElements * blockBytes bytes). Returns false if the type is not

@@ -32,12 +32,14 @@
 #include "xformer/Runtime/GGMLFormats.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <immintrin.h>
 #include <string>
+#include <utility>
 #include <vector>
 
 using namespace xformer::runtime;
@@ -54,6 +56,7 @@ struct QuantRow {
   const float *d;
   const int32_t *sum;
   const int16_t *q16 = nullptr;
+  const float *dsum = nullptr; ///< d * sum per block, for the offsets.
 };
 
 void quantizeInput16(const float *x, int64_t n, int16_t *q, float *d) {
@@ -103,7 +106,7 @@ template <GGMLType T> constexpr int64_t blockBytes() {
 /// One output's dot product with one quantized row, in plain C++.
 template <GGMLType T>
 float rowDotScalar(const uint8_t *w, const QuantRow &x, int64_t blocks) {
-  float acc = 0.0f;
+  float acc = 0.0f, offset = 0.0f;
   for (int64_t b = 0; b < blocks; ++b) {
     const uint8_t *blk = w + b * blockBytes<T>();
     const int8_t *xq = x.q + b * kBlock;
@@ -117,14 +120,13 @@ float rowDotScalar(const uint8_t *w, const QuantRow &x, int64_t blocks) {
       const uint8_t *qs = blk + (T == GGMLType::Q4_0 ? 2 : 4);
       for (int j = 0; j < 16; ++j)
         dot += int32_t(qs[j] & 0x0f) * xq[j] + int32_t(qs[j] >> 4) * xq[j + 16];
-      if constexpr (T == GGMLType::Q4_0)
-        acc += half(blk) * x.d[b] * float(dot - 8 * x.sum[b]);
-      else
-        acc += half(blk) * x.d[b] * float(dot) +
-               half(blk + 2) * x.d[b] * float(x.sum[b]);
+      // The offsets summed apart, as the vector tiles sum them.
+      acc += half(blk) * x.d[b] * float(dot);
+      offset += (T == GGMLType::Q4_0 ? -8.0f * half(blk) : half(blk + 2)) *
+                x.dsum[b];
     }
   }
-  return acc;
+  return acc + offset;
 }
 
 #define XF_AVX2 "avx2,fma,f16c"
@@ -151,80 +153,121 @@ __attribute__((target(XF_AVX2))) inline __m256i unpackQ4(const uint8_t *w) {
   return _mm256_set_m128i(hi, lo);
 }
 
-/// The 8 partial integer dot products of a block (summing to the block's
-/// dot product). The 4-bit formats: nibbles (0 to 15) as the unsigned
-/// operand against 8-bit x; AVX2's vpmaddubsw sums pairs into 16 bits (no
-/// overflow: 2 * 15 * 127 < 2^15) and vpmaddwd those into 32, VNNI's
-/// vpdpbusd does both. Q8_0: its bytes widened to 16 bits against 16-bit
-/// x, two vpmaddwd (|w x| < 2^22 per pair).
+/// A weight block's values unpacked for the dot products, once per block
+/// and reused against every input row of a tile. The 4-bit formats: the
+/// nibbles (0 to 15) as the unsigned operand against 8-bit x; AVX2's
+/// vpmaddubsw sums pairs into 16 bits (no overflow: 2 * 15 * 127 < 2^15)
+/// and vpmaddwd those into 32, VNNI's vpdpbusd does both. Q8_0: its bytes
+/// widened to 16 bits against 16-bit x, vpmaddwd (|w x| < 2^22 per pair).
+struct Unpacked {
+  __m256i lo, hi;
+};
+
 template <GGMLType T>
-__attribute__((target(XF_AVX2))) inline __m256i
-blockDotAVX2(const uint8_t *qs, const QuantRow &x, int64_t b) {
+__attribute__((target(XF_AVX2))) inline Unpacked unpackAVX2(const uint8_t *qs) {
   if constexpr (T == GGMLType::Q8_0) {
     const __m128i *w = reinterpret_cast<const __m128i *>(qs);
+    return {_mm256_cvtepi8_epi16(_mm_loadu_si128(w)),
+            _mm256_cvtepi8_epi16(_mm_loadu_si128(w + 1))};
+  } else {
+    return {unpackQ4(qs), __m256i()};
+  }
+}
+
+/// The 8 partial integer dot products of an unpacked block with input row
+/// `x`'s block `b` (summing to the block's dot product).
+template <GGMLType T>
+__attribute__((target(XF_AVX2))) inline __m256i
+blockDotAVX2(const Unpacked &w, const QuantRow &x, int64_t b) {
+  if constexpr (T == GGMLType::Q8_0) {
     const __m256i *xv = reinterpret_cast<const __m256i *>(x.q16 + b * kBlock);
-    const __m256i lo = _mm256_madd_epi16(
-        _mm256_cvtepi8_epi16(_mm_loadu_si128(w)), _mm256_loadu_si256(xv));
-    const __m256i hi = _mm256_madd_epi16(
-        _mm256_cvtepi8_epi16(_mm_loadu_si128(w + 1)),
-        _mm256_loadu_si256(xv + 1));
-    return _mm256_add_epi32(lo, hi);
+    return _mm256_add_epi32(_mm256_madd_epi16(w.lo, _mm256_loadu_si256(xv)),
+                            _mm256_madd_epi16(w.hi, _mm256_loadu_si256(xv + 1)));
   } else {
     const __m256i xv =
         _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x.q + b * kBlock));
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(unpackQ4(qs), xv),
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(w.lo, xv),
                              _mm256_set1_epi16(1));
   }
 }
 
 template <GGMLType T>
 __attribute__((target(XF_VNNI))) inline __m256i
-blockDotVNNI(const uint8_t *qs, const QuantRow &x, int64_t b) {
+blockDotVNNI(const Unpacked &w, const QuantRow &x, int64_t b) {
   if constexpr (T == GGMLType::Q8_0) {
-    // One 512-bit vpmaddwd over the 32 pairs, folded to 8 lanes.
-    const __m512i w = _mm512_cvtepi8_epi16(
-        _mm256_loadu_si256(reinterpret_cast<const __m256i *>(qs)));
-    const __m512i p = _mm512_madd_epi16(
-        w, _mm512_loadu_si512(x.q16 + b * kBlock));
-    return _mm256_add_epi32(_mm512_castsi512_si256(p),
-                            _mm512_extracti64x4_epi64(p, 1));
+    const __m256i *xv = reinterpret_cast<const __m256i *>(x.q16 + b * kBlock);
+    return _mm256_dpwssd_epi32(
+        _mm256_dpwssd_epi32(_mm256_setzero_si256(), w.lo,
+                            _mm256_loadu_si256(xv)),
+        w.hi, _mm256_loadu_si256(xv + 1));
   } else {
     const __m256i xv =
         _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x.q + b * kBlock));
-    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), unpackQ4(qs), xv);
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), w.lo, xv);
   }
 }
 
-/// One output's dot product with one quantized row: per block the partial
-/// dot products, converted to float and scaled, accumulate in a vector;
-/// the formats' offsets (Q4_0's -8, Q4_1's min) in a scalar. A function's
-/// target cannot depend on a template argument, so the body is defined
-/// once per instruction set by this macro.
-#define XF_DEFINE_ROW_DOT(NAME, TARGET, BLOCK_DOT)                             \
-  template <GGMLType T>                                                        \
-  __attribute__((target(TARGET))) float NAME(const uint8_t *w,                 \
-                                             const QuantRow &x,                \
-                                             int64_t blocks) {                 \
-    __m256 acc = _mm256_setzero_ps();                                          \
-    float offset = 0.0f;                                                       \
+/// A tile of MR outputs by NR input rows: each weight block is read and
+/// unpacked once for the NR rows, the MR x NR partial sums accumulate in
+/// vectors (independent chains, so the FMA latency is hidden even for one
+/// row). The formats' offsets (Q4_0's -8, Q4_1's min) are a dot product
+/// over blocks of the weight row's per-block constant with the row's
+/// dx * sum(qx), done after the loop from `consts` (MR x blocks floats).
+/// A function's target cannot depend on a template argument, so the body
+/// is defined once per instruction set by this macro.
+#define XF_DEFINE_TILE(NAME, TARGET, BLOCK_DOT)                                \
+  template <GGMLType T, int MR, int NR>                                        \
+  __attribute__((target(TARGET))) void NAME(                                   \
+      const uint8_t *w, int64_t rowBytes, const QuantRow *x, int64_t blocks,   \
+      float *consts, float *out) {                                             \
+    __m256 acc[MR][NR];                                                        \
+    _Pragma("GCC unroll 4") for (int i = 0; i < MR; ++i)                       \
+        _Pragma("GCC unroll 4") for (int j = 0; j < NR; ++j) acc[i][j] =       \
+            _mm256_setzero_ps();                                               \
     for (int64_t b = 0; b < blocks; ++b) {                                     \
-      const uint8_t *blk = w + b * blockBytes<T>();                            \
-      const float scale = halfF16C(blk) * x.d[b];                              \
-      const uint8_t *qs = blk + (T == GGMLType::Q4_1 ? 4 : 2);                 \
-      const __m256i p = BLOCK_DOT<T>(qs, x, b);                                \
-      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(scale),      \
-                            acc);                                              \
-      if constexpr (T == GGMLType::Q4_0)                                       \
-        offset -= 8.0f * scale * float(x.sum[b]);                              \
-      else if constexpr (T == GGMLType::Q4_1)                                  \
-        offset += halfF16C(blk + 2) * x.d[b] * float(x.sum[b]);                \
+      _Pragma("GCC unroll 4") for (int i = 0; i < MR; ++i) {                   \
+        const uint8_t *blk = w + i * rowBytes + b * blockBytes<T>();           \
+        const float dw = halfF16C(blk);                                        \
+        if constexpr (T == GGMLType::Q4_0)                                     \
+          consts[i * blocks + b] = -8.0f * dw;                                 \
+        else if constexpr (T == GGMLType::Q4_1)                                \
+          consts[i * blocks + b] = halfF16C(blk + 2);                          \
+        const __m256 dwv = _mm256_set1_ps(dw);                                 \
+        const Unpacked u =                                                     \
+            unpackAVX2<T>(blk + (T == GGMLType::Q4_1 ? 4 : 2));                \
+        _Pragma("GCC unroll 4") for (int j = 0; j < NR; ++j) acc[i][j] =       \
+            _mm256_fmadd_ps(                                                   \
+                _mm256_mul_ps(_mm256_cvtepi32_ps(BLOCK_DOT<T>(u, x[j], b)),    \
+                              _mm256_broadcast_ss(x[j].d + b)),                \
+                dwv, acc[i][j]);                                               \
+      }                                                                        \
     }                                                                          \
-    return hsum(acc) + offset;                                                 \
+    _Pragma("GCC unroll 4") for (int i = 0; i < MR; ++i)                       \
+        _Pragma("GCC unroll 4") for (int j = 0; j < NR; ++j) {                 \
+      float v = hsum(acc[i][j]);                                               \
+      if constexpr (T != GGMLType::Q8_0) {                                     \
+        const float *c = consts + i * blocks;                                  \
+        float o = 0.0f;                                                        \
+        for (int64_t b = 0; b < blocks; ++b)                                   \
+          o += c[b] * x[j].dsum[b];                                            \
+        v += o;                                                                \
+      }                                                                        \
+      out[i * NR + j] = v;                                                     \
+    }                                                                          \
   }
 
-XF_DEFINE_ROW_DOT(rowDotAVX2, XF_AVX2, blockDotAVX2)
-XF_DEFINE_ROW_DOT(rowDotVNNI, XF_VNNI, blockDotVNNI)
-#undef XF_DEFINE_ROW_DOT
+XF_DEFINE_TILE(tileAVX2, XF_AVX2, blockDotAVX2)
+XF_DEFINE_TILE(tileVNNI, XF_VNNI, blockDotVNNI)
+#undef XF_DEFINE_TILE
+
+/// The plain C++ tile: one output and one row at a time.
+template <GGMLType T, int MR, int NR>
+void tileScalar(const uint8_t *w, int64_t rowBytes, const QuantRow *x,
+                int64_t blocks, float *, float *out) {
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j)
+      out[i * NR + j] = rowDotScalar<T>(w + i * rowBytes, x[j], blocks);
+}
 
 std::atomic<int> forced{-1};
 
@@ -240,33 +283,66 @@ BlockISA bestISA() {
   return BlockISA::Scalar;
 }
 
-using RowDot = float (*)(const uint8_t *, const QuantRow &, int64_t);
+constexpr int kMaxTile = 4;
+using Tile = void (*)(const uint8_t *, int64_t, const QuantRow *, int64_t,
+                      float *, float *);
 
-template <GGMLType T> RowDot rowDotFor(BlockISA isa) {
+template <GGMLType T, int MR, int... NR>
+constexpr std::array<Tile, kMaxTile> tileRow(BlockISA isa,
+                                             std::integer_sequence<int, NR...>) {
   switch (isa) {
   case BlockISA::AVX512VNNI:
-    return rowDotVNNI<T>;
+    return {tileVNNI<T, MR, NR + 1>...};
   case BlockISA::AVX2:
-    return rowDotAVX2<T>;
+    return {tileAVX2<T, MR, NR + 1>...};
   case BlockISA::Scalar:
     break;
   }
-  return rowDotScalar<T>;
+  return {tileScalar<T, MR, NR + 1>...};
 }
 
+/// Every tile shape up to kMaxTile x kMaxTile on `isa`: [MR - 1][NR - 1].
+template <GGMLType T, int... MR>
+std::array<std::array<Tile, kMaxTile>, kMaxTile>
+tilesFor(BlockISA isa, std::integer_sequence<int, MR...>) {
+  return {tileRow<T, MR + 1>(isa, std::make_integer_sequence<int, kMaxTile>())...};
+}
+
+/// Outputs are split into chunks over the pool; in a chunk, rows go by
+/// tiles of NR and outputs by tiles of MR, so a chunk's weights (a few tens
+/// of KB) stay in L2 while each row tile passes over them. AVX2 has 16
+/// vector registers: 2 x 4 tiles when there are rows to share a weight
+/// block, 4 x 1 for one row; AVX-512's 32 take 4 x 4.
 template <GGMLType T>
 void run(const LinearArgs &a, const std::vector<QuantRow> &rows, BlockISA isa) {
   const int64_t blocks = a.in / kBlock, rowBytes = blocks * blockBytes<T>();
-  const RowDot dot = rowDotFor<T>(isa);
+  const auto tiles =
+      tilesFor<T>(isa, std::make_integer_sequence<int, kMaxTile>());
+  int64_t nrMax = isa == BlockISA::Scalar ? 1 : std::min<int64_t>(4, a.rows);
+  const int64_t mrMax = getenv("MR") ? atoi(getenv("MR")) : isa == BlockISA::AVX2 && nrMax > 1 ? 2 : 4;
+  nrMax = getenv("NR") ? std::min<int64_t>(atoi(getenv("NR")), nrMax) : nrMax;
   const uint8_t *w = static_cast<const uint8_t *>(a.weightBlocks);
   const int64_t threads = std::max<int64_t>(1, numThreads());
-  const int64_t chunk =
+  int64_t chunk =
       std::max<int64_t>(16, (a.out + 4 * threads - 1) / (4 * threads));
+  chunk = (chunk + mrMax - 1) / mrMax * mrMax;
   parallelFor((a.out + chunk - 1) / chunk, [&](int64_t c) {
-    const int64_t o1 = std::min(a.out, (c + 1) * chunk);
-    for (int64_t o = c * chunk; o < o1; ++o)
-      for (int64_t r = 0; r < a.rows; ++r)
-        finish(a, r, o, dot(w + o * rowBytes, rows[size_t(r)], blocks));
+    thread_local std::vector<float> consts;
+    consts.resize(size_t(kMaxTile * blocks));
+    float out[kMaxTile * kMaxTile];
+    const int64_t o0 = c * chunk, o1 = std::min(a.out, o0 + chunk);
+    for (int64_t r = 0; r < a.rows; r += nrMax) {
+      const int64_t nr = std::min(nrMax, a.rows - r);
+      for (int64_t o = o0; o < o1; o += mrMax) {
+        const int64_t mr = std::min(mrMax, o1 - o);
+        tiles[size_t(mr - 1)][size_t(nr - 1)](w + o * rowBytes, rowBytes,
+                                              rows.data() + r, blocks,
+                                              consts.data(), out);
+        for (int64_t i = 0; i < mr; ++i)
+          for (int64_t j = 0; j < nr; ++j)
+            finish(a, r + j, o + i, out[i * nr + j]);
+      }
+    }
   });
 }
 
@@ -342,6 +418,7 @@ bool xformer::runtime::cpu::blockLinear(const LinearArgs &a,
   thread_local std::vector<int16_t> q16;
   thread_local std::vector<float> d;
   thread_local std::vector<int32_t> sums;
+  thread_local std::vector<float> dsums;
   const int64_t blocks = a.in / kBlock;
   const bool wide = a.blockType == GGMLType::Q8_0;
   if (wide)
@@ -350,6 +427,7 @@ bool xformer::runtime::cpu::blockLinear(const LinearArgs &a,
     q.resize(size_t(a.rows * a.in));
   d.resize(size_t(a.rows * blocks));
   sums.resize(size_t(a.rows * blocks));
+  dsums.resize(size_t(a.rows * blocks));
   std::vector<QuantRow> rows(size_t(a.rows));
   for (int64_t r = 0; r < a.rows; ++r) {
     if (wide) {
@@ -361,8 +439,11 @@ bool xformer::runtime::cpu::blockLinear(const LinearArgs &a,
     }
     quantizeInput(a.input + r * a.in, a.in, q.data() + r * a.in,
                   d.data() + r * blocks, sums.data() + r * blocks);
+    for (int64_t b = r * blocks; b < (r + 1) * blocks; ++b)
+      dsums[size_t(b)] = d[size_t(b)] * float(sums[size_t(b)]);
     rows[size_t(r)] = {q.data() + r * a.in, d.data() + r * blocks,
-                       sums.data() + r * blocks};
+                       sums.data() + r * blocks, nullptr,
+                       dsums.data() + r * blocks};
   }
   const BlockISA isa = blockISA();
   switch (a.blockType) {

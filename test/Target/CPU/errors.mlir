@@ -5,7 +5,7 @@
 // RUN: sed -n '/^\/\/ CASE-BF16-ARG/,/^\/\/ END/p' %s | not xformer-compile --emit=source 2>&1 | FileCheck %s --check-prefix=BF16
 // BF16: error: argument #0 of @forward must be a static tensor of f32, i64, i32 or i1, not 'tensor<2x8xbf16>'
 // RUN: sed -n '/^\/\/ CASE-BF16-WEIGHT/,/^\/\/ END/p' %s | not xformer-compile --emit=source 2>&1 | FileCheck %s --check-prefix=BF16W
-// BF16W: error: the CPU target has no kernels for element type 'bf16' yet (f32, i64, i32, i1; bf16 for linear weights)
+// BF16W: error: the CPU target has no kernels for element type 'bf16' yet (f32, i64, i32, i1; bf16 for linear weights; ggml blocks for linear weights and embedding tables)
 
 // RUN: not xformer-compile %S/../../Examples/gpt2-fused.mlir --precision=fp8 -o %t.so 2>&1 | FileCheck %s --check-prefix=PRECISION
 // PRECISION: xformer-compile: --precision must be f32 or bf16, not 'fp8'
