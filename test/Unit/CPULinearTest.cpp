@@ -457,7 +457,8 @@ TEST(CPULinear, GGMLBlocksMatchDequantizedProduct) {
   const GGMLType types[] = {GGMLType::Q8_0, GGMLType::Q4_0, GGMLType::Q4_1};
   const BlockISA isas[] = {BlockISA::Scalar, BlockISA::AVX2,
                            BlockISA::AVX512VNNI};
-  const int64_t shapes[][3] = {{1, 32, 1}, {3, 96, 17}, {9, 576, 200},
+  const int64_t shapes[][3] = {{1, 32, 1}, {1, 96, 5}, {1, 576, 33},
+                               {3, 96, 17}, {9, 576, 200},
                                {2, 1536, 67}};
   int paths = 0;
   for (BlockISA isa : isas) {
