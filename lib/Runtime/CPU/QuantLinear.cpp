@@ -2,19 +2,18 @@
 //
 // y = act(x W^T + bias) + residual with W in ggml's Q8_0, Q4_0 or Q4_1
 // blocks of 32, read as stored. Each input row is first quantized per block
-// of 32, with the integer sum of each block kept for the formats with an
-// offset; a block's contribution is then an integer dot product of 32 pairs
-// scaled by the two scales:
-//   Q8_0: dw dx sum(qw qx)                  x in 16 bits (d = max|x| / 32767)
-//   Q4_0: dw dx (sum(q4 qx) - 8 sum(qx))    x in 8 bits (d = max|x| / 127)
-//   Q4_1: dw dx sum(q4 qx) + mw dx sum(qx)  x in 8 bits
-// The 4-bit formats take llama.cpp's 8-bit inputs (one vpdpbusd per block).
-// Q8_0 takes 16-bit inputs (two vpmaddwd per block): Q8_0 holds what is
-// most sensitive, the LM head and embeddings of llama.cpp's 4-bit files,
-// and 8-bit inputs there cost SmolLM2's Q4_1 file 2 points of next-token
-// agreement with the f32 model (96.4% against 98.4%); Q8_0's weight
-// bytes bound its speed, not the extra multiply.
-// The dot products run on AVX512-VNNI (vpdpbusd), AVX2 (vpmaddubsw) or
+// of 32 to 16 bits (d = max|x| / 32767), with d times the integer sum of
+// each block kept for the formats with an offset; a block's contribution
+// is then an integer dot product of 32 pairs scaled by the two scales:
+//   Q8_0: dw dx sum(qw qx)
+//   Q4_0: dw dx sum(q4 qx) - 8 dw (dx sum(qx))
+//   Q4_1: dw dx sum(q4 qx) + mw (dx sum(qx))
+// llama.cpp quantizes the inputs to 8 bits (one vpdpbusd per block); 16
+// bits cost one more instruction per block and keep the result that close
+// to the product with the weights as stored: on SmolLM2's Q4_1 file, 8-bit
+// inputs agree with transformers (the same weights, f32 inputs) on 96% of
+// next tokens, as llama.cpp does, 16-bit ones on over 98%.
+// The dot products run on AVX512-VNNI (vpdpwssd), AVX2 (vpmaddwd) or
 // plain C++, chosen at run time from the CPU: this file is compiled for the
 // baseline x86-64 and each vector path carries its own target attribute, so
 // a library built on one machine runs on any other. Outputs are spread over
@@ -49,17 +48,16 @@ namespace {
 
 constexpr int64_t kBlock = 32;
 
-/// An input row quantized per block: 32 int8 values (or int16, for Q8_0),
-/// the scale and the integer sum of each block.
+/// An input row quantized per block: 32 int16 values and the scale of
+/// each block, and the scale times the block's integer sum.
 struct QuantRow {
-  const int8_t *q;
+  const int16_t *q;
   const float *d;
-  const int32_t *sum;
-  const int16_t *q16 = nullptr;
-  const float *dsum = nullptr; ///< d * sum per block, for the offsets.
+  const float *dsum;
 };
 
-void quantizeInput16(const float *x, int64_t n, int16_t *q, float *d) {
+void quantizeInput(const float *x, int64_t n, int16_t *q, float *d,
+                   float *dsum) {
   for (int64_t b = 0; b < n / kBlock; ++b) {
     const float *xb = x + b * kBlock;
     float amax = 0.0f;
@@ -67,28 +65,14 @@ void quantizeInput16(const float *x, int64_t n, int16_t *q, float *d) {
       amax = std::max(amax, std::fabs(xb[j]));
     const float scale = amax / 32767.0f,
                 inv = scale != 0.0f ? 1.0f / scale : 0.0f;
-    for (int64_t j = 0; j < kBlock; ++j)
-      q[b * kBlock + j] = int16_t(std::nearbyint(xb[j] * inv));
-    d[b] = scale;
-  }
-}
-
-void quantizeInput(const float *x, int64_t n, int8_t *q, float *d,
-                   int32_t *sum) {
-  for (int64_t b = 0; b < n / kBlock; ++b) {
-    const float *xb = x + b * kBlock;
-    float amax = 0.0f;
-    for (int64_t j = 0; j < kBlock; ++j)
-      amax = std::max(amax, std::fabs(xb[j]));
-    const float scale = amax / 127.0f, inv = scale != 0.0f ? 1.0f / scale : 0.0f;
-    int32_t s = 0;
+    int32_t sum = 0;
     for (int64_t j = 0; j < kBlock; ++j) {
-      const int8_t v = int8_t(std::nearbyint(xb[j] * inv));
+      const int16_t v = int16_t(std::nearbyint(xb[j] * inv));
       q[b * kBlock + j] = v;
-      s += v;
+      sum += v;
     }
     d[b] = scale;
-    sum[b] = s;
+    dsum[b] = scale * float(sum);
   }
 }
 
@@ -109,12 +93,11 @@ float rowDotScalar(const uint8_t *w, const QuantRow &x, int64_t blocks) {
   float acc = 0.0f, offset = 0.0f;
   for (int64_t b = 0; b < blocks; ++b) {
     const uint8_t *blk = w + b * blockBytes<T>();
-    const int8_t *xq = x.q + b * kBlock;
+    const int16_t *xq = x.q + b * kBlock;
     int32_t dot = 0;
     if constexpr (T == GGMLType::Q8_0) {
-      const int16_t *xq16 = x.q16 + b * kBlock;
       for (int j = 0; j < 32; ++j)
-        dot += int32_t(int8_t(blk[2 + j])) * xq16[j];
+        dot += int32_t(int8_t(blk[2 + j])) * xq[j];
       acc += half(blk) * x.d[b] * float(dot);
     } else {
       const uint8_t *qs = blk + (T == GGMLType::Q4_0 ? 2 : 4);
@@ -149,20 +132,11 @@ __attribute__((target(XF_AVX2))) inline __m256 halfBroadcast(const uint8_t *p) {
   return _mm256_cvtph_ps(_mm_set1_epi16(short(h)));
 }
 
-__attribute__((target(XF_AVX2))) inline __m256i unpackQ4(const uint8_t *w) {
-  const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i *>(w));
-  const __m128i mask = _mm_set1_epi8(0x0f);
-  const __m128i lo = _mm_and_si128(bytes, mask);
-  const __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), mask);
-  return _mm256_set_m128i(hi, lo);
-}
-
-/// A weight block's values unpacked for the dot products, once per block
-/// and reused against every input row of a tile. The 4-bit formats: the
-/// nibbles (0 to 15) as the unsigned operand against 8-bit x; AVX2's
-/// vpmaddubsw sums pairs into 16 bits (no overflow: 2 * 15 * 127 < 2^15)
-/// and vpmaddwd those into 32, VNNI's vpdpbusd does both. Q8_0: its bytes
-/// widened to 16 bits against 16-bit x, vpmaddwd (|w x| < 2^22 per pair).
+/// A weight block's 32 values widened to 16 bits for the dot products,
+/// once per block and reused against every input row of a tile: elements
+/// 0-15 in `lo`, 16-31 in `hi` (Q4's low and high nibbles). A pair's
+/// products sum into 32 bits by vpmaddwd, or VNNI's vpdpwssd: |w x| <=
+/// 128 * 32767 per product, so no sum of 32 overflows.
 struct Unpacked {
   __m256i lo, hi;
 };
@@ -174,7 +148,10 @@ __attribute__((target(XF_AVX2))) inline Unpacked unpackAVX2(const uint8_t *qs) {
     return {_mm256_cvtepi8_epi16(_mm_loadu_si128(w)),
             _mm256_cvtepi8_epi16(_mm_loadu_si128(w + 1))};
   } else {
-    return {unpackQ4(qs), __m256i()};
+    const __m256i bytes = _mm256_cvtepu8_epi16(
+        _mm_loadu_si128(reinterpret_cast<const __m128i *>(qs)));
+    return {_mm256_and_si256(bytes, _mm256_set1_epi16(0x0f)),
+            _mm256_srli_epi16(bytes, 4)};
   }
 }
 
@@ -183,32 +160,18 @@ __attribute__((target(XF_AVX2))) inline Unpacked unpackAVX2(const uint8_t *qs) {
 template <GGMLType T>
 __attribute__((target(XF_AVX2))) inline __m256i
 blockDotAVX2(const Unpacked &w, const QuantRow &x, int64_t b) {
-  if constexpr (T == GGMLType::Q8_0) {
-    const __m256i *xv = reinterpret_cast<const __m256i *>(x.q16 + b * kBlock);
-    return _mm256_add_epi32(_mm256_madd_epi16(w.lo, _mm256_loadu_si256(xv)),
-                            _mm256_madd_epi16(w.hi, _mm256_loadu_si256(xv + 1)));
-  } else {
-    const __m256i xv =
-        _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x.q + b * kBlock));
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(w.lo, xv),
-                             _mm256_set1_epi16(1));
-  }
+  const __m256i *xv = reinterpret_cast<const __m256i *>(x.q + b * kBlock);
+  return _mm256_add_epi32(_mm256_madd_epi16(w.lo, _mm256_loadu_si256(xv)),
+                          _mm256_madd_epi16(w.hi, _mm256_loadu_si256(xv + 1)));
 }
 
 template <GGMLType T>
 __attribute__((target(XF_VNNI))) inline __m256i
 blockDotVNNI(const Unpacked &w, const QuantRow &x, int64_t b) {
-  if constexpr (T == GGMLType::Q8_0) {
-    const __m256i *xv = reinterpret_cast<const __m256i *>(x.q16 + b * kBlock);
-    return _mm256_dpwssd_epi32(
-        _mm256_dpwssd_epi32(_mm256_setzero_si256(), w.lo,
-                            _mm256_loadu_si256(xv)),
-        w.hi, _mm256_loadu_si256(xv + 1));
-  } else {
-    const __m256i xv =
-        _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x.q + b * kBlock));
-    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), w.lo, xv);
-  }
+  const __m256i *xv = reinterpret_cast<const __m256i *>(x.q + b * kBlock);
+  return _mm256_dpwssd_epi32(_mm256_dpwssd_epi32(_mm256_setzero_si256(), w.lo,
+                                                 _mm256_loadu_si256(xv)),
+                             w.hi, _mm256_loadu_si256(xv + 1));
 }
 
 /// A tile of MR outputs by NR input rows: each weight block is read and
@@ -471,35 +434,17 @@ bool xformer::runtime::cpu::blockLinear(const LinearArgs &a,
     return true;
   }
   // The input rows quantized once, on the calling thread's buffers.
-  thread_local std::vector<int8_t> q;
-  thread_local std::vector<int16_t> q16;
-  thread_local std::vector<float> d;
-  thread_local std::vector<int32_t> sums;
-  thread_local std::vector<float> dsums;
+  thread_local std::vector<int16_t> q;
+  thread_local std::vector<float> d, dsums;
   const int64_t blocks = a.in / kBlock;
-  const bool wide = a.blockType == GGMLType::Q8_0;
-  if (wide)
-    q16.resize(size_t(a.rows * a.in));
-  else
-    q.resize(size_t(a.rows * a.in));
+  q.resize(size_t(a.rows * a.in));
   d.resize(size_t(a.rows * blocks));
-  sums.resize(size_t(a.rows * blocks));
   dsums.resize(size_t(a.rows * blocks));
   std::vector<QuantRow> rows(size_t(a.rows));
   for (int64_t r = 0; r < a.rows; ++r) {
-    if (wide) {
-      quantizeInput16(a.input + r * a.in, a.in, q16.data() + r * a.in,
-                      d.data() + r * blocks);
-      rows[size_t(r)] = {nullptr, d.data() + r * blocks, nullptr,
-                         q16.data() + r * a.in};
-      continue;
-    }
     quantizeInput(a.input + r * a.in, a.in, q.data() + r * a.in,
-                  d.data() + r * blocks, sums.data() + r * blocks);
-    for (int64_t b = r * blocks; b < (r + 1) * blocks; ++b)
-      dsums[size_t(b)] = d[size_t(b)] * float(sums[size_t(b)]);
+                  d.data() + r * blocks, dsums.data() + r * blocks);
     rows[size_t(r)] = {q.data() + r * a.in, d.data() + r * blocks,
-                       sums.data() + r * blocks, nullptr,
                        dsums.data() + r * blocks};
   }
   const BlockISA isa = blockISA();
