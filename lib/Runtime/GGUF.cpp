@@ -416,9 +416,7 @@ std::unique_ptr<GGUFFile> GGUFFile::open(const std::string &path,
   std::unique_ptr<GGUFFile> f(new GGUFFile());
   f->filePath = path;
   f->size = size_t(st.st_size);
-  f->device = uint64_t(st.st_dev);
-  f->inode = uint64_t(st.st_ino);
-  f->mtimeNs = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  f->identity = FileIdentity::of(st);
   if (f->size > 0) {
     void *m = ::mmap(nullptr, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (m == MAP_FAILED) {
@@ -436,23 +434,7 @@ std::unique_ptr<GGUFFile> GGUFFile::open(const std::string &path,
 }
 
 bool GGUFFile::unchanged(std::string &error) const {
-  if (!mapping)
-    return true;
-  struct stat st;
-  if (::stat(filePath.c_str(), &st) != 0) {
-    error = filePath + ": the weights file of an open model is gone";
-    return false;
-  }
-  const int64_t mtime =
-      int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  if (uint64_t(st.st_dev) != device || uint64_t(st.st_ino) != inode ||
-      uint64_t(st.st_size) != size || mtime != mtimeNs) {
-    error = filePath + ": the weights file changed while the model was open "
-                       "(opened with XF_OPEN_MMAP, which reads it in place): "
-                       "reopen the model";
-    return false;
-  }
-  return true;
+  return !mapping || identity.matches(filePath, error);
 }
 
 std::unique_ptr<GGUFFile> GGUFFile::parse(const void *data, size_t size,

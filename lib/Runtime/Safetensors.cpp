@@ -102,9 +102,7 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
   file->path = path;
   file->mapping = static_cast<const uint8_t *>(map);
   file->mappingSize = size;
-  file->device = st.st_dev;
-  file->inode = st.st_ino;
-  file->mtimeNs = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  file->identity = FileIdentity::of(st);
 
   uint64_t headerLen = 0;
   for (int i = 7; i >= 0; --i)
@@ -327,21 +325,7 @@ std::vector<std::string> SafetensorsCheckpoint::names() const {
 }
 
 bool SafetensorsFile::unchanged(std::string &error) const {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    error = path + ": the weights file of an open model is gone";
-    return false;
-  }
-  const int64_t mtime =
-      int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  if (uint64_t(st.st_dev) != device || uint64_t(st.st_ino) != inode ||
-      uint64_t(st.st_size) != mappingSize || mtime != mtimeNs) {
-    error = path + ": the weights file changed while the model was open "
-                   "(opened with XF_OPEN_MMAP, which reads it in place): "
-                   "reopen the model";
-    return false;
-  }
-  return true;
+  return identity.matches(path, error);
 }
 
 bool SafetensorsCheckpoint::unchanged(std::string &error) const {

@@ -135,8 +135,9 @@ def Xformer_LinearOp : Xformer_Op<"linear", [Pure]> {
     and bias, activation and residual stay f32 (what AVX512-BF16, AMX and
     tensor cores compute). Or the weight is in ggml blocks
     (`!xformer.ggml<q4_k>`, stored `[out, in]`) under an `f32` input: the
-    input is quantized to 8 bits per block of 32 and each block's products
-    are an integer dot product times the two scales (llama.cpp's scheme).
+    input is quantized to 16 bits per block of 32 and each block's products
+    are an integer dot product times the two scales (llama.cpp's scheme
+    with 8 bits).
 
     ```mlir
     %y = xformer.linear %x, %w, %b

@@ -20,9 +20,10 @@ def Xformer_GGMLType : TypeDef<Xformer_Dialect, "GGML"> {
     tensor of that type, so the runtime binds a GGUF tensor in place.
 
     A linear over such a weight (f32 input and result) computes on the
-    blocks as stored: the input is quantized per block of 32 to 8 bits and
-    the products are integer dot products, scaled per block (llama.cpp's
-    scheme). An embedding over such a table decodes the rows it looks up.
+    blocks as stored: the input is quantized per block of 32 to 16 bits
+    and the products are integer dot products, scaled per block (llama.cpp's
+    scheme with 8 bits). An embedding over such a table decodes the rows it
+    looks up.
 
     ```mlir
     %w = xformer.weight "blk.0.attn_q.weight" : tensor<576x576x!xformer.ggml<q4_1>>

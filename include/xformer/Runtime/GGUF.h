@@ -15,6 +15,8 @@
 #ifndef XFORMER_RUNTIME_GGUF_H
 #define XFORMER_RUNTIME_GGUF_H
 
+#include "xformer/Runtime/FileIdentity.h"
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -159,8 +161,7 @@ private:
   size_t size = 0;
   void *mapping = nullptr;       // mmap'd file, or
   std::vector<uint8_t> owned;    // the bytes given to parse()
-  uint64_t device = 0, inode = 0;
-  int64_t mtimeNs = 0;
+  FileIdentity identity;
   uint32_t fileVersion = 0;
   uint64_t align = 32, dataStart = 0;
   std::map<std::string, GGUFValue> meta;

@@ -13,6 +13,8 @@
 #ifndef XFORMER_RUNTIME_SAFETENSORS_H
 #define XFORMER_RUNTIME_SAFETENSORS_H
 
+#include "xformer/Runtime/FileIdentity.h"
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -85,8 +87,7 @@ private:
   const uint8_t *mapping = nullptr;
   uint64_t mappingSize = 0;
   uint64_t dataStart = 0;
-  uint64_t device = 0, inode = 0;
-  int64_t mtimeNs = 0;
+  FileIdentity identity;
   std::vector<TensorInfo> tensorList;
   std::map<std::string, size_t> index;
   std::map<std::string, std::string> meta;

@@ -29,6 +29,7 @@
 #include "ThreadPool.h"
 
 #include "xformer/Runtime/GGMLFormats.h"
+#include "xformer/Support/GGMLBlocks.h"
 
 #include <algorithm>
 #include <array>
@@ -82,9 +83,9 @@ inline float half(const uint8_t *p) {
   return halfToFloat(h);
 }
 
-/// Bytes of a block of each format.
+/// Bytes of a block of each format, from the shared table.
 template <GGMLType T> constexpr int64_t blockBytes() {
-  return T == GGMLType::Q8_0 ? 34 : T == GGMLType::Q4_0 ? 18 : 20;
+  return xformer::ggmlBlockLayout(uint32_t(T))->blockBytes;
 }
 
 /// One output's dot product with one quantized row, in plain C++.
@@ -176,12 +177,11 @@ blockDotVNNI(const Unpacked &w, const QuantRow &x, int64_t b) {
 
 /// A tile of MR outputs by NR input rows: each weight block is read and
 /// unpacked once for the NR rows, the MR x NR partial sums accumulate in
-/// vectors (independent chains, so the FMA latency is hidden even for one
-/// row). The formats' offsets (Q4_0's -8, Q4_1's min) are a dot product
-/// over blocks of the weight row's per-block constant with the row's
-/// dx * sum(qx), done after the loop from `consts` (MR x blocks floats).
-/// A function's target cannot depend on a template argument, so the body
-/// is defined once per instruction set by this macro.
+/// vectors. The formats' offsets (Q4_0's -8 dw, Q4_1's min) accumulate per
+/// output as one 128-bit FMA per block with the NR rows' dx * sum(qx),
+/// interleaved by 4 in `dsum4`. A function's target cannot depend on a
+/// template argument, so the body is defined once per instruction set by
+/// XF_DEFINE_TILE (after XF_UNROLL4).
 /// `__VA_ARGS__` once for each I < N (N <= 4), with I a constant: loops
 /// over a tile's accumulators written out, so that they live in registers
 /// (GCC keeps an array indexed in a loop in memory, unrolled or not).
@@ -335,9 +335,9 @@ void run(const LinearArgs &a, const std::vector<QuantRow> &rows, BlockISA isa) {
   chunk = (chunk + mrMax - 1) / mrMax * mrMax;
   // Each row tile's d * sum(qx) per block, interleaved by 4 (zero past
   // the last row): the 4-bit formats' offsets as one 128-bit FMA per
-  // output and block.
-  thread_local std::vector<float> dsum4Buffer;
-  std::vector<float> &dsum4 = dsum4Buffer; // the caller's, on every thread
+  // output and block. The buffer is the calling thread's; the pool's
+  // threads read it through dsum4Data.
+  thread_local std::vector<float> dsum4;
   const int64_t tilesOfRows = (a.rows + nrMax - 1) / nrMax;
   if (T != GGMLType::Q8_0) {
     dsum4.assign(size_t(tilesOfRows * blocks * 4), 0.0f);
@@ -346,13 +346,14 @@ void run(const LinearArgs &a, const std::vector<QuantRow> &rows, BlockISA isa) {
         dsum4[size_t(((r / nrMax) * blocks + b) * 4 + r % nrMax)] =
             rows[size_t(r)].dsum[b];
   }
+  const float *dsum4Data = dsum4.data();
   parallelFor((a.out + chunk - 1) / chunk, [&](int64_t c) {
     float out[kMaxTile * kMaxTile];
     const int64_t o0 = c * chunk, o1 = std::min(a.out, o0 + chunk);
     for (int64_t r = 0; r < a.rows; r += nrMax) {
       const int64_t nr = std::min(nrMax, a.rows - r);
       const float *offsets =
-          T != GGMLType::Q8_0 ? dsum4.data() + (r / nrMax) * blocks * 4 : nullptr;
+          T != GGMLType::Q8_0 ? dsum4Data + (r / nrMax) * blocks * 4 : nullptr;
       for (int64_t o = o0; o < o1; o += mrMax) {
         const int64_t mr = std::min(mrMax, o1 - o);
         tiles[size_t(mr - 1)][size_t(nr - 1)](w + o * rowBytes, rowBytes,

@@ -35,8 +35,8 @@ struct LinearArgs {
   const uint16_t *weightBF16 = nullptr;
   /// Or the weight as ggml blocks of `blockType` (Q8_0, Q4_0 or Q4_1),
   /// [out, in] (not transposed), each row in / 32 blocks. The input is
-  /// quantized to 8 bits per block of 32 (as llama.cpp does) and the
-  /// products are integer dot products, scaled per block.
+  /// quantized to 16 bits per block of 32 and the products are integer dot
+  /// products, scaled per block. (Other block formats: rows decoded.)
   const void *weightBlocks = nullptr;
   GGMLType blockType = GGMLType::Q8_0;
   const float *bias = nullptr;   // [out] or null
