@@ -110,10 +110,11 @@ struct XformerWeightFormatPass
     }
     if (format == "bf16") {
       Type bf16 = BFloat16Type::get(ctx);
+      // As --xformer-narrow-weights, both layouts; and from ggml blocks
+      // (always [out, in]).
       retypeWeights(getOperation(), [&](Operation *user, RankedTensorType w) {
         auto linear = dyn_cast<LinearOp>(user);
-        return linear && !linear.getWeightTransposed() &&
-                       isa<Float32Type, GGMLType>(w.getElementType()) &&
+        return linear && isa<Float32Type, GGMLType>(w.getElementType()) &&
                        linear.getInput().getType().getElementType().isF32()
                    ? bf16
                    : Type();

@@ -7,8 +7,9 @@
 // BAD: error: xformer-weight-format: format must be f32, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q2_k, q3_k, q4_k, q5_k or q6_k, not 'q7'
 
 // A tied embedding: the lookup keeps its f32 table, the LM head reads the
-// blocks. A transposed weight (GPT-2's Conv1D) keeps f32. Q4_K's blocks of
-// 256 do not divide rows of 32: nothing changes.
+// blocks. A transposed weight (GPT-2's Conv1D) keeps f32 under a block
+// format and is narrowed under bf16, as --xformer-narrow-weights narrows it.
+// Q4_K's blocks of 256 do not divide rows of 32: nothing changes.
 // Q8-LABEL: func.func @tied
 // Q8-DAG: %[[HEAD:.+]] = xformer.weight "wte" : tensor<100x32x!xformer.ggml<q8_0>>
 // Q8-DAG: %[[TABLE:.+]] = xformer.weight "wte" : tensor<100x32xf32>
@@ -19,7 +20,8 @@
 // Q4K-LABEL: func.func @tied
 // Q4K-NOT: ggml
 // BF16-LABEL: func.func @tied
-// BF16: xformer.weight "wte" : tensor<100x32xbf16>
+// BF16-DAG: xformer.weight "wte" : tensor<100x32xbf16>
+// BF16-DAG: xformer.weight "t" : tensor<32x64xbf16>
 func.func @tied(%ids: tensor<2x4xi64>) -> tensor<2x4x100xf32> {
   %wte = xformer.weight "wte" : tensor<100x32xf32>
   %t = xformer.weight "t" : tensor<32x64xf32>
