@@ -171,17 +171,6 @@ void q3_k(const uint8_t *b, float *y) {
   }
 }
 
-/// The 6-bit scale and min of sub-block j of a Q4_K/Q5_K block.
-inline void scaleMinK4(int j, const uint8_t *q, uint8_t &d, uint8_t &m) {
-  if (j < 4) {
-    d = q[j] & 63;
-    m = q[j + 4] & 63;
-  } else {
-    d = uint8_t((q[j + 4] & 0x0f) | ((q[j - 4] >> 6) << 4));
-    m = uint8_t((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
-  }
-}
-
 /// Q4_K and Q5_K: 8 sub-blocks of 32 with 6-bit scales and mins; Q5_K adds
 /// each element's fifth bit from qh.
 template <bool Q5> void q45_k(const uint8_t *b, float *y) {

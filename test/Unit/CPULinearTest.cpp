@@ -5,6 +5,7 @@
 
 #include "gtest/gtest.h"
 
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
@@ -427,9 +428,21 @@ std::vector<float> normals(std::mt19937_64 &rng, int64_t count) {
 /// `w` [out, in] as ggml blocks of `type`.
 std::vector<uint8_t> blocksOf(GGMLType type, const std::vector<float> &w) {
   const auto traits = *ggmlTypeTraits(uint32_t(type));
-  std::vector<uint8_t> blocks(w.size() / 32 * traits.blockBytes);
+  std::vector<uint8_t> blocks(w.size() / traits.blockElements *
+                             traits.blockBytes);
   EXPECT_TRUE(quantizeRow(type, w.data(), blocks.data(), int64_t(w.size())));
   return blocks;
+}
+
+std::vector<uint8_t> randomBlocks(std::mt19937_64 &rng, GGMLType type,
+                                  int64_t elements);
+
+/// `w` in blocks of `type` as the runtime quantizes it, or random blocks of
+/// the formats it does not write (Q5_0, Q5_1).
+std::vector<uint8_t> someBlocks(std::mt19937_64 &rng, GGMLType type,
+                                const std::vector<float> &w) {
+  return canQuantize(type) ? blocksOf(type, w)
+                           : randomBlocks(rng, type, int64_t(w.size()));
 }
 
 /// A linear of `rows` x `in` by a [out, in] weight in ggml blocks.
@@ -450,16 +463,21 @@ LinearArgs blockArgs(const float *x, const std::vector<uint8_t> &blocks,
 // ggml blocks: Q8_0, Q4_0 and Q4_1 weights on every instruction set the
 // CPU has, against the double-precision product of the dequantized weights
 // (GGMLFormats, checked bit for bit against the gguf package) with the
-// exact input. The kernel quantizes its input to 8 bits per block of 32,
-// so each block's error is bounded by sum |w| * (max|x| / 127) / 2.
+// exact input. The kernel quantizes its input to 16 bits per block of 32,
+// so each block's error is bounded by sum |w| * (max|x| / 32767) / 2.
+// The k-quants (blocks of 256) on their own shapes.
 TEST(CPULinear, GGMLBlocksMatchDequantizedProduct) {
   std::mt19937_64 rng(17);
-  const GGMLType types[] = {GGMLType::Q8_0, GGMLType::Q4_0, GGMLType::Q4_1};
+  const GGMLType types[] = {GGMLType::Q8_0, GGMLType::Q4_0, GGMLType::Q4_1,
+                            GGMLType::Q5_0, GGMLType::Q5_1, GGMLType::Q4_K,
+                            GGMLType::Q6_K};
   const BlockISA isas[] = {BlockISA::Scalar, BlockISA::AVX2,
                            BlockISA::AVX512VNNI};
-  const int64_t shapes[][3] = {{1, 32, 1}, {1, 96, 5}, {1, 576, 33},
-                               {3, 96, 17}, {9, 576, 200},
-                               {2, 1536, 67}};
+  using Shapes = std::vector<std::array<int64_t, 3>>;
+  const Shapes shapes = {{1, 32, 1},   {1, 96, 5},    {1, 576, 33},
+                         {3, 96, 17},  {9, 576, 200}, {2, 1536, 67}};
+  const Shapes kShapes = {{1, 256, 1}, {1, 768, 7}, {3, 512, 17},
+                          {9, 1536, 70}};
   int paths = 0;
   for (BlockISA isa : isas) {
     if (!cpuHasBlockISA(isa))
@@ -467,7 +485,9 @@ TEST(CPULinear, GGMLBlocksMatchDequantizedProduct) {
     ++paths;
     forceBlockISA(isa);
     for (GGMLType type : types)
-      for (const auto &s : shapes) {
+      for (const auto &s : ggmlTypeTraits(uint32_t(type))->blockElements == 256
+                               ? kShapes
+                               : shapes) {
         const int64_t rows = s[0], in = s[1], out = s[2];
         const auto traits = *ggmlTypeTraits(uint32_t(type));
         const std::vector<float> w = normals(rng, out * in),
@@ -475,7 +495,7 @@ TEST(CPULinear, GGMLBlocksMatchDequantizedProduct) {
                                  bias = normals(rng, out),
                                  res = normals(rng, rows * out);
         std::vector<float> wd(out * in), y0(rows * out), y1(rows * out);
-        const std::vector<uint8_t> blocks = blocksOf(type, w);
+        const std::vector<uint8_t> blocks = someBlocks(rng, type, w);
         ASSERT_TRUE(dequantizeRow(type, blocks.data(), wd.data(), out * in));
         LinearArgs a =
             blockArgs(x.data(), blocks, type, y0.data(), rows, in, out);
@@ -577,15 +597,13 @@ std::vector<uint8_t> randomBlocks(std::mt19937_64 &rng, GGMLType type,
   return bytes;
 }
 
-// The formats without an integer kernel (Q5_0, Q5_1, the k-quants): each
+// The formats without an integer kernel (Q2_K, Q3_K, Q5_K): each
 // weight row decoded as ggml decodes it, dotted in f32 with the input; the
 // result is the product of the decoded weights to f32 rounding, with the
 // epilogue.
 TEST(CPULinear, GGMLDecodedFormatsMatchDequantizedProduct) {
   std::mt19937_64 rng(23);
-  const GGMLType types[] = {GGMLType::Q5_0, GGMLType::Q5_1, GGMLType::Q2_K,
-                            GGMLType::Q3_K, GGMLType::Q4_K, GGMLType::Q5_K,
-                            GGMLType::Q6_K};
+  const GGMLType types[] = {GGMLType::Q2_K, GGMLType::Q3_K, GGMLType::Q5_K};
   const int64_t shapes[][3] = {{1, 256, 1}, {3, 512, 37}, {17, 768, 70}};
   for (GGMLType type : types)
     for (const auto &s : shapes) {
@@ -620,12 +638,14 @@ TEST(CPULinear, GGMLDecodedFormatsMatchDequantizedProduct) {
 // sum |w| |x|, not of the result (the 4-bit formats' offsets cancel).
 TEST(CPULinear, GGMLBlockPathsAgree) {
   std::mt19937_64 rng(19);
-  const int64_t rows = 7, in = 576, out = 99;
-  for (GGMLType type : {GGMLType::Q8_0, GGMLType::Q4_0, GGMLType::Q4_1}) {
+  const int64_t rows = 7, in = 768, out = 99;
+  for (GGMLType type : {GGMLType::Q8_0, GGMLType::Q4_0, GGMLType::Q4_1,
+                        GGMLType::Q5_0, GGMLType::Q5_1, GGMLType::Q4_K,
+                        GGMLType::Q6_K}) {
     const auto traits = *ggmlTypeTraits(uint32_t(type));
     const std::vector<float> w = normals(rng, out * in),
                              x = normals(rng, rows * in);
-    const std::vector<uint8_t> blocks = blocksOf(type, w);
+    const std::vector<uint8_t> blocks = someBlocks(rng, type, w);
     std::vector<float> wd(out * in), magnitude(rows * out);
     ASSERT_TRUE(dequantizeRow(type, blocks.data(), wd.data(), out * in));
     for (int64_t r = 0; r < rows; ++r)

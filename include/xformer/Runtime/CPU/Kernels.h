@@ -39,7 +39,8 @@ int32_t xfk_linear_bf16_fused(xfk_frame *f, const float *x, const uint16_t *w,
                               const float *residual);
 /* The linear over a weight in ggml blocks: w is [out, in] stored as ggml
  * stores type number `ggml_type` (XFM_GGML_* - XFM_GGML); x is quantized to
- * 16 bits per block of 32 for Q8_0, Q4_0 and Q4_1 (integer dot products),
+ * 16 bits per block of 32 for Q8_0, Q4_0, Q4_1, Q4_K and Q6_K (integer dot
+ * products),
  * other formats' rows are decoded to f32. Bias, act, residual as above. */
 int32_t xfk_linear_ggml_fused(xfk_frame *f, const float *x, const void *w,
                               int32_t ggml_type, const float *bias, float *y,

@@ -33,10 +33,11 @@ struct LinearArgs {
   /// The bf16 mode: the weight as bf16 words instead (weight is null). The
   /// input is rounded to bf16; products are summed in f32.
   const uint16_t *weightBF16 = nullptr;
-  /// Or the weight as ggml blocks of `blockType` (Q8_0, Q4_0 or Q4_1),
-  /// [out, in] (not transposed), each row in / 32 blocks. The input is
-  /// quantized to 16 bits per block of 32 and the products are integer dot
-  /// products, scaled per block. (Other block formats: rows decoded.)
+  /// Or the weight as ggml blocks of `blockType`, [out, in] (not
+  /// transposed), each row a whole number of blocks. Q8_0, Q4_0, Q4_1,
+  /// Q4_K, Q6_K: the input is quantized to 16 bits per block of 32 and the
+  /// products are integer dot products, scaled per 32 weights; the other
+  /// block formats: rows decoded to f32.
   const void *weightBlocks = nullptr;
   GGMLType blockType = GGMLType::Q8_0;
   const float *bias = nullptr;   // [out] or null
