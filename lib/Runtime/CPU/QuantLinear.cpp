@@ -1,11 +1,11 @@
 //===- QuantLinear.cpp - Linears over ggml weight blocks ------------------===//
 //
 // y = act(x W^T + bias) + residual with W in ggml's Q8_0, Q4_0, Q4_1, Q5_0,
-// Q5_1, Q4_K or Q6_K blocks, read as stored. Each input row is first quantized per
-// block of 32 to 16 bits (d = max|x| / 32767), with d times the integer sum
-// of each block kept for the formats with an offset; each sub-block of 32
-// weights (see subBlock: levels q, a scale s and an offset o) then adds an
-// integer dot product of 32 pairs scaled by the two scales:
+// Q5_1, Q4_K or Q6_K blocks, read as stored. Each input row is first
+// quantized per block of 32 to 16 bits (d = max|x| / 32767), with d times
+// the integer sum of each block kept for the formats with an offset; each
+// sub-block of 32 weights (see subBlock: levels q, a scale s and an offset
+// o) then adds an integer dot product of 32 pairs scaled by the two scales:
 //   s dx sum(q qx) + o (dx sum(qx))
 // llama.cpp quantizes the inputs to 8 bits (one vpdpbusd per block); 16
 // bits cost one more instruction per block and keep the result that close
@@ -100,7 +100,10 @@ constexpr bool isQ5(GGMLType t) {
 
 /// Where a 4- or 5-bit block keeps its nibbles.
 template <GGMLType T> constexpr int64_t nibblesAt() {
-  return T == GGMLType::Q4_0 ? 2 : T == GGMLType::Q4_1 ? 4 : T == GGMLType::Q5_0 ? 6 : 8;
+  return T == GGMLType::Q4_0   ? 2
+         : T == GGMLType::Q4_1 ? 4
+         : T == GGMLType::Q5_0 ? 6
+                               : 8;
 }
 
 /// Whether a format's values carry an offset, weight = scale * q + offset
@@ -147,7 +150,8 @@ inline Q6Sub q6Sub(const uint8_t *row, int64_t b) {
           super};
 }
 
-/// A Q4_K sub-block: its super-block and index j (0-7).
+/// The super-block of a Q4_K row that holds sub-block `b` (its index in
+/// there: b % 8).
 inline const uint8_t *q4kSuper(const uint8_t *row, int64_t b) {
   return row + (b / 8) * blockBytes<GGMLType::Q4_K>();
 }
@@ -252,8 +256,8 @@ struct Unpacked {
 /// 16 bytes widened to 16-bit lanes, then their low or high nibbles.
 __attribute__((target(XF_AVX2))) inline __m256i nibbles(const uint8_t *p,
                                                           bool high) {
-  const __m256i v =
-      _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
+  const __m256i v = _mm256_cvtepu8_epi16(
+      _mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
   return high ? _mm256_srli_epi16(v, 4)
               : _mm256_and_si256(v, _mm256_set1_epi16(0x0f));
 }
@@ -277,7 +281,8 @@ q6Levels(const uint8_t *ql, const uint8_t *qh, bool high, int shift,
                            reinterpret_cast<const __m128i *>(qh))),
                        _mm_cvtsi32_si128(shift)),
       _mm256_set1_epi16(3));
-  const __m256i q6 = _mm256_or_si256(nibbles(ql, high), _mm256_slli_epi16(h, 4));
+  const __m256i q6 =
+      _mm256_or_si256(nibbles(ql, high), _mm256_slli_epi16(h, 4));
   return _mm256_mullo_epi16(_mm256_sub_epi16(q6, _mm256_set1_epi16(32)),
                             _mm256_set1_epi16(scale));
 }
@@ -296,9 +301,11 @@ __attribute__((target(XF_AVX2))) inline Unpacked unpackAVX2(const uint8_t *row,
     const uint8_t *qs = blk + nibblesAt<T>();
     const __m256 d = halfBroadcast(blk);
     const __m128 offset =
-        T == GGMLType::Q4_0   ? _mm_mul_ps(_mm_set1_ps(-8.0f), _mm256_castps256_ps128(d))
-        : T == GGMLType::Q5_0 ? _mm_mul_ps(_mm_set1_ps(-16.0f), _mm256_castps256_ps128(d))
-                              : _mm256_castps256_ps128(halfBroadcast(blk + 2));
+        T == GGMLType::Q4_0
+            ? _mm_mul_ps(_mm_set1_ps(-8.0f), _mm256_castps256_ps128(d))
+        : T == GGMLType::Q5_0
+            ? _mm_mul_ps(_mm_set1_ps(-16.0f), _mm256_castps256_ps128(d))
+            : _mm256_castps256_ps128(halfBroadcast(blk + 2));
     const __m256i bytes = _mm256_cvtepu8_epi16(
         _mm_loadu_si128(reinterpret_cast<const __m128i *>(qs)));
     __m256i lo = _mm256_and_si256(bytes, _mm256_set1_epi16(0x0f)),
@@ -474,7 +481,8 @@ constexpr std::array<Tile, kMaxTile> tileRow(BlockISA isa,
 template <GGMLType T, int... MR>
 std::array<std::array<Tile, kMaxTile>, kMaxTile>
 tilesFor(BlockISA isa, std::integer_sequence<int, MR...>) {
-  return {tileRow<T, MR + 1>(isa, std::make_integer_sequence<int, kMaxTile>())...};
+  return {
+      tileRow<T, MR + 1>(isa, std::make_integer_sequence<int, kMaxTile>())...};
 }
 
 /// Outputs are split into chunks over the pool; in a chunk, rows go by
@@ -488,8 +496,10 @@ tilesFor(BlockISA isa, std::integer_sequence<int, MR...>) {
 template <GGMLType T>
 void run(const LinearArgs &a, const std::vector<QuantRow> &rows, BlockISA isa) {
   const int64_t blocks = a.in / kBlock,
-                rowBytes = a.in / xformer::ggmlBlockLayout(uint32_t(T))->blockElements *
-                           blockBytes<T>();
+                rowBytes =
+                    a.in /
+                    xformer::ggmlBlockLayout(uint32_t(T))->blockElements *
+                    blockBytes<T>();
   const auto tiles =
       tilesFor<T>(isa, std::make_integer_sequence<int, kMaxTile>());
   const int64_t nrMax =
