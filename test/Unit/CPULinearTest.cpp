@@ -474,10 +474,13 @@ TEST(CPULinear, GGMLBlocksMatchDequantizedProduct) {
   const BlockISA isas[] = {BlockISA::Scalar, BlockISA::AVX2,
                            BlockISA::AVX512VNNI};
   using Shapes = std::vector<std::array<int64_t, 3>>;
-  const Shapes shapes = {{1, 32, 1},   {1, 96, 5},    {1, 576, 33},
-                         {3, 96, 17},  {9, 576, 200}, {2, 1536, 67}};
-  const Shapes kShapes = {{1, 256, 1}, {1, 768, 7}, {3, 512, 17},
-                          {9, 1536, 70}};
+  // From 12 rows on the weights are decoded to f32 panels for oneDNN's
+  // GEMM (33 x 70: panels of 48 and a tail of 22), exact products.
+  const Shapes shapes = {{1, 32, 1},    {1, 96, 5},    {1, 576, 33},
+                         {3, 96, 17},   {9, 576, 200}, {2, 1536, 67},
+                         {33, 576, 70}, {16, 64, 3}};
+  const Shapes kShapes = {{1, 256, 1},  {1, 768, 7}, {3, 512, 17},
+                          {9, 1536, 70}, {21, 512, 37}};
   int paths = 0;
   for (BlockISA isa : isas) {
     if (!cpuHasBlockISA(isa))
@@ -531,6 +534,17 @@ TEST(CPULinear, GGMLBlocksMatchDequantizedProduct) {
           ASSERT_NEAR(y1[e], want, 1e-4 * (1 + std::fabs(want)))
               << traits.name << " at " << e;
         }
+        // The residual added in place: the output is the residual stream.
+        std::vector<float> stream = res;
+        a.output = stream.data();
+        a.residual = stream.data();
+        a.bias = nullptr;
+        a.activation = Activation::None;
+        ASSERT_TRUE(linear(a, error)) << error;
+        for (int64_t e = 0; e < rows * out; ++e)
+          ASSERT_NEAR(stream[e], double(y0[e]) + res[e],
+                      1e-5 * (1 + std::fabs(res[e])))
+              << traits.name << " rows " << rows << " in place at " << e;
       }
   }
   forceBlockISA(BlockISA::Scalar);

@@ -46,6 +46,16 @@ inline void finish(const LinearArgs &a, int64_t r, int64_t o, float sum) {
 /// The linear over ggml blocks (QuantLinear.cpp); `a.weightBlocks` set.
 bool blockLinear(const LinearArgs &a, std::string &error);
 
+/// Writes the f32 weights of outputs [o0, o0 + n) of a linear, [n, in].
+using PanelDecoder = void (*)(const LinearArgs &a, int64_t o0, int64_t n,
+                              float *panel);
+
+/// A linear whose weights are decoded to f32 a panel of outputs at a time,
+/// on the pool thread that then multiplies the panel by oneDNN's f32 GEMM
+/// (the epilogue as its post-ops) while it is in that core's cache
+/// (Linear.cpp).
+bool panelLinear(const LinearArgs &a, PanelDecoder decode, std::string &error);
+
 } // namespace xformer::runtime::cpu
 
 #endif // XFORMER_LIB_RUNTIME_CPU_EPILOGUE_H

@@ -562,9 +562,11 @@ private:
 
 /// Columns [c0, c0 + n) of a linear through one oneDNN matmul on the
 /// calling thread: the operands are views of the whole tensors (strided
-/// weights and outputs), so no block is copied.
+/// weights and outputs), so no block is copied. With `panel`, the f32
+/// weights of those columns are there instead, [n, in] (a.transposed
+/// false).
 void oneDNNBlock(Context &ctx, const LinearArgs &a, const uint16_t *inputBF16,
-                 int64_t c0, int64_t n) {
+                 int64_t c0, int64_t n, const float *panel = nullptr) {
   using dt = dnnl::memory::data_type;
   using tag = dnnl::memory::format_tag;
   using dims = dnnl::memory::dims;
@@ -642,8 +644,10 @@ void oneDNNBlock(Context &ctx, const LinearArgs &a, const uint16_t *inputBF16,
                      : const_cast<float *>(a.input);
   const int64_t weightAt = a.transposed ? c0 : c0 * a.in;
   void *weight =
-      bf16 ? static_cast<void *>(const_cast<uint16_t *>(a.weightBF16 + weightAt))
-           : static_cast<void *>(const_cast<float *>(a.weight + weightAt));
+      panel ? static_cast<void *>(const_cast<float *>(panel))
+      : bf16
+          ? static_cast<void *>(const_cast<uint16_t *>(a.weightBF16 + weightAt))
+          : static_cast<void *>(const_cast<float *>(a.weight + weightAt));
   std::unordered_map<int, dnnl::memory> args = {
       {DNNL_ARG_SRC, dnnl::memory(src, ctx.engine, input)},
       {DNNL_ARG_WEIGHTS, dnnl::memory(wei, ctx.engine, weight)},
@@ -698,6 +702,37 @@ bool oneDNNLinear(Context &ctx, const LinearArgs &a, const uint16_t *inputBF16,
 }
 
 } // namespace
+
+bool xformer::runtime::cpu::panelLinear(const LinearArgs &a,
+                                        PanelDecoder decode,
+                                        std::string &error) {
+  Context &ctx = context();
+  // Panels of about 384 KiB of f32 (in Zen 3's 512 KiB L2, half of
+  // Intel's), a multiple of 16 columns, at least two per thread.
+  const int64_t threads = std::max<int64_t>(1, numThreads());
+  int64_t block = std::clamp<int64_t>((384 << 10) / (4 * a.in), 16, 512);
+  block = std::min(block, (a.out + 2 * threads - 1) / (2 * threads));
+  block = std::max<int64_t>(16, (block + 15) / 16 * 16);
+  const int64_t blocks = (a.out + block - 1) / block;
+  std::mutex failed;
+  std::string first;
+  parallelFor(blocks, [&](int64_t b) {
+    const int64_t c0 = b * block, n = std::min(block, a.out - c0);
+    float *panel = threadBuffer<float, 7>(n * a.in);
+    decode(a, c0, n, panel);
+    try {
+      oneDNNBlock(ctx, a, nullptr, c0, n, panel);
+    } catch (const dnnl::error &e) {
+      std::lock_guard<std::mutex> guard(failed);
+      if (first.empty())
+        first = std::string("linear: oneDNN: ") + e.what();
+    }
+  });
+  if (first.empty())
+    return true;
+  error = first;
+  return false;
+}
 
 bool xformer::runtime::cpu::linear(const LinearArgs &a, std::string &error) {
   const bool bf16 = a.weightBF16 != nullptr;

@@ -22,6 +22,14 @@
 // Q5_K) take a plain path: each weight row decoded to f32 as ggml
 // decodes it, then f32 dot products with the unquantized input.
 //
+// From kPanelRows input rows on (prefill), every format is decoded to f32
+// a panel of outputs at a time, in the cache of the thread that then
+// multiplies it by oneDNN's f32 GEMM (panelLinear): the decoding is paid
+// once per weight for all rows, and a GEMM's register blocking beats the
+// integer tiles (whose products and per-block scaling cost more
+// instructions than f32 FMAs on CPUs without VNNI); the products are then
+// those of the weights as stored with the unquantized input.
+//
 //===----------------------------------------------------------------------===//
 
 #include "Epilogue.h"
@@ -37,6 +45,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <immintrin.h>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -47,6 +56,10 @@ using namespace xformer::runtime::cpu;
 namespace {
 
 constexpr int64_t kBlock = 32;
+
+/// The row count from which panels of f32 weights and oneDNN's GEMM beat
+/// the integer tiles (see panelRows).
+constexpr int64_t kPanelRows = 12;
 
 /// An input row quantized per block: 32 int16 values and the scale of
 /// each block, and the scale times the block's integer sum.
@@ -568,6 +581,90 @@ void runDecoded(const LinearArgs &a, int64_t rowBytes) {
   });
 }
 
+/// Bytes of one weight row of a linear over blocks.
+int64_t rowBytesOf(const LinearArgs &a) {
+  const GGMLTypeTraits traits = *ggmlTypeTraits(uint32_t(a.blockType));
+  return a.in / traits.blockElements * traits.blockBytes;
+}
+
+/// Weight rows decoded to f32 for a panel: as ggml decodes them (any block
+/// format), or ...
+void decodeRows(const LinearArgs &a, int64_t o0, int64_t n, float *panel) {
+  const int64_t rowBytes = rowBytesOf(a);
+  const uint8_t *w = static_cast<const uint8_t *>(a.weightBlocks);
+  for (int64_t o = 0; o < n; ++o)
+    dequantizeRow(a.blockType, w + (o0 + o) * rowBytes, panel + o * a.in,
+                  a.in);
+}
+
+/// ... by AVX2 from the sub-blocks the tiles unpack, scale * q + offset in
+/// one rounding (ggml's value where it rounds (q - 8) d, (q - 16) d or q d
+/// once; within an ulp where it rounds twice).
+__attribute__((target(XF_AVX2))) inline void
+storeLevels(__m128i q, __m256 scale, __m256 offset, float *dst) {
+  _mm256_storeu_ps(dst, _mm256_fmadd_ps(_mm256_cvtepi32_ps(
+                                            _mm256_cvtepi16_epi32(q)),
+                                        scale, offset));
+}
+
+template <GGMLType T>
+__attribute__((target(XF_AVX2))) void
+decodeAVX2(const LinearArgs &a, int64_t o0, int64_t n, float *panel) {
+  const int64_t rowBytes = rowBytesOf(a), blocks = a.in / kBlock;
+  const uint8_t *w = static_cast<const uint8_t *>(a.weightBlocks);
+  for (int64_t o = 0; o < n; ++o) {
+    const uint8_t *row = w + (o0 + o) * rowBytes;
+    float *dst = panel + o * a.in;
+    for (int64_t b = 0; b < blocks; ++b, dst += kBlock) {
+      const Unpacked u = unpackAVX2<T>(row, b);
+      const __m256 offset = _mm256_broadcastss_ps(u.offset);
+      storeLevels(_mm256_castsi256_si128(u.lo), u.scale, offset, dst);
+      storeLevels(_mm256_extracti128_si256(u.lo, 1), u.scale, offset,
+                  dst + 8);
+      storeLevels(_mm256_castsi256_si128(u.hi), u.scale, offset, dst + 16);
+      storeLevels(_mm256_extracti128_si256(u.hi, 1), u.scale, offset,
+                  dst + 24);
+    }
+  }
+}
+
+PanelDecoder panelDecoder(GGMLType type, BlockISA isa) {
+  if (isa == BlockISA::Scalar)
+    return decodeRows;
+  switch (type) {
+  case GGMLType::Q8_0:
+    return decodeAVX2<GGMLType::Q8_0>;
+  case GGMLType::Q4_0:
+    return decodeAVX2<GGMLType::Q4_0>;
+  case GGMLType::Q4_1:
+    return decodeAVX2<GGMLType::Q4_1>;
+  case GGMLType::Q5_0:
+    return decodeAVX2<GGMLType::Q5_0>;
+  case GGMLType::Q5_1:
+    return decodeAVX2<GGMLType::Q5_1>;
+  case GGMLType::Q4_K:
+    return decodeAVX2<GGMLType::Q4_K>;
+  case GGMLType::Q6_K:
+    return decodeAVX2<GGMLType::Q6_K>;
+  default:
+    return decodeRows;
+  }
+}
+
+/// From how many input rows a linear over blocks decodes its weights to
+/// f32 panels for oneDNN's GEMM rather than running the integer tiles
+/// (XFORMER_BLOCK_GEMM=tiles|panels picks one for every row count).
+int64_t panelRows() {
+  static const int64_t rows = [] {
+    const char *env = std::getenv("XFORMER_BLOCK_GEMM");
+    const std::string v = env ? env : "";
+    return v == "tiles"    ? std::numeric_limits<int64_t>::max()
+           : v == "panels" ? 1
+                           : kPanelRows;
+  }();
+  return rows;
+}
+
 } // namespace
 
 BlockISA xformer::runtime::cpu::blockISA() {
@@ -606,8 +703,10 @@ bool xformer::runtime::cpu::blockLinear(const LinearArgs &a,
             std::to_string(a.in);
     return false;
   }
+  if (a.rows >= panelRows())
+    return panelLinear(a, panelDecoder(a.blockType, blockISA()), error);
   if (!hasKernel(a.blockType)) {
-    runDecoded(a, a.in / traits->blockElements * traits->blockBytes);
+    runDecoded(a, rowBytesOf(a));
     return true;
   }
   // The input rows quantized once, on the calling thread's buffers.
