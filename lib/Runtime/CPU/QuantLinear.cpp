@@ -445,6 +445,57 @@ blockDotVNNI(const Unpacked &w, const QuantRow &x, int64_t b) {
 
 XF_DEFINE_TILE(tileAVX2, XF_AVX2, blockDotAVX2)
 XF_DEFINE_TILE(tileVNNI, XF_VNNI, blockDotVNNI)
+
+/// The sums of eight vectors' lanes, in order: [sum v[0], ..., sum v[7]].
+__attribute__((target(XF_AVX2))) inline __m256 reduce8(const __m256 *v) {
+  // u0 = [v0 v1 v2 v3 (low halves) | v0 v1 v2 v3 (high halves)], u1 the
+  // same for v4-v7.
+  const __m256 u0 = _mm256_hadd_ps(_mm256_hadd_ps(v[0], v[1]),
+                                   _mm256_hadd_ps(v[2], v[3])),
+               u1 = _mm256_hadd_ps(_mm256_hadd_ps(v[4], v[5]),
+                                   _mm256_hadd_ps(v[6], v[7]));
+  return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20),
+                       _mm256_permute2f128_ps(u0, u1, 0x31));
+}
+
+/// One input row (decode) by `n` consecutive outputs: each output's
+/// blocks in two FMA chains (one sequential stream of weights), and the
+/// outputs' horizontal sums eight at a time (a tile call and a reduction
+/// per output cost a tenth of a 576-wide output's time). `dsum4` as for
+/// the tiles, one row.
+#define XF_DEFINE_GEMV(NAME, TARGET, BLOCK_DOT)                                \
+  template <GGMLType T>                                                        \
+  __attribute__((target(TARGET))) void NAME(                                   \
+      const uint8_t *weights, int64_t rowBytes, const QuantRow *x,             \
+      int64_t blocks, const float *dsum4, int64_t n, float *out) {             \
+    constexpr int MR = 1, NR = 1;                                              \
+    __m256 pending[8];                                                         \
+    for (int64_t o = 0; o < n; ++o) {                                          \
+      const uint8_t *w = weights + o * rowBytes;                               \
+      __m256 acc[1][1] = {{_mm256_setzero_ps()}},                              \
+             accOdd[1][1] = {{_mm256_setzero_ps()}};                           \
+      __m128 offset[1] = {_mm_setzero_ps()}, offsetOdd[1] = {_mm_setzero_ps()}; \
+      int64_t b = 0;                                                           \
+      for (; b + 1 < blocks; b += 2) {                                         \
+        XF_TILE_BLOCK(b, BLOCK_DOT, acc, offset)                               \
+        XF_TILE_BLOCK(b + 1, BLOCK_DOT, accOdd, offsetOdd)                     \
+      }                                                                        \
+      for (; b < blocks; ++b)                                                  \
+        XF_TILE_BLOCK(b, BLOCK_DOT, acc, offset)                               \
+      /* The offsets' sum is in lane 0 (the other rows of dsum4 are 0). */     \
+      pending[o % 8] = _mm256_add_ps(                                          \
+          _mm256_add_ps(acc[0][0], accOdd[0][0]),                              \
+          _mm256_zextps128_ps256(_mm_add_ps(offset[0], offsetOdd[0])));        \
+      if (o % 8 == 7)                                                          \
+        _mm256_storeu_ps(out + o - 7, reduce8(pending));                       \
+    }                                                                          \
+    for (int64_t o = n / 8 * 8; o < n; ++o)                                    \
+      out[o] = hsum(pending[o % 8]);                                           \
+  }
+
+XF_DEFINE_GEMV(gemvAVX2, XF_AVX2, blockDotAVX2)
+XF_DEFINE_GEMV(gemvVNNI, XF_VNNI, blockDotVNNI)
+#undef XF_DEFINE_GEMV
 #undef XF_DEFINE_TILE
 #undef XF_TILE_BLOCK
 #undef XF_UNROLL4
@@ -537,6 +588,22 @@ void run(const LinearArgs &a, const std::vector<QuantRow> &rows, BlockISA isa) {
             rows[size_t(r)].dsum[b];
   }
   const float *dsum4Data = dsum4.data();
+  if (nrMax == 1 && isa != BlockISA::Scalar) {
+    const auto gemv = isa == BlockISA::AVX512VNNI ? gemvVNNI<T> : gemvAVX2<T>;
+    parallelFor((a.out + chunk - 1) / chunk, [&](int64_t c) {
+      constexpr int64_t kStep = 256;
+      float sums[kStep];
+      const int64_t o1 = std::min(a.out, (c + 1) * chunk);
+      for (int64_t o = c * chunk; o < o1; o += kStep) {
+        const int64_t n = std::min(kStep, o1 - o);
+        gemv(w + o * rowBytes, rowBytes, rows.data(), blocks, dsum4Data, n,
+             sums);
+        for (int64_t i = 0; i < n; ++i)
+          finish(a, 0, o + i, sums[i]);
+      }
+    });
+    return;
+  }
   parallelFor((a.out + chunk - 1) / chunk, [&](int64_t c) {
     float out[kMaxTile * kMaxTile];
     const int64_t o0 = c * chunk, o1 = std::min(a.out, o0 + chunk);
