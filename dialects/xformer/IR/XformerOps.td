@@ -135,9 +135,10 @@ def Xformer_LinearOp : Xformer_Op<"linear", [Pure]> {
     and bias, activation and residual stay f32 (what AVX512-BF16, AMX and
     tensor cores compute). Or the weight is in ggml blocks
     (`!xformer.ggml<q4_k>`, stored `[out, in]`) under an `f32` input: the
-    input is quantized to 16 bits per block of 32 and each block's products
-    are an integer dot product times the two scales (llama.cpp's scheme
-    with 8 bits).
+    products are of the weights as stored, the input rounded to no fewer
+    than 16 bits per block of 32 (for a few rows the CPU runtime quantizes
+    it so and takes integer dot products times the two scales, llama.cpp's
+    scheme with 16 bits for its 8; for many rows the products are exact).
 
     ```mlir
     %y = xformer.linear %x, %w, %b

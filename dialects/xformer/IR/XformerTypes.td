@@ -20,10 +20,12 @@ def Xformer_GGMLType : TypeDef<Xformer_Dialect, "GGML"> {
     tensor of that type, so the runtime binds a GGUF tensor in place.
 
     A linear over such a weight (f32 input and result) computes on the
-    blocks as stored: the input is quantized per block of 32 to 16 bits
-    and the products are integer dot products, scaled per block (llama.cpp's
-    scheme with 8 bits). An embedding over such a table decodes the rows it
-    looks up.
+    blocks as stored: every product is a weight's stored value times the
+    input, the input rounded to no fewer than 16 bits per block of 32 (the
+    CPU runtime's integer dot products for a few rows, llama.cpp's scheme
+    with 16 bits for its 8; for many rows it decodes the weights to f32 a
+    panel at a time and the products are exact). An embedding over such a
+    table decodes the rows it looks up.
 
     ```mlir
     %w = xformer.weight "blk.0.attn_q.weight" : tensor<576x576x!xformer.ggml<q4_1>>

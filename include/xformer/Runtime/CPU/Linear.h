@@ -34,10 +34,12 @@ struct LinearArgs {
   /// input is rounded to bf16; products are summed in f32.
   const uint16_t *weightBF16 = nullptr;
   /// Or the weight as ggml blocks of `blockType`, [out, in] (not
-  /// transposed), each row a whole number of blocks. Q8_0, Q4_0, Q4_1,
-  /// Q4_K, Q6_K: the input is quantized to 16 bits per block of 32 and the
-  /// products are integer dot products, scaled per 32 weights; the other
-  /// block formats: rows decoded to f32.
+  /// transposed), each row a whole number of blocks. Below 12 rows, Q8_0,
+  /// Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q6_K: the input is quantized to 16 bits
+  /// per block of 32 and the products are integer dot products, scaled per
+  /// 32 weights; the other block formats: rows decoded to f32. From 12
+  /// rows, every format: panels of weights decoded to f32 for oneDNN's f32
+  /// GEMM.
   const void *weightBlocks = nullptr;
   GGMLType blockType = GGMLType::Q8_0;
   const float *bias = nullptr;   // [out] or null
