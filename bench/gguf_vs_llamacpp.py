@@ -159,7 +159,15 @@ def smollm2_files(bindir, work, hf_needed):
     if hf_needed:
         from transformers import AutoModelForCausalLM, AutoTokenizer
         hf = os.path.join(work, "hf")
-        AutoModelForCausalLM.from_pretrained(d, gguf_file=name).save_pretrained(hf)
+        # transformers refuses to save a model it loaded from GGUF: its
+        # dequantized weights go into a fresh model of the same config.
+        loaded = AutoModelForCausalLM.from_pretrained(d, gguf_file=name)
+        config = loaded.config
+        if hasattr(config, "quantization_config"):
+            del config.quantization_config
+        fresh = AutoModelForCausalLM.from_config(config)
+        fresh.load_state_dict(loaded.state_dict())
+        fresh.save_pretrained(hf)
         AutoTokenizer.from_pretrained(d, gguf_file=name).save_pretrained(hf)
     return files, hf
 
