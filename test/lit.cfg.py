@@ -56,6 +56,16 @@ if shutil.which("nvidia-smi"):
     except (OSError, subprocess.TimeoutExpired):
         pass
 
+# 'cpu-avx2': the CPU runs the runtime kernels' AVX2 build (tests run it
+# beside the baseline build).
+try:
+    flags = next((l.split(":", 1)[1].split() for l in open("/proc/cpuinfo")
+                  if l.startswith("flags")), [])
+except OSError:
+    flags = []
+if all(f in flags for f in ("avx2", "fma", "f16c", "bmi2")):
+    config.available_features.add("cpu-avx2")
+
 # The sanitizer build runs the runtime through GoogleTest instead: a Python
 # process cannot load an ASan-instrumented runtime.
 if os.environ.get("XFORMER_SANITIZED") == "1":

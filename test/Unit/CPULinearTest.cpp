@@ -8,6 +8,7 @@
 #include <array>
 #include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -689,3 +690,20 @@ TEST(CPULinear, GGMLBlockPathsAgree) {
 }
 
 } // namespace
+
+// The build of the attention and linear kernels this process runs (one per
+// instruction set, chosen from the CPU unless XFORMER_CPU_ISA narrows it):
+// printed for test/Target/CPU/cpu-isa-builds.test, which runs the kernels'
+// tests under each build the CPU has.
+TEST(CPUISA, ReportsTheBuildItRuns) {
+  const CpuISA isa = cpuISA();
+  const char *name = isa == CpuISA::AVX512 ? "avx512"
+                     : isa == CpuISA::AVX2 ? "avx2"
+                                           : "baseline";
+  std::printf("cpu isa build: %s\n", name);
+  __builtin_cpu_init();
+  if (isa != CpuISA::Baseline)
+    EXPECT_TRUE(__builtin_cpu_supports("avx2"));
+  if (isa == CpuISA::AVX512)
+    EXPECT_TRUE(__builtin_cpu_supports("avx512bf16"));
+}

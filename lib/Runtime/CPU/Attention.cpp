@@ -11,11 +11,14 @@
 #include <limits>
 #include <vector>
 
+#include "ISA.h"
+
 using namespace xformer::runtime::cpu;
 using mask::Kind;
 using mask::Spec;
 using mask::TileClass;
 
+XF_ISA_BEGIN
 namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
@@ -26,7 +29,7 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 /// One SIMD register of floats: 16 lanes with AVX-512, else 8 (AVX2, or
 /// two SSE registers where the compiler has to split it).
-#ifdef __AVX512F__
+#if XF_AVX512
 constexpr int64_t kLanes = 16;
 #else
 constexpr int64_t kLanes = 8;
@@ -141,7 +144,7 @@ inline float dot(const float *a, const float *b, int64_t d) {
 typedef float Vec8 __attribute__((vector_size(8 * sizeof(float))));
 
 inline Vec8 foldTo8(Vec v) {
-#ifdef __AVX512F__
+#if XF_AVX512
   return __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
          __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
 #else
@@ -563,8 +566,7 @@ void run(const Spec &spec, const AttentionArgs &a, const bool *mask = nullptr,
 
 } // namespace
 
-void xformer::runtime::cpu::attention(const Spec &spec,
-                                      const AttentionArgs &args) {
+void attention(const Spec &spec, const AttentionArgs &args) {
   if (args.kvHeads <= 0 || args.heads % args.kvHeads != 0)
     return;
   switch (spec.kind) {
@@ -584,13 +586,12 @@ void xformer::runtime::cpu::attention(const Spec &spec,
   }
 }
 
-void xformer::runtime::cpu::attentionCustom(const AttentionArgs &args,
-                                            const bool *mask,
-                                            int64_t maskBatchStride,
-                                            int64_t maskHeadStride) {
+void attentionCustom(const AttentionArgs &args, const bool *mask,
+                     int64_t maskBatchStride, int64_t maskHeadStride) {
   if (args.kvHeads <= 0 || args.heads % args.kvHeads != 0 || !mask)
     return;
   Spec spec;
   spec.kind = Kind::Custom;
   run<Kind::Custom, true>(spec, args, mask, maskBatchStride, maskHeadStride);
 }
+XF_ISA_END

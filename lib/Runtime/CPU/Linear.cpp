@@ -17,8 +17,16 @@
 #include <type_traits>
 #include <vector>
 
+#include "ISA.h"
+
+// OpenMP's thread count (see OneOpenMPThread), declared here rather than
+// by omp.h (which the compiler may not ship).
+extern "C" int omp_get_max_threads(void);
+extern "C" void omp_set_num_threads(int);
+
 using namespace xformer::runtime::cpu;
 
+XF_ISA_BEGIN
 namespace {
 
 /// The process's oneDNN engine and primitives, shared by every model and
@@ -61,12 +69,14 @@ dnnl::stream &threadStream(Context &ctx) {
 /// weight byte read once, where a GEMM would first repack the weight.
 constexpr int64_t kStreamRows = 8;
 constexpr int64_t kRowGroup = 4;
+#if XF_AVX512BF16
 /// Software prefetch distances of the streamed kernels: weight rows ahead
 /// of the [in, out] pass, outputs ahead of the [out, in] one.
 constexpr int64_t kPrefetchRows = 16;
 constexpr int64_t kPrefetchOutputs = 16;
+#endif
 
-#ifdef __AVX512F__
+#if XF_AVX512
 constexpr int64_t kLanes = 16;
 #else
 constexpr int64_t kLanes = 8;
@@ -171,7 +181,7 @@ void rowMajorRows(const LinearArgs &a, const float *x, const uint16_t *xb,
                   int64_t ldxb, int64_t r0, int64_t o0, int64_t o1) {
   const int64_t in = a.in;
   int64_t o = o0;
-#if defined(__AVX512BF16__)
+#if XF_AVX512BF16
   // vdpbf16ps: 32 bf16 products per instruction, summed in pairs into 16
   // f32 lanes. The last partial chunk of a weight row is a masked load.
   const int64_t chunks = (in + 31) / 32;
@@ -267,7 +277,7 @@ void transposedPartial(const LinearArgs &a, const float *x, int64_t i0,
             x[r * a.in + i] * bf16ToFloat(a.weightBF16[i * out + o]);
 }
 
-#if defined(__AVX512BF16__)
+#if XF_AVX512BF16
 /// transposedPartial with vdpbf16ps: two weight rows interleaved into
 /// (w[i][o], w[i+1][o]) pairs by one permute per 16 columns, multiplied by
 /// the broadcast pair (x[i], x[i+1]); two such row pairs per pass over the
@@ -344,7 +354,7 @@ void transposedPartialBF16(const LinearArgs &a, const uint16_t *xb,
 template <int NR>
 void transposedRows(const LinearArgs &a, const float *x, const uint16_t *xb,
                     int64_t ldxb, int64_t i0, int64_t i1, float *partial) {
-#if defined(__AVX512BF16__)
+#if XF_AVX512BF16
   (void)x;
   transposedPartialBF16<NR>(a, xb, ldxb, i0, i1, partial);
 #else
@@ -543,8 +553,6 @@ bool widenedLinear(const LinearArgs &a, std::string &error) {
 /// static split waits a scheduler time slice for any member that lost its
 /// core, at every barrier; the pool's caller takes the blocks a helper did
 /// not come for.
-extern "C" int omp_get_max_threads(void);
-extern "C" void omp_set_num_threads(int);
 class OneOpenMPThread {
 public:
   OneOpenMPThread() : saved(omp_get_max_threads()) {
@@ -703,9 +711,8 @@ bool oneDNNLinear(Context &ctx, const LinearArgs &a, const uint16_t *inputBF16,
 
 } // namespace
 
-bool xformer::runtime::cpu::panelLinear(const LinearArgs &a,
-                                        PanelDecoder decode,
-                                        std::string &error) {
+bool panelLinear(const LinearArgs &a, PanelDecoder decode,
+                 std::string &error) {
   Context &ctx = context();
   // Panels of about 384 KiB of f32 (in Zen 3's 512 KiB L2, half of
   // Intel's), a multiple of 16 columns, at least two per thread.
@@ -734,7 +741,7 @@ bool xformer::runtime::cpu::panelLinear(const LinearArgs &a,
   return false;
 }
 
-bool xformer::runtime::cpu::linear(const LinearArgs &a, std::string &error) {
+bool linear(const LinearArgs &a, std::string &error) {
   const bool bf16 = a.weightBF16 != nullptr;
   const int weights = int(a.weight != nullptr) + int(bf16) +
                       int(a.weightBlocks != nullptr);
@@ -761,3 +768,4 @@ bool xformer::runtime::cpu::linear(const LinearArgs &a, std::string &error) {
   const uint16_t *inputBF16 = bf16 ? toBF16(a.input, a.rows * a.in) : nullptr;
   return oneDNNLinear(ctx, a, inputBF16, error);
 }
+XF_ISA_END

@@ -54,6 +54,13 @@ struct LinearArgs {
 /// Runs the GEMM; returns false and sets `error` if oneDNN refuses it.
 bool linear(const LinearArgs &args, std::string &error);
 
+/// The builds of the runtime's attention and linear kernels, one per
+/// instruction set, chosen at run time from the CPU (XFORMER_CPU_ISA=
+/// baseline|avx2 picks a narrower one): baseline x86-64; AVX2 with FMA and
+/// F16C; AVX-512 (F, BW, DQ, VL) with BF16 and VNNI.
+enum class CpuISA { Baseline, AVX2, AVX512 };
+CpuISA cpuISA();
+
 /// The instruction sets of the block kernels, chosen at run time from the
 /// CPU (XFORMER_BLOCK_ISA=scalar|avx2|avx512vnni picks a lower one).
 enum class BlockISA { Scalar, AVX2, AVX512VNNI };
