@@ -678,6 +678,31 @@ void oneDNNBlock(Context &ctx, const LinearArgs &a, const uint16_t *inputBF16,
   stream.wait();
 }
 
+/// Runs `block(c0, n)` for the blocks of `width` output columns of a linear
+/// over the runtime's threads; false with oneDNN's first error in `error`
+/// if any block's matmul threw.
+template <typename F>
+bool forColumnBlocks(const LinearArgs &a, int64_t width, std::string &error,
+                     F &&block) {
+  const int64_t blocks = (a.out + width - 1) / width;
+  std::mutex failed;
+  std::string first;
+  parallelFor(blocks, [&](int64_t b) {
+    const int64_t c0 = b * width;
+    try {
+      block(c0, std::min(width, a.out - c0));
+    } catch (const dnnl::error &e) {
+      std::lock_guard<std::mutex> guard(failed);
+      if (first.empty())
+        first = std::string("linear: oneDNN: ") + e.what();
+    }
+  });
+  if (first.empty())
+    return true;
+  error = first;
+  return false;
+}
+
 /// A linear through oneDNN: blocks of output columns spread over the
 /// runtime's threads, a few per thread so a thread that lost its core
 /// leaves its share to the others; each block a multiple of 64 columns
@@ -690,23 +715,9 @@ bool oneDNNLinear(Context &ctx, const LinearArgs &a, const uint16_t *inputBF16,
     block = (a.out + 2 * threads - 1) / (2 * threads);
     block = std::max<int64_t>(64, (block + 63) / 64 * 64);
   }
-  const int64_t blocks = (a.out + block - 1) / block;
-  std::mutex failed;
-  std::string first;
-  parallelFor(blocks, [&](int64_t b) {
-    const int64_t c0 = b * block, n = std::min(block, a.out - c0);
-    try {
-      oneDNNBlock(ctx, a, inputBF16, c0, n);
-    } catch (const dnnl::error &e) {
-      std::lock_guard<std::mutex> guard(failed);
-      if (first.empty())
-        first = std::string("linear: oneDNN: ") + e.what();
-    }
+  return forColumnBlocks(a, block, error, [&](int64_t c0, int64_t n) {
+    oneDNNBlock(ctx, a, inputBF16, c0, n);
   });
-  if (first.empty())
-    return true;
-  error = first;
-  return false;
 }
 
 } // namespace
@@ -720,25 +731,11 @@ bool panelLinear(const LinearArgs &a, PanelDecoder decode,
   int64_t block = std::clamp<int64_t>((384 << 10) / (4 * a.in), 16, 512);
   block = std::min(block, (a.out + 2 * threads - 1) / (2 * threads));
   block = std::max<int64_t>(16, (block + 15) / 16 * 16);
-  const int64_t blocks = (a.out + block - 1) / block;
-  std::mutex failed;
-  std::string first;
-  parallelFor(blocks, [&](int64_t b) {
-    const int64_t c0 = b * block, n = std::min(block, a.out - c0);
+  return forColumnBlocks(a, block, error, [&](int64_t c0, int64_t n) {
     float *panel = threadBuffer<float, 7>(n * a.in);
     decode(a, c0, n, panel);
-    try {
-      oneDNNBlock(ctx, a, nullptr, c0, n, panel);
-    } catch (const dnnl::error &e) {
-      std::lock_guard<std::mutex> guard(failed);
-      if (first.empty())
-        first = std::string("linear: oneDNN: ") + e.what();
-    }
+    oneDNNBlock(ctx, a, nullptr, c0, n, panel);
   });
-  if (first.empty())
-    return true;
-  error = first;
-  return false;
 }
 
 bool linear(const LinearArgs &a, std::string &error) {

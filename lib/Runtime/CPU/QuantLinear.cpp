@@ -47,6 +47,7 @@
 #include <immintrin.h>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -741,27 +742,36 @@ decodeAVX2(const LinearArgs &a, int64_t o0, int64_t n, float *panel) {
   }
 }
 
-PanelDecoder panelDecoder(GGMLType type, BlockISA isa) {
-  if (isa == BlockISA::Scalar)
-    return decodeRows;
+/// Calls f(std::integral_constant<GGMLType, T>{}) for the format with an
+/// integer kernel that `type` names; false for the others.
+template <typename F> bool withKernelFormat(GGMLType type, F &&f) {
   switch (type) {
   case GGMLType::Q8_0:
-    return decodeAVX2<GGMLType::Q8_0>;
+    return f(std::integral_constant<GGMLType, GGMLType::Q8_0>{}), true;
   case GGMLType::Q4_0:
-    return decodeAVX2<GGMLType::Q4_0>;
+    return f(std::integral_constant<GGMLType, GGMLType::Q4_0>{}), true;
   case GGMLType::Q4_1:
-    return decodeAVX2<GGMLType::Q4_1>;
+    return f(std::integral_constant<GGMLType, GGMLType::Q4_1>{}), true;
   case GGMLType::Q5_0:
-    return decodeAVX2<GGMLType::Q5_0>;
+    return f(std::integral_constant<GGMLType, GGMLType::Q5_0>{}), true;
   case GGMLType::Q5_1:
-    return decodeAVX2<GGMLType::Q5_1>;
+    return f(std::integral_constant<GGMLType, GGMLType::Q5_1>{}), true;
   case GGMLType::Q4_K:
-    return decodeAVX2<GGMLType::Q4_K>;
+    return f(std::integral_constant<GGMLType, GGMLType::Q4_K>{}), true;
   case GGMLType::Q6_K:
-    return decodeAVX2<GGMLType::Q6_K>;
+    return f(std::integral_constant<GGMLType, GGMLType::Q6_K>{}), true;
   default:
-    return decodeRows;
+    return false;
   }
+}
+
+PanelDecoder panelDecoder(GGMLType type, BlockISA isa) {
+  PanelDecoder decode = decodeRows;
+  if (isa != BlockISA::Scalar)
+    withKernelFormat(type, [&](auto format) {
+      decode = decodeAVX2<decltype(format)::value>;
+    });
+  return decode;
 }
 
 /// From how many input rows a linear over blocks decodes its weights to
@@ -839,28 +849,8 @@ bool xformer::runtime::cpu::blockLinear(const LinearArgs &a,
     rows[size_t(r)] = {q.data() + r * a.in, d.data() + r * blocks,
                        dsums.data() + r * blocks};
   }
-  switch (a.blockType) {
-  case GGMLType::Q8_0:
-    run<GGMLType::Q8_0>(a, rows, isa);
-    break;
-  case GGMLType::Q4_0:
-    run<GGMLType::Q4_0>(a, rows, isa);
-    break;
-  case GGMLType::Q4_1:
-    run<GGMLType::Q4_1>(a, rows, isa);
-    break;
-  case GGMLType::Q5_0:
-    run<GGMLType::Q5_0>(a, rows, isa);
-    break;
-  case GGMLType::Q5_1:
-    run<GGMLType::Q5_1>(a, rows, isa);
-    break;
-  case GGMLType::Q4_K:
-    run<GGMLType::Q4_K>(a, rows, isa);
-    break;
-  default:
-    run<GGMLType::Q6_K>(a, rows, isa);
-    break;
-  }
+  withKernelFormat(a.blockType, [&](auto format) {
+    run<decltype(format)::value>(a, rows, isa);
+  });
   return true;
 }
