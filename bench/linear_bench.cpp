@@ -9,7 +9,9 @@
 // its weights from memory. Prints one CSV line:
 //   linear,rows,in,out,format,median_ms,GB/s of weights read,GFLOP/s
 // XFORMER_NUM_THREADS sets the threads (default: the runtime's), and
-// XFORMER_BLOCK_ISA the block kernels' instruction set.
+// XFORMER_BLOCK_ISA the block kernels' instruction set. Block weights are
+// also packed by 8 rows (packBlocks) as a model packs them on its first
+// decode; XFORMER_BENCH_UNPACKED=1 reads the blocks as stored instead.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -68,6 +71,13 @@ int main(int argc, char **argv) {
     s.resize(size_t(bytes));
     quantizeRow(traits->type, w.data(), s.data(), out * in);
   }
+  const bool unpacked = std::getenv("XFORMER_BENCH_UNPACKED") != nullptr;
+  std::vector<std::unique_ptr<PackedBlocks>> packed(
+      static_cast<size_t>(copies));
+  if (!unpacked && traits->blockElements > 1)
+    for (int64_t c = 0; c < copies; ++c)
+      packed[size_t(c)] =
+          packBlocks(traits->type, stored[size_t(c)].data(), out, in);
   auto args = [&](int64_t c) {
     LinearArgs a;
     a.input = x.data();
@@ -83,6 +93,7 @@ int main(int argc, char **argv) {
     else {
       a.weightBlocks = p;
       a.blockType = traits->type;
+      a.packed = packed[size_t(c % copies)].get();
     }
     return a;
   };

@@ -14,6 +14,7 @@
 #include "xformer/Runtime/Safetensors.h"
 #include "xformer/Runtime/xformer.h"
 
+#include "PackedWeights.h"
 #include "RuntimeError.h"
 
 #include <algorithm>
@@ -27,12 +28,14 @@
 #include <link.h>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <numeric>
 #include <random>
 #include <string>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <unordered_map>
 #include <vector>
 
 using namespace xformer::runtime;
@@ -146,6 +149,10 @@ struct xf_model {
   std::unique_ptr<GGUFFile> gguf;
   std::vector<const void *> weights;
   std::vector<Buffer> weightCopies;
+  /// Weights in ggml blocks packed for decode (packedWeight), by the
+  /// address of their blocks.
+  std::mutex packMutex;
+  std::unordered_map<const void *, std::unique_ptr<cpu::PackedBlocks>> packed;
   Buffer scratch, arena;
   std::vector<int64_t> cacheFill;
   const xfm_function_desc *forward = nullptr, *encode = nullptr,
@@ -176,6 +183,7 @@ struct xf_model {
   std::vector<DeviceBuffer> staged;
 
   ~xf_model() {
+    packed.clear();
     staged.clear();
     deviceWeights.clear();
     deviceScratch.reset();
@@ -1680,4 +1688,25 @@ extern "C" xf_status xf_generate(xf_model *m, const int64_t *ids,
   }
   finish();
   return XF_OK;
+}
+
+const xformer::runtime::cpu::PackedBlocks *
+xformer::runtime::packedWeight(void *runtime, const void *blocks, GGMLType type,
+                               int64_t out, int64_t in) {
+  if (!runtime || !blocks)
+    return nullptr;
+  xf_model &m = *static_cast<xf_model *>(runtime);
+  if (m.device())
+    return nullptr;
+  std::lock_guard<std::mutex> lock(m.packMutex);
+  auto [it, first] = m.packed.try_emplace(blocks);
+  if (first) {
+    try {
+      it->second = cpu::packBlocks(type, blocks, out, in);
+    } catch (const std::bad_alloc &) {
+      it->second.reset(); // read as stored
+    }
+  }
+  const cpu::PackedBlocks *p = it->second.get();
+  return p && p->type == type && p->out == out && p->in == in ? p : nullptr;
 }

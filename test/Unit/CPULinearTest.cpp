@@ -465,7 +465,7 @@ LinearArgs blockArgs(const float *x, const std::vector<uint8_t> &blocks,
 // CPU has, against the double-precision product of the dequantized weights
 // (GGMLFormats, checked bit for bit against the gguf package) with the
 // exact input. The kernel quantizes its input to 16 bits per block of 32,
-// so each block's error is bounded by sum |w| * (max|x| / 32767) / 2.
+// so each block's error is bounded by sum |w| * (max|x| / 32512) / 2.
 // The k-quants (blocks of 256) on their own shapes.
 TEST(CPULinear, GGMLBlocksMatchDequantizedProduct) {
   std::mt19937_64 rng(17);
@@ -477,9 +477,9 @@ TEST(CPULinear, GGMLBlocksMatchDequantizedProduct) {
   using Shapes = std::vector<std::array<int64_t, 3>>;
   // From 12 rows on the weights are decoded to f32 panels for oneDNN's
   // GEMM (33 x 70: panels of 48 and a tail of 22), exact products.
-  const Shapes shapes = {{1, 32, 1},    {1, 96, 5},    {1, 576, 33},
-                         {3, 96, 17},   {9, 576, 200}, {2, 1536, 67},
-                         {33, 576, 70}, {16, 64, 3}};
+  const Shapes shapes = {{1, 32, 1},    {1, 64, 8},    {1, 96, 5},
+                         {1, 576, 33},  {3, 96, 17},   {9, 576, 200},
+                         {2, 1536, 67}, {33, 576, 70}, {16, 64, 3}};
   const Shapes kShapes = {{1, 256, 1},  {1, 768, 7}, {3, 512, 17},
                           {9, 1536, 70}, {21, 512, 37}};
   int paths = 0;
@@ -501,51 +501,63 @@ TEST(CPULinear, GGMLBlocksMatchDequantizedProduct) {
         std::vector<float> wd(out * in), y0(rows * out), y1(rows * out);
         const std::vector<uint8_t> blocks = someBlocks(rng, type, w);
         ASSERT_TRUE(dequantizeRow(type, blocks.data(), wd.data(), out * in));
-        LinearArgs a =
-            blockArgs(x.data(), blocks, type, y0.data(), rows, in, out);
-        std::string error;
-        ASSERT_TRUE(linear(a, error)) << error;
-        for (int64_t r = 0; r < rows; ++r)
-          for (int64_t o = 0; o < out; ++o) {
-            double want = 0, bound = 0;
-            for (int64_t b = 0; b < in / 32; ++b) {
-              double amax = 0, wsum = 0;
-              for (int64_t j = b * 32; j < b * 32 + 32; ++j) {
-                want += double(wd[o * in + j]) * x[r * in + j];
-                amax = std::max(amax, double(std::fabs(x[r * in + j])));
-                wsum += std::fabs(wd[o * in + j]);
+        // Also packed by 8 rows (decode on AVX2; the outputs past the last
+        // group of 8 from the blocks).
+        const std::unique_ptr<PackedBlocks> packed =
+            isa == BlockISA::Scalar ? nullptr
+                                    : packBlocks(type, blocks.data(), out, in);
+        if (isa != BlockISA::Scalar && out >= 8)
+          ASSERT_TRUE(packed) << traits.name << " out " << out;
+        for (const PackedBlocks *pack :
+             {static_cast<const PackedBlocks *>(nullptr),
+              static_cast<const PackedBlocks *>(packed.get())}) {
+          LinearArgs a =
+              blockArgs(x.data(), blocks, type, y0.data(), rows, in, out);
+          a.packed = pack;
+          std::string error;
+          ASSERT_TRUE(linear(a, error)) << error;
+          for (int64_t r = 0; r < rows; ++r)
+            for (int64_t o = 0; o < out; ++o) {
+              double want = 0, bound = 0;
+              for (int64_t b = 0; b < in / 32; ++b) {
+                double amax = 0, wsum = 0;
+                for (int64_t j = b * 32; j < b * 32 + 32; ++j) {
+                  want += double(wd[o * in + j]) * x[r * in + j];
+                  amax = std::max(amax, double(std::fabs(x[r * in + j])));
+                  wsum += std::fabs(wd[o * in + j]);
+                }
+                // Half a step of the input's quantization to 16 bits.
+                bound += wsum * amax / 32512.0 * 0.5;
               }
-              // Half a step of the input's quantization to 16 bits.
-              bound += wsum * amax / 32767.0 * 0.5;
+              ASSERT_NEAR(y0[r * out + o], want, bound * 1.001 + 1e-4)
+                  << traits.name << " isa " << int(isa) << " rows " << rows
+                  << " in " << in << " out " << out << " packed " << bool(pack)
+                  << " at [" << r << ", " << o << "]";
             }
-            ASSERT_NEAR(y0[r * out + o], want, bound * 1.001 + 1e-4)
-                << traits.name << " isa " << int(isa) << " rows " << rows
-                << " in " << in << " out " << out << " at [" << r << ", " << o
-                << "]";
+          // The epilogue: bias, activation, residual on the same sums.
+          a.output = y1.data();
+          a.bias = bias.data();
+          a.activation = Activation::Silu;
+          a.residual = res.data();
+          ASSERT_TRUE(linear(a, error)) << error;
+          for (int64_t e = 0; e < rows * out; ++e) {
+            const double z = double(y0[e]) + bias[e % out];
+            const double want = z / (1 + std::exp(-z)) + res[e];
+            ASSERT_NEAR(y1[e], want, 1e-4 * (1 + std::fabs(want)))
+                << traits.name << " at " << e;
           }
-        // The epilogue: bias, activation, residual on the same sums.
-        a.output = y1.data();
-        a.bias = bias.data();
-        a.activation = Activation::Silu;
-        a.residual = res.data();
-        ASSERT_TRUE(linear(a, error)) << error;
-        for (int64_t e = 0; e < rows * out; ++e) {
-          const double z = double(y0[e]) + bias[e % out];
-          const double want = z / (1 + std::exp(-z)) + res[e];
-          ASSERT_NEAR(y1[e], want, 1e-4 * (1 + std::fabs(want)))
-              << traits.name << " at " << e;
+          // The residual added in place: the output is the residual stream.
+          std::vector<float> stream = res;
+          a.output = stream.data();
+          a.residual = stream.data();
+          a.bias = nullptr;
+          a.activation = Activation::None;
+          ASSERT_TRUE(linear(a, error)) << error;
+          for (int64_t e = 0; e < rows * out; ++e)
+            ASSERT_NEAR(stream[e], double(y0[e]) + res[e],
+                        1e-5 * (1 + std::fabs(res[e])))
+                << traits.name << " rows " << rows << " in place at " << e;
         }
-        // The residual added in place: the output is the residual stream.
-        std::vector<float> stream = res;
-        a.output = stream.data();
-        a.residual = stream.data();
-        a.bias = nullptr;
-        a.activation = Activation::None;
-        ASSERT_TRUE(linear(a, error)) << error;
-        for (int64_t e = 0; e < rows * out; ++e)
-          ASSERT_NEAR(stream[e], double(y0[e]) + res[e],
-                      1e-5 * (1 + std::fabs(res[e])))
-              << traits.name << " rows " << rows << " in place at " << e;
       }
   }
   forceBlockISA(BlockISA::Scalar);

@@ -2,7 +2,7 @@
 //
 // y = act(x W^T + bias) + residual with W in ggml's Q8_0, Q4_0, Q4_1, Q5_0,
 // Q5_1, Q4_K or Q6_K blocks, read as stored. Each input row is first
-// quantized per block of 32 to 16 bits (d = max|x| / 32767), with d times
+// quantized per block of 32 to 16 bits (d = max|x| / 32512), with d times
 // the integer sum of each block kept for the formats with an offset; each
 // sub-block of 32 weights (see subBlock: levels q, a scale s and an offset
 // o) then adds an integer dot product of 32 pairs scaled by the two scales:
@@ -58,6 +58,11 @@ namespace {
 
 constexpr int64_t kBlock = 32;
 
+/// The largest quantized input, 127 * 256: each 16-bit input then splits
+/// into two signed bytes, q = 256 h + l with h in [-127, 127] and l in
+/// [-128, 127], for the packed kernels' byte products (see splitInput).
+constexpr float kInputMax = 32512.0f;
+
 /// The row count from which panels of f32 weights and oneDNN's GEMM beat
 /// the integer tiles (see panelRows).
 constexpr int64_t kPanelRows = 12;
@@ -77,7 +82,7 @@ void quantizeInput(const float *x, int64_t n, int16_t *q, float *d,
     float amax = 0.0f;
     for (int64_t j = 0; j < kBlock; ++j)
       amax = std::max(amax, std::fabs(xb[j]));
-    const float scale = amax / 32767.0f,
+    const float scale = amax / kInputMax,
                 inv = scale != 0.0f ? 1.0f / scale : 0.0f;
     int32_t sum = 0;
     for (int64_t j = 0; j < kBlock; ++j) {
@@ -111,7 +116,7 @@ quantizeInputAVX2(const float *x, int64_t n, int16_t *q, float *d,
                           _mm256_extractf128_ps(amax, 1));
     m = _mm_max_ps(m, _mm_movehl_ps(m, m));
     m = _mm_max_ss(m, _mm_movehdup_ps(m));
-    const float scale = _mm_cvtss_f32(m) / 32767.0f,
+    const float scale = _mm_cvtss_f32(m) / kInputMax,
                 inv = scale != 0.0f ? 1.0f / scale : 0.0f;
     const __m256 invv = _mm256_set1_ps(inv);
     __m256i sum = _mm256_setzero_si256();
@@ -262,7 +267,7 @@ void subBlock(const uint8_t *row, int64_t b, int32_t *q, float &scale,
 }
 
 /// One output's dot product with one quantized row, in plain C++ (64-bit
-/// sums: Q6_K's levels reach 4096, and 32 of them times 32767 pass 2^31).
+/// sums: Q6_K's levels reach 4096, and 32 of them times 32512 pass 2^31).
 template <GGMLType T>
 float rowDotScalar(const uint8_t *w, const QuantRow &x, int64_t blocks) {
   float acc = 0.0f, offsetSum = 0.0f;
@@ -305,7 +310,7 @@ __attribute__((target(XF_AVX2))) inline __m256 halfBroadcast(const uint8_t *p) {
 /// per sub-block and reused against every input row of a tile (elements
 /// 0-15 in `lo`, 16-31 in `hi`), with its scale in every lane and its offset
 /// in four. A pair's products sum into 32 bits by vpmaddwd, or VNNI's
-/// vpdpwssd: |q x| <= 4096 * 32767 per product, so the four products a lane
+/// vpdpwssd: |q x| <= 4096 * 32512 per product, so the four products a lane
 /// sums stay below 2^31.
 struct Unpacked {
   __m256i lo, hi;
@@ -701,6 +706,349 @@ int64_t rowBytesOf(const LinearArgs &a) {
   return a.in / traits.blockElements * traits.blockBytes;
 }
 
+//===----------------------------------------------------------------------===//
+// Packed weights: decode 8 output rows at a time
+//===----------------------------------------------------------------------===//
+//
+// A group of 8 rows (r = 0..7) stores, block after block:
+//   Q4_0  per 32: d[8] (f16), nibbles[128]
+//   Q4_1  per 32: d[8], m[8] (f16), nibbles[128]
+//   Q5_0  per 32: d[8] (f16), fifth[32], nibbles[128]
+//   Q5_1  per 32: d[8], m[8] (f16), fifth[32], nibbles[128]
+//   Q4_K  per 256: d[8], dmin[8] (f16); then per 32 of it: sc[8], m[8]
+//         (the 6-bit values, a byte each), nibbles[128]
+//   Q8_0  per 32: d[8] (f16), levels[256]
+//   Q6_K  per 256: d[8] (f16), scales[16][8] (int8, one per 16 weights);
+//         then per 32 of it: levels[256] (q6 - 32)
+// nibbles: 4 vectors of 32 bytes; byte 4r + j of vector i holds row r's
+// level 4i + j in its low nibble and level 16 + 4i + j in its high one (as
+// Q4_0 keeps levels j and j + 16 in one byte). levels: 16 vectors of 16
+// signed bytes; bytes 2r and 2r + 1 of vector p are row r's levels 2p and
+// 2p + 1. fifth: the 5-bit formats' high bits, bit i of byte 4r + j that
+// of level 4i + j, bit 4 + i that of level 16 + 4i + j.
+//
+// Both kernels broadcast the inputs, the same to every row, so the integer
+// sums land one row per 32-bit lane: the 8 rows' scales multiply them as
+// one vector and no horizontal sum is left. The 4-bit levels multiply the
+// inputs as bytes (vpmaddubsw, unsigned levels times signed bytes): each
+// 16-bit input is split into q = 256 h + l (splitInput), and h and l each
+// multiply the levels; eight such products of a 16-bit lane (|sum| <=
+// 16 * 15 * 128; with 5-bit levels four, 8 * 31 * 128) add in 16 bits
+// before widening. The byte levels widen to
+// 16 bits and multiply pairs of 16-bit inputs (vpmaddwd).
+
+constexpr bool packsNibbles(GGMLType t) {
+  return isQ4(t) || isQ5(t) || t == GGMLType::Q4_K;
+}
+
+constexpr bool hasPackedKernel(GGMLType t) {
+  return packsNibbles(t) || t == GGMLType::Q8_0 || t == GGMLType::Q6_K;
+}
+
+constexpr int64_t kGroupRows = 8;
+
+/// Bytes of one group of 8 rows `in` long.
+template <GGMLType T> constexpr int64_t packedGroupBytes(int64_t in) {
+  const int64_t blocks = in / kBlock, supers = in / 256;
+  switch (T) {
+  case GGMLType::Q4_0:
+    return blocks * (16 + 128);
+  case GGMLType::Q4_1:
+    return blocks * (32 + 128);
+  case GGMLType::Q5_0:
+    return blocks * (16 + 32 + 128);
+  case GGMLType::Q5_1:
+    return blocks * (32 + 32 + 128);
+  case GGMLType::Q4_K:
+    return supers * 32 + blocks * (16 + 128);
+  case GGMLType::Q8_0:
+    return blocks * (16 + 256);
+  default:
+    return supers * (16 + 128) + blocks * 256;
+  }
+}
+
+/// Sub-block `b` of a row as packed: the levels as they multiply the
+/// inputs (Q6_K's centred, before its 16-weight scales).
+template <GGMLType T>
+void packedLevels(const uint8_t *row, int64_t b, int32_t *q) {
+  if constexpr (T == GGMLType::Q6_K) {
+    const Q6Sub s = q6Sub(row, b);
+    for (int k = 0; k < 32; ++k) {
+      const int low = s.highNibble ? s.ql[k] >> 4 : s.ql[k] & 0x0f;
+      q[k] = (low | (((s.qh[k] >> s.shift) & 3) << 4)) - 32;
+    }
+  } else {
+    float scale, offset;
+    subBlock<T>(row, b, q, scale, offset);
+  }
+}
+
+/// Packs the group of 8 rows from `rows` (rowBytes apart) into `p`.
+template <GGMLType T>
+void packGroup(const uint8_t *rows, int64_t rowBytes, int64_t blocks,
+               uint8_t *p) {
+  const auto row = [&](int r) { return rows + r * rowBytes; };
+  for (int64_t b = 0; b < blocks; ++b) {
+    if constexpr (T == GGMLType::Q4_K || T == GGMLType::Q6_K) {
+      const int64_t superBytes = blockBytes<T>();
+      if (b % 8 == 0) {
+        for (int r = 0; r < kGroupRows; ++r) {
+          const uint8_t *super = row(r) + (b / 8) * superBytes;
+          if constexpr (T == GGMLType::Q4_K) {
+            std::memcpy(p + 2 * r, super, 2);
+            std::memcpy(p + 16 + 2 * r, super + 2, 2);
+          } else {
+            std::memcpy(p + 2 * r, super + 208, 2);
+            for (int h = 0; h < 16; ++h)
+              p[16 + h * 8 + r] = super[192 + h];
+          }
+        }
+        p += T == GGMLType::Q4_K ? 32 : 16 + 128;
+      }
+      if constexpr (T == GGMLType::Q4_K) {
+        for (int r = 0; r < kGroupRows; ++r)
+          scaleMinK4(int(b % 8), row(r) + (b / 8) * superBytes + 4, p[r],
+                     p[8 + r]);
+        p += 16;
+      }
+    } else {
+      for (int r = 0; r < kGroupRows; ++r) {
+        const uint8_t *blk = row(r) + b * blockBytes<T>();
+        std::memcpy(p + 2 * r, blk, 2);
+        if constexpr (T == GGMLType::Q4_1 || T == GGMLType::Q5_1)
+          std::memcpy(p + 16 + 2 * r, blk + 2, 2);
+      }
+      p += T == GGMLType::Q4_1 || T == GGMLType::Q5_1 ? 32 : 16;
+    }
+    int32_t q[kGroupRows][32];
+    for (int r = 0; r < kGroupRows; ++r)
+      packedLevels<T>(row(r), b, q[r]);
+    if constexpr (packsNibbles(T)) {
+      if constexpr (isQ5(T)) {
+        for (int r = 0; r < kGroupRows; ++r)
+          for (int j = 0; j < 4; ++j) {
+            int bits = 0;
+            for (int i = 0; i < 4; ++i)
+              bits |= (q[r][4 * i + j] >> 4) << i | (q[r][16 + 4 * i + j] >> 4)
+                                                        << (4 + i);
+            p[4 * r + j] = uint8_t(bits);
+          }
+        p += 32;
+      }
+      for (int i = 0; i < 4; ++i)
+        for (int r = 0; r < kGroupRows; ++r)
+          for (int j = 0; j < 4; ++j)
+            p[32 * i + 4 * r + j] = uint8_t((q[r][4 * i + j] & 0x0f) |
+                                            (q[r][16 + 4 * i + j] & 0x0f) << 4);
+      p += 128;
+    } else {
+      for (int pair = 0; pair < 16; ++pair)
+        for (int r = 0; r < kGroupRows; ++r)
+          for (int k = 0; k < 2; ++k)
+            p[16 * pair + 2 * r + k] = uint8_t(int8_t(q[r][2 * pair + k]));
+      p += 256;
+    }
+  }
+}
+
+/// Each 16-bit input as two signed bytes, q = 256 h + l, per block of 32:
+/// h[32] then l[32]. |q| <= kInputMax keeps h within [-127, 127].
+void splitInput(const int16_t *q, int64_t n, int8_t *out) {
+  for (int64_t b = 0; b < n / kBlock; ++b)
+    for (int j = 0; j < kBlock; ++j) {
+      const int v = q[b * kBlock + j], h = (v + 128) >> 8;
+      out[b * 64 + j] = int8_t(h);
+      out[b * 64 + 32 + j] = int8_t(v - 256 * h);
+    }
+}
+
+__attribute__((target(XF_AVX2))) inline __m256 halves8(const uint8_t *p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
+}
+
+/// Four bytes in every 32-bit lane.
+__attribute__((target(XF_AVX2))) inline __m256i broadcast4(const void *p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return _mm256_set1_epi32(v);
+}
+
+template <bool Signed>
+__attribute__((target(XF_AVX2))) inline __m256 bytes8(const uint8_t *p) {
+  const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(p));
+  return _mm256_cvtepi32_ps(Signed ? _mm256_cvtepi8_epi32(v)
+                                   : _mm256_cvtepu8_epi32(v));
+}
+
+/// One group of a 4-bit format by one input row: its 8 outputs.
+template <GGMLType T>
+__attribute__((target(XF_AVX2))) void
+nibbleGroup(const uint8_t *p, int64_t blocks, const int8_t *split,
+            const QuantRow &x, float *out) {
+  const __m256i low = _mm256_set1_epi8(0x0f), by256 = _mm256_set1_epi16(256),
+                one = _mm256_set1_epi16(1);
+  __m256 acc = _mm256_setzero_ps(), offsets = _mm256_setzero_ps(),
+         d = _mm256_setzero_ps(), dmin = _mm256_setzero_ps();
+  for (int64_t b = 0; b < blocks; ++b) {
+    __m256 scale, offset;
+    if constexpr (T == GGMLType::Q4_K) {
+      if (b % 8 == 0) {
+        d = halves8(p);
+        dmin = halves8(p + 16);
+        p += 32;
+      }
+      scale = _mm256_mul_ps(d, bytes8<false>(p));
+      // Q4_K's offset is -dmin m: subtracted below.
+      offset = _mm256_mul_ps(dmin, bytes8<false>(p + 8));
+      p += 16;
+    } else {
+      scale = halves8(p);
+      p += 16;
+      if constexpr (T == GGMLType::Q4_1 || T == GGMLType::Q5_1) {
+        offset = halves8(p);
+        p += 16;
+      } else {
+        offset = _mm256_mul_ps(
+            scale, _mm256_set1_ps(T == GGMLType::Q5_0 ? -16.0f : -8.0f));
+      }
+    }
+    __m256i fifth = _mm256_setzero_si256();
+    if constexpr (isQ5(T)) {
+      fifth = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p));
+      p += 32;
+    }
+    const int8_t *xs = split + b * 64;
+    __m256i h = _mm256_setzero_si256(), l = _mm256_setzero_si256(),
+            dot = _mm256_setzero_si256();
+    for (int i = 0; i < 4; ++i) {
+      const __m256i v =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p + 32 * i));
+      __m256i lo = _mm256_and_si256(v, low),
+              hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+      if constexpr (isQ5(T)) {
+        // Bit i (and 4 + i) of each byte to bit 4: the 16-bit shifts
+        // move no neighbour's bit there.
+        const __m256i bit4 = _mm256_set1_epi8(0x10);
+        lo = _mm256_or_si256(
+            lo, _mm256_and_si256(_mm256_slli_epi16(fifth, 4 - i), bit4));
+        hi = _mm256_or_si256(
+            hi, _mm256_and_si256(_mm256_srli_epi16(fifth, i), bit4));
+      }
+      h = _mm256_add_epi16(
+          h, _mm256_add_epi16(
+                 _mm256_maddubs_epi16(lo, broadcast4(xs + 4 * i)),
+                 _mm256_maddubs_epi16(hi, broadcast4(xs + 16 + 4 * i))));
+      l = _mm256_add_epi16(
+          l, _mm256_add_epi16(
+                 _mm256_maddubs_epi16(lo, broadcast4(xs + 32 + 4 * i)),
+                 _mm256_maddubs_epi16(hi, broadcast4(xs + 48 + 4 * i))));
+      if (i == 3 || (isQ5(T) && i == 1)) {
+        dot =
+            _mm256_add_epi32(dot, _mm256_add_epi32(_mm256_madd_epi16(h, by256),
+                                                   _mm256_madd_epi16(l, one)));
+        h = l = _mm256_setzero_si256();
+      }
+    }
+    p += 128;
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot),
+                          _mm256_mul_ps(scale, _mm256_set1_ps(x.d[b])), acc);
+    if constexpr (T == GGMLType::Q4_K)
+      offsets = _mm256_fnmadd_ps(offset, _mm256_set1_ps(x.dsum[b]), offsets);
+    else
+      offsets = _mm256_fmadd_ps(offset, _mm256_set1_ps(x.dsum[b]), offsets);
+  }
+  _mm256_storeu_ps(out, _mm256_add_ps(acc, offsets));
+}
+
+/// One group of Q8_0 or Q6_K by one input row: its 8 outputs. A lane sums
+/// 16 products of |level| <= 128 and |q| <= 32512 (Q6_K: 8 per scale).
+template <GGMLType T>
+__attribute__((target(XF_AVX2))) void
+byteGroup(const uint8_t *p, int64_t blocks, const QuantRow &x, float *out) {
+  __m256 acc = _mm256_setzero_ps(), d = _mm256_setzero_ps();
+  const uint8_t *scales = nullptr;
+  for (int64_t b = 0; b < blocks; ++b) {
+    if (T != GGMLType::Q6_K || b % 8 == 0) {
+      d = halves8(p);
+      scales = p + 16;
+      p += T == GGMLType::Q6_K ? 16 + 128 : 16;
+    }
+    const int16_t *xq = x.q + b * kBlock;
+    __m256i dot[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+    for (int pair = 0; pair < 16; ++pair)
+      dot[pair / 8] = _mm256_add_epi32(
+          dot[pair / 8],
+          _mm256_madd_epi16(
+              _mm256_cvtepi8_epi16(_mm_loadu_si128(
+                  reinterpret_cast<const __m128i *>(p + 16 * pair))),
+              broadcast4(xq + 2 * pair)));
+    p += 256;
+    __m256 sum;
+    if constexpr (T == GGMLType::Q6_K) {
+      const uint8_t *s = scales + (b % 8) * 16;
+      sum = _mm256_fmadd_ps(
+          _mm256_cvtepi32_ps(dot[0]), bytes8<true>(s),
+          _mm256_mul_ps(_mm256_cvtepi32_ps(dot[1]), bytes8<true>(s + 8)));
+    } else {
+      sum = _mm256_cvtepi32_ps(_mm256_add_epi32(dot[0], dot[1]));
+    }
+    acc = _mm256_fmadd_ps(sum, _mm256_mul_ps(d, _mm256_set1_ps(x.d[b])), acc);
+  }
+  _mm256_storeu_ps(out, acc);
+}
+
+/// A linear below kPanelRows rows over packed weights: groups spread over
+/// the pool, each group's weights (a few KB) read once for every row; the
+/// outputs past the last group by the row kernels on the blocks.
+template <GGMLType T>
+void runPacked(const LinearArgs &a, const std::vector<QuantRow> &rows,
+               BlockISA isa) {
+  const PackedBlocks &packed = *a.packed;
+  const int64_t blocks = a.in / kBlock, groups = a.out / kGroupRows;
+  thread_local std::vector<int8_t> split;
+  if constexpr (packsNibbles(T)) {
+    split.resize(size_t(a.rows * blocks * 64));
+    for (int64_t r = 0; r < a.rows; ++r)
+      splitInput(rows[size_t(r)].q, a.in, split.data() + r * blocks * 64);
+  }
+  const int8_t *splitData = split.data();
+  const int64_t threads = std::max<int64_t>(1, numThreads());
+  const int64_t chunk =
+      std::max<int64_t>(2, (groups + 4 * threads - 1) / (4 * threads));
+  parallelFor((groups + chunk - 1) / chunk, [&](int64_t c) {
+    float sums[kGroupRows];
+    const int64_t g1 = std::min(groups, (c + 1) * chunk);
+    for (int64_t g = c * chunk; g < g1; ++g) {
+      const uint8_t *group = packed.bytes.data() + g * packed.groupBytes;
+      for (int64_t r = 0; r < a.rows; ++r) {
+        if constexpr (packsNibbles(T))
+          nibbleGroup<T>(group, blocks, splitData + r * blocks * 64,
+                         rows[size_t(r)], sums);
+        else
+          byteGroup<T>(group, blocks, rows[size_t(r)], sums);
+        for (int64_t i = 0; i < kGroupRows; ++i)
+          finish(a, r, g * kGroupRows + i, sums[i]);
+      }
+    }
+  });
+  const int64_t o0 = groups * kGroupRows;
+  if (o0 == a.out)
+    return;
+  const int64_t rowBytes = rowBytesOf(a);
+  const auto gemv = isa == BlockISA::AVX512VNNI ? gemvVNNI<T> : gemvAVX2<T>;
+  std::vector<float> dsum4(size_t(blocks * 4), 0.0f);
+  float sums[kGroupRows];
+  for (int64_t r = 0; r < a.rows; ++r) {
+    for (int64_t b = 0; b < blocks; ++b)
+      dsum4[size_t(4 * b)] = rows[size_t(r)].dsum[b];
+    gemv(static_cast<const uint8_t *>(a.weightBlocks) + o0 * rowBytes, rowBytes,
+         &rows[size_t(r)], blocks, dsum4.data(), a.out - o0, sums);
+    for (int64_t o = o0; o < a.out; ++o)
+      finish(a, r, o, sums[o - o0]);
+  }
+}
+
 /// Weight rows decoded to f32 for a panel: as ggml decodes them (any block
 /// format), or ...
 void decodeRows(const LinearArgs &a, int64_t o0, int64_t n, float *panel) {
@@ -849,8 +1197,54 @@ bool xformer::runtime::cpu::blockLinear(const LinearArgs &a,
     rows[size_t(r)] = {q.data() + r * a.in, d.data() + r * blocks,
                        dsums.data() + r * blocks};
   }
+  const bool usePacked = a.packed && isa != BlockISA::Scalar &&
+                         a.packed->type == a.blockType &&
+                         a.packed->in == a.in && a.packed->out == a.out;
   withKernelFormat(a.blockType, [&](auto format) {
-    run<decltype(format)::value>(a, rows, isa);
+    constexpr GGMLType T = decltype(format)::value;
+    if constexpr (hasPackedKernel(T))
+      if (usePacked)
+        return runPacked<T>(a, rows, isa);
+    run<T>(a, rows, isa);
   });
   return true;
+}
+
+bool xformer::runtime::cpu::readsPacked(int64_t rows) {
+  return rows < panelRows();
+}
+
+std::unique_ptr<PackedBlocks>
+xformer::runtime::cpu::packBlocks(GGMLType type, const void *blocks,
+                                  int64_t out, int64_t in) {
+  const std::optional<GGMLTypeTraits> traits = ggmlTypeTraits(uint32_t(type));
+  if (!cpuHasBlockISA(BlockISA::AVX2) || !blocks || !traits ||
+      traits->blockElements == 1 || in <= 0 || out < kGroupRows ||
+      in % traits->blockElements != 0)
+    return nullptr;
+  std::unique_ptr<PackedBlocks> packed;
+  withKernelFormat(type, [&](auto format) {
+    constexpr GGMLType T = decltype(format)::value;
+    if constexpr (hasPackedKernel(T)) {
+      const int64_t groups = out / kGroupRows,
+                    groupBytes = packedGroupBytes<T>(in);
+      int64_t total;
+      if (__builtin_mul_overflow(groups, groupBytes, &total))
+        return;
+      packed = std::make_unique<PackedBlocks>();
+      packed->type = type;
+      packed->out = out;
+      packed->in = in;
+      packed->groupBytes = groupBytes;
+      packed->bytes.resize(size_t(total));
+      const int64_t rowBytes = in / traits->blockElements * traits->blockBytes;
+      const auto *w = static_cast<const uint8_t *>(blocks);
+      uint8_t *dst = packed->bytes.data();
+      parallelFor(groups, [&](int64_t g) {
+        packGroup<T>(w + g * kGroupRows * rowBytes, rowBytes, in / kBlock,
+                     dst + g * groupBytes);
+      });
+    }
+  });
+  return packed;
 }

@@ -18,7 +18,9 @@
 #include "xformer/Runtime/GGUF.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace xformer::runtime::cpu {
 
@@ -26,6 +28,31 @@ using runtime::GGMLType;
 
 /// An elementwise function oneDNN applies to the GEMM's output (post-op).
 enum class Activation { None, GeluErf, GeluTanh, Silu, Relu, Tanh };
+
+/// A weight in ggml blocks repacked for decode (packBlocks): its output rows
+/// in groups of 8, and in a group each block of the 8 rows stored together,
+/// levels interleaved so that one vector instruction multiplies 8 rows by
+/// the same inputs (the sums land in 8 lanes, one per output, with no
+/// horizontal reduction), the 8 rows' scales side by side. The values are
+/// those of the blocks, unchanged (Q6_K's 6-bit levels widened to bytes).
+/// Outputs past the last whole group (out % 8) are read from the blocks.
+struct PackedBlocks {
+  GGMLType type = GGMLType::Q8_0;
+  int64_t out = 0, in = 0;
+  int64_t groupBytes = 0; // one group of 8 rows, all its blocks
+  std::vector<uint8_t> bytes;
+};
+
+/// `blocks` [out, in] of `type` packed; null where the format has no packed
+/// kernel (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K and Q6_K have one), the CPU
+/// lacks AVX2 or
+/// there is no whole group of 8 rows.
+std::unique_ptr<PackedBlocks> packBlocks(GGMLType type, const void *blocks,
+                                         int64_t out, int64_t in);
+
+/// Whether a linear of `rows` input rows over ggml blocks reads them packed
+/// when given (below the row count from which it decodes panels for a GEMM).
+bool readsPacked(int64_t rows);
 
 struct LinearArgs {
   const float *input = nullptr;  // [rows, in]
@@ -42,6 +69,9 @@ struct LinearArgs {
   /// GEMM.
   const void *weightBlocks = nullptr;
   GGMLType blockType = GGMLType::Q8_0;
+  /// The same weight packed (packBlocks), or null: below 12 rows it is
+  /// read instead of weightBlocks where the block kernels run on AVX2.
+  const PackedBlocks *packed = nullptr;
   const float *bias = nullptr;   // [out] or null
   float *output = nullptr;       // [rows, out]
   int64_t rows = 0, in = 0, out = 0;
