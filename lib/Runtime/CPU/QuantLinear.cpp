@@ -1211,7 +1211,12 @@ bool xformer::runtime::cpu::blockLinear(const LinearArgs &a,
 }
 
 bool xformer::runtime::cpu::readsPacked(int64_t rows) {
-  return rows < panelRows();
+  // XFORMER_BLOCK_PACKED=0 reads the blocks as stored.
+  static const bool packed = [] {
+    const char *env = std::getenv("XFORMER_BLOCK_PACKED");
+    return !env || std::string(env) != "0";
+  }();
+  return packed && rows < panelRows();
 }
 
 std::unique_ptr<PackedBlocks>

@@ -51,7 +51,8 @@ std::unique_ptr<PackedBlocks> packBlocks(GGMLType type, const void *blocks,
                                          int64_t out, int64_t in);
 
 /// Whether a linear of `rows` input rows over ggml blocks reads them packed
-/// when given (below the row count from which it decodes panels for a GEMM).
+/// when given (below the row count from which it decodes panels for a GEMM;
+/// never with XFORMER_BLOCK_PACKED=0).
 bool readsPacked(int64_t rows);
 
 struct LinearArgs {
