@@ -552,6 +552,11 @@ XF_DEFINE_GEMV(gemvVNNI, XF_VNNI, blockDotVNNI)
 #undef XF_TILE_BLOCK
 #undef XF_UNROLL4
 
+/// The one-row kernel of a vector instruction set.
+template <GGMLType T> auto gemvFor(BlockISA isa) {
+  return isa == BlockISA::AVX512VNNI ? gemvVNNI<T> : gemvAVX2<T>;
+}
+
 /// The plain C++ tile: one output and one row at a time.
 template <GGMLType T, int MR, int NR>
 void tileScalar(const uint8_t *w, int64_t rowBytes, const QuantRow *x,
@@ -641,7 +646,7 @@ void run(const LinearArgs &a, const std::vector<QuantRow> &rows, BlockISA isa) {
   }
   const float *dsum4Data = dsum4.data();
   if (nrMax == 1 && isa != BlockISA::Scalar) {
-    const auto gemv = isa == BlockISA::AVX512VNNI ? gemvVNNI<T> : gemvAVX2<T>;
+    const auto gemv = gemvFor<T>(isa);
     parallelFor((a.out + chunk - 1) / chunk, [&](int64_t c) {
       constexpr int64_t kStep = 256;
       float sums[kStep];
@@ -1036,8 +1041,9 @@ void runPacked(const LinearArgs &a, const std::vector<QuantRow> &rows,
   if (o0 == a.out)
     return;
   const int64_t rowBytes = rowBytesOf(a);
-  const auto gemv = isa == BlockISA::AVX512VNNI ? gemvVNNI<T> : gemvAVX2<T>;
-  std::vector<float> dsum4(size_t(blocks * 4), 0.0f);
+  const auto gemv = gemvFor<T>(isa);
+  thread_local std::vector<float> dsum4;
+  dsum4.assign(size_t(blocks * 4), 0.0f);
   float sums[kGroupRows];
   for (int64_t r = 0; r < a.rows; ++r) {
     for (int64_t b = 0; b < blocks; ++b)
