@@ -320,6 +320,24 @@ TEST(CPULinear, F32ColumnBlocksMatchProduct) {
     }
 }
 
+// Up to four rows of an [out, in] weight stream it (one output at a time,
+// several accumulators per row, XFORMER_F32_GEMV=onednn sends them to
+// oneDNN instead): inputs shorter than a vector, not a multiple of the
+// unrolled step, outputs not a multiple of a thread's block, every row
+// count of a group, each epilogue.
+TEST(CPULinear, F32FewRowsMatchProduct) {
+  std::mt19937_64 rng(17);
+  const Activation acts[] = {Activation::None, Activation::Silu,
+                             Activation::GeluTanh, Activation::Relu};
+  int t = 0;
+  for (int64_t rows : {1, 2, 3, 4})
+    for (int64_t in : {5, 40, 77, 576, 1537})
+      for (int64_t out : {1, 19, 300}) {
+        checkF32(rng, rows, in, out, false, acts[t % 4], t % 3 == 0);
+        ++t;
+      }
+}
+
 extern "C" void omp_set_num_threads(int);
 
 int64_t threadsOfProcess() {

@@ -171,6 +171,58 @@ template <typename F> void withRowGroup(int64_t rows, F &&f) {
   }
 }
 
+/// Weights as floats, kLanes at a time and one at a time: f32 as stored,
+/// bf16 widened (exactly).
+inline Vec loadWeights(const float *p) {
+  Vec v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+inline Vec loadWeights(const uint16_t *p) { return widen(p); }
+inline float weightAt(const float *p) { return *p; }
+inline float weightAt(const uint16_t *p) { return bf16ToFloat(*p); }
+
+/// W [out, in] of f32 or bf16 words, outputs [o0, o1) of rows [r0, r0 + NR)
+/// of x: one output at a time, so a thread reads its outputs' weights as
+/// one sequential stream, each weight once for the NR rows; U independent
+/// accumulators per row keep the FMA units busy past their latency (one
+/// chain per row ran at half the read rate).
+template <int NR, typename W>
+void rowMajorWidened(const LinearArgs &a, const W *weight, const float *x,
+                     int64_t r0, int64_t o0, int64_t o1) {
+  constexpr int U = NR == 1 ? 4 : 2;
+  const int64_t in = a.in, step = U * kLanes;
+  const int64_t iu = in / step * step, iv = in / kLanes * kLanes;
+  auto inputAt = [&](int r, int64_t i) {
+    Vec v;
+    std::memcpy(&v, x + (r0 + r) * in + i, sizeof(v));
+    return v;
+  };
+  for (int64_t o = o0; o < o1; ++o) {
+    const W *w = weight + o * in;
+    Vec acc[NR][U] = {};
+    for (int64_t i = 0; i < iu; i += step)
+      for (int u = 0; u < U; ++u) {
+        const Vec wv = loadWeights(w + i + u * kLanes);
+        for (int r = 0; r < NR; ++r)
+          acc[r][u] += inputAt(r, i + u * kLanes) * wv;
+      }
+    for (int64_t i = iu; i < iv; i += kLanes) {
+      const Vec wv = loadWeights(w + i);
+      for (int r = 0; r < NR; ++r)
+        acc[r][0] += inputAt(r, i) * wv;
+    }
+    for (int r = 0; r < NR; ++r) {
+      Vec total = acc[r][0];
+      for (int u = 1; u < U; ++u)
+        total += acc[r][u];
+      float sum = horizontalSum(total);
+      for (int64_t i = iv; i < in; ++i)
+        sum += x[(r0 + r) * in + i] * weightAt(w + i);
+      finish(a, r0 + r, o, sum);
+    }
+  }
+}
 
 /// W [out, in]: four outputs at a time, one dot product each per row of the
 /// group, NR rows sharing every weight load; `x` holds the input rows
@@ -179,9 +231,9 @@ template <typename F> void withRowGroup(int64_t rows, F &&f) {
 template <int NR>
 void rowMajorRows(const LinearArgs &a, const float *x, const uint16_t *xb,
                   int64_t ldxb, int64_t r0, int64_t o0, int64_t o1) {
-  const int64_t in = a.in;
   int64_t o = o0;
 #if XF_AVX512BF16
+  const int64_t in = a.in;
   // vdpbf16ps: 32 bf16 products per instruction, summed in pairs into 16
   // f32 lanes. The last partial chunk of a weight row is a masked load.
   const int64_t chunks = (in + 31) / 32;
@@ -219,26 +271,8 @@ void rowMajorRows(const LinearArgs &a, const float *x, const uint16_t *xb,
   (void)xb;
   (void)ldxb;
 #endif
-  // Remaining outputs (all of them without AVX512-BF16): widen and FMA.
-  const int64_t iv = in / kLanes * kLanes;
-  for (; o < o1; ++o) {
-    const uint16_t *w = a.weightBF16 + o * in;
-    Vec acc[NR] = {};
-    for (int64_t i = 0; i < iv; i += kLanes) {
-      const Vec wv = widen(w + i);
-      for (int r = 0; r < NR; ++r) {
-        Vec xv;
-        std::memcpy(&xv, x + (r0 + r) * in + i, sizeof(xv));
-        acc[r] += xv * wv;
-      }
-    }
-    for (int r = 0; r < NR; ++r) {
-      float sum = horizontalSum(acc[r]);
-      for (int64_t i = iv; i < in; ++i)
-        sum += x[(r0 + r) * in + i] * bf16ToFloat(w[i]);
-      finish(a, r0 + r, o, sum);
-    }
-  }
+  // Remaining outputs (all of them without AVX512-BF16): widened and FMA.
+  rowMajorWidened<NR>(a, a.weightBF16, x, r0, o, o1);
 }
 
 /// W [in, out] (GPT-2's Conv1D), weight rows [i0, i1): partial[r][o] +=
@@ -392,6 +426,20 @@ void streamTransposed(const LinearArgs &a, const float *x, const uint16_t *xb,
   }
 }
 
+/// Runs body(o0, o1) over blocks of a linear's outputs spread over the
+/// kernel threads: a few blocks per thread to balance them, each a multiple
+/// of 16 outputs.
+template <typename F> void forOutputBlocks(const LinearArgs &a, F &&body) {
+  const int64_t threads = std::max<int64_t>(1, numThreads());
+  int64_t block = (a.out + 4 * threads - 1) / (4 * threads);
+  block = std::max<int64_t>(16, (block + 15) / 16 * 16);
+  const int64_t blocks = (a.out + block - 1) / block;
+  parallelFor(blocks, [&](int64_t b) {
+    const int64_t o0 = b * block;
+    body(o0, std::min(a.out, o0 + block));
+  });
+}
+
 /// The streamed bf16 linear: outputs spread over the kernel threads in
 /// blocks, rows in groups of up to kRowGroup that share each weight load
 /// (the output may alias only the residual, which each element reads
@@ -410,19 +458,34 @@ void streamBF16(const LinearArgs &a) {
     }
   if (a.transposed)
     return streamTransposed(a, x, xb, ldxb);
-  // Blocks of outputs: a few per thread to balance them, each a multiple
-  // of the four-output tile.
-  const int64_t threads = std::max<int64_t>(1, numThreads());
-  int64_t block = (a.out + 4 * threads - 1) / (4 * threads);
-  block = std::max<int64_t>(16, (block + 15) / 16 * 16);
-  const int64_t blocks = (a.out + block - 1) / block;
-  parallelFor(blocks, [&](int64_t b) {
-    const int64_t o0 = b * block, o1 = std::min(a.out, o0 + block);
+  forOutputBlocks(a, [&](int64_t o0, int64_t o1) {
     for (int64_t r0 = 0; r0 < a.rows; r0 += kRowGroup) {
       withRowGroup(a.rows - r0, [&](auto nr) {
         rowMajorRows<decltype(nr)::value>(a, x, xb, ldxb, r0, o0, o1);
       });
     }
+  });
+}
+
+/// Whether f32 linears of few rows stream their weights (the default) or
+/// go to oneDNN (XFORMER_F32_GEMV=onednn, for A/B and tests of both).
+bool streamedF32() {
+  static const bool streamed = [] {
+    const char *env = std::getenv("XFORMER_F32_GEMV");
+    return !env || std::string(env) != "onednn";
+  }();
+  return streamed;
+}
+
+/// The streamed f32 linear (W [out, in], at most kRowGroup rows): the
+/// weights read once, in place, by rowMajorWidened. For decode this reads
+/// at the memory's rate where oneDNN's GEMV, sized for one call at a time,
+/// read at 60-70% of it on the small linears of a model.
+void streamF32(const LinearArgs &a) {
+  forOutputBlocks(a, [&](int64_t o0, int64_t o1) {
+    withRowGroup(a.rows, [&](auto nr) {
+      rowMajorWidened<decltype(nr)::value>(a, a.weight, a.input, 0, o0, o1);
+    });
   });
 }
 
@@ -751,6 +814,10 @@ bool linear(const LinearArgs &a, std::string &error) {
     return true;
   if (a.weightBlocks)
     return blockLinear(a, error);
+  if (!bf16 && !a.transposed && a.rows <= kRowGroup && streamedF32()) {
+    streamF32(a);
+    return true;
+  }
   Context &ctx = context();
   if (bf16) {
     const BF16Gemm gemm =
