@@ -76,6 +76,7 @@ bool mulChecked(int64_t a, int64_t b, int64_t &out) {
 int64_t dtypeBytes(const xfm_tensor_desc &t) {
   return t.dtype == XFM_BOOL   ? 1
          : t.dtype == XFM_BF16 ? 2
+         : t.dtype == XFM_F16  ? 2
          : t.dtype == XFM_I32  ? 4
          : t.dtype == XFM_I64  ? 8
                                : 4;
@@ -91,6 +92,8 @@ DType toDType(int32_t dtype) {
     return DType::Bool;
   case XFM_BF16:
     return DType::BF16;
+  case XFM_F16:
+    return DType::F16;
   default:
     return DType::F32;
   }
@@ -467,6 +470,37 @@ bool narrowElement(float v, const char *name, int64_t e, uint16_t &out,
   return true;
 }
 
+/// `v` rounded to the nearest f16 (ties to even) into `out`; fails on a
+/// value that is not finite or that overflows f16.
+bool halfElement(float v, const char *name, int64_t e, uint16_t &out,
+                 std::string &error) {
+  if (!std::isfinite(v)) {
+    error = nonFinite(name, v, e);
+    return false;
+  }
+  out = floatToHalf(v);
+  if ((out & 0x7c00u) == 0x7c00u) {
+    error = "weight '" + std::string(name) + "' element " + std::to_string(e) +
+            " (" + std::to_string(v) + ") overflows f16";
+    return false;
+  }
+  return true;
+}
+
+/// `n` floats as 16-bit words of a model's bf16 or f16 weight (`dtype`),
+/// rounded to nearest even; null with `error` set on a value that is not
+/// finite or does not fit.
+Buffer narrowFloats(const float *v, int64_t n, int32_t dtype, const char *name,
+                    std::string &error) {
+  Buffer out = allocate(std::max<int64_t>(1, n) * int64_t(sizeof(uint16_t)));
+  uint16_t *dst = reinterpret_cast<uint16_t *>(out.get());
+  for (int64_t e = 0; e < n; ++e)
+    if (!(dtype == XFM_F16 ? halfElement(v[e], name, e, dst[e], error)
+                           : narrowElement(v[e], name, e, dst[e], error)))
+      return nullptr;
+  return out;
+}
+
 /// A checkpoint tensor (f32, f16 or bf16) as the bf16 a model compiled
 /// with --xformer-narrow-weights stores its linear weights in: f32 (and
 /// f16, exact in f32) rounded to nearest even, bf16 taken as it is.
@@ -568,7 +602,8 @@ xf_status bindGGUFWeights(xf_model &m, const char *path, bool allowExtra,
                       "; the model expects " + shapeText(w.shape, w.rank));
     const std::optional<GGMLTypeTraits> blocks = blockTraits(w.dtype);
     const std::string stored = ggmlTypeName(uint32_t(t->type));
-    if (w.dtype != XFM_F32 && w.dtype != XFM_BF16 && !blocks)
+    if (w.dtype != XFM_F32 && w.dtype != XFM_BF16 && w.dtype != XFM_F16 &&
+        !blocks)
       return fail(XF_ERROR_WEIGHTS,
                   std::string(path) + ": tensor '" + w.name + "' is " +
                       stored + "; the model expects an integer tensor");
@@ -577,6 +612,7 @@ xf_status bindGGUFWeights(xf_model &m, const char *path, bool allowExtra,
     const int64_t rows = cols ? n / cols : 0;
     const GGMLType asStored = w.dtype == XFM_F32    ? GGMLType::F32
                               : w.dtype == XFM_BF16 ? GGMLType::BF16
+                              : w.dtype == XFM_F16  ? GGMLType::F16
                                                     : blocks->type;
     if (t->type == asStored) {
       // As stored: finite values checked, then in place or copied.
@@ -613,13 +649,10 @@ xf_status bindGGUFWeights(xf_model &m, const char *path, bool allowExtra,
       m.weightCopies.push_back(std::move(q));
       continue;
     }
-    if (w.dtype == XFM_BF16) {
-      Buffer narrow =
-          allocate(std::max<int64_t>(1, n) * int64_t(sizeof(uint16_t)));
-      uint16_t *b = reinterpret_cast<uint16_t *>(narrow.get());
-      for (int64_t e = 0; e < n; ++e)
-        if (!narrowElement(f[e], w.name, e, b[e], error))
-          return fail(XF_ERROR_NONFINITE, error);
+    if (w.dtype == XFM_BF16 || w.dtype == XFM_F16) {
+      Buffer narrow = narrowFloats(f, n, w.dtype, w.name, error);
+      if (!narrow)
+        return fail(XF_ERROR_NONFINITE, error);
       m.weights[i] = narrow.get();
       m.weightCopies.push_back(std::move(narrow));
       continue;
@@ -670,8 +703,9 @@ xf_status bindWeights(xf_model &m, const char *path, bool allowExtra,
     // widened on open; anything else must be the model's dtype.
     const bool widen =
         w.dtype == XFM_F32 && (t.dtype == DType::BF16 || t.dtype == DType::F16);
-    // A bf16 linear weight (the bf16 mode) is fed by any float checkpoint.
-    const bool narrow = w.dtype == XFM_BF16 &&
+    // A bf16 linear weight (the bf16 mode) or an f16 weight is fed by any
+    // float checkpoint (copied, rounded to nearest even where it narrows).
+    const bool narrow = (w.dtype == XFM_BF16 || w.dtype == XFM_F16) &&
                         (t.dtype == DType::F32 || t.dtype == DType::F16 ||
                          t.dtype == DType::BF16);
     // A weight in ggml blocks (xformer-compile --weights=q8_0) is quantized
@@ -712,7 +746,16 @@ xf_status bindWeights(xf_model &m, const char *path, bool allowExtra,
       m.weightCopies.push_back(std::move(q));
       continue;
     }
-    if (narrow) {
+    if (narrow && w.dtype == XFM_F16) {
+      Buffer wide = widenToF32(*f, t);
+      Buffer half =
+          narrowFloats(reinterpret_cast<const float *>(wide.get()),
+                       t.numElements(), XFM_F16, w.name, error);
+      if (!half)
+        return fail(XF_ERROR_NONFINITE, error);
+      data = half.get();
+      m.weightCopies.push_back(std::move(half));
+    } else if (narrow) {
       Buffer bf = narrowToBF16(*f, t, w.name, error);
       if (!bf)
         return fail(XF_ERROR_NONFINITE, error);
@@ -1069,7 +1112,7 @@ xf_status bindDescriptor(xf_model &m, const char *library) {
       return XF_ERROR_VERSION;
     const bool scalar = w.dtype == XFM_F32 || w.dtype == XFM_I64 ||
                         w.dtype == XFM_I32 || w.dtype == XFM_BOOL ||
-                        w.dtype == XFM_BF16;
+                        w.dtype == XFM_BF16 || w.dtype == XFM_F16;
     const std::optional<GGMLTypeTraits> blocks = blockTraits(w.dtype);
     if (!scalar && !(blocks && w.rank == 2 && !d->device &&
                      w.shape[1] % blocks->blockElements == 0))

@@ -338,6 +338,78 @@ TEST(CPULinear, F32FewRowsMatchProduct) {
       }
 }
 
+/// One linear over f16 weights (GGUF F16) with an epilogue against the
+/// double-precision product of the f16 values and the f32 input.
+void checkF16(std::mt19937_64 &rng, int64_t rows, int64_t in, int64_t out,
+              Activation act, bool inPlace) {
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  std::vector<float> x(rows * in), b(out), res(rows * out), y(rows * out, 7.0f);
+  std::vector<uint16_t> w(in * out);
+  for (float &v : x)
+    v = n(rng);
+  for (uint16_t &v : w)
+    v = floatToHalf(n(rng));
+  w[0] = 0x0001; // the smallest subnormal half
+  for (float &v : b)
+    v = n(rng);
+  for (float &v : res)
+    v = n(rng);
+  const std::vector<float> residual = res;
+  LinearArgs a;
+  a.input = x.data();
+  a.weightF16 = w.data();
+  a.bias = b.data();
+  a.output = inPlace ? res.data() : y.data();
+  a.rows = rows;
+  a.in = in;
+  a.out = out;
+  a.activation = act;
+  a.residual = res.data();
+  std::string error;
+  ASSERT_TRUE(linear(a, error)) << error;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t o = 0; o < out; ++o) {
+      double sum = b[o], scale = std::fabs(b[o]);
+      for (int64_t i = 0; i < in; ++i) {
+        const double p = double(x[r * in + i]) * halfToFloat(w[o * in + i]);
+        sum += p;
+        scale += std::fabs(p);
+      }
+      const double want = activation(act, sum) + residual[r * out + o];
+      ASSERT_NEAR(a.output[r * out + o], want, 2e-6 * (1 + scale))
+          << "rows " << rows << " in " << in << " out " << out << " act "
+          << int(act) << " at [" << r << ", " << o << "]";
+    }
+}
+
+// Up to four rows stream the f16 weights (F16C where the build has it);
+// more rows widen them to f32 panels for oneDNN's GEMM. Both, with every
+// tail; a transposed f16 weight is refused.
+TEST(CPULinear, F16WeightsMatchProduct) {
+  std::mt19937_64 rng(19);
+  const Activation acts[] = {Activation::None, Activation::Silu,
+                             Activation::GeluErf};
+  int t = 0;
+  for (int64_t rows : {1, 3, 4, 5, 12, 33})
+    for (int64_t in : {5, 40, 577})
+      for (int64_t out : {1, 19, 300}) {
+        checkF16(rng, rows, in, out, acts[t % 3], t % 4 == 0);
+        ++t;
+      }
+  std::vector<float> x(8, 1.0f), y(8);
+  std::vector<uint16_t> w(64, 0);
+  LinearArgs a;
+  a.input = x.data();
+  a.weightF16 = w.data();
+  a.output = y.data();
+  a.rows = 1;
+  a.in = a.out = 8;
+  a.transposed = true;
+  std::string error;
+  EXPECT_FALSE(linear(a, error));
+  EXPECT_EQ(error, "linear: an f16 weight is stored [out, in], not transposed");
+}
+
 extern "C" void omp_set_num_threads(int);
 
 int64_t threadsOfProcess() {

@@ -303,11 +303,13 @@ GGUF_LAYER_NAMES = {
     "mlp.up_proj.weight": "ffn_up.weight", "mlp.down_proj.weight": "ffn_down.weight"}
 
 
-def write_gguf(model, arch, path, qtype=None):
+def write_gguf(model, arch, path, qtype=None, embedding_too=False):
     """The model as llama.cpp's converter writes it (convert_hf_to_gguf.py):
     metadata under the architecture's keys, tensors under llama.cpp's names,
     a Llama's q/k rows permuted for llama.cpp's interleaved RoPE (Qwen2's
-    not). Weight matrices in `qtype` (a gguf quantization) when given."""
+    not). Weight matrices in `qtype` (a gguf quantization) when given, the
+    embedding table too with `embedding_too` (as --outtype f16 and bf16
+    write it)."""
     import gguf
     cfg = model.config
     w = gguf.GGUFWriter(path, arch)
@@ -339,7 +341,7 @@ def write_gguf(model, arch, path, qtype=None):
         if arch == "llama" and gname.endswith(("attn_q.weight", "attn_k.weight")):
             heads = cfg.num_attention_heads if "attn_q" in gname else cfg.num_key_value_heads
             t = permute(t, heads)
-        if qtype is not None and t.ndim == 2 and gname != "token_embd.weight":
+        if qtype is not None and t.ndim == 2 and (embedding_too or gname != "token_embd.weight"):
             w.add_tensor(gname, gguf.quants.quantize(t, qtype), raw_dtype=qtype)
         else:
             w.add_tensor(gname, np.ascontiguousarray(t))
@@ -404,6 +406,50 @@ def test_gguf_written(work):
         got = xformer.Model(lib, qpath, mmap=True).prefill(i64([prompt]))[0]
         close("%s GGUF with Q8_0 weights computed on as blocks: prefill logits" % kind, got, want,
               tol=1e-3)
+        sixteen_bit_gguf(model, kind, work, prompt)
+
+
+def sixteen_bit_gguf(model, kind, work, prompt):
+    """F16 and BF16 files (convert_hf_to_gguf.py --outtype f16 / bf16: every
+    matrix, the embedding table too), imported typed as stored and read in
+    place, prefill and decode, against transformers with the weights rounded
+    to the file's type. An f16 weight multiplies the f32 input as it is
+    (f32 agreement); a bf16 linear rounds its input to bf16 as well (the bf16
+    mode's definition, see bf16_oracle.py), which the oracle does too."""
+    import copy
+    import gguf
+    import torch.nn.functional as F
+    for qtype, name, dtype in ((gguf.GGMLQuantizationType.F16, "f16", torch.float16),
+                               (gguf.GGMLQuantizationType.BF16, "bf16", torch.bfloat16)):
+        path = os.path.join(work, "%s-%s.gguf" % (kind, name))
+        write_gguf(model, kind, path, qtype, embedding_too=True)
+        ir = xformer.import_gguf(path, batch=1, seq=8)
+        check("%s %s GGUF: the embedding table and the linear weights typed %s" % (
+            kind, name.upper(), name),
+            'token_embd.weight" : tensor<128x64x%s>' % name in ir and
+            'ffn_down.weight" : tensor<64x128x%s>' % name in ir, "")
+        ref = copy.deepcopy(model)
+        with torch.no_grad():
+            for p in ref.parameters():
+                if p.ndim == 2:
+                    p.copy_(p.to(dtype).float())
+        if name == "bf16":
+            def rounded_input(mod, args, out):
+                y = F.linear(args[0].to(torch.bfloat16).float(), mod.weight)
+                return y + mod.bias if mod.bias is not None else y
+            for mod in ref.modules():
+                if isinstance(mod, torch.nn.Linear):
+                    mod.register_forward_hook(rounded_input)
+        with torch.no_grad():
+            want = ref(torch.tensor([prompt])).logits[0].numpy()
+        lib = xformer.compile(ir, os.path.join(work, "%s-%s.so" % (kind, name)), max_seq_len=64)
+        m = xformer.Model(lib, path, mmap=True)
+        got = [m.prefill(i64([prompt[:8]]))[0]]
+        for t in prompt[8:]:
+            got.append(m.decode(i64([t]))[0])
+        close("%s %s GGUF read in place: prefill of 8 and %d decoded positions" % (
+            kind, name.upper(), len(prompt) - 8), np.stack(got), want[7:],
+            tol=TOL if name == "f16" else 5e-4)
 
 
 def test_quantized_weights(work):

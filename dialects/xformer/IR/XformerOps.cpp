@@ -157,16 +157,20 @@ LogicalResult EmbeddingOp::verify() {
     return emitOpError("result shape ")
            << shapeToString(result.getShape()) << " should be "
            << shapeToString(expected) << " (ids shape followed by dim)";
-  // A table in ggml blocks decodes to f32 rows.
-  Type rowType = isa<GGMLType>(table.getElementType())
-                     ? Type(Float32Type::get(getContext()))
-                     : table.getElementType();
-  if (result.getElementType() != rowType)
+  // A table in ggml blocks decodes to f32 rows; a bf16 or f16 table
+  // (GGUF BF16, F16) to its own type or to f32.
+  Type stored = table.getElementType();
+  Type f32 = Float32Type::get(getContext());
+  if (isa<GGMLType>(stored) && result.getElementType() != f32)
     return emitOpError("result element type ")
-           << result.getElementType() << " should be " << rowType
-           << (isa<GGMLType>(table.getElementType())
-                   ? " (a table in ggml blocks decodes to f32)"
-                   : " (the table's)");
+           << result.getElementType() << " should be " << f32
+           << " (a table in ggml blocks decodes to f32)";
+  if (!isa<GGMLType>(stored) && result.getElementType() != stored &&
+      !((stored.isBF16() || stored.isF16()) && result.getElementType() == f32))
+    return emitOpError("result element type ")
+           << result.getElementType() << " should be " << stored
+           << " (the table's)"
+           << (stored.isBF16() || stored.isF16() ? " or f32" : "");
   return success();
 }
 
@@ -225,13 +229,21 @@ LogicalResult LinearOp::verify() {
                 "allowed";
     return success();
   }
+  // An f16 weight under an f32 input (GGUF F16): f16 values times the f32
+  // input, stored [out, in] as ggml stores it.
+  if (weight.getElementType().isF16() && elem.isF32()) {
+    if (getWeightTransposed())
+      return emitOpError("an f16 weight under an f32 input is stored [out, "
+                         "in]; weight_transposed is not allowed");
+    return success();
+  }
   // A bf16 weight under an f32 input is mixed precision (see the op's
   // description); any other difference is an error.
   if (weight.getElementType() != elem &&
       !(weight.getElementType().isBF16() && elem.isF32()))
     return emitOpError("weight element type ")
            << weight.getElementType() << " must be the input's (" << elem
-           << "), or bf16 under an f32 input";
+           << "), or bf16 or f16 under an f32 input";
   return success();
 }
 

@@ -101,7 +101,9 @@ def Xformer_EmbeddingOp : Xformer_Op<"embedding", [Pure]> {
     `result[..., :] = table[ids[...], :]`. The table is `[vocab, dim]`; the
     result has the shape of `ids` followed by `dim`. Token, learned position
     and segment embeddings are all this op. A table in ggml blocks
-    (`!xformer.ggml<...>`) gives f32 rows, each decoded as ggml decodes it.
+    (`!xformer.ggml<...>`) gives f32 rows, each decoded as ggml decodes it;
+    a `bf16` or `f16` table (GGUF BF16, F16) gives rows of its own type or
+    f32 rows (exactly: both widen to f32 without rounding).
 
     ```mlir
     %e = xformer.embedding %table, %ids
@@ -133,7 +135,10 @@ def Xformer_LinearOp : Xformer_Op<"linear", [Pure]> {
     `--xformer-narrow-weights` writes it): the input is then rounded to
     bf16, products of bf16 values are exact in f32 and are summed in f32,
     and bias, activation and residual stay f32 (what AVX512-BF16, AMX and
-    tensor cores compute). Or the weight is in ggml blocks
+    tensor cores compute). Or the weight is `f16` under an `f32` input
+    (GGUF F16, stored `[out, in]`, `weight_transposed` not allowed): each
+    product is an f16 value (exact in f32) times the f32 input as it is,
+    summed in f32. Or the weight is in ggml blocks
     (`!xformer.ggml<q4_k>`, stored `[out, in]`) under an `f32` input: the
     products are of the weights as stored, the input rounded to no fewer
     than 16 bits per block of 32 (for a few rows the CPU runtime quantizes
@@ -148,6 +153,8 @@ def Xformer_LinearOp : Xformer_Op<"linear", [Pure]> {
         : tensor<2x8x768xf32>, tensor<768x2304xf32> -> tensor<2x8x2304xf32>
     %h = xformer.linear %x, %w3
         : tensor<2x8x768xf32>, tensor<50257x768xbf16> -> tensor<2x8x50257xf32>
+    %g = xformer.linear %x, %w5
+        : tensor<2x8x768xf32>, tensor<3072x768xf16> -> tensor<2x8x3072xf32>
     %q = xformer.linear %x, %w4
         : tensor<2x8x768xf32>, tensor<3072x768x!xformer.ggml<q4_1>>
           -> tensor<2x8x3072xf32>

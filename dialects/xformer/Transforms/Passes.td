@@ -216,10 +216,11 @@ def XformerWeightFormat : Pass<"xformer-weight-format", "func::FuncOp"> {
     those that embeddings read) to the storage `format`; the runtime
     converts the stored tensor when the model is opened.
 
-    * `f32`: every weight in bf16 or ggml blocks is decoded to f32 (a GGUF
-      model computed in f32, as transformers computes it from that file).
+    * `f32`: every weight in bf16, f16 or ggml blocks is decoded to f32 (a
+      GGUF model computed in f32, as transformers computes it from that
+      file).
     * `bf16`: linear weights in bf16 (as `--xformer-narrow-weights`, also
-      from ggml blocks).
+      from f16 and ggml blocks).
     * a ggml block format (`q8_0`, `q4_0`, `q4_1`, `q5_0`, `q5_1`, `q2_k`
       ... `q6_k`): every linear with an f32 input whose weight is stored
       `[out, in]` with rows of whole blocks reads it in that format. The

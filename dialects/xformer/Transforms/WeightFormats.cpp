@@ -104,17 +104,21 @@ struct XformerWeightFormatPass
     if (format == "f32") {
       // Every stored format decoded to f32, for linears and embeddings.
       retypeWeights(getOperation(), [&](Operation *, RankedTensorType w) {
-        return isa<GGMLType, BFloat16Type>(w.getElementType()) ? f32 : Type();
+        return isa<GGMLType, BFloat16Type, Float16Type>(w.getElementType())
+                   ? f32
+                   : Type();
       });
       return;
     }
     if (format == "bf16") {
       Type bf16 = BFloat16Type::get(ctx);
-      // As --xformer-narrow-weights, both layouts; and from ggml blocks
-      // (always [out, in]).
+      // As --xformer-narrow-weights, both layouts; and from f16 and ggml
+      // blocks (always [out, in]).
       retypeWeights(getOperation(), [&](Operation *user, RankedTensorType w) {
         auto linear = dyn_cast<LinearOp>(user);
-        return linear && isa<Float32Type, GGMLType>(w.getElementType()) &&
+        return linear &&
+                       isa<Float32Type, Float16Type, GGMLType>(
+                           w.getElementType()) &&
                        linear.getInput().getType().getElementType().isF32()
                    ? bf16
                    : Type();

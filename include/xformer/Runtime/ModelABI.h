@@ -25,10 +25,12 @@ extern "C" {
 
 /* Bumped whenever a struct below or a kernel signature changes: the runtime
  * refuses a library built for another version. */
-#define XFORMER_MODEL_ABI_VERSION 5
+#define XFORMER_MODEL_ABI_VERSION 6
 
 /* XFM_BF16 is a storage type: the weights of linear layers in the bf16 mode
- * (--xformer-narrow-weights), 16-bit words holding a float's top half.
+ * (--xformer-narrow-weights), 16-bit words holding a float's top half, and
+ * embedding tables stored so (GGUF BF16). XFM_F16 likewise holds IEEE
+ * half-precision words (GGUF F16) of linear weights and embedding tables.
  * XFM_GGML + n is a weight in ggml's block format of type number n
  * (!xformer.ggml<...>): its shape is the logical [rows, cols], its bytes
  * those of a GGUF tensor of that type (rows of cols / block elements
@@ -39,6 +41,7 @@ enum xfm_dtype {
   XFM_I32 = 2,
   XFM_BOOL = 3,
   XFM_BF16 = 4,
+  XFM_F16 = 5,
   XFM_GGML = 64,
   XFM_Q4_0 = XFM_GGML + 2,
   XFM_Q4_1 = XFM_GGML + 3,

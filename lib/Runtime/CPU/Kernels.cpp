@@ -302,6 +302,16 @@ int32_t xfk_linear_bf16_fused(xfk_frame *f, const float *x, const uint16_t *w,
                    residual);
 }
 
+int32_t xfk_linear_f16_fused(xfk_frame *f, const float *x, const uint16_t *w,
+                             const float *bias, float *y, int64_t rows,
+                             int64_t in, int64_t out, int32_t transposed,
+                             int32_t act, const float *residual) {
+  LinearArgs args;
+  args.weightF16 = w;
+  return runLinear(f, args, x, bias, y, rows, in, out, transposed, act,
+                   residual);
+}
+
 int32_t xfk_linear_ggml_fused(xfk_frame *f, const float *x, const void *w,
                               int32_t ggmlType, const float *bias, float *y,
                               int64_t rows, int64_t in, int64_t out,

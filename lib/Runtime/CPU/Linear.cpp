@@ -2,6 +2,7 @@
 
 #include "xformer/Runtime/CPU/Linear.h"
 #include "Epilogue.h"
+#include "xformer/Runtime/GGMLFormats.h"
 #include "ThreadPool.h"
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -171,24 +172,62 @@ template <typename F> void withRowGroup(int64_t rows, F &&f) {
   }
 }
 
-/// Weights as floats, kLanes at a time and one at a time: f32 as stored,
-/// bf16 widened (exactly).
-inline Vec loadWeights(const float *p) {
+/// How a linear's weight is stored: f32, bf16 or IEEE f16 words.
+enum class Stored { F32, BF16, F16 };
+
+/// kLanes f16 words as floats (exact), by F16C where the build has it.
+inline Vec widenHalf(const uint16_t *p) {
   Vec v;
-  std::memcpy(&v, p, sizeof(v));
+#if XF_AVX512
+  const __m512 w = _mm512_cvtph_ps(_mm256_loadu_si256(
+      reinterpret_cast<const __m256i *>(p)));
+  std::memcpy(&v, &w, sizeof(v));
+#elif XFORMER_ISA_LEVEL == 1
+  const __m256 w =
+      _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
+  std::memcpy(&v, &w, sizeof(v));
+#else
+  for (int64_t l = 0; l < kLanes; ++l)
+    v[l] = xformer::runtime::halfToFloat(p[l]);
+#endif
   return v;
 }
-inline Vec loadWeights(const uint16_t *p) { return widen(p); }
-inline float weightAt(const float *p) { return *p; }
-inline float weightAt(const uint16_t *p) { return bf16ToFloat(*p); }
 
-/// W [out, in] of f32 or bf16 words, outputs [o0, o1) of rows [r0, r0 + NR)
+/// Weights `e` to `e + kLanes` of a weight stored as S, as floats.
+template <Stored S> inline Vec loadWeights(const void *w, int64_t e) {
+  if constexpr (S == Stored::F32) {
+    Vec v;
+    std::memcpy(&v, static_cast<const float *>(w) + e, sizeof(v));
+    return v;
+  } else if constexpr (S == Stored::BF16) {
+    return widen(static_cast<const uint16_t *>(w) + e);
+  } else {
+    return widenHalf(static_cast<const uint16_t *>(w) + e);
+  }
+}
+
+/// Weight `e` of a weight stored as S, as a float.
+template <Stored S> inline float weightAt(const void *w, int64_t e) {
+  if constexpr (S == Stored::F32)
+    return static_cast<const float *>(w)[e];
+  else if constexpr (S == Stored::BF16)
+    return bf16ToFloat(static_cast<const uint16_t *>(w)[e]);
+  else
+    return xformer::runtime::halfToFloat(static_cast<const uint16_t *>(w)[e]);
+}
+
+/// Bytes of one weight element stored as S.
+template <Stored S> constexpr int64_t storedBytes() {
+  return S == Stored::F32 ? 4 : 2;
+}
+
+/// W [out, in] stored as S, outputs [o0, o1) of rows [r0, r0 + NR)
 /// of x: one output at a time, so a thread reads its outputs' weights as
 /// one sequential stream, each weight once for the NR rows; U independent
 /// accumulators per row keep the FMA units busy past their latency (one
 /// chain per row ran at half the read rate).
-template <int NR, typename W>
-void rowMajorWidened(const LinearArgs &a, const W *weight, const float *x,
+template <int NR, Stored S>
+void rowMajorWidened(const LinearArgs &a, const void *weight, const float *x,
                      int64_t r0, int64_t o0, int64_t o1) {
   constexpr int U = NR == 1 ? 4 : 2;
   const int64_t in = a.in, step = U * kLanes;
@@ -199,16 +238,17 @@ void rowMajorWidened(const LinearArgs &a, const W *weight, const float *x,
     return v;
   };
   for (int64_t o = o0; o < o1; ++o) {
-    const W *w = weight + o * in;
+    const void *w =
+        static_cast<const uint8_t *>(weight) + o * in * storedBytes<S>();
     Vec acc[NR][U] = {};
     for (int64_t i = 0; i < iu; i += step)
       for (int u = 0; u < U; ++u) {
-        const Vec wv = loadWeights(w + i + u * kLanes);
+        const Vec wv = loadWeights<S>(w, i + u * kLanes);
         for (int r = 0; r < NR; ++r)
           acc[r][u] += inputAt(r, i + u * kLanes) * wv;
       }
     for (int64_t i = iu; i < iv; i += kLanes) {
-      const Vec wv = loadWeights(w + i);
+      const Vec wv = loadWeights<S>(w, i);
       for (int r = 0; r < NR; ++r)
         acc[r][0] += inputAt(r, i) * wv;
     }
@@ -218,7 +258,7 @@ void rowMajorWidened(const LinearArgs &a, const W *weight, const float *x,
         total += acc[r][u];
       float sum = horizontalSum(total);
       for (int64_t i = iv; i < in; ++i)
-        sum += x[(r0 + r) * in + i] * weightAt(w + i);
+        sum += x[(r0 + r) * in + i] * weightAt<S>(w, i);
       finish(a, r0 + r, o, sum);
     }
   }
@@ -272,7 +312,7 @@ void rowMajorRows(const LinearArgs &a, const float *x, const uint16_t *xb,
   (void)ldxb;
 #endif
   // Remaining outputs (all of them without AVX512-BF16): widened and FMA.
-  rowMajorWidened<NR>(a, a.weightBF16, x, r0, o, o1);
+  rowMajorWidened<NR, Stored::BF16>(a, a.weightBF16, x, r0, o, o1);
 }
 
 /// W [in, out] (GPT-2's Conv1D), weight rows [i0, i1): partial[r][o] +=
@@ -477,16 +517,28 @@ bool streamedF32() {
   return streamed;
 }
 
-/// The streamed f32 linear (W [out, in], at most kRowGroup rows): the
-/// weights read once, in place, by rowMajorWidened. For decode this reads
-/// at the memory's rate where oneDNN's GEMV, sized for one call at a time,
-/// read at 60-70% of it on the small linears of a model.
-void streamF32(const LinearArgs &a) {
+/// The streamed f32 or f16 linear (W [out, in], at most kRowGroup rows):
+/// the weights read once, in place, by rowMajorWidened. For decode this
+/// reads at the memory's rate where oneDNN's GEMV, sized for one call at a
+/// time, read at 60-70% of it on the small linears of a model.
+template <Stored S> void streamWidened(const LinearArgs &a, const void *w) {
   forOutputBlocks(a, [&](int64_t o0, int64_t o1) {
     withRowGroup(a.rows, [&](auto nr) {
-      rowMajorWidened<decltype(nr)::value>(a, a.weight, a.input, 0, o0, o1);
+      rowMajorWidened<decltype(nr)::value, S>(a, w, a.input, 0, o0, o1);
     });
   });
+}
+
+/// The f32 weights of outputs [o0, o0 + n) of an f16 linear, [n, in].
+void widenF16Panel(const LinearArgs &a, int64_t o0, int64_t n, float *panel) {
+  const int64_t count = n * a.in, cv = count / kLanes * kLanes;
+  const uint16_t *src = a.weightF16 + o0 * a.in;
+  for (int64_t e = 0; e < cv; e += kLanes) {
+    const Vec v = widenHalf(src + e);
+    std::memcpy(panel + e, &v, sizeof(v));
+  }
+  for (int64_t e = cv; e < count; ++e)
+    panel[e] = xformer::runtime::halfToFloat(src[e]);
 }
 
 /// x rounded to bf16 words, the source operand of oneDNN's bf16 GEMM.
@@ -804,18 +856,30 @@ bool panelLinear(const LinearArgs &a, PanelDecoder decode,
 bool linear(const LinearArgs &a, std::string &error) {
   const bool bf16 = a.weightBF16 != nullptr;
   const int weights = int(a.weight != nullptr) + int(bf16) +
+                      int(a.weightF16 != nullptr) +
                       int(a.weightBlocks != nullptr);
   if (a.rows < 0 || a.in <= 0 || a.out <= 0 || !a.input || weights != 1 ||
       !a.output) {
     error = "linear: invalid arguments";
     return false;
   }
+  if (a.weightF16 && a.transposed) {
+    error = "linear: an f16 weight is stored [out, in], not transposed";
+    return false;
+  }
   if (a.rows == 0)
     return true;
   if (a.weightBlocks)
     return blockLinear(a, error);
+  if (a.weightF16) {
+    if (a.rows <= kRowGroup) {
+      streamWidened<Stored::F16>(a, a.weightF16);
+      return true;
+    }
+    return XF_ISA_NS::panelLinear(a, widenF16Panel, error);
+  }
   if (!bf16 && !a.transposed && a.rows <= kRowGroup && streamedF32()) {
-    streamF32(a);
+    streamWidened<Stored::F32>(a, a.weight);
     return true;
   }
   Context &ctx = context();

@@ -51,6 +51,8 @@ StringRef dtypeName(Type t) {
     return "XFM_BOOL";
   if (t.isBF16())
     return "XFM_BF16";
+  if (t.isF16())
+    return "XFM_F16";
   if (auto g = dyn_cast<GGMLType>(t)) {
     switch (g.getFormat()) {
     case GGMLFormat::q4_0: return "XFM_Q4_0";
@@ -75,7 +77,7 @@ StringRef cType(Type t) {
     return "int64_t";
   if (t.isInteger(32))
     return "int32_t";
-  if (t.isBF16())
+  if (t.isBF16() || t.isF16())
     return "uint16_t";
   return "uint8_t";
 }
@@ -336,20 +338,11 @@ LogicalResult FunctionEmitter::checkTypes(Operation *op) {
       return op->emitError(Twine("the ") + tables.targetName + " target handles ranked tensors only, not ")
              << t;
     Type elem = tensor.getElementType();
-    // bf16 is a storage type for linear weights (--xformer-narrow-weights).
-    auto linearWeightOnly = [](Operation *weight) {
-      return llvm::all_of(weight->getUsers(), [&](Operation *user) {
-        auto linear = dyn_cast<LinearOp>(user);
-        return linear && linear.getWeight() == weight->getResult(0) &&
-               linear.getInput() != weight->getResult(0);
-      });
-    };
-    const bool bf16Weight =
-        elem.isBF16() && !tables.cuda() &&
-        (isa<LinearOp>(op) || (isa<WeightOp>(op) && linearWeightOnly(op)));
-    // ggml blocks: weights read by linears (as the weight) and embeddings
-    // (as the table), on the CPU.
-    auto blockWeightOnly = [](Operation *weight) {
+    // bf16 and f16 are storage types for linear weights
+    // (--xformer-narrow-weights, GGUF) and embedding tables (GGUF), and
+    // ggml blocks too: weights read by linears (as the weight) and
+    // embeddings (as the table), on the CPU.
+    auto storedWeightOnly = [](Operation *weight) {
       return llvm::all_of(weight->getUsers(), [&](Operation *user) {
         Value w = weight->getResult(0);
         if (auto linear = dyn_cast<LinearOp>(user))
@@ -359,17 +352,20 @@ LogicalResult FunctionEmitter::checkTypes(Operation *op) {
                embedding.getIds() != w;
       });
     };
-    const bool blockWeight =
-        isa<GGMLType>(elem) && !tables.cuda() &&
+    const bool stored = isa<GGMLType>(elem) || elem.isBF16() || elem.isF16();
+    const bool storedWeight =
+        stored && !tables.cuda() &&
         (isa<LinearOp, EmbeddingOp>(op) ||
-         (isa<WeightOp>(op) && blockWeightOnly(op)));
-    if (dtypeName(elem).empty() || (elem.isBF16() && !bf16Weight) ||
-        (isa<GGMLType>(elem) && !blockWeight))
+         (isa<WeightOp>(op) && storedWeightOnly(op)));
+    // (An embedding's result is f32: its rows are decoded.)
+    const bool embeddingRow =
+        stored && isa<EmbeddingOp>(op) && t == op->getResult(0).getType();
+    if (dtypeName(elem).empty() || (stored && (!storedWeight || embeddingRow)))
       return op->emitError(Twine("the ") + tables.targetName + " target has no kernels for element type ")
              << elem << " yet (f32, i64, i32, i1"
              << (tables.cuda() ? ""
-                               : "; bf16 for linear weights; ggml blocks for "
-                                 "linear weights and embedding tables")
+                               : "; bf16, f16 and ggml blocks for linear "
+                                 "weights and embedding tables")
              << ")";
     if (!tensor.hasStaticShape() &&
         !isa<CacheReadOp, AttentionOp, PositionsOp, RelativePositionBiasOp>(op))
@@ -421,7 +417,7 @@ LogicalResult FunctionEmitter::emit() {
   for (auto [i, arg] : llvm::enumerate(block.getArguments())) {
     auto t = dyn_cast<RankedTensorType>(arg.getType());
     if (!t || !t.hasStaticShape() || dtypeName(t.getElementType()).empty() ||
-        t.getElementType().isBF16())
+        t.getElementType().isBF16() || t.getElementType().isF16())
       return func.emitError("argument #")
              << i << " of @" << func.getSymName()
              << " must be a static tensor of f32, i64, i32 or i1, not "
@@ -525,8 +521,10 @@ LogicalResult FunctionEmitter::emitLinear(LinearOp l) {
                  (residual ? typed(residual) : std::string("0")) + ")");
     return success();
   }
-  const bool bf16 = elemOf(l.getWeight()).isBF16();
-  call(op, std::string(bf16 ? "xfk_linear_bf16_fused" : "xfk_linear_fused") +
+  const Type welem = elemOf(l.getWeight());
+  call(op, std::string(welem.isBF16()  ? "xfk_linear_bf16_fused"
+                       : welem.isF16() ? "xfk_linear_f16_fused"
+                                       : "xfk_linear_fused") +
                "(f, " + typed(l.getInput()) + ", " +
                typed(l.getWeight()) + ", " +
                (l.getBias() ? typed(l.getBias()) : std::string("0")) + ", " +
@@ -693,10 +691,19 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
     std::string what = "embedding";
     if (auto w = e.getTable().getDefiningOp<WeightOp>())
       what = w.getName().str();
-    if (auto g = dyn_cast<GGMLType>(elemOf(e.getTable()))) {
+    // Rows stored in ggml blocks, bf16 or f16 (ggml's types 30 and 1),
+    // decoded to f32 as they are looked up.
+    const Type telem = elemOf(e.getTable());
+    std::optional<std::pair<int64_t, StringRef>> stored;
+    if (auto g = dyn_cast<GGMLType>(telem))
+      stored = {int64_t(g.getFormat()), g.getGGMLName()};
+    else if ((telem.isBF16() || telem.isF16()) && elemOf(result).isF32())
+      stored = telem.isBF16() ? std::pair<int64_t, StringRef>{30, "BF16"}
+                              : std::pair<int64_t, StringRef>{1, "F16"};
+    if (stored) {
       call(op, "xfk_embedding_ggml(f, " + ptr(e.getTable()) + ", " +
-                   num(int64_t(g.getFormat())) + " /* " +
-                   g.getGGMLName().str() + " */, " + num(ts[0]) + ", " +
+                   num(stored->first) + " /* " + stored->second.str() +
+                   " */, " + num(ts[0]) + ", " +
                    num(ts[1]) + ", " + ptr(e.getIds()) + ", " +
                    dtypeName(elemOf(e.getIds())).str() + ", " +
                    num(product(shapeOf(e.getIds()))) + ", " + R + ", " +
@@ -1021,10 +1028,10 @@ LogicalResult mlir::xformer::translateModelToCpp(ModuleOp module,
       }
     tables.weights.insert({{w.getName(), type}, type});
     if (!type.hasStaticShape() || dtypeName(type.getElementType()).empty() ||
-        ((type.getElementType().isBF16() ||
+        ((type.getElementType().isBF16() || type.getElementType().isF16() ||
           isa<GGMLType>(type.getElementType())) &&
          tables.cuda())) {
-      w.emitError(Twine("the ") + tables.targetName + " target needs static f32/i64/i32" + (tables.cuda() ? "" : "/bf16/ggml-block") + " weights, not ")
+      w.emitError(Twine("the ") + tables.targetName + " target needs static f32/i64/i32" + (tables.cuda() ? "" : "/bf16/f16/ggml-block") + " weights, not ")
           << type;
       return WalkResult::interrupt();
     }

@@ -35,3 +35,24 @@ func.func @formats() {
   %k = xformer.weight "j" : tensor<2x256xf32>
   return
 }
+
+// -----
+
+// GGUF's 16-bit float weights: f16 linear weights under an f32 input, and
+// bf16 and f16 embedding tables giving f32 rows (one table tied to the LM
+// head, as SmolLM2's is).
+// CHECK-LABEL: func.func @sixteen_bit_floats
+// CHECK: xformer.embedding %{{.+}}, %{{.+}} : tensor<100x64xbf16>, tensor<2x4xi64> -> tensor<2x4x64xf32>
+// CHECK: xformer.linear %{{.+}}, %{{.+}} : tensor<2x4x64xf32>, tensor<100x64xbf16> -> tensor<2x4x100xf32>
+// CHECK: xformer.embedding %{{.+}}, %{{.+}} : tensor<100x64xf16>, tensor<2x4xi64> -> tensor<2x4x64xf32>
+// CHECK: xformer.linear %{{.+}}, %{{.+}} : tensor<2x4x64xf32>, tensor<32x64xf16> -> tensor<2x4x32xf32>
+func.func @sixteen_bit_floats(%ids: tensor<2x4xi64>) -> (tensor<2x4x100xf32>, tensor<2x4x32xf32>) {
+  %e = xformer.weight "e" : tensor<100x64xbf16>
+  %x = xformer.embedding %e, %ids : tensor<100x64xbf16>, tensor<2x4xi64> -> tensor<2x4x64xf32>
+  %h = xformer.linear %x, %e : tensor<2x4x64xf32>, tensor<100x64xbf16> -> tensor<2x4x100xf32>
+  %e2 = xformer.weight "e2" : tensor<100x64xf16>
+  %w = xformer.weight "w" : tensor<32x64xf16>
+  %x2 = xformer.embedding %e2, %ids : tensor<100x64xf16>, tensor<2x4xi64> -> tensor<2x4x64xf32>
+  %y = xformer.linear %x2, %w : tensor<2x4x64xf32>, tensor<32x64xf16> -> tensor<2x4x32xf32>
+  return %h, %y : tensor<2x4x100xf32>, tensor<2x4x32xf32>
+}

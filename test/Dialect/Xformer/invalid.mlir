@@ -133,16 +133,33 @@ func.func @linear_types(%x: tensor<2x8xf32>, %w: tensor<16x8xf32>) {
 
 // -----
 
-func.func @linear_f16_weight(%x: tensor<2x8xf32>, %w: tensor<16x8xf16>) {
-  // expected-error @+1 {{weight element type 'f16' must be the input's ('f32'), or bf16 under an f32 input}}
-  %y = xformer.linear %x, %w : tensor<2x8xf32>, tensor<16x8xf16> -> tensor<2x16xf32>
+func.func @linear_f16_weight_transposed(%x: tensor<2x8xf32>, %w: tensor<8x16xf16>) {
+  // expected-error @+1 {{an f16 weight under an f32 input is stored [out, in]; weight_transposed is not allowed}}
+  %y = xformer.linear %x, %w {weight_transposed} : tensor<2x8xf32>, tensor<8x16xf16> -> tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @linear_f32_weight_bf16_input(%x: tensor<2x8xbf16>, %w: tensor<16x8xf32>) {
+  // expected-error @+1 {{weight element type 'f32' must be the input's ('bf16'), or bf16 or f16 under an f32 input}}
+  %y = xformer.linear %x, %w : tensor<2x8xbf16>, tensor<16x8xf32> -> tensor<2x16xbf16>
+  return
+}
+
+// -----
+
+func.func @embedding_f16_table_to_bf16(%ids: tensor<2xi64>) {
+  %t = xformer.weight "t" : tensor<10x8xf16>
+  // expected-error @+1 {{result element type 'bf16' should be 'f16' (the table's) or f32}}
+  %r = xformer.embedding %t, %ids : tensor<10x8xf16>, tensor<2xi64> -> tensor<2x8xbf16>
   return
 }
 
 // -----
 
 func.func @linear_bf16_weight_bf16_input(%x: tensor<2x8xf16>, %w: tensor<16x8xbf16>) {
-  // expected-error @+1 {{weight element type 'bf16' must be the input's ('f16'), or bf16 under an f32 input}}
+  // expected-error @+1 {{weight element type 'bf16' must be the input's ('f16'), or bf16 or f16 under an f32 input}}
   %y = xformer.linear %x, %w : tensor<2x8xf16>, tensor<16x8xbf16> -> tensor<2x16xf16>
   return
 }

@@ -52,3 +52,24 @@ func.func @from_gguf(%ids: tensor<2x4xi64>) -> tensor<2x4x64xf32> {
   %y = xformer.linear %x, %w : tensor<2x4x256xf32>, tensor<64x256x!xformer.ggml<q6_k>> -> tensor<2x4x64xf32>
   return %y : tensor<2x4x64xf32>
 }
+
+// -----
+
+// A GGUF F16 model: f32 widens the f16 table and linear; bf16 narrows the
+// linear only (the table stays f16); a block format quantizes the linear.
+// F32-LABEL: func.func @from_f16_gguf
+// F32: xformer.embedding %{{.+}}, %{{.+}} : tensor<100x256xf32>
+// F32: xformer.linear %{{.+}}, %{{.+}} : tensor<2x4x256xf32>, tensor<64x256xf32>
+// BF16-LABEL: func.func @from_f16_gguf
+// BF16: xformer.embedding %{{.+}}, %{{.+}} : tensor<100x256xf16>
+// BF16: xformer.linear %{{.+}}, %{{.+}} : tensor<2x4x256xf32>, tensor<64x256xbf16>
+// Q8-LABEL: func.func @from_f16_gguf
+// Q8: xformer.embedding %{{.+}}, %{{.+}} : tensor<100x256xf16>
+// Q8: xformer.linear %{{.+}}, %{{.+}} : tensor<2x4x256xf32>, tensor<64x256x!xformer.ggml<q8_0>>
+func.func @from_f16_gguf(%ids: tensor<2x4xi64>) -> tensor<2x4x64xf32> {
+  %e = xformer.weight "token_embd.weight" : tensor<100x256xf16>
+  %w = xformer.weight "blk.0.ffn_up.weight" : tensor<64x256xf16>
+  %x = xformer.embedding %e, %ids : tensor<100x256xf16>, tensor<2x4xi64> -> tensor<2x4x256xf32>
+  %y = xformer.linear %x, %w : tensor<2x4x256xf32>, tensor<64x256xf16> -> tensor<2x4x64xf32>
+  return %y : tensor<2x4x64xf32>
+}

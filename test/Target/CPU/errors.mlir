@@ -5,7 +5,9 @@
 // RUN: sed -n '/^\/\/ CASE-BF16-ARG/,/^\/\/ END/p' %s | not xformer-compile --emit=source 2>&1 | FileCheck %s --check-prefix=BF16
 // BF16: error: argument #0 of @forward must be a static tensor of f32, i64, i32 or i1, not 'tensor<2x8xbf16>'
 // RUN: sed -n '/^\/\/ CASE-BF16-WEIGHT/,/^\/\/ END/p' %s | not xformer-compile --emit=source 2>&1 | FileCheck %s --check-prefix=BF16W
-// BF16W: error: the CPU target has no kernels for element type 'bf16' yet (f32, i64, i32, i1; bf16 for linear weights; ggml blocks for linear weights and embedding tables)
+// BF16W: error: the CPU target has no kernels for element type 'bf16' yet (f32, i64, i32, i1; bf16, f16 and ggml blocks for linear weights and embedding tables)
+// RUN: sed -n '/^\/\/ CASE-F16-ROWS/,/^\/\/ END/p' %s | not xformer-compile --emit=source 2>&1 | FileCheck %s --check-prefix=F16ROWS
+// F16ROWS: error: the CPU target has no kernels for element type 'f16' yet
 
 // RUN: not xformer-compile %S/../../Examples/gpt2-fused.mlir --precision=fp8 -o %t.so 2>&1 | FileCheck %s --check-prefix=PRECISION
 // PRECISION: xformer-compile: --precision must be f32 or bf16, not 'fp8'
@@ -43,6 +45,15 @@ func.func @forward(%x: tensor<2x8xbf16>) -> tensor<2x8xbf16> attributes {xformer
 func.func @forward(%x: tensor<2x8xf32>) -> tensor<8x8xbf16> attributes {xformer.model = #xformer.model<encoder>} {
   %w = xformer.weight "w" : tensor<8x8xbf16>
   return %w : tensor<8x8xbf16>
+}
+// END
+
+// CASE-F16-ROWS
+func.func @forward(%ids: tensor<2x4xi64>) -> tensor<2x4x8xf32> attributes {xformer.model = #xformer.model<encoder>} {
+  %t = xformer.weight "t" : tensor<10x8xf16>
+  %r = xformer.embedding %t, %ids : tensor<10x8xf16>, tensor<2x4xi64> -> tensor<2x4x8xf16>
+  %y = xformer.cast %r : tensor<2x4x8xf16> -> tensor<2x4x8xf32>
+  return %y : tensor<2x4x8xf32>
 }
 // END
 

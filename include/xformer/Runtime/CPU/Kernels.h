@@ -37,6 +37,13 @@ int32_t xfk_linear_bf16_fused(xfk_frame *f, const float *x, const uint16_t *w,
                               int64_t in, int64_t out,
                               int32_t weight_transposed, int32_t act,
                               const float *residual);
+/* A linear over an f16 weight (XFM_F16, GGUF F16), [out, in]: each product
+ * is the f16 value times x in f32, summed in f32; bias, act and residual as
+ * above. */
+int32_t xfk_linear_f16_fused(xfk_frame *f, const float *x, const uint16_t *w,
+                             const float *bias, float *y, int64_t rows,
+                             int64_t in, int64_t out, int32_t weight_transposed,
+                             int32_t act, const float *residual);
 /* The linear over a weight in ggml blocks: w is [out, in] stored as ggml
  * stores type number `ggml_type` (XFM_GGML_* - XFM_GGML); x is quantized to
  * 16 bits per block of 32 for Q8_0, Q4_0, Q4_1, Q4_K and Q6_K (integer dot
@@ -46,8 +53,8 @@ int32_t xfk_linear_ggml_fused(xfk_frame *f, const float *x, const void *w,
                               int32_t ggml_type, const float *bias, float *y,
                               int64_t rows, int64_t in, int64_t out,
                               int32_t act, const float *residual);
-/* An embedding over a table in ggml blocks: each looked-up row decoded to
- * f32 as ggml decodes it. */
+/* An embedding over a table in ggml blocks (or ggml's F16 and BF16 types,
+ * 1 and 30): each looked-up row decoded to f32 as ggml decodes it. */
 int32_t xfk_embedding_ggml(xfk_frame *f, const void *table, int32_t ggml_type,
                            int64_t vocab, int64_t dim, const void *ids,
                            int32_t ids_dtype, int64_t n, float *out,

@@ -61,6 +61,10 @@ struct LinearArgs {
   /// The bf16 mode: the weight as bf16 words instead (weight is null). The
   /// input is rounded to bf16; products are summed in f32.
   const uint16_t *weightBF16 = nullptr;
+  /// Or the weight as IEEE f16 words, [out, in] (not transposed): each
+  /// product is the f16 value (exact in f32) times the input as it is,
+  /// summed in f32.
+  const uint16_t *weightF16 = nullptr;
   /// Or the weight as ggml blocks of `blockType`, [out, in] (not
   /// transposed), each row a whole number of blocks. Below 12 rows, Q8_0,
   /// Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q6_K: the input is quantized to 16 bits
