@@ -748,9 +748,8 @@ xf_status bindWeights(xf_model &m, const char *path, bool allowExtra,
     }
     if (narrow && w.dtype == XFM_F16) {
       Buffer wide = widenToF32(*f, t);
-      Buffer half =
-          narrowFloats(reinterpret_cast<const float *>(wide.get()),
-                       t.numElements(), XFM_F16, w.name, error);
+      Buffer half = narrowFloats(reinterpret_cast<const float *>(wide.get()),
+                                 t.numElements(), XFM_F16, w.name, error);
       if (!half)
         return fail(XF_ERROR_NONFINITE, error);
       data = half.get();

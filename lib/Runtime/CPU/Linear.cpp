@@ -2,8 +2,8 @@
 
 #include "xformer/Runtime/CPU/Linear.h"
 #include "Epilogue.h"
-#include "xformer/Runtime/GGMLFormats.h"
 #include "ThreadPool.h"
+#include "xformer/Runtime/GGMLFormats.h"
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -179,8 +179,8 @@ enum class Stored { F32, BF16, F16 };
 inline Vec widenHalf(const uint16_t *p) {
   Vec v;
 #if XF_AVX512
-  const __m512 w = _mm512_cvtph_ps(_mm256_loadu_si256(
-      reinterpret_cast<const __m256i *>(p)));
+  const __m512 w =
+      _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)));
   std::memcpy(&v, &w, sizeof(v));
 #elif XFORMER_ISA_LEVEL == 1
   const __m256 w =

@@ -353,15 +353,15 @@ LogicalResult FunctionEmitter::checkTypes(Operation *op) {
       });
     };
     const bool stored = isa<GGMLType>(elem) || elem.isBF16() || elem.isF16();
-    const bool storedWeight =
-        stored && !tables.cuda() &&
-        (isa<LinearOp, EmbeddingOp>(op) ||
-         (isa<WeightOp>(op) && storedWeightOnly(op)));
+    const bool storedWeight = stored && !tables.cuda() &&
+                              (isa<LinearOp, EmbeddingOp>(op) ||
+                               (isa<WeightOp>(op) && storedWeightOnly(op)));
     // (An embedding's result is f32: its rows are decoded.)
     const bool embeddingRow =
         stored && isa<EmbeddingOp>(op) && t == op->getResult(0).getType();
     if (dtypeName(elem).empty() || (stored && (!storedWeight || embeddingRow)))
-      return op->emitError(Twine("the ") + tables.targetName + " target has no kernels for element type ")
+      return op->emitError(Twine("the ") + tables.targetName +
+                           " target has no kernels for element type ")
              << elem << " yet (f32, i64, i32, i1"
              << (tables.cuda() ? ""
                                : "; bf16, f16 and ggml blocks for linear "
@@ -525,13 +525,12 @@ LogicalResult FunctionEmitter::emitLinear(LinearOp l) {
   call(op, std::string(welem.isBF16()  ? "xfk_linear_bf16_fused"
                        : welem.isF16() ? "xfk_linear_f16_fused"
                                        : "xfk_linear_fused") +
-               "(f, " + typed(l.getInput()) + ", " +
-               typed(l.getWeight()) + ", " +
-               (l.getBias() ? typed(l.getBias()) : std::string("0")) + ", " +
-               out(cur) + ", " + num(product(xs) / in) + ", " + num(in) +
+               "(f, " + typed(l.getInput()) + ", " + typed(l.getWeight()) +
+               ", " + (l.getBias() ? typed(l.getBias()) : std::string("0")) +
+               ", " + out(cur) + ", " + num(product(xs) / in) + ", " + num(in) +
                ", " + num(outDim) + ", " +
-               (l.getWeightTransposed() ? "1" : "0") + ", " + num(act) +
-               ", " + (residual ? typed(residual) : std::string("0")) + ")");
+               (l.getWeightTransposed() ? "1" : "0") + ", " + num(act) + ", " +
+               (residual ? typed(residual) : std::string("0")) + ")");
   return success();
 }
 
@@ -703,8 +702,8 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
     if (stored) {
       call(op, "xfk_embedding_ggml(f, " + ptr(e.getTable()) + ", " +
                    num(stored->first) + " /* " + stored->second.str() +
-                   " */, " + num(ts[0]) + ", " +
-                   num(ts[1]) + ", " + ptr(e.getIds()) + ", " +
+                   " */, " + num(ts[0]) + ", " + num(ts[1]) + ", " +
+                   ptr(e.getIds()) + ", " +
                    dtypeName(elemOf(e.getIds())).str() + ", " +
                    num(product(shapeOf(e.getIds()))) + ", " + R + ", " +
                    cString(what) + ")");
@@ -1031,7 +1030,10 @@ LogicalResult mlir::xformer::translateModelToCpp(ModuleOp module,
         ((type.getElementType().isBF16() || type.getElementType().isF16() ||
           isa<GGMLType>(type.getElementType())) &&
          tables.cuda())) {
-      w.emitError(Twine("the ") + tables.targetName + " target needs static f32/i64/i32" + (tables.cuda() ? "" : "/bf16/f16/ggml-block") + " weights, not ")
+      w.emitError(Twine("the ") + tables.targetName +
+                  " target needs static f32/i64/i32" +
+                  (tables.cuda() ? "" : "/bf16/f16/ggml-block") +
+                  " weights, not ")
           << type;
       return WalkResult::interrupt();
     }
