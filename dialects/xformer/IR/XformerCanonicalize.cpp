@@ -301,6 +301,46 @@ struct SoftmaxThroughReshape : OpRewritePattern<SoftmaxOp> {
   }
 };
 
+/// gather_positions(linear(x)) -> linear(gather_positions(x)), and the same
+/// through rms_norm: a row-wise op of the one position a sequence keeps
+/// (its last prompt token's logits) is computed for that row alone, not for
+/// every position of the chunk. Both ops map a zero row to a zero row (a
+/// linear without bias; rms_norm), so a position outside the sequence still
+/// yields zeros.
+struct GatherBeforeRowwise : OpRewritePattern<GatherPositionsOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(GatherPositionsOp op,
+                                PatternRewriter &rewriter) const override {
+    Operation *def = op.getInput().getDefiningOp();
+    if (!def || !def->hasOneUse())
+      return rewriter.notifyMatchFailure(op, "input has other uses");
+    auto linear = dyn_cast<LinearOp>(def);
+    auto norm = dyn_cast<RMSNormOp>(def);
+    if ((!linear || linear.getBias()) && !norm)
+      return rewriter.notifyMatchFailure(
+          op, "input is not a linear without bias or an rms_norm");
+    Value rows = linear ? Value(linear.getInput()) : Value(norm.getInput());
+    auto rowsType = cast<RankedTensorType>(rows.getType());
+    if (rowsType.getRank() < 3)
+      return rewriter.notifyMatchFailure(op, "no [batch, seq, ...] rows");
+    SmallVector<int64_t> shape = {rowsType.getDimSize(0)};
+    llvm::append_range(shape, rowsType.getShape().drop_front(2));
+    auto gatheredType = RankedTensorType::get(shape, rowsType.getElementType());
+    auto gathered = GatherPositionsOp::create(
+        rewriter, op.getLoc(), gatheredType, rows, op.getPositions());
+    auto result = cast<RankedTensorType>(op.getType());
+    if (linear)
+      rewriter.replaceOpWithNewOp<LinearOp>(op, result, gathered.getResult(),
+                                            linear.getWeight(), Value(),
+                                            linear.getWeightTransposed());
+    else
+      rewriter.replaceOpWithNewOp<RMSNormOp>(op, result, gathered.getResult(),
+                                             norm.getGamma(),
+                                             norm.getEpsilonAttr());
+    return success();
+  }
+};
+
 } // namespace
 
 void SoftmaxOp::getCanonicalizationPatterns(RewritePatternSet &results,
@@ -322,6 +362,11 @@ void ReshapeOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                             MLIRContext *context) {
   results.add<ComposeReshapes, ReshapeOfTransposeToMergeHeads,
               LinearThroughRowReshapes>(context);
+}
+
+void GatherPositionsOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                                    MLIRContext *context) {
+  results.add<GatherBeforeRowwise>(context);
 }
 
 void MatmulOp::getCanonicalizationPatterns(RewritePatternSet &results,

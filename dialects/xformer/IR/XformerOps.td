@@ -308,7 +308,9 @@ def Xformer_GatherPositionsOp : Xformer_Op<"gather_positions", [Pure]> {
   let description = [{
     `result[b, ...] = input[b, positions[b], ...]`: the hidden state or
     logits of one position per sequence, such as each prompt's last token.
-    A position outside `[0, seq)` yields zeros.
+    A position outside `[0, seq)` yields zeros. Canonicalization moves the
+    gather above a single-use linear without bias or rms_norm (both keep a
+    zero row zero), so a prefill's LM head runs on the kept rows only.
 
     ```mlir
     %last = xformer.gather_positions %logits, %idx
@@ -322,6 +324,7 @@ def Xformer_GatherPositionsOp : Xformer_Op<"gather_positions", [Pure]> {
     `->` type($result)
   }];
   let hasVerifier = 1;
+  let hasCanonicalizer = 1;
 }
 
 def Xformer_SplitHeadsOp : Xformer_Op<"split_heads",
