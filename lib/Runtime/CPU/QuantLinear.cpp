@@ -739,8 +739,10 @@ int64_t rowBytesOf(const LinearArgs &a) {
 // 16-bit input is split into q = 256 h + l (splitInput), and h and l each
 // multiply the levels; eight such products of a 16-bit lane (|sum| <=
 // 16 * 15 * 128; with 5-bit levels four, 8 * 31 * 128) add in 16 bits
-// before widening. The byte levels widen to
-// 16 bits and multiply pairs of 16-bit inputs (vpmaddwd).
+// before widening (on AVX512-VNNI, vpdpbusd adds four products straight
+// into 32 bits). The byte levels widen to 16 bits and multiply pairs of
+// 16-bit inputs (vpmaddwd; vpdpwssd on AVX512-VNNI, which adds them too).
+// Both instruction sets read the same packed bytes.
 
 constexpr bool packsNibbles(GGMLType t) {
   return isQ4(t) || isQ5(t) || t == GGMLType::Q4_K;
@@ -886,122 +888,190 @@ __attribute__((target(XF_AVX2))) inline __m256 bytes8(const uint8_t *p) {
                                    : _mm256_cvtepu8_epi32(v));
 }
 
-/// One group of a 4-bit format by one input row: its 8 outputs.
+/// Vector i of a packed sub-block's nibbles as bytes: the levels 4i + j
+/// of the 8 rows in `lo`, 16 + 4i + j in `hi` (with the 5-bit formats'
+/// fifth bits).
 template <GGMLType T>
-__attribute__((target(XF_AVX2))) void
-nibbleGroup(const uint8_t *p, int64_t blocks, const int8_t *split,
-            const QuantRow &x, float *out) {
-  const __m256i low = _mm256_set1_epi8(0x0f), by256 = _mm256_set1_epi16(256),
-                one = _mm256_set1_epi16(1);
-  __m256 acc = _mm256_setzero_ps(), offsets = _mm256_setzero_ps(),
-         d = _mm256_setzero_ps(), dmin = _mm256_setzero_ps();
-  for (int64_t b = 0; b < blocks; ++b) {
-    __m256 scale, offset;
-    if constexpr (T == GGMLType::Q4_K) {
-      if (b % 8 == 0) {
-        d = halves8(p);
-        dmin = halves8(p + 16);
-        p += 32;
-      }
-      scale = _mm256_mul_ps(d, bytes8<false>(p));
-      // Q4_K's offset is -dmin m: subtracted below.
-      offset = _mm256_mul_ps(dmin, bytes8<false>(p + 8));
-      p += 16;
-    } else {
-      scale = halves8(p);
-      p += 16;
-      if constexpr (T == GGMLType::Q4_1 || T == GGMLType::Q5_1) {
-        offset = halves8(p);
-        p += 16;
-      } else {
-        offset = _mm256_mul_ps(
-            scale, _mm256_set1_ps(T == GGMLType::Q5_0 ? -16.0f : -8.0f));
-      }
-    }
-    __m256i fifth = _mm256_setzero_si256();
-    if constexpr (isQ5(T)) {
-      fifth = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p));
-      p += 32;
-    }
-    const int8_t *xs = split + b * 64;
-    __m256i h = _mm256_setzero_si256(), l = _mm256_setzero_si256(),
-            dot = _mm256_setzero_si256();
-    for (int i = 0; i < 4; ++i) {
-      const __m256i v =
-          _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p + 32 * i));
-      __m256i lo = _mm256_and_si256(v, low),
-              hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
-      if constexpr (isQ5(T)) {
-        // Bit i (and 4 + i) of each byte to bit 4: the 16-bit shifts
-        // move no neighbour's bit there.
-        const __m256i bit4 = _mm256_set1_epi8(0x10);
-        lo = _mm256_or_si256(
-            lo, _mm256_and_si256(_mm256_slli_epi16(fifth, 4 - i), bit4));
-        hi = _mm256_or_si256(
-            hi, _mm256_and_si256(_mm256_srli_epi16(fifth, i), bit4));
-      }
-      h = _mm256_add_epi16(
-          h, _mm256_add_epi16(
-                 _mm256_maddubs_epi16(lo, broadcast4(xs + 4 * i)),
-                 _mm256_maddubs_epi16(hi, broadcast4(xs + 16 + 4 * i))));
-      l = _mm256_add_epi16(
-          l, _mm256_add_epi16(
-                 _mm256_maddubs_epi16(lo, broadcast4(xs + 32 + 4 * i)),
-                 _mm256_maddubs_epi16(hi, broadcast4(xs + 48 + 4 * i))));
-      if (i == 3 || (isQ5(T) && i == 1)) {
-        dot =
-            _mm256_add_epi32(dot, _mm256_add_epi32(_mm256_madd_epi16(h, by256),
-                                                   _mm256_madd_epi16(l, one)));
-        h = l = _mm256_setzero_si256();
-      }
-    }
-    p += 128;
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot),
-                          _mm256_mul_ps(scale, _mm256_set1_ps(x.d[b])), acc);
-    if constexpr (T == GGMLType::Q4_K)
-      offsets = _mm256_fnmadd_ps(offset, _mm256_set1_ps(x.dsum[b]), offsets);
-    else
-      offsets = _mm256_fmadd_ps(offset, _mm256_set1_ps(x.dsum[b]), offsets);
+__attribute__((target(XF_AVX2))) inline void
+nibbleLevels(const uint8_t *p, __m256i fifth, int i, __m256i &lo, __m256i &hi) {
+  const __m256i low = _mm256_set1_epi8(0x0f);
+  const __m256i v =
+      _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p + 32 * i));
+  lo = _mm256_and_si256(v, low);
+  hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+  if constexpr (isQ5(T)) {
+    // Bit i (and 4 + i) of each byte to bit 4: the 16-bit shifts move no
+    // neighbour's bit there.
+    const __m256i bit4 = _mm256_set1_epi8(0x10);
+    lo = _mm256_or_si256(
+        lo, _mm256_and_si256(_mm256_slli_epi16(fifth, 4 - i), bit4));
+    hi = _mm256_or_si256(hi,
+                         _mm256_and_si256(_mm256_srli_epi16(fifth, i), bit4));
   }
-  _mm256_storeu_ps(out, _mm256_add_ps(acc, offsets));
+}
+
+/// The integer dot products of a packed sub-block's 8 rows with the split
+/// inputs `xs` (h[32] then l[32]), one row per lane: on AVX2 the byte
+/// products add in 16 bits (vpmaddubsw) and widen every 32 (16 with 5-bit
+/// levels) ...
+template <GGMLType T>
+__attribute__((target(XF_AVX2))) inline __m256i
+nibbleDotAVX2(const uint8_t *p, __m256i fifth, const int8_t *xs) {
+  const __m256i by256 = _mm256_set1_epi16(256), one = _mm256_set1_epi16(1);
+  __m256i h = _mm256_setzero_si256(), l = _mm256_setzero_si256(),
+          dot = _mm256_setzero_si256();
+  for (int i = 0; i < 4; ++i) {
+    __m256i lo, hi;
+    nibbleLevels<T>(p, fifth, i, lo, hi);
+    h = _mm256_add_epi16(
+        h, _mm256_add_epi16(
+               _mm256_maddubs_epi16(lo, broadcast4(xs + 4 * i)),
+               _mm256_maddubs_epi16(hi, broadcast4(xs + 16 + 4 * i))));
+    l = _mm256_add_epi16(
+        l, _mm256_add_epi16(
+               _mm256_maddubs_epi16(lo, broadcast4(xs + 32 + 4 * i)),
+               _mm256_maddubs_epi16(hi, broadcast4(xs + 48 + 4 * i))));
+    if (i == 3 || (isQ5(T) && i == 1)) {
+      dot = _mm256_add_epi32(dot, _mm256_add_epi32(_mm256_madd_epi16(h, by256),
+                                                   _mm256_madd_epi16(l, one)));
+      h = l = _mm256_setzero_si256();
+    }
+  }
+  return dot;
+}
+
+/// ... on AVX512-VNNI four byte products add straight into 32 bits
+/// (vpdpbusd), the high and low halves apart: 256 h + l.
+template <GGMLType T>
+__attribute__((target(XF_VNNI))) inline __m256i
+nibbleDotVNNI(const uint8_t *p, __m256i fifth, const int8_t *xs) {
+  __m256i h = _mm256_setzero_si256(), l = _mm256_setzero_si256();
+  for (int i = 0; i < 4; ++i) {
+    __m256i lo, hi;
+    nibbleLevels<T>(p, fifth, i, lo, hi);
+    h = _mm256_dpbusd_epi32(h, lo, broadcast4(xs + 4 * i));
+    h = _mm256_dpbusd_epi32(h, hi, broadcast4(xs + 16 + 4 * i));
+    l = _mm256_dpbusd_epi32(l, lo, broadcast4(xs + 32 + 4 * i));
+    l = _mm256_dpbusd_epi32(l, hi, broadcast4(xs + 48 + 4 * i));
+  }
+  return _mm256_add_epi32(_mm256_slli_epi32(h, 8), l);
+}
+
+/// One group of a 4-bit format by one input row: its 8 outputs (defined
+/// once per instruction set, with its NIBBLE_DOT).
+#define XF_DEFINE_NIBBLE_GROUP(NAME, TARGET, NIBBLE_DOT)                       \
+  template <GGMLType T>                                                        \
+  __attribute__((target(TARGET))) void NAME(const uint8_t *p, int64_t blocks,  \
+                                            const int8_t *split,               \
+                                            const QuantRow &x, float *out) {   \
+    __m256 acc = _mm256_setzero_ps(), offsets = _mm256_setzero_ps(),           \
+           d = _mm256_setzero_ps(), dmin = _mm256_setzero_ps();                \
+    for (int64_t b = 0; b < blocks; ++b) {                                     \
+      __m256 scale, offset;                                                    \
+      if constexpr (T == GGMLType::Q4_K) {                                     \
+        if (b % 8 == 0) {                                                      \
+          d = halves8(p);                                                      \
+          dmin = halves8(p + 16);                                              \
+          p += 32;                                                             \
+        }                                                                      \
+        scale = _mm256_mul_ps(d, bytes8<false>(p));                            \
+        /* Q4_K's offset is -dmin m: subtracted below. */                      \
+        offset = _mm256_mul_ps(dmin, bytes8<false>(p + 8));                    \
+        p += 16;                                                               \
+      } else {                                                                 \
+        scale = halves8(p);                                                    \
+        p += 16;                                                               \
+        if constexpr (T == GGMLType::Q4_1 || T == GGMLType::Q5_1) {            \
+          offset = halves8(p);                                                 \
+          p += 16;                                                             \
+        } else {                                                               \
+          offset = _mm256_mul_ps(                                              \
+              scale, _mm256_set1_ps(T == GGMLType::Q5_0 ? -16.0f : -8.0f));    \
+        }                                                                      \
+      }                                                                        \
+      __m256i fifth = _mm256_setzero_si256();                                  \
+      if constexpr (isQ5(T)) {                                                 \
+        fifth = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p));      \
+        p += 32;                                                               \
+      }                                                                        \
+      const __m256i dot = NIBBLE_DOT<T>(p, fifth, split + b * 64);             \
+      p += 128;                                                                \
+      acc =                                                                    \
+          _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot),                             \
+                          _mm256_mul_ps(scale, _mm256_set1_ps(x.d[b])), acc);  \
+      if constexpr (T == GGMLType::Q4_K)                                       \
+        offsets =                                                              \
+            _mm256_fnmadd_ps(offset, _mm256_set1_ps(x.dsum[b]), offsets);      \
+      else                                                                     \
+        offsets = _mm256_fmadd_ps(offset, _mm256_set1_ps(x.dsum[b]), offsets); \
+    }                                                                          \
+    _mm256_storeu_ps(out, _mm256_add_ps(acc, offsets));                        \
+  }
+
+XF_DEFINE_NIBBLE_GROUP(nibbleGroupAVX2, XF_AVX2, nibbleDotAVX2)
+XF_DEFINE_NIBBLE_GROUP(nibbleGroupVNNI, XF_VNNI, nibbleDotVNNI)
+#undef XF_DEFINE_NIBBLE_GROUP
+
+/// The 8 rows' levels of a packed byte sub-block (Q8_0, Q6_K) widened to
+/// 16 bits, pair by pair, by 16-bit input pairs: vpmaddwd and adds on
+/// AVX2, vpdpwssd on AVX512-VNNI. `dot[0]` sums the first 16 levels,
+/// `dot[1]` the last (Q6_K's two scales).
+__attribute__((target(XF_AVX2))) inline __m256i levelPair(const uint8_t *p,
+                                                          int pair) {
+  return _mm256_cvtepi8_epi16(
+      _mm_loadu_si128(reinterpret_cast<const __m128i *>(p + 16 * pair)));
+}
+
+__attribute__((target(XF_AVX2))) inline void
+byteDotAVX2(const uint8_t *p, const int16_t *xq, __m256i *dot) {
+  for (int pair = 0; pair < 16; ++pair)
+    dot[pair / 8] = _mm256_add_epi32(
+        dot[pair / 8],
+        _mm256_madd_epi16(levelPair(p, pair), broadcast4(xq + 2 * pair)));
+}
+
+__attribute__((target(XF_VNNI))) inline void
+byteDotVNNI(const uint8_t *p, const int16_t *xq, __m256i *dot) {
+  for (int pair = 0; pair < 16; ++pair)
+    dot[pair / 8] = _mm256_dpwssd_epi32(dot[pair / 8], levelPair(p, pair),
+                                        broadcast4(xq + 2 * pair));
 }
 
 /// One group of Q8_0 or Q6_K by one input row: its 8 outputs. A lane sums
 /// 16 products of |level| <= 128 and |q| <= 32512 (Q6_K: 8 per scale).
-template <GGMLType T>
-__attribute__((target(XF_AVX2))) void
-byteGroup(const uint8_t *p, int64_t blocks, const QuantRow &x, float *out) {
-  __m256 acc = _mm256_setzero_ps(), d = _mm256_setzero_ps();
-  const uint8_t *scales = nullptr;
-  for (int64_t b = 0; b < blocks; ++b) {
-    if (T != GGMLType::Q6_K || b % 8 == 0) {
-      d = halves8(p);
-      scales = p + 16;
-      p += T == GGMLType::Q6_K ? 16 + 128 : 16;
-    }
-    const int16_t *xq = x.q + b * kBlock;
-    __m256i dot[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
-    for (int pair = 0; pair < 16; ++pair)
-      dot[pair / 8] = _mm256_add_epi32(
-          dot[pair / 8],
-          _mm256_madd_epi16(
-              _mm256_cvtepi8_epi16(_mm_loadu_si128(
-                  reinterpret_cast<const __m128i *>(p + 16 * pair))),
-              broadcast4(xq + 2 * pair)));
-    p += 256;
-    __m256 sum;
-    if constexpr (T == GGMLType::Q6_K) {
-      const uint8_t *s = scales + (b % 8) * 16;
-      sum = _mm256_fmadd_ps(
-          _mm256_cvtepi32_ps(dot[0]), bytes8<true>(s),
-          _mm256_mul_ps(_mm256_cvtepi32_ps(dot[1]), bytes8<true>(s + 8)));
-    } else {
-      sum = _mm256_cvtepi32_ps(_mm256_add_epi32(dot[0], dot[1]));
-    }
-    acc = _mm256_fmadd_ps(sum, _mm256_mul_ps(d, _mm256_set1_ps(x.d[b])), acc);
+#define XF_DEFINE_BYTE_GROUP(NAME, TARGET, BYTE_DOT)                           \
+  template <GGMLType T>                                                        \
+  __attribute__((target(TARGET))) void NAME(const uint8_t *p, int64_t blocks,  \
+                                            const QuantRow &x, float *out) {   \
+    __m256 acc = _mm256_setzero_ps(), d = _mm256_setzero_ps();                 \
+    const uint8_t *scales = nullptr;                                           \
+    for (int64_t b = 0; b < blocks; ++b) {                                     \
+      if (T != GGMLType::Q6_K || b % 8 == 0) {                                 \
+        d = halves8(p);                                                        \
+        scales = p + 16;                                                       \
+        p += T == GGMLType::Q6_K ? 16 + 128 : 16;                              \
+      }                                                                        \
+      __m256i dot[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};       \
+      BYTE_DOT(p, x.q + b * kBlock, dot);                                      \
+      p += 256;                                                                \
+      __m256 sum;                                                              \
+      if constexpr (T == GGMLType::Q6_K) {                                     \
+        const uint8_t *s = scales + (b % 8) * 16;                              \
+        sum = _mm256_fmadd_ps(                                                 \
+            _mm256_cvtepi32_ps(dot[0]), bytes8<true>(s),                       \
+            _mm256_mul_ps(_mm256_cvtepi32_ps(dot[1]), bytes8<true>(s + 8)));   \
+      } else {                                                                 \
+        sum = _mm256_cvtepi32_ps(_mm256_add_epi32(dot[0], dot[1]));            \
+      }                                                                        \
+      acc =                                                                    \
+          _mm256_fmadd_ps(sum, _mm256_mul_ps(d, _mm256_set1_ps(x.d[b])), acc); \
+    }                                                                          \
+    _mm256_storeu_ps(out, acc);                                                \
   }
-  _mm256_storeu_ps(out, acc);
-}
+
+XF_DEFINE_BYTE_GROUP(byteGroupAVX2, XF_AVX2, byteDotAVX2)
+XF_DEFINE_BYTE_GROUP(byteGroupVNNI, XF_VNNI, byteDotVNNI)
+#undef XF_DEFINE_BYTE_GROUP
 
 /// A linear below kPanelRows rows over packed weights: groups spread over
 /// the pool, each group's weights (a few KB) read once for every row; the
@@ -1018,6 +1088,7 @@ void runPacked(const LinearArgs &a, const std::vector<QuantRow> &rows,
       splitInput(rows[size_t(r)].q, a.in, split.data() + r * blocks * 64);
   }
   const int8_t *splitData = split.data();
+  const bool vnni = isa == BlockISA::AVX512VNNI;
   const int64_t threads = std::max<int64_t>(1, numThreads());
   const int64_t chunk =
       std::max<int64_t>(2, (groups + 4 * threads - 1) / (4 * threads));
@@ -1028,10 +1099,13 @@ void runPacked(const LinearArgs &a, const std::vector<QuantRow> &rows,
       const uint8_t *group = packed.bytes.data() + g * packed.groupBytes;
       for (int64_t r = 0; r < a.rows; ++r) {
         if constexpr (packsNibbles(T))
-          nibbleGroup<T>(group, blocks, splitData + r * blocks * 64,
-                         rows[size_t(r)], sums);
+          (vnni ? nibbleGroupVNNI<T>
+                : nibbleGroupAVX2<T>)(group, blocks,
+                                      splitData + r * blocks * 64,
+                                      rows[size_t(r)], sums);
         else
-          byteGroup<T>(group, blocks, rows[size_t(r)], sums);
+          (vnni ? byteGroupVNNI<T> : byteGroupAVX2<T>)(group, blocks,
+                                                       rows[size_t(r)], sums);
         for (int64_t i = 0; i < kGroupRows; ++i)
           finish(a, r, g * kGroupRows + i, sums[i]);
       }
