@@ -15,7 +15,17 @@ if [[ ! -d llama_cpp_python-$VERSION ]]; then
   tar xzf "llama_cpp_python-$VERSION.tar.gz"
 fi
 SRC="$WORK/llama_cpp_python-$VERSION/vendor/llama.cpp"
-cmake -S "$SRC" -B "$SRC/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DLLAMA_CURL=OFF -DGGML_NATIVE=ON -DLLAMA_BUILD_SERVER=OFF >/dev/null
-cmake --build "$SRC/build" --target llama-bench llama-quantize llama-tokenize >/dev/null
-echo "$SRC/build/bin"
+# LLAMACPP_AMX=0 builds for this CPU without ggml's AMX kernels (in
+# build-noamx/): on some AMX machines they crash in ldtilecfg, and ggml
+# then runs its AVX-512 kernels instead.
+OUT="$SRC/build"
+FLAGS=()
+if [[ ${LLAMACPP_AMX:-1} == 0 ]]; then
+  OUT="$SRC/build-noamx"
+  NOAMX="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+  FLAGS=(-DCMAKE_C_FLAGS="$NOAMX" -DCMAKE_CXX_FLAGS="$NOAMX")
+fi
+cmake -S "$SRC" -B "$OUT" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DLLAMA_CURL=OFF -DGGML_NATIVE=ON -DLLAMA_BUILD_SERVER=OFF "${FLAGS[@]}" >/dev/null
+cmake --build "$OUT" --target llama-bench llama-quantize llama-tokenize >/dev/null
+echo "$OUT/bin"
