@@ -226,6 +226,12 @@ template <Stored S> constexpr int64_t storedBytes() {
 /// one sequential stream, each weight once for the NR rows; U independent
 /// accumulators per row keep the FMA units busy past their latency (one
 /// chain per row ran at half the read rate).
+/// How far ahead of its loads the streamed kernel prefetches its weights,
+/// in bytes (the next outputs' rows are the next bytes): the hardware
+/// prefetcher alone kept a thread's stream at 70-80% of the read rate on
+/// Intel Xeon (1x576x49152 f32: 29 GB/s without, 42 with 4 KiB).
+constexpr int64_t kStreamPrefetch = 4096;
+
 template <int NR, Stored S>
 void rowMajorWidened(const LinearArgs &a, const void *weight, const float *x,
                      int64_t r0, int64_t o0, int64_t o1) {
@@ -243,6 +249,12 @@ void rowMajorWidened(const LinearArgs &a, const void *weight, const float *x,
     Vec acc[NR][U] = {};
     for (int64_t i = 0; i < iu; i += step)
       for (int u = 0; u < U; ++u) {
+        // One prefetch per cache line of weights.
+        if ((u * kLanes * storedBytes<S>()) % 64 == 0)
+          _mm_prefetch(static_cast<const char *>(w) +
+                           (i + u * kLanes) * storedBytes<S>() +
+                           kStreamPrefetch,
+                       _MM_HINT_T0);
         const Vec wv = loadWeights<S>(w, i + u * kLanes);
         for (int r = 0; r < NR; ++r)
           acc[r][u] += inputAt(r, i + u * kLanes) * wv;

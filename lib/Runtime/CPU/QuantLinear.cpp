@@ -775,6 +775,12 @@ template <GGMLType T> constexpr int64_t packedGroupBytes(int64_t in) {
   }
 }
 
+/// Bytes of one packed sub-block of 32, about (the K formats' per-256
+/// headers spread over their 8 sub-blocks).
+template <GGMLType T> constexpr int64_t packedBlockBytes() {
+  return packedGroupBytes<T>(256) / 8;
+}
+
 /// Sub-block `b` of a row as packed: the levels as they multiply the
 /// inputs (Q6_K's centred, before its 16-weight scales).
 template <GGMLType T>
@@ -888,6 +894,20 @@ __attribute__((target(XF_AVX2))) inline __m256 bytes8(const uint8_t *p) {
                                    : _mm256_cvtepu8_epi32(v));
 }
 
+/// How far ahead of a packed kernel's reads its weights are prefetched, in
+/// bytes (a thread's groups are consecutive, so the next bytes are the
+/// next group's): the hardware prefetcher alone kept the 4-bit kernels at
+/// 15 GB/s on Intel Xeon (1x576x1536 Q4_1: 15.5 GB/s without, 20.7 with
+/// 2 KiB; 4 KiB ran past the LM head's stream).
+constexpr int64_t kPackedPrefetch = 2048;
+
+/// Prefetches the packed bytes kPackedPrefetch ahead of [p, p + n).
+inline void prefetchAhead(const uint8_t *p, int64_t n) {
+  for (int64_t off = 0; off < n; off += 64)
+    _mm_prefetch(reinterpret_cast<const char *>(p + kPackedPrefetch + off),
+                 _MM_HINT_T0);
+}
+
 /// Vector i of a packed sub-block's nibbles as bytes: the levels 4i + j
 /// of the 8 rows in `lo`, 16 + 4i + j in `hi` (with the 5-bit formats'
 /// fifth bits).
@@ -967,6 +987,7 @@ nibbleDotVNNI(const uint8_t *p, __m256i fifth, const int8_t *xs) {
     __m256 acc = _mm256_setzero_ps(), offsets = _mm256_setzero_ps(),           \
            d = _mm256_setzero_ps(), dmin = _mm256_setzero_ps();                \
     for (int64_t b = 0; b < blocks; ++b) {                                     \
+      prefetchAhead(p, packedBlockBytes<T>());                                 \
       __m256 scale, offset;                                                    \
       if constexpr (T == GGMLType::Q4_K) {                                     \
         if (b % 8 == 0) {                                                      \
@@ -1046,6 +1067,7 @@ byteDotVNNI(const uint8_t *p, const int16_t *xq, __m256i *dot) {
     __m256 acc = _mm256_setzero_ps(), d = _mm256_setzero_ps();                 \
     const uint8_t *scales = nullptr;                                           \
     for (int64_t b = 0; b < blocks; ++b) {                                     \
+      prefetchAhead(p, packedBlockBytes<T>());                                 \
       if (T != GGMLType::Q6_K || b % 8 == 0) {                                 \
         d = halves8(p);                                                        \
         scales = p + 16;                                                       \
