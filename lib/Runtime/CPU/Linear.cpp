@@ -221,17 +221,17 @@ template <Stored S> constexpr int64_t storedBytes() {
   return S == Stored::F32 ? 4 : 2;
 }
 
-/// W [out, in] stored as S, outputs [o0, o1) of rows [r0, r0 + NR)
-/// of x: one output at a time, so a thread reads its outputs' weights as
-/// one sequential stream, each weight once for the NR rows; U independent
-/// accumulators per row keep the FMA units busy past their latency (one
-/// chain per row ran at half the read rate).
 /// How far ahead of its loads the streamed kernel prefetches its weights,
 /// in bytes (the next outputs' rows are the next bytes): the hardware
 /// prefetcher alone kept a thread's stream at 70-80% of the read rate on
 /// Intel Xeon (1x576x49152 f32: 29 GB/s without, 42 with 4 KiB).
 constexpr int64_t kStreamPrefetch = 4096;
 
+/// W [out, in] stored as S, outputs [o0, o1) of rows [r0, r0 + NR)
+/// of x: one output at a time, so a thread reads its outputs' weights as
+/// one sequential stream, each weight once for the NR rows; U independent
+/// accumulators per row keep the FMA units busy past their latency (one
+/// chain per row ran at half the read rate).
 template <int NR, Stored S>
 void rowMajorWidened(const LinearArgs &a, const void *weight, const float *x,
                      int64_t r0, int64_t o0, int64_t o1) {
