@@ -289,3 +289,40 @@ TEST(CPUAttention, EdgeCasesAndSpecialisedHeadDims) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(CPUAttention, DecodeSplitOverKeysAgainstReference) {
+  // A few query rows against hundreds of keys with fewer (batch, kv head)
+  // pairs than threads to keep busy: the keys are split into shares whose
+  // softmax states merge (every kind, per-sequence lengths including 0,
+  // documents, bias, an explicit mask, GQA, shares that see no key). The
+  // split runs with two kernel threads or more, as on every test machine.
+  std::mt19937_64 rng(77);
+  auto uni = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
+  const mask::Kind kinds[] = {mask::Kind::Causal,   mask::Kind::SlidingWindow,
+                              mask::Kind::PrefixLM, mask::Kind::Bidirectional,
+                              mask::Kind::Cross,    mask::Kind::Custom};
+  for (int n = 0; n < 60; ++n) {
+    Case c;
+    c.spec.kind = kinds[n % 6];
+    c.custom = c.spec.kind == mask::Kind::Custom;
+    c.spec.window = uni(1, 300);
+    c.spec.prefix = uni(0, 600);
+    c.kvHeads = uni(1, 3);
+    c.heads = c.kvHeads * uni(1, 3);
+    c.batch = uni(1, 2);
+    c.kvLen = uni(256, 900);
+    c.qLen = uni(1, 4);
+    c.headDim = c.vHeadDim = n % 5 == 4 ? uni(1, 40) : 64;
+    c.lengths = n % 3 == 0;
+    c.documents = !c.custom && c.spec.kind != mask::Kind::Cross && n % 4 == 1;
+    c.spec.documents = c.documents;
+    c.bias = n % 4 == 3;
+    check(c, 11000 + n);
+  }
+}
+
+} // namespace

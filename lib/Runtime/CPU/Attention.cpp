@@ -368,6 +368,16 @@ Scratch &threadScratch() {
 /// that feeds the register-blocked kernel.
 constexpr int64_t kDirectRows = 4;
 
+/// A share of the key tiles for decode (see run): part `part` of `parts`
+/// takes key tiles [kTiles part / parts, kTiles (part + 1) / parts) and,
+/// with `partial` set, leaves its unnormalised state there (per row: the
+/// running maximum, the sum, the accumulator) instead of writing the
+/// output.
+struct KeySplit {
+  int64_t part = 0, parts = 1;
+  float *partial = nullptr;
+};
+
 /// One work item: every query head of KV head `kvh` of batch `b`, for the
 /// query tiles qt = part, part + parts, ... Each query tile is one flash
 /// step over its visible key tiles: S = Q K^T and O += P V through the
@@ -378,7 +388,7 @@ template <Kind KIND, bool CUSTOM>
 void attendGroup(const Spec &specIn, const AttentionArgs &a, int64_t b,
                  int64_t kvh, int64_t part, int64_t parts,
                  const bool *customMask, int64_t maskBStride,
-                 int64_t maskHStride) {
+                 int64_t maskHStride, const KeySplit &split = {}) {
   const int64_t group = a.heads / a.kvHeads;
   const int64_t qValid =
       a.qLengths ? std::clamp<int64_t>(a.qLengths[b], 0, a.qLen) : a.qLen;
@@ -401,7 +411,7 @@ void attendGroup(const Spec &specIn, const AttentionArgs &a, int64_t b,
   };
 
   // Padding rows stay zero (written once, by the first part).
-  if (part == 0)
+  if (part == 0 && split.part == 0)
     for (int64_t g = 0; g < group; ++g)
       std::fill(outRows(g) + qValid * DV, outRows(g) + a.qLen * DV, 0.0f);
 
@@ -450,7 +460,9 @@ void attendGroup(const Spec &specIn, const AttentionArgs &a, int64_t b,
     std::fill(l, l + rows, 0.0f);
     std::fill(acc, acc + rows * DV, 0.0f);
 
-    for (int64_t kt = 0; kt < kTiles; ++kt) {
+    const int64_t kt0 = kTiles * split.part / split.parts,
+                  kt1 = kTiles * (split.part + 1) / split.parts;
+    for (int64_t kt = kt0; kt < kt1; ++kt) {
       const int64_t j0 = kt * kBlockK;
       const int64_t nk = std::min(kBlockK, kValid - j0);
       TileClass cls = TileClass::Partial;
@@ -528,6 +540,16 @@ void attendGroup(const Spec &specIn, const AttentionArgs &a, int64_t b,
            /*accumulate=*/true);
     }
 
+    if (split.partial) {
+      // This part's running state, for mergeKeySplit: m, l, then acc.
+      float *slot = split.partial;
+      for (int64_t r = 0; r < rows; ++r) {
+        slot[r * (DV + 2)] = m[r];
+        slot[r * (DV + 2) + 1] = l[r];
+        std::copy(acc + r * DV, acc + (r + 1) * DV, slot + r * (DV + 2) + 2);
+      }
+      continue;
+    }
     // Normalise; a row that saw no key is zero.
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t g = r / nq, i = i0 + r % nq;
@@ -543,11 +565,59 @@ void attendGroup(const Spec &specIn, const AttentionArgs &a, int64_t b,
   }
 }
 
+/// Key tiles a decode share takes at least.
+constexpr int64_t kMinSplitTiles = 2;
+
+/// The output of decode split over the keys: per row, the shares' states
+/// rescaled to the largest maximum and summed, o = sum_p 2^(m_p - M) acc_p /
+/// sum_p 2^(m_p - M) l_p; a row that no share saw a key for is zero.
+void mergeKeySplit(const AttentionArgs &a, int64_t kParts,
+                   const float *partial) {
+  const int64_t group = a.heads / a.kvHeads, DV = a.vHeadDim;
+  const int64_t slot = group * a.qLen * (DV + 2);
+  for (int64_t b = 0; b < a.batch; ++b) {
+    const int64_t qValid =
+        a.qLengths ? std::clamp<int64_t>(a.qLengths[b], 0, a.qLen) : a.qLen;
+    for (int64_t kvh = 0; kvh < a.kvHeads; ++kvh) {
+      const float *pairSlots = partial + (b * a.kvHeads + kvh) * kParts * slot;
+      for (int64_t r = 0; r < group * qValid; ++r) {
+        const int64_t g = r / qValid, i = r % qValid;
+        float *o = a.out + ((b * a.heads + kvh * group + g) * a.qLen + i) * DV;
+        float mMax = kNegInf;
+        for (int64_t p = 0; p < kParts; ++p)
+          mMax = std::max(mMax, pairSlots[p * slot + r * (DV + 2)]);
+        std::fill(o, o + DV, 0.0f);
+        if (mMax == kNegInf)
+          continue;
+        float l = 0.0f;
+        for (int64_t p = 0; p < kParts; ++p) {
+          const float *st = pairSlots + p * slot + r * (DV + 2);
+          if (st[0] == kNegInf)
+            continue;
+          const float w = exp2NonPositive(st[0] - mMax);
+          l += w * st[1];
+          for (int64_t d = 0; d < DV; ++d)
+            o[d] += w * st[2 + d];
+        }
+        if (l <= 0.0f) {
+          std::fill(o, o + DV, 0.0f);
+          continue;
+        }
+        const float inv = 1.0f / l;
+        for (int64_t d = 0; d < DV; ++d)
+          o[d] *= inv;
+      }
+    }
+  }
+}
+
 /// Work items are (batch, kv head, part of the query tiles): each writes
 /// its own output rows, so items run on separate threads without sharing
 /// anything mutable. Query tiles are split into parts only when there are
 /// too few (batch, kv head) pairs to keep every thread busy; a part takes
-/// every parts-th tile so causal's cheap and dear tiles mix.
+/// every parts-th tile so causal's cheap and dear tiles mix. Decode, whose
+/// one query tile cannot be split, splits the keys instead: each item
+/// leaves its share's softmax state, and mergeKeySplit combines them.
 template <Kind KIND, bool CUSTOM>
 void run(const Spec &spec, const AttentionArgs &a, const bool *mask = nullptr,
          int64_t mb = 0, int64_t mh = 0) {
@@ -557,6 +627,40 @@ void run(const Spec &spec, const AttentionArgs &a, const bool *mask = nullptr,
   const int64_t parts = std::clamp<int64_t>((2 * threads + pairs - 1) /
                                                 std::max<int64_t>(pairs, 1),
                                             1, std::max<int64_t>(qTiles, 1));
+  // Decode (one tile of a few query rows) with too few (batch, kv head)
+  // pairs to balance the threads (under four per thread): the keys are
+  // split too, each share at least kMinSplitTiles tiles, and the shares'
+  // softmax states merged.
+  int64_t kLongest = a.kvLen; // a cache's capacity: the lengths say more
+  if (a.kvLengths) {
+    kLongest = 0;
+    for (int64_t b = 0; b < a.batch; ++b)
+      kLongest =
+          std::max(kLongest, std::clamp<int64_t>(a.kvLengths[b], 0, a.kvLen));
+  }
+  const int64_t kTiles = (kLongest + kBlockK - 1) / kBlockK;
+  const int64_t kParts =
+      a.qLen <= kDirectRows && threads > 1
+          ? std::min((4 * threads + pairs - 1) / std::max<int64_t>(pairs, 1),
+                     std::max<int64_t>(1, kTiles / kMinSplitTiles))
+          : 1;
+  if (kParts > 1) {
+    const int64_t group = a.heads / a.kvHeads, rows = group * a.qLen;
+    const int64_t slot = rows * (a.vHeadDim + 2);
+    // The caller's buffer, named by pointer: in the helpers `partial`
+    // would be their own thread_local.
+    thread_local std::vector<float> partial;
+    partial.resize(size_t(pairs * kParts * slot));
+    float *states = partial.data();
+    parallelFor(pairs * kParts, [&](int64_t item) {
+      const int64_t pair = item / kParts;
+      attendGroup<KIND, CUSTOM>(
+          spec, a, pair / a.kvHeads, pair % a.kvHeads, 0, 1, mask, mb, mh,
+          KeySplit{item % kParts, kParts, states + item * slot});
+    });
+    mergeKeySplit(a, kParts, states);
+    return;
+  }
   parallelFor(pairs * parts, [&](int64_t item) {
     const int64_t pair = item / parts;
     attendGroup<KIND, CUSTOM>(spec, a, pair / a.kvHeads, pair % a.kvHeads,
