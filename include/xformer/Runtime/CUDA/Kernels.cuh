@@ -967,6 +967,20 @@ inline int32_t xfk_matmul(xfk_frame *f, const float *a, const float *b,
   return 0;
 }
 
+// Every kernel against the contract both kernel libraries follow: a
+// definition whose parameters drift from KernelContract.def fails to
+// compile here (the CPU library declares its kernels from the same list).
+// Unevaluated: nothing is instantiated or emitted.
+#define XFK_KERNEL(name, params)                                               \
+  static_assert(std::is_same<decltype(&name), int32_t(*) params>::value,       \
+                #name " differs from xformer/Runtime/KernelContract.def");
+// Attention's parameters, on one instance of its template.
+#define XFK_SPECIALISED_KERNEL(name, params)                                   \
+  static_assert(std::is_same<decltype(&name<XFK_MASK_CAUSAL, 64, 64>),         \
+                             int32_t(*) params>::value,                        \
+                #name " differs from xformer/Runtime/KernelContract.def");
+#include "xformer/Runtime/KernelContract.def"
+
 } // namespace xformer::cuda
 
 #endif // XFORMER_RUNTIME_CUDA_KERNELS_CUH
