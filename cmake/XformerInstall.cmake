@@ -13,7 +13,8 @@ install(TARGETS xformer-opt xformer-compile xformer-run xformer-tokenize RUNTIME
 foreach(root ${PROJECT_SOURCE_DIR}/dialects ${PROJECT_SOURCE_DIR}/include
              ${PROJECT_BINARY_DIR}/dialects ${PROJECT_BINARY_DIR}/include)
   install(DIRECTORY ${root}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
-    FILES_MATCHING PATTERN "*.h" PATTERN "*.cuh" PATTERN "*.inc" PATTERN "*.td"
+    FILES_MATCHING PATTERN "*.h" PATTERN "*.cuh" PATTERN "*.def"
+    PATTERN "*.inc" PATTERN "*.td"
     PATTERN "CMakeFiles" EXCLUDE)
 endforeach()
 
