@@ -10,6 +10,7 @@
 #include "xformer/Runtime/CPU/Attention.h"
 #include "xformer/Runtime/CPU/Linear.h"
 #include "xformer/Runtime/GGMLFormats.h"
+#include "xformer/Runtime/KernelMath.h"
 #include "xformer/Runtime/xformer.h"
 
 #include "PackedWeights.h"
@@ -714,30 +715,12 @@ int32_t xfk_rope_scaled(xfk_frame *, int32_t interleaved, const float *x,
                         int32_t scaling, double factor, double lowFreqFactor,
                         double highFreqFactor, int64_t originalMaxPositions) {
   const int64_t half = rotaryDim / 2;
-  // The frequencies as Hugging Face computes them, in fp32, then rescaled
-  // as its rope_type 'linear' or 'llama3' does (same fp32 operations).
+  // The frequencies as Hugging Face computes them (KernelMath.h).
   std::vector<float> invFreq(half), cosv(half), sinv(half);
   for (int64_t k = 0; k < half; ++k)
-    invFreq[k] = 1.0f / std::pow(float(theta), float(2 * k) / float(rotaryDim));
-  if (scaling == XFK_ROPE_SCALING_LINEAR)
-    for (float &v : invFreq)
-      v /= float(factor);
-  if (scaling == XFK_ROPE_SCALING_LLAMA3) {
-    const double old = double(originalMaxPositions);
-    const float lowWavelen = float(old / lowFreqFactor);
-    const float highWavelen = float(old / highFreqFactor);
-    const float twoPi = float(2.0 * 3.14159265358979323846);
-    for (float &v : invFreq) {
-      const float wavelen = twoPi / v;
-      const float scaled = wavelen > lowWavelen ? v / float(factor) : v;
-      const float smooth = (float(old) / wavelen - float(lowFreqFactor)) /
-                           float(highFreqFactor - lowFreqFactor);
-      const float smoothed =
-          (1.0f - smooth) * scaled / float(factor) + smooth * scaled;
-      const bool medium = !(wavelen < highWavelen) && !(wavelen > lowWavelen);
-      v = medium ? smoothed : scaled;
-    }
-  }
+    invFreq[k] = xformer::kernels::ropeInverseFrequency(
+        k, rotaryDim, theta, scaling, factor, lowFreqFactor, highFreqFactor,
+        originalMaxPositions);
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t s = 0; s < seq; ++s) {
       const float p = float(readIndex(pos, posDtype, posPerBatch ? b * seq + s : s));
@@ -771,26 +754,10 @@ int32_t xfk_relative_position_bias(xfk_frame *, const float *table,
                                    int32_t kDtype, int64_t kLen,
                                    int64_t numBuckets, int64_t maxDistance,
                                    int32_t bidirectional, float *out) {
-  // T5's _relative_position_bucket, in the same fp32 arithmetic.
-  auto bucket = [&](int64_t rel) -> int64_t {
-    int64_t nb = numBuckets, result = 0;
-    if (bidirectional) {
-      nb /= 2;
-      if (rel > 0)
-        result += nb;
-      rel = rel < 0 ? -rel : rel;
-    } else {
-      rel = rel < 0 ? -rel : 0;
-    }
-    const int64_t maxExact = nb / 2;
-    if (rel < maxExact)
-      return result + rel;
-    const float scaled =
-        std::log(float(rel) / float(maxExact)) /
-        float(std::log(double(maxDistance) / double(maxExact))) *
-        float(nb - maxExact);
-    int64_t large = maxExact + int64_t(scaled);
-    return result + std::min<int64_t>(large, nb - 1);
+  // T5's _relative_position_bucket (KernelMath.h).
+  auto bucket = [&](int64_t rel) {
+    return xformer::kernels::t5RelativeBucket(rel, numBuckets, maxDistance,
+                                              bidirectional != 0);
   };
   for (int64_t b = 0; b < qBatch; ++b)
     for (int64_t i = 0; i < qLen; ++i) {

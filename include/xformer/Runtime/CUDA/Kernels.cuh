@@ -19,6 +19,7 @@
 #include "xformer/Runtime/CUDA/Attention.cuh"
 #include "xformer/Runtime/CUDA/Common.cuh"
 #include "xformer/Runtime/CUDA/Gemm.cuh"
+#include "xformer/Runtime/KernelMath.h"
 
 #include <cmath>
 #include <string>
@@ -631,27 +632,10 @@ inline RopeFrequencies ropeFrequencies(int64_t rotaryDim, double theta,
                                        double highFreqFactor,
                                        int64_t originalMaxPositions) {
   RopeFrequencies r = {};
-  const int64_t half = rotaryDim / 2;
-  for (int64_t k = 0; k < half; ++k) {
-    float v = 1.0f / std::pow(float(theta), float(2 * k) / float(rotaryDim));
-    if (scaling == XFK_ROPE_SCALING_LINEAR)
-      v /= float(factor);
-    if (scaling == XFK_ROPE_SCALING_LLAMA3) {
-      const double old = double(originalMaxPositions);
-      const float lowWavelen = float(old / lowFreqFactor);
-      const float highWavelen = float(old / highFreqFactor);
-      const float twoPi = float(2.0 * 3.14159265358979323846);
-      const float wavelen = twoPi / v;
-      const float scaled = wavelen > lowWavelen ? v / float(factor) : v;
-      const float smooth = (float(old) / wavelen - float(lowFreqFactor)) /
-                           float(highFreqFactor - lowFreqFactor);
-      const float smoothed =
-          (1.0f - smooth) * scaled / float(factor) + smooth * scaled;
-      const bool medium = !(wavelen < highWavelen) && !(wavelen > lowWavelen);
-      v = medium ? smoothed : scaled;
-    }
-    r.inv[k] = v;
-  }
+  for (int64_t k = 0; k < rotaryDim / 2; ++k)
+    r.inv[k] = xformer::kernels::ropeInverseFrequency(
+        k, rotaryDim, theta, scaling, factor, lowFreqFactor, highFreqFactor,
+        originalMaxPositions);
   return r;
 }
 
@@ -718,28 +702,6 @@ inline int32_t xfk_rope(xfk_frame *f, int32_t interleaved, const float *x,
                          XFK_ROPE_SCALING_NONE, 1.0, 1.0, 4.0, 0);
 }
 
-/// T5's _relative_position_bucket in the same fp32 arithmetic.
-__device__ inline int64_t relativeBucket(int64_t rel, int64_t numBuckets,
-                                         int64_t maxDistance,
-                                         int32_t bidirectional) {
-  int64_t nb = numBuckets, result = 0;
-  if (bidirectional) {
-    nb /= 2;
-    if (rel > 0)
-      result += nb;
-    rel = rel < 0 ? -rel : rel;
-  } else {
-    rel = rel < 0 ? -rel : 0;
-  }
-  const int64_t maxExact = nb / 2;
-  if (rel < maxExact)
-    return result + rel;
-  const float scaled = logf(float(rel) / float(maxExact)) /
-                       float(log(double(maxDistance) / double(maxExact))) *
-                       float(nb - maxExact);
-  int64_t large = maxExact + int64_t(scaled);
-  return result + (large < nb - 1 ? large : nb - 1);
-}
 
 __global__ void relativeBiasKernel(const float *table, int64_t heads,
                                    const void *qPos, int32_t qDtype,
@@ -753,8 +715,9 @@ __global__ void relativeBiasKernel(const float *table, int64_t heads,
                   h = (i / (kLen * qLen)) % heads,
                   b = i / (kLen * qLen * heads);
     const int64_t qp = readIndex(qPos, qDtype, b * qLen + qi);
-    const int64_t bk = relativeBucket(readIndex(kPos, kDtype, j) - qp,
-                                      numBuckets, maxDistance, bidirectional);
+    const int64_t bk = xformer::kernels::t5RelativeBucket(
+        readIndex(kPos, kDtype, j) - qp, numBuckets, maxDistance,
+        bidirectional != 0);
     out[i] = table[bk * heads + h];
   }
 }
