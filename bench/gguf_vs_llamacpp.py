@@ -11,7 +11,9 @@ Models (--model):
            random weights (seeded), written by transformers, converted to
            GGUF F32 by llama.cpp's own convert_hf_to_gguf.py and quantized by
            its llama-quantize.
-llama.cpp: llama-bench (built by bench/build_llamacpp.sh). xformer: the model
+llama.cpp: llama-bench (built by bench/build_llamacpp.sh; on CPUs where its
+AMX kernels crash, LLAMACPP_AMX=0 bench/build_llamacpp.sh and pass that
+build's folder). xformer: the model
 compiled as imported from each GGUF, each weight in the format the file
 stores it, read in place (mmap). CTranslate2 (--ctranslate2; installed into
 the venv from PyPI when missing): the same weights as a transformers folder
