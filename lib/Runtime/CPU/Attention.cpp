@@ -378,6 +378,9 @@ struct KeySplit {
   float *partial = nullptr;
 };
 
+/// Floats of one row's state in a KeySplit's `partial`: m, l, acc[DV].
+constexpr int64_t splitStateFloats(int64_t DV) { return DV + 2; }
+
 /// One work item: every query head of KV head `kvh` of batch `b`, for the
 /// query tiles qt = part, part + parts, ... Each query tile is one flash
 /// step over its visible key tiles: S = Q K^T and O += P V through the
@@ -542,11 +545,11 @@ void attendGroup(const Spec &specIn, const AttentionArgs &a, int64_t b,
 
     if (split.partial) {
       // This part's running state, for mergeKeySplit: m, l, then acc.
-      float *slot = split.partial;
       for (int64_t r = 0; r < rows; ++r) {
-        slot[r * (DV + 2)] = m[r];
-        slot[r * (DV + 2) + 1] = l[r];
-        std::copy(acc + r * DV, acc + (r + 1) * DV, slot + r * (DV + 2) + 2);
+        float *state = split.partial + r * splitStateFloats(DV);
+        state[0] = m[r];
+        state[1] = l[r];
+        std::copy(acc + r * DV, acc + (r + 1) * DV, state + 2);
       }
       continue;
     }
@@ -574,7 +577,7 @@ constexpr int64_t kMinSplitTiles = 2;
 void mergeKeySplit(const AttentionArgs &a, int64_t kParts,
                    const float *partial) {
   const int64_t group = a.heads / a.kvHeads, DV = a.vHeadDim;
-  const int64_t slot = group * a.qLen * (DV + 2);
+  const int64_t slot = group * a.qLen * splitStateFloats(DV);
   for (int64_t b = 0; b < a.batch; ++b) {
     const int64_t qValid =
         a.qLengths ? std::clamp<int64_t>(a.qLengths[b], 0, a.qLen) : a.qLen;
@@ -585,13 +588,13 @@ void mergeKeySplit(const AttentionArgs &a, int64_t kParts,
         float *o = a.out + ((b * a.heads + kvh * group + g) * a.qLen + i) * DV;
         float mMax = kNegInf;
         for (int64_t p = 0; p < kParts; ++p)
-          mMax = std::max(mMax, pairSlots[p * slot + r * (DV + 2)]);
+          mMax = std::max(mMax, pairSlots[p * slot + r * splitStateFloats(DV)]);
         std::fill(o, o + DV, 0.0f);
         if (mMax == kNegInf)
           continue;
         float l = 0.0f;
         for (int64_t p = 0; p < kParts; ++p) {
-          const float *st = pairSlots + p * slot + r * (DV + 2);
+          const float *st = pairSlots + p * slot + r * splitStateFloats(DV);
           if (st[0] == kNegInf)
             continue;
           const float w = exp2NonPositive(st[0] - mMax);
@@ -646,7 +649,7 @@ void run(const Spec &spec, const AttentionArgs &a, const bool *mask = nullptr,
           : 1;
   if (kParts > 1) {
     const int64_t group = a.heads / a.kvHeads, rows = group * a.qLen;
-    const int64_t slot = rows * (a.vHeadDim + 2);
+    const int64_t slot = rows * splitStateFloats(a.vHeadDim);
     // The caller's buffer, named by pointer: in the helpers `partial`
     // would be their own thread_local.
     thread_local std::vector<float> partial;

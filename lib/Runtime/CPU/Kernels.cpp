@@ -749,21 +749,19 @@ int32_t xfk_rope_scaled(xfk_frame *, int32_t interleaved, const float *x,
 
 int32_t xfk_relative_position_bias(xfk_frame *, const float *table,
                                    int64_t heads, const void *qPos,
-                                   int32_t qDtype, int64_t qBatch,
-                                   int64_t qLen, const void *kPos,
-                                   int32_t kDtype, int64_t kLen,
-                                   int64_t numBuckets, int64_t maxDistance,
-                                   int32_t bidirectional, float *out) {
-  // T5's _relative_position_bucket (KernelMath.h).
-  auto bucket = [&](int64_t rel) {
-    return xformer::kernels::t5RelativeBucket(rel, numBuckets, maxDistance,
-                                              bidirectional != 0);
-  };
+                                   int32_t qDtype, int64_t qBatch, int64_t qLen,
+                                   const void *kPos, int32_t kDtype,
+                                   int64_t kLen, int64_t numBuckets,
+                                   int64_t maxDistance, int32_t bidirectional,
+                                   float *out) {
   for (int64_t b = 0; b < qBatch; ++b)
     for (int64_t i = 0; i < qLen; ++i) {
       const int64_t qp = readIndex(qPos, qDtype, b * qLen + i);
       for (int64_t j = 0; j < kLen; ++j) {
-        const int64_t bk = bucket(readIndex(kPos, kDtype, j) - qp);
+        // T5's _relative_position_bucket (KernelMath.h).
+        const int64_t bk = xformer::kernels::t5RelativeBucket(
+            readIndex(kPos, kDtype, j) - qp, numBuckets, maxDistance,
+            bidirectional != 0);
         for (int64_t h = 0; h < heads; ++h)
           out[((b * heads + h) * qLen + i) * kLen + j] = table[bk * heads + h];
       }
