@@ -1,13 +1,13 @@
 //===- CompilerModule.cpp - Python bindings of the compiler (nanobind) ---===//
 //
-// xformer._compiler: run pass pipelines and the CPU emitter on model IR in
-// process; MLIR diagnostics become ValueError.
+// xformer._compiler: run pass pipelines and the CPU and CUDA emitters on
+// model IR in process; MLIR diagnostics become ValueError.
 //
 //===----------------------------------------------------------------------===//
 
 #include "xformer/InitAll.h"
 #include "xformer/Support/Nesting.h"
-#include "xformer/Target/CPU/ModelToCpp.h"
+#include "xformer/Target/Cpp/ModelToCpp.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -79,24 +79,34 @@ std::string runPipeline(const std::string &ir, const std::string &pipeline) {
   return out;
 }
 
-std::string translateToCpp(const std::string &ir) {
+std::string translateToCpp(const std::string &ir, const std::string &target) {
+  if (target != "cpu" && target != "cuda")
+    throw nb::value_error(
+        ("target must be cpu or cuda, not '" + target + "'").c_str());
+  const auto kind = target == "cuda" ? mlir::xformer::ModelTarget::cuda
+                                     : mlir::xformer::ModelTarget::cpu;
   Session s;
   auto module = s.parse(ir);
   std::string out;
   llvm::raw_string_ostream os(out);
-  if (mlir::failed(mlir::xformer::translateModelToCpp(*module, os)))
-    s.fail("the CPU target cannot lower this model");
+  if (mlir::failed(
+          mlir::xformer::translateModelToCpp(*module, os, nullptr, kind)))
+    s.fail("the " + mlir::xformer::targetName(kind).str() +
+           " target cannot lower this model");
   return out;
 }
 
 } // namespace
 
 NB_MODULE(_compiler, m) {
-  m.doc() = "xformer: pass pipelines and the CPU emitter";
+  m.doc() = "xformer: pass pipelines and the CPU and CUDA emitters";
   m.def("run_pipeline", &runPipeline, "ir"_a, "pipeline"_a,
         "Runs a textual pass pipeline (e.g. "
+        "'xformer-cpu-pipeline{max-seq-len=256}', or "
         "'func.func(xformer-fuse-attention),xformer-verify-masks') on model "
         "IR and returns the result; raises ValueError with the diagnostics.");
-  m.def("translate_to_cpp", &translateToCpp, "ir"_a,
-        "The CPU target's C++ for planned model IR.");
+  m.def("translate_to_cpp", &translateToCpp, "ir"_a, "target"_a = "cpu",
+        "The C++ (target='cpu') or CUDA C++ (target='cuda') of model IR "
+        "the target's pipeline ran on (xformer-cpu-pipeline, "
+        "xformer-cuda-pipeline).");
 }

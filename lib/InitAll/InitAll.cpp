@@ -3,6 +3,7 @@
 #include "xformer/InitAll.h"
 #include "xformer/IR/XformerDialect.h"
 #include "xformer/Transforms/Passes.h"
+#include "xformer/Transforms/Pipelines.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -16,6 +17,7 @@ void mlir::xformer::registerAllDialects(DialectRegistry &registry) {
 
 void mlir::xformer::registerAllPasses() {
   registerXformerPasses();
+  registerXformerPipelines();
   // Upstream passes the pipelines use.
   registerCanonicalizerPass();
   registerCSEPass();

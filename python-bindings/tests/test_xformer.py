@@ -43,6 +43,18 @@ def test_translate_to_cpp_needs_a_plan():
     assert "XFK_MASK_BIDIRECTIONAL" in src
 
 
+def test_named_pipelines_are_the_compilers():
+    out = xformer.run_pipeline(read("llama-unfused.mlir"), "xformer-cpu-pipeline{max-seq-len=64}")
+    assert "func.func @decode" in out and "capacity = 64" in out
+    assert "xfk_attention(f, &a)" in xformer.translate_to_cpp(out)
+    cuda = xformer.run_pipeline(read("llama-unfused.mlir"), "xformer-cuda-pipeline{max-seq-len=64}")
+    assert "xfk_attention<XFK_MASK_CAUSAL, 16, 16>" in xformer.translate_to_cpp(cuda, target="cuda")
+    with pytest.raises(ValueError, match="CUDA target needs static f32/i64/i32 weights"):
+        xformer.run_pipeline(read("llama-unfused.mlir"), "xformer-cuda-pipeline{weights=q8_0}")
+    with pytest.raises(ValueError, match="target must be cpu or cuda"):
+        xformer.translate_to_cpp(out, target="tpu")
+
+
 @pytest.fixture(scope="module")
 def gpt2(tmp_path_factory):
     d = str(tmp_path_factory.mktemp("gpt2"))

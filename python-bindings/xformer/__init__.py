@@ -22,7 +22,7 @@ except ImportError as _e:
     def run_pipeline(ir, pipeline):
         raise ImportError("xformer was built without its compiler module: %s" % _compiler_missing)
 
-    def translate_to_cpp(ir):
+    def translate_to_cpp(ir, target="cpu"):
         raise ImportError("xformer was built without its compiler module: %s" % _compiler_missing)
 
 try:  # the GGUF reader comes with the compiler, not a runtime-only deployment

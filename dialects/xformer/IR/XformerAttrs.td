@@ -45,6 +45,17 @@ def Xformer_GeluApproximation : I32EnumAttr<"GeluApproximation",
   let cppNamespace = "::mlir::xformer";
 }
 
+// Numbered as the kernels' unary codes (XFK_GELU_ERF ... XFK_TANH).
+def Xformer_Activation : I32EnumAttr<"Activation",
+    "activation of a fused linear epilogue", [
+    I32EnumAttrCase<"gelu", 0>,
+    I32EnumAttrCase<"gelu_tanh", 1>,
+    I32EnumAttrCase<"relu", 2>,
+    I32EnumAttrCase<"silu", 3>,
+    I32EnumAttrCase<"tanh", 4>]> {
+  let cppNamespace = "::mlir::xformer";
+}
+
 def Xformer_RopeStyle : I32EnumAttr<"RopeStyle",
     "how rotary embeddings pair the features of a head", [
     // Feature i pairs with i + d/2 (GPT-NeoX, Llama: rotate_half).

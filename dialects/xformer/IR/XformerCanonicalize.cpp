@@ -159,8 +159,9 @@ struct LinearThroughRowReshapes : OpRewritePattern<ReshapeOp> {
   LogicalResult matchAndRewrite(ReshapeOp op,
                                 PatternRewriter &rewriter) const override {
     auto linear = op.getInput().getDefiningOp<LinearOp>();
-    if (!linear || !linear->hasOneUse())
-      return rewriter.notifyMatchFailure(op, "input is not a linear");
+    if (!linear || !linear->hasOneUse() || linear.hasEpilogue())
+      return rewriter.notifyMatchFailure(
+          op, "input is not a linear without an epilogue");
     auto rows = linear.getInput().getDefiningOp<ReshapeOp>();
     if (!rows)
       return rewriter.notifyMatchFailure(op, "linear input is not a reshape");
@@ -316,7 +317,7 @@ struct GatherBeforeRowwise : OpRewritePattern<GatherPositionsOp> {
       return rewriter.notifyMatchFailure(op, "input has other uses");
     auto linear = dyn_cast<LinearOp>(def);
     auto norm = dyn_cast<RMSNormOp>(def);
-    if ((!linear || linear.getBias()) && !norm)
+    if ((!linear || linear.getBias() || linear.hasEpilogue()) && !norm)
       return rewriter.notifyMatchFailure(
           op, "input is not a linear without bias or an rms_norm");
     Value rows = linear ? Value(linear.getInput()) : Value(norm.getInput());

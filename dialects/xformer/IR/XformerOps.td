@@ -122,13 +122,22 @@ def Xformer_EmbeddingOp : Xformer_Op<"embedding", [Pure]> {
 // Linear algebra
 //===----------------------------------------------------------------------===//
 
-def Xformer_LinearOp : Xformer_Op<"linear", [Pure]> {
-  let summary = "Affine projection of the last dimension";
+def Xformer_LinearOp : Xformer_Op<"linear", [Pure, AttrSizedOperandSegments,
+    OptionalTypesMatchWith<"the residual has the result's type", "result",
+                           "residual", "$_self">]> {
+  let summary = "Affine projection of the last dimension, with its epilogue";
   let description = [{
     `result = input @ W^T + bias` over the last dimension of `input`
     (`[..., in]` to `[..., out]`). The weight is stored `[out, in]` as in
     PyTorch's `nn.Linear`; with the unit attribute `weight_transposed` it is
     stored `[in, out]` (GPT-2's `Conv1D`). The bias, when present, is `[out]`.
+
+    An epilogue, as `--xformer-fuse-epilogues` writes it: `activation`
+    applies an elementwise activation to that (`gelu`, `gelu_tanh`,
+    `relu`, `silu`, `tanh`, as the ops of those names define them), and
+    `residual` then adds a tensor of the result's type:
+    `result = residual + activation(input @ W^T + bias)`. The kernels apply
+    both to each output as it is produced (no second pass over it).
 
     Input, bias and result share one element type; the weight has it too,
     or is `bf16` under an `f32` input (mixed precision, as
@@ -158,15 +167,37 @@ def Xformer_LinearOp : Xformer_Op<"linear", [Pure]> {
     %q = xformer.linear %x, %w4
         : tensor<2x8x768xf32>, tensor<3072x768x!xformer.ggml<q4_1>>
           -> tensor<2x8x3072xf32>
+    // A GPT-2 MLP's second half: the residual stream plus the projection.
+    %r = xformer.linear %a, %w6, %b6 activation gelu_tanh residual %x
+        : tensor<2x8x768xf32>, tensor<768x3072xf32>, tensor<768xf32>
+          -> tensor<2x8x768xf32>
     ```
   }];
   let arguments = (ins XF_FloatTensor:$input, XF_StoredTensor:$weight,
                        Optional<XF_FloatTensor>:$bias,
-                       UnitAttr:$weight_transposed);
+                       Optional<XF_FloatTensor>:$residual,
+                       UnitAttr:$weight_transposed,
+                       OptionalAttr<Xformer_Activation>:$activation);
   let results = (outs XF_FloatTensor:$result);
   let assemblyFormat = [{
-    $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,`
+    $input `,` $weight (`,` $bias^)? (`activation` $activation^)?
+    (`residual` $residual^)? attr-dict `:` type($input) `,`
     type($weight) (`,` type($bias)^)? `->` type($result)
+  }];
+  let builders = [
+    // A linear without an epilogue.
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input,
+                   "::mlir::Value":$weight, "::mlir::Value":$bias,
+                   "bool":$weightTransposed), [{
+      build($_builder, $_state, result, input, weight, bias,
+            /*residual=*/::mlir::Value(),
+            weightTransposed ? $_builder.getUnitAttr() : ::mlir::UnitAttr(),
+            ::mlir::xformer::ActivationAttr());
+    }]>
+  ];
+  let extraClassDeclaration = [{
+    /// Whether an activation or a residual add is fused into the op.
+    bool hasEpilogue() { return getActivation() || getResidual(); }
   }];
   let hasVerifier = 1;
 }

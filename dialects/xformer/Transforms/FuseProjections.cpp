@@ -37,6 +37,8 @@ struct XformerFuseProjectionsPass
     llvm::MapVector<std::tuple<Value, unsigned, unsigned>, SmallVector<LinearOp>>
         groups;
     getOperation().walk([&](LinearOp op) {
+      if (op.hasEpilogue())
+        return; // its epilogue applies to its own outputs only
       groups[{op.getInput(), static_cast<unsigned>(op.getWeightTransposed()),
               static_cast<unsigned>(static_cast<bool>(op.getBias()))}]
           .push_back(op);

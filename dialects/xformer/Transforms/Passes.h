@@ -3,6 +3,8 @@
 #ifndef XFORMER_TRANSFORMS_PASSES_H
 #define XFORMER_TRANSFORMS_PASSES_H
 
+#include "xformer/Transforms/TargetLegality.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"

@@ -303,4 +303,106 @@ def XformerDeriveGeneration : Pass<"xformer-derive-generation", "ModuleOp"> {
   ];
 }
 
+def XformerPlanGeneration : Pass<"xformer-plan-generation", "ModuleOp"> {
+  let summary = "Derive the generation programs of a model and plan their KV cache";
+  let description = [{
+    The generation half of the compiler pipelines, for any model kind: a
+    decoder or an encoder-decoder gets its programs
+    (`xformer-derive-generation`, then canonicalize and cse) and their KV
+    cache plan (`xformer-plan-kv-cache`); an encoder passes through
+    unchanged. Sizes come from the model where it states them:
+
+    * `max-batch=0` (the default) is the batch of the model's programs (the
+      first argument's leading dimension); a larger one gives the caches
+      more sequences than a call runs, a smaller one is an error;
+    * `max-source-len=0` is the encoder input's length, read off `@encode`.
+
+    Errors, besides those of the passes it runs: a function without
+    `xformer.model`, and a learned position table (an embedding indexed by
+    `xformer.positions`, possibly plus a constant) with fewer rows than
+    `max-seq-len` positions need; the message gives the largest
+    `max-seq-len` that fits.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+  let options = [
+    Option<"maxBatch", "max-batch", "int64_t", "0",
+           "Sequences the KV caches hold (0: the programs' batch)">,
+    Option<"maxSeqLen", "max-seq-len", "int64_t", "1024",
+           "Positions each KV cache holds">,
+    Option<"maxSourceLen", "max-source-len", "int64_t", "0",
+           "Encoder positions of cross caches (0: the encoder input's length)">,
+  ];
+}
+
+def XformerFuseEpilogues : Pass<"xformer-fuse-epilogues", "func::FuncOp"> {
+  let summary = "Fold activations and residual adds into the linear before them";
+  let description = [{
+    A linear whose result's only reader is an activation (`xformer.gelu`,
+    `relu`, `silu`, `tanh`) takes it as its `activation`; a linear (with
+    or without one) whose result's only reader is an `xformer.add` of two
+    different tensors of the result's type takes the other addend as its
+    `residual`, when that is defined before the linear (the GEMM reads it
+    as it writes each output). Nothing else fuses: an activation with a
+    second reader of the GEMM's output, a broadcasting add, a residual
+    computed after the linear.
+
+    ```mlir
+    // Before:
+    %h = xformer.linear %x, %w, %b : ...
+    %a = xformer.gelu tanh %h : tensor<2x8x3072xf32>
+    %o = xformer.linear %a, %w2, %b2 : ...
+    %r = xformer.add %x, %o : ...
+    // After:
+    %a = xformer.linear %x, %w, %b activation gelu_tanh : ...
+    %r = xformer.linear %a, %w2, %b2 residual %x : ...
+    ```
+  }];
+  let dependentDialects = ["::mlir::xformer::XformerDialect"];
+}
+
+def XformerVerifyTarget : Pass<"xformer-verify-target", "ModuleOp"> {
+  let summary = "Check that a code-generation target can lower the module";
+  let description = [{
+    The back end's contract, checked before code generation (the last pass
+    of `xformer-cpu-pipeline` and `xformer-cuda-pipeline`; the emitter
+    checks it again on entry). Errors, at the op, weight or cache at fault:
+
+    * an op the target has no lowering for (outside func.return,
+      arith.constant, tensor.dim and the xformer ops of a function body),
+      constants that are not dense tensors, `tensor.dim` without a constant
+      in-range index, `xformer.positions` with an offset operand or a size
+      not known at compile time, `xformer.rope` on other than 4-D
+      `[batch, heads, seq, head_dim]` tensors, attention whose query, key or
+      value is dynamic other than from `xformer.cache_read`;
+    * types the kernels lack: element types other than f32, i64, i32 and i1,
+      except bf16, f16 and ggml blocks as stored weights that linears
+      (weight operand) and embeddings (table operand) decode, on the CPU
+      only; unranked tensors; dynamic shapes outside cache reads, attention,
+      positions and relative position biases;
+    * function arguments that are not static f32, i64, i32 or i1 tensors,
+      functions with more than one block, a module with no function or none
+      that says what the model is (`xformer.model`);
+    * weights with dynamic shapes or a storage type the target lacks;
+    * KV caches without a plan (`xformer-plan-kv-cache`), not f32, or laid
+      out other than `contiguous`.
+
+    ```mlir
+    // xformer-opt --xformer-verify-target=target=cuda
+    %w = xformer.weight "w" : tensor<8x8xbf16>
+    // error: the CUDA target needs static f32/i64/i32 weights, not 'tensor<8x8xbf16>'
+    ```
+  }];
+  let options = [
+    Option<"target", "target", "::mlir::xformer::ModelTarget",
+           "::mlir::xformer::ModelTarget::cpu",
+           "The target whose kernels lower the module",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::xformer::ModelTarget::cpu, "cpu",
+                        "the CPU kernel library"),
+             clEnumValN(::mlir::xformer::ModelTarget::cuda, "cuda",
+                        "the CUDA kernels"))}]>,
+  ];
+}
+
 #endif // XFORMER_TRANSFORMS_PASSES_TD

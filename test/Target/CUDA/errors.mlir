@@ -11,12 +11,12 @@
 // NOOUT: xformer-compile: --emit=cubin needs -o <file>
 // RUN: not xformer-compile %S/../../Examples/gpt2-fused.mlir --max-seq-len=32 --target=cuda --nvcc=%t.no-nvcc -o %t.so 2>&1 | FileCheck %s --check-prefix=NONVCC
 // NONVCC: xformer-compile: nvcc ('{{.*}}no-nvcc') not found: install the CUDA toolkit or set --nvcc, XFORMER_NVCC or CUDA_HOME
-// RUN: sed -n '/^\/\/ CASE-BF16-WEIGHT/,/^\/\/ END/p' %s | not xformer-compile --target=cuda --emit=source 2>&1 | FileCheck %s --check-prefix=BF16
+// RUN: rm -rf %t && split-file %s %t
+// RUN: not xformer-compile %t/bf16-weight.mlir --target=cuda --emit=source 2>&1 | FileCheck %s --check-prefix=BF16
 // BF16: error: the CUDA target needs static f32/i64/i32 weights, not 'tensor<8x8xbf16>'
 
-// CASE-BF16-WEIGHT
+//--- bf16-weight.mlir
 func.func @forward(%x: tensor<2x8xf32>) -> tensor<8x8xbf16> attributes {xformer.model = #xformer.model<encoder>} {
   %w = xformer.weight "w" : tensor<8x8xbf16>
   return %w : tensor<8x8xbf16>
 }
-// END

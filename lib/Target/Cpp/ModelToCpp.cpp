@@ -1,4 +1,4 @@
-//===- ModelToCpp.cpp - Emit a compiled model as C++ for the CPU ----------===//
+//===- ModelToCpp.cpp - Emit a compiled model as C++ or CUDA C++ ----------===//
 //
 // Every function of the module is straight-line code over tensors with
 // static shapes, so lowering needs no control flow: each op becomes one
@@ -10,9 +10,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "xformer/Target/CPU/ModelToCpp.h"
+#include "xformer/Target/Cpp/ModelToCpp.h"
 
 #include "xformer/IR/XformerOps.h"
+#include "xformer/Runtime/KernelTypes.h"
 #include "xformer/Support/GGMLBlocks.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -32,6 +33,40 @@
 
 using namespace mlir;
 using namespace mlir::xformer;
+
+// The ABI's and the kernels' codes are the ODS enums' numbers: the emitter
+// prints the one as the other.
+#define XF_SAME(abi, ods) static_assert(int(abi) == int(ods), #abi)
+XF_SAME(XFK_GELU_ERF, Activation::gelu);
+XF_SAME(XFK_GELU_TANH, Activation::gelu_tanh);
+XF_SAME(XFK_RELU, Activation::relu);
+XF_SAME(XFK_SILU, Activation::silu);
+XF_SAME(XFK_TANH, Activation::tanh);
+XF_SAME(XFK_MASK_BIDIRECTIONAL, MaskKind::bidirectional);
+XF_SAME(XFK_MASK_CAUSAL, MaskKind::causal);
+XF_SAME(XFK_MASK_PREFIX_LM, MaskKind::prefix_lm);
+XF_SAME(XFK_MASK_SLIDING_WINDOW, MaskKind::sliding_window);
+XF_SAME(XFK_MASK_CROSS, MaskKind::cross);
+XF_SAME(XFK_MASK_CUSTOM, MaskKind::custom);
+XF_SAME(XFK_NE - XFK_EQ, ComparePredicate::ne);
+XF_SAME(XFK_LT - XFK_EQ, ComparePredicate::lt);
+XF_SAME(XFK_LE - XFK_EQ, ComparePredicate::le);
+XF_SAME(XFK_GT - XFK_EQ, ComparePredicate::gt);
+XF_SAME(XFK_GE - XFK_EQ, ComparePredicate::ge);
+XF_SAME(XFM_ENCODER, ModelKind::encoder);
+XF_SAME(XFM_DECODER, ModelKind::decoder);
+XF_SAME(XFM_ENCODER_DECODER, ModelKind::encoder_decoder);
+XF_SAME(XFM_Q4_0 - XFM_GGML, GGMLFormat::q4_0);
+XF_SAME(XFM_Q4_1 - XFM_GGML, GGMLFormat::q4_1);
+XF_SAME(XFM_Q5_0 - XFM_GGML, GGMLFormat::q5_0);
+XF_SAME(XFM_Q5_1 - XFM_GGML, GGMLFormat::q5_1);
+XF_SAME(XFM_Q8_0 - XFM_GGML, GGMLFormat::q8_0);
+XF_SAME(XFM_Q2_K - XFM_GGML, GGMLFormat::q2_k);
+XF_SAME(XFM_Q3_K - XFM_GGML, GGMLFormat::q3_k);
+XF_SAME(XFM_Q4_K - XFM_GGML, GGMLFormat::q4_k);
+XF_SAME(XFM_Q5_K - XFM_GGML, GGMLFormat::q5_k);
+XF_SAME(XFM_Q6_K - XFM_GGML, GGMLFormat::q6_k);
+#undef XF_SAME
 
 namespace {
 
@@ -206,7 +241,6 @@ private:
   // --- emission -----------------------------------------------------------
   LogicalResult emitOp(Operation *op);
   LogicalResult emitLinear(LinearOp op);
-  LogicalResult checkTypes(Operation *op);
   void call(Operation *op, const std::string &text);
 
   func::FuncOp func;
@@ -215,7 +249,6 @@ private:
   llvm::DenseMap<Value, std::string> expr;
   llvm::DenseMap<Value, SmallVector<int64_t>> staticShapes;
   llvm::DenseMap<Value, int64_t> indexValues;
-  llvm::SmallPtrSet<Operation *, 16> fusedAway; // emitted with a producer
   llvm::DenseMap<Value, Value> root;        // aliases -> owner of the bytes
   llvm::DenseMap<Value, unsigned> lastUse;  // owner -> index of last reader
   llvm::DenseMap<Value, std::pair<int64_t, int64_t>> slots; // owner -> (off, bytes)
@@ -329,52 +362,6 @@ void FunctionEmitter::call(Operation *op, const std::string &text) {
   ++calls;
 }
 
-LogicalResult FunctionEmitter::checkTypes(Operation *op) {
-  for (Type t : llvm::concat<Type>(op->getOperandTypes(), op->getResultTypes())) {
-    if (isa<IndexType>(t) && isa<PositionsOp>(op))
-      continue; // a size resolved at compile time
-    auto tensor = dyn_cast<RankedTensorType>(t);
-    if (!tensor)
-      return op->emitError(Twine("the ") + tables.targetName + " target handles ranked tensors only, not ")
-             << t;
-    Type elem = tensor.getElementType();
-    // bf16 and f16 are storage types for linear weights
-    // (--xformer-narrow-weights, GGUF) and embedding tables (GGUF), and
-    // ggml blocks too: weights read by linears (as the weight) and
-    // embeddings (as the table), on the CPU.
-    auto storedWeightOnly = [](Operation *weight) {
-      return llvm::all_of(weight->getUsers(), [&](Operation *user) {
-        Value w = weight->getResult(0);
-        if (auto linear = dyn_cast<LinearOp>(user))
-          return linear.getWeight() == w && linear.getInput() != w;
-        auto embedding = dyn_cast<EmbeddingOp>(user);
-        return embedding && embedding.getTable() == w &&
-               embedding.getIds() != w;
-      });
-    };
-    const bool stored = isa<GGMLType>(elem) || elem.isBF16() || elem.isF16();
-    const bool storedWeight = stored && !tables.cuda() &&
-                              (isa<LinearOp, EmbeddingOp>(op) ||
-                               (isa<WeightOp>(op) && storedWeightOnly(op)));
-    // (An embedding's result is f32: its rows are decoded.)
-    const bool embeddingRow =
-        stored && isa<EmbeddingOp>(op) && t == op->getResult(0).getType();
-    if (dtypeName(elem).empty() || (stored && (!storedWeight || embeddingRow)))
-      return op->emitError(Twine("the ") + tables.targetName +
-                           " target has no kernels for element type ")
-             << elem << " yet (f32, i64, i32, i1"
-             << (tables.cuda() ? ""
-                               : "; bf16, f16 and ggml blocks for linear "
-                                 "weights and embedding tables")
-             << ")";
-    if (!tensor.hasStaticShape() &&
-        !isa<CacheReadOp, AttentionOp, PositionsOp, RelativePositionBiasOp>(op))
-      return op->emitError(Twine("the ") + tables.targetName + " target needs static shapes; ")
-             << tensor << " is dynamic";
-  }
-  return success();
-}
-
 /// The bytes of a static tensor type, if it has at most 2^48 (no tensor of
 /// a real model comes near; scratch offsets summed over a function stay
 /// far from overflowing).
@@ -414,20 +401,12 @@ LogicalResult FunctionEmitter::emit() {
     for (auto [i, r] : llvm::enumerate(op.getResults()))
       if (!tensorBytes(r.getType()))
         return tooLarge(&op, "result", i, r.getType());
-  for (auto [i, arg] : llvm::enumerate(block.getArguments())) {
-    auto t = dyn_cast<RankedTensorType>(arg.getType());
-    if (!t || !t.hasStaticShape() || dtypeName(t.getElementType()).empty() ||
-        t.getElementType().isBF16() || t.getElementType().isF16())
-      return func.emitError("argument #")
-             << i << " of @" << func.getSymName()
-             << " must be a static tensor of f32, i64, i32 or i1, not "
-             << arg.getType();
+  for (auto [i, arg] : llvm::enumerate(block.getArguments()))
     expr[arg] = "in[" + std::to_string(i) + "]";
-  }
   computeLifetimes();
   unsigned index = 0;
   for (Operation &op : block) {
-    if (!fusedAway.contains(&op) && failed(emitOp(&op)))
+    if (failed(emitOp(&op)))
       return failure();
     releaseDeadOperands(&op, index++);
   }
@@ -463,50 +442,15 @@ const char *maskKindName(MaskKind kind) {
   return "XFK_MASK_CUSTOM";
 }
 
-int activationCode(Operation *op) {
-  if (auto g = dyn_cast<GeluOp>(op))
-    return g.getApproximation() == GeluApproximation::tanh ? 1 : 0;
-  if (isa<ReluOp>(op))
-    return 2;
-  if (isa<SiluOp>(op))
-    return 3;
-  if (isa<TanhOp>(op))
-    return 4;
-  return -1;
-}
-
-/// A linear layer with its epilogue: an activation that is the result's
-/// only reader, then a residual add of the same shape that reads it, run
-/// by oneDNN as post-ops of the GEMM (no extra pass over the output).
+/// A linear layer with its epilogue (xformer-fuse-epilogues): the
+/// activation and the residual add run by the GEMM on each output (oneDNN
+/// post-ops, or the runtime's own kernels), with no extra pass over it.
 LogicalResult FunctionEmitter::emitLinear(LinearOp l) {
   Operation *op = l;
   Value cur = l.getResult();
-  int act = -1;
-  Value residual;
-  auto onlyUser = [](Value v) -> Operation * {
-    return v.hasOneUse() ? *v.getUsers().begin() : nullptr;
-  };
-  if (Operation *user = onlyUser(cur);
-      user && user->getBlock() == op->getBlock() &&
-      activationCode(user) >= 0) {
-    act = activationCode(user);
-    fusedAway.insert(user);
-    cur = user->getResult(0);
-  }
-  if (auto add = dyn_cast_or_null<AddOp>(onlyUser(cur));
-      add && add->getBlock() == op->getBlock() &&
-      add.getType() == cur.getType() &&
-      add.getLhs().getType() == add.getRhs().getType() &&
-      add.getLhs() != add.getRhs()) {
-    Value other = add.getLhs() == cur ? add.getRhs() : add.getLhs();
-    // The residual must exist when the GEMM runs.
-    Operation *def = other.getDefiningOp();
-    if (!def || def->isBeforeInBlock(op)) {
-      residual = other;
-      fusedAway.insert(add);
-      cur = add.getResult();
-    }
-  }
+  // The kernels' unary codes are the ODS enum's numbers.
+  const int act = l.getActivation() ? int(*l.getActivation()) : -1;
+  Value residual = l.getResidual();
   auto xs = shapeOf(l.getInput());
   const int64_t in = xs.back();
   const int64_t outDim = shapeOf(l.getResult()).back();
@@ -583,8 +527,6 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
     shape.back() = shapeOf(b.getKeyPositions()).back();
     staticShapes[b.getResult()] = shape;
   }
-  if (failed(checkTypes(op)))
-    return failure();
 
   // Constants become static arrays.
   if (auto cst = dyn_cast<arith::ConstantOp>(op)) {
@@ -1008,39 +950,20 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
 
 LogicalResult mlir::xformer::translateModelToCpp(ModuleOp module,
                                                  raw_ostream &os,
-                                                 CpuEmitStats *stats,
+                                                 EmitStats *stats,
                                                  ModelTarget target) {
+  // What reaches the printer is lowerable (xformer-verify-target); it is
+  // checked here too for callers that skip the pipeline.
+  if (failed(verifyTargetLegality(module, target)))
+    return failure();
   ModuleTables tables;
   tables.target = target;
   tables.targetName = target == ModelTarget::cuda ? "CUDA" : "CPU";
   // Weights: one entry per name, in order of first use.
-  WalkResult walk = module.walk([&](WeightOp w) {
+  module.walk([&](WeightOp w) {
     auto type = cast<RankedTensorType>(w.getType());
-    for (auto &[key, other] : tables.weights)
-      if (key.first == w.getName() && other != type &&
-          (other.getShape() != type.getShape() ||
-           !isa<FloatType, GGMLType>(other.getElementType()) ||
-           !isa<FloatType, GGMLType>(type.getElementType()))) {
-        w.emitError("weight '") << w.getName() << "' is used as " << type
-                                << " and as " << other;
-        return WalkResult::interrupt();
-      }
     tables.weights.insert({{w.getName(), type}, type});
-    if (!type.hasStaticShape() || dtypeName(type.getElementType()).empty() ||
-        ((type.getElementType().isBF16() || type.getElementType().isF16() ||
-          isa<GGMLType>(type.getElementType())) &&
-         tables.cuda())) {
-      w.emitError(Twine("the ") + tables.targetName +
-                  " target needs static f32/i64/i32" +
-                  (tables.cuda() ? "" : "/bf16/f16/ggml-block") +
-                  " weights, not ")
-          << type;
-      return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
   });
-  if (walk.wasInterrupted())
-    return failure();
 
   if (auto plan = module->getAttrOfType<DictionaryAttr>("xformer.kv_plan")) {
     auto get = [&](StringRef key) {
@@ -1050,21 +973,9 @@ LogicalResult mlir::xformer::translateModelToCpp(ModuleOp module,
     tables.maxBatch = get("max_batch");
     tables.maxSeqLen = get("max_seq_len");
     tables.arenaBytes = get("total_bytes");
-    if (auto layout = plan.getAs<StringAttr>("layout");
-        layout && layout.getValue() != "contiguous")
-      return module.emitError(Twine("the ") + tables.targetName + " target supports the contiguous KV "
-                              "layout only, not '")
-             << layout.getValue() << "'";
   }
-  for (auto cache : module.getOps<KVCacheOp>()) {
-    if (!cache.getCapacity() || !cache.getOffset() || !cache.getBytes())
-      return cache.emitError("KV cache without a plan: run "
-                             "--xformer-plan-kv-cache before code generation");
-    if (!cache.getElementType().isF32())
-      return cache.emitError(Twine("the ") + tables.targetName + " target stores f32 KV caches only, not ")
-             << cache.getElementType();
+  for (auto cache : module.getOps<KVCacheOp>())
     tables.caches.insert({cache.getSymName(), cache});
-  }
 
   SmallVector<func::FuncOp> funcs;
   std::optional<ModelKind> kind;
@@ -1075,11 +986,6 @@ LogicalResult mlir::xformer::translateModelToCpp(ModuleOp module,
       kind = attr.getValue();
     funcs.push_back(func);
   }
-  if (funcs.empty())
-    return module.emitError("no function to compile");
-  if (!kind)
-    return module.emitError("no function says what the model is: add "
-                            "{xformer.model = #xformer.model<...>}");
 
   int64_t maxScratch = 0, calls = 0;
   std::string descs;
@@ -1105,8 +1011,6 @@ LogicalResult mlir::xformer::translateModelToCpp(ModuleOp module,
   std::string bodies;
   llvm::raw_string_ostream bos(bodies);
   for (auto func : funcs) {
-    if (!func.getBody().hasOneBlock())
-      return func.emitError(Twine("the ") + tables.targetName + " target needs single-block functions");
     FunctionEmitter fe(func, tables);
     if (failed(fe.emit()))
       return failure();

@@ -1,0 +1,49 @@
+//===- Pipelines.cpp - The compiler pipelines of each target --------------===//
+
+#include "xformer/Transforms/Pipelines.h"
+#include "xformer/Transforms/Passes.h"
+
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+using namespace mlir::xformer;
+
+void mlir::xformer::buildXformerPipeline(
+    OpPassManager &pm, ModelTarget target,
+    const XformerPipelineOptions &options) {
+  pm.addNestedPass<func::FuncOp>(createXformerFuseAttention());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createXformerVerifyMasks());
+  if (options.precision == WeightPrecision::bf16)
+    pm.addNestedPass<func::FuncOp>(createXformerNarrowWeights());
+  if (!options.weights.empty())
+    pm.addNestedPass<func::FuncOp>(
+        createXformerWeightFormat(XformerWeightFormatOptions{options.weights}));
+  XformerPlanGenerationOptions generation;
+  generation.maxBatch = options.maxBatch;
+  generation.maxSeqLen = options.maxSeqLen;
+  generation.maxSourceLen = options.maxSourceLen;
+  pm.addPass(createXformerPlanGeneration(generation));
+  pm.addNestedPass<func::FuncOp>(createXformerFuseEpilogues());
+  pm.addPass(createXformerVerifyTarget(XformerVerifyTargetOptions{target}));
+}
+
+void mlir::xformer::registerXformerPipelines() {
+  PassPipelineRegistration<XformerPipelineOptions>(
+      "xformer-cpu-pipeline",
+      "Model IR to what the CPU emitter prints: fuse attention, verify "
+      "masks, weight storage, generation programs and their KV plan, CPU "
+      "legality",
+      [](OpPassManager &pm, const XformerPipelineOptions &options) {
+        buildXformerPipeline(pm, ModelTarget::cpu, options);
+      });
+  PassPipelineRegistration<XformerPipelineOptions>(
+      "xformer-cuda-pipeline",
+      "Model IR to what the CUDA emitter prints: fuse attention, verify "
+      "masks, generation programs and their KV plan, CUDA legality",
+      [](OpPassManager &pm, const XformerPipelineOptions &options) {
+        buildXformerPipeline(pm, ModelTarget::cuda, options);
+      });
+}
