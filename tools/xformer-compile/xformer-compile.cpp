@@ -73,18 +73,21 @@ static cl::opt<int64_t> maxBatch(
     "max-batch", cl::desc("Sequences the KV caches hold (default: the "
                           "model IR's batch)"),
     cl::init(0), cl::cat(category));
-static cl::opt<std::string> precision(
+static cl::opt<xformer::WeightPrecision> precision(
     "precision",
-    cl::desc("f32 (default), or bf16: linear layers' weights stored in bf16, "
+    cl::desc("Linear layers' weights: f32 (default), or stored in bf16 with "
              "products in bf16 summed in f32 (--xformer-narrow-weights; CPU)"),
-    cl::init("f32"), cl::cat(category));
-static cl::opt<std::string> weightFormat(
+    cl::init(xformer::WeightPrecision::f32),
+    cl::values(clEnumValN(xformer::WeightPrecision::f32, "f32", "f32"),
+               clEnumValN(xformer::WeightPrecision::bf16, "bf16",
+                          "bf16 weights")),
+    cl::cat(category));
+static cl::opt<xformer::WeightStorage> weightFormat(
     "weights",
     cl::desc("How linear weights are stored (default: as the IR says): f32 "
              "(every format decoded), bf16, or a ggml block format computed "
-             "on as stored: q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q3_k, q4_k, "
-             "q5_k, q6_k (--xformer-weight-format; ggml blocks: CPU)"),
-    cl::init(""), cl::cat(category));
+             "on as stored (--xformer-weight-format; ggml blocks: CPU)"),
+    XFORMER_WEIGHT_STORAGE_CL_VALUES, cl::cat(category));
 static cl::opt<bool> verbose("v", cl::desc("Print stages and their times"), cl::cat(category));
 static cl::opt<std::string>
     cxx("cxx", cl::desc("C++ compiler (default: $XFORMER_CXX, else the one "
@@ -161,33 +164,23 @@ int main(int argc, char **argv) {
                  << " needs -o <file>\n";
     return 1;
   }
-  if (precision != "f32" && precision != "bf16") {
-    llvm::errs() << "xformer-compile: --precision must be f32 or bf16, not '"
-                 << precision << "'\n";
-    return 1;
-  }
-  if (precision == "bf16" && cuda) {
+  const bool bf16 = precision == xformer::WeightPrecision::bf16;
+  if (bf16 && cuda) {
     llvm::errs() << "xformer-compile: --precision=bf16 is a CPU option; the "
                     "CUDA target computes linear layers with f32 weights\n";
     return 1;
   }
-  if (!weightFormat.empty()) {
-    static const char *const formats[] = {
-        "f32",  "bf16", "q8_0", "q4_0", "q4_1", "q5_0",
-        "q5_1", "q2_k", "q3_k", "q4_k", "q5_k", "q6_k"};
-    if (!llvm::is_contained(formats, StringRef(weightFormat))) {
-      llvm::errs() << "xformer-compile: --weights must be one of "
-                   << llvm::join(ArrayRef<const char *>(formats), ", ") << ", not '" << weightFormat
-                   << "'\n";
-      return 1;
-    }
-    if (precision == "bf16") {
+  if (weightFormat.getNumOccurrences()) {
+    if (bf16) {
       llvm::errs() << "xformer-compile: give --precision=bf16 or --weights, "
                       "not both (--weights=bf16 is the bf16 mode)\n";
       return 1;
     }
-    if (cuda && weightFormat != "f32") {
-      llvm::errs() << "xformer-compile: --weights=" << weightFormat
+    if (cuda && weightFormat != xformer::WeightStorage::f32) {
+      std::optional<xformer::GGMLFormat> blocks =
+          xformer::ggmlFormatOf(weightFormat);
+      llvm::errs() << "xformer-compile: --weights="
+                   << (blocks ? xformer::stringifyGGMLFormat(*blocks) : "bf16")
                    << " is a CPU option; the CUDA target computes linear "
                       "layers with f32 weights\n";
       return 1;
@@ -235,9 +228,9 @@ int main(int argc, char **argv) {
     xformer::XformerPipelineOptions options;
     options.maxBatch = maxBatch;
     options.maxSeqLen = maxSeqLen;
-    options.precision = precision == "bf16" ? xformer::WeightPrecision::bf16
-                                            : xformer::WeightPrecision::f32;
-    options.weights = weightFormat;
+    options.precision = precision;
+    if (weightFormat.getNumOccurrences())
+      options.weights = weightFormat;
     PassManager pm(&context);
     xformer::buildXformerPipeline(
         pm, cuda ? xformer::ModelTarget::cuda : xformer::ModelTarget::cpu,

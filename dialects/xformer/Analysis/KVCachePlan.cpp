@@ -28,21 +28,6 @@ bool mlir::xformer::storageHasScales(CacheStorage storage) {
   return storage == CacheStorage::FP8 || storage == CacheStorage::Int8;
 }
 
-std::optional<CacheStorage>
-mlir::xformer::parseCacheStorage(const std::string &name) {
-  if (name == "f32")
-    return CacheStorage::F32;
-  if (name == "f16")
-    return CacheStorage::F16;
-  if (name == "bf16")
-    return CacheStorage::BF16;
-  if (name == "fp8")
-    return CacheStorage::FP8;
-  if (name == "int8")
-    return CacheStorage::Int8;
-  return std::nullopt;
-}
-
 const char *mlir::xformer::cacheStorageName(CacheStorage storage) {
   switch (storage) {
   case CacheStorage::F32:

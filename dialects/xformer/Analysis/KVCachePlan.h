@@ -21,7 +21,6 @@ enum class CacheStorage { F32, F16, BF16, FP8, Int8 };
 /// Bytes of one element, and whether the type keeps a scale per head.
 int64_t storageBytes(CacheStorage storage);
 bool storageHasScales(CacheStorage storage);
-std::optional<CacheStorage> parseCacheStorage(const std::string &name);
 const char *cacheStorageName(CacheStorage storage);
 
 /// Parses "1024", "16GiB", "512MB", ... into bytes.

@@ -3,6 +3,7 @@
 #ifndef XFORMER_TRANSFORMS_PASSES_H
 #define XFORMER_TRANSFORMS_PASSES_H
 
+#include "xformer/Transforms/PassOptionTypes.h"
 #include "xformer/Transforms/TargetLegality.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

@@ -139,10 +139,13 @@ def XformerPlanKVCache : Pass<"xformer-plan-kv-cache", "ModuleOp"> {
            "Maximum positions of a sequence (prompt and generated tokens)">,
     Option<"maxSourceLen", "max-source-len", "int64_t", "0",
            "Maximum encoder positions for cross caches (default: max-seq-len)">,
-    Option<"cacheDtype", "cache-dtype", "std::string", "\"model\"",
-           "Storage type: model (the K/V type), f32, f16, bf16, fp8, int8">,
-    Option<"layout", "layout", "std::string", "\"contiguous\"",
-           "contiguous or paged">,
+    Option<"cacheDtype", "cache-dtype", "::mlir::xformer::CacheDtype",
+           "::mlir::xformer::CacheDtype::model",
+           "Storage type: model (the K/V type), f32, f16, bf16, fp8, int8",
+           [{XFORMER_CACHE_DTYPE_CL_VALUES}]>,
+    Option<"layout", "layout", "::mlir::xformer::CacheLayout",
+           "::mlir::xformer::CacheLayout::contiguous", "contiguous or paged",
+           [{XFORMER_CACHE_LAYOUT_CL_VALUES}]>,
     Option<"blockSize", "block-size", "int64_t", "16",
            "Positions per block with layout=paged">,
     Option<"budget", "budget", "std::string", "\"\"",
@@ -203,8 +206,10 @@ def XformerNarrowWeights : Pass<"xformer-narrow-weights", "func::FuncOp"> {
     ```
   }];
   let options = [
-    Option<"dtype", "dtype", "std::string", "\"bf16\"",
-           "Storage type of linear weights (bf16)">,
+    Option<"dtype", "dtype", "::mlir::xformer::NarrowType",
+           "::mlir::xformer::NarrowType::bf16",
+           "Storage type of linear weights (bf16)",
+           [{XFORMER_NARROW_TYPE_CL_VALUES}]>,
   ];
   let dependentDialects = ["::mlir::xformer::XformerDialect"];
 }
@@ -244,8 +249,10 @@ def XformerWeightFormat : Pass<"xformer-weight-format", "func::FuncOp"> {
     ```
   }];
   let options = [
-    Option<"format", "format", "std::string", "\"f32\"",
-           "f32, bf16, or a ggml block format (q8_0, q4_0, q4_1, ...)">,
+    Option<"format", "format", "::mlir::xformer::WeightStorage",
+           "::mlir::xformer::WeightStorage::f32",
+           "f32, bf16, or a ggml block format (q8_0, q4_0, q4_1, ...)",
+           [{XFORMER_WEIGHT_STORAGE_CL_VALUES}]>,
   ];
   let dependentDialects = ["::mlir::xformer::XformerDialect"];
 }

@@ -18,7 +18,7 @@ void mlir::xformer::buildXformerPipeline(
   pm.addPass(createXformerVerifyMasks());
   if (options.precision == WeightPrecision::bf16)
     pm.addNestedPass<func::FuncOp>(createXformerNarrowWeights());
-  if (!options.weights.empty())
+  if (options.weights.hasValue())
     pm.addNestedPass<func::FuncOp>(
         createXformerWeightFormat(XformerWeightFormatOptions{options.weights}));
   XformerPlanGenerationOptions generation;

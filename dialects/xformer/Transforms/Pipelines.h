@@ -10,6 +10,7 @@
 #ifndef XFORMER_TRANSFORMS_PIPELINES_H
 #define XFORMER_TRANSFORMS_PIPELINES_H
 
+#include "xformer/Transforms/PassOptionTypes.h"
 #include "xformer/Transforms/TargetLegality.h"
 
 #include "mlir/Pass/PassManager.h"
@@ -44,11 +45,11 @@ struct XformerPipelineOptions
           clEnumValN(WeightPrecision::f32, "f32", "as the IR says"),
           clEnumValN(WeightPrecision::bf16, "bf16",
                      "bf16 products summed in f32"))};
-  PassOptions::Option<std::string> weights{
+  PassOptions::Option<WeightStorage> weights{
       *this, "weights",
-      llvm::cl::desc("Storage format of linear weights (xformer-weight-format; "
-                     "empty: as the IR says)"),
-      llvm::cl::init("")};
+      llvm::cl::desc("Storage format of linear weights "
+                     "(xformer-weight-format; unset: as the IR says)"),
+      XFORMER_WEIGHT_STORAGE_CL_VALUES};
 };
 
 /// Appends the pipeline of `target` to `pm` (on builtin.module): fuse

@@ -40,13 +40,7 @@ struct XformerPlanKVCachePass
     options.maxSourceLen = maxSourceLen;
     options.alignment = alignment;
     options.blockSize = blockSize;
-    if (layout == "paged")
-      options.paged = true;
-    else if (layout != "contiguous") {
-      module.emitError() << "xformer-plan-kv-cache: unknown layout '" << layout
-                         << "'; expected contiguous or paged";
-      return signalPassFailure();
-    }
+    options.paged = layout == CacheLayout::paged;
     if (!budget.empty()) {
       options.budget = parseByteSize(budget);
       if (!options.budget) {
@@ -58,14 +52,13 @@ struct XformerPlanKVCachePass
       }
     }
     std::optional<CacheStorage> forced;
-    if (cacheDtype != "model") {
-      forced = parseCacheStorage(cacheDtype);
-      if (!forced) {
-        module.emitError() << "xformer-plan-kv-cache: unknown cache-dtype '"
-                           << cacheDtype
-                           << "'; expected model, f32, f16, bf16, fp8 or int8";
-        return signalPassFailure();
-      }
+    switch (cacheDtype) {
+    case CacheDtype::model: break;
+    case CacheDtype::f32: forced = CacheStorage::F32; break;
+    case CacheDtype::f16: forced = CacheStorage::F16; break;
+    case CacheDtype::bf16: forced = CacheStorage::BF16; break;
+    case CacheDtype::fp8: forced = CacheStorage::FP8; break;
+    case CacheDtype::int8: forced = CacheStorage::Int8; break;
     }
 
     SmallVector<KVCacheOp> ops;
@@ -108,7 +101,9 @@ struct XformerPlanKVCachePass
     SmallVector<NamedAttribute> entries = {
         b.getNamedAttr("layout", b.getStringAttr(options.paged ? "paged"
                                                                : "contiguous")),
-        b.getNamedAttr("cache_dtype", b.getStringAttr(cacheDtype)),
+        b.getNamedAttr("cache_dtype",
+                       b.getStringAttr(forced ? cacheStorageName(*forced)
+                                              : "model")),
         b.getNamedAttr("max_batch", b.getI64IntegerAttr(options.maxBatch)),
         b.getNamedAttr("max_seq_len", b.getI64IntegerAttr(options.maxSeqLen)),
         b.getNamedAttr("bytes_per_token",

@@ -77,12 +77,6 @@ struct XformerNarrowWeightsPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (dtype != "bf16") {
-      getOperation().emitError("xformer-narrow-weights: dtype must be bf16, "
-                               "not '")
-          << dtype << "'";
-      return signalPassFailure();
-    }
     Type bf16 = BFloat16Type::get(&getContext());
     retypeWeights(getOperation(), [&](Operation *user, RankedTensorType w) {
       auto linear = dyn_cast<LinearOp>(user);
@@ -101,7 +95,7 @@ struct XformerWeightFormatPass
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     Type f32 = Float32Type::get(ctx);
-    if (format == "f32") {
+    if (format == WeightStorage::f32) {
       // Every stored format decoded to f32, for linears and embeddings.
       retypeWeights(getOperation(), [&](Operation *, RankedTensorType w) {
         return isa<GGMLType, BFloat16Type, Float16Type>(w.getElementType())
@@ -110,7 +104,7 @@ struct XformerWeightFormatPass
       });
       return;
     }
-    if (format == "bf16") {
+    if (format == WeightStorage::bf16) {
       Type bf16 = BFloat16Type::get(ctx);
       // As --xformer-narrow-weights, both layouts; and from f16 and ggml
       // blocks (always [out, in]).
@@ -125,15 +119,7 @@ struct XformerWeightFormatPass
       });
       return;
     }
-    std::optional<GGMLFormat> blocks = symbolizeGGMLFormat(format);
-    if (!blocks) {
-      getOperation().emitError("xformer-weight-format: format must be f32, "
-                               "bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q2_k, "
-                               "q3_k, q4_k, q5_k or q6_k, not '")
-          << format << "'";
-      return signalPassFailure();
-    }
-    auto type = GGMLType::get(ctx, *blocks);
+    auto type = GGMLType::get(ctx, *ggmlFormatOf(format));
     // Linears only; a weight whose rows are not whole blocks keeps its
     // format (llama.cpp falls back the same way).
     retypeWeights(getOperation(), [&](Operation *user, RankedTensorType) {

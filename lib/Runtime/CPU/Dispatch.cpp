@@ -69,6 +69,16 @@ CpuISA xformer::runtime::cpu::cpuISA() {
   return chosen;
 }
 
+bool xformer::runtime::cpu::softwarePrefetch() {
+  static const bool prefetch = [] {
+    if (const char *env = std::getenv("XFORMER_PREFETCH"))
+      return std::string(env) != "0";
+    __builtin_cpu_init();
+    return __builtin_cpu_is("intel") != 0;
+  }();
+  return prefetch;
+}
+
 #define XF_DISPATCH(CALL)                                                      \
   switch (cpuISA()) {                                                          \
   case CpuISA::AVX512:                                                         \

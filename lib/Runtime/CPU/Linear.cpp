@@ -72,10 +72,8 @@ dnnl::stream &threadStream(Context &ctx) {
 constexpr int64_t kStreamRows = 8;
 constexpr int64_t kRowGroup = 4;
 #if XF_AVX512BF16
-/// Software prefetch distances of the streamed kernels: weight rows ahead
-/// of the [in, out] pass, outputs ahead of the [out, in] one.
+/// Software prefetch distance of the [in, out] pass, in weight rows.
 constexpr int64_t kPrefetchRows = 16;
-constexpr int64_t kPrefetchOutputs = 16;
 #endif
 
 #if XF_AVX512
@@ -237,6 +235,7 @@ template <int NR, Stored S>
 void rowMajorWidened(const LinearArgs &a, const void *weight, const float *x,
                      int64_t r0, int64_t o0, int64_t o1) {
   constexpr int U = NR == 1 ? 4 : 2;
+  const bool prefetch = softwarePrefetch();
   const int64_t in = a.in, step = U * kLanes;
   const int64_t iu = in / step * step, iv = in / kLanes * kLanes;
   auto inputAt = [&](int r, int64_t i) {
@@ -251,7 +250,7 @@ void rowMajorWidened(const LinearArgs &a, const void *weight, const float *x,
     for (int64_t i = 0; i < iu; i += step)
       for (int u = 0; u < U; ++u) {
         // One prefetch per cache line of weights.
-        if ((u * kLanes * storedBytes<S>()) % 64 == 0)
+        if (prefetch && (u * kLanes * storedBytes<S>()) % 64 == 0)
           _mm_prefetch(static_cast<const char *>(w) +
                            (i + u * kLanes) * storedBytes<S>() +
                            kStreamPrefetch,
@@ -277,55 +276,62 @@ void rowMajorWidened(const LinearArgs &a, const void *weight, const float *x,
   }
 }
 
-/// W [out, in]: four outputs at a time, one dot product each per row of the
-/// group, NR rows sharing every weight load; `x` holds the input rows
-/// rounded to bf16 (as floats), `xb` the same as bf16 words padded with
-/// zeros to a multiple of 32.
+/// W [out, in]: one output at a time, so a thread reads its outputs'
+/// weights as one sequential stream (prefetched kStreamPrefetch ahead, as
+/// rowMajorWidened), each weight once for the NR rows; `x` holds the input
+/// rows rounded to bf16 (as floats), `xb` the same as bf16 words padded with
+/// zeros to a multiple of 32. Four outputs' rows read side by side (four
+/// streams 2 * in bytes apart) ran at half the read rate on Zen 4.
 template <int NR>
 void rowMajorRows(const LinearArgs &a, const float *x, const uint16_t *xb,
                   int64_t ldxb, int64_t r0, int64_t o0, int64_t o1) {
-  int64_t o = o0;
 #if XF_AVX512BF16
+  (void)x;
   const int64_t in = a.in;
-  // vdpbf16ps: 32 bf16 products per instruction, summed in pairs into 16
-  // f32 lanes. The last partial chunk of a weight row is a masked load.
-  const int64_t chunks = (in + 31) / 32;
-  const __mmask32 tail = in % 32 ? (__mmask32(1) << (in % 32)) - 1 : ~0u;
-  for (; o + 4 <= o1; o += 4) {
-    const uint16_t *ahead = o + 4 + kPrefetchOutputs <= o1
-                                ? a.weightBF16 + (o + kPrefetchOutputs) * in
-                                : nullptr;
-    __m512 acc[NR][4];
+  // vdpbf16ps: 32 bf16 products per instruction (one cache line of
+  // weights), summed in pairs into 16 f32 lanes; U independent chains per
+  // row past its latency. The last partial chunk is a masked load.
+  constexpr int U = NR == 1 ? 4 : 2;
+  const int64_t chunks = (in + 31) / 32, full = in / 32;
+  const int64_t unrolled = full / U * U;
+  const __mmask32 tail = (__mmask32(1) << (in % 32)) - 1;
+  const bool prefetch = softwarePrefetch();
+  for (int64_t o = o0; o < o1; ++o) {
+    const uint16_t *w = a.weightBF16 + o * in;
+    const char *ahead = reinterpret_cast<const char *>(w) + kStreamPrefetch;
+    __m512 acc[NR][U];
     for (int r = 0; r < NR; ++r)
-      for (int k = 0; k < 4; ++k)
-        acc[r][k] = _mm512_setzero_ps();
-    for (int64_t c = 0; c < chunks; ++c) {
-      const __mmask32 m = c + 1 == chunks ? tail : ~0u;
-      if (ahead)
-        for (int k = 0; k < 4; ++k)
-          _mm_prefetch(reinterpret_cast<const char *>(ahead + k * in + c * 32),
-                       _MM_HINT_T0);
-      __m512bh w[4];
-      for (int k = 0; k < 4; ++k)
-        w[k] = (__m512bh)_mm512_maskz_loadu_epi16(m, a.weightBF16 +
-                                                         (o + k) * in + c * 32);
-      for (int r = 0; r < NR; ++r) {
-        const __m512bh xv =
-            (__m512bh)_mm512_loadu_si512(xb + (r0 + r) * ldxb + c * 32);
-        for (int k = 0; k < 4; ++k)
-          acc[r][k] = _mm512_dpbf16_ps(acc[r][k], xv, w[k]);
+      for (int u = 0; u < U; ++u)
+        acc[r][u] = _mm512_setzero_ps();
+    auto step = [&](int64_t c, int u, __m512bh wv) {
+      for (int r = 0; r < NR; ++r)
+        acc[r][u] = _mm512_dpbf16_ps(
+            acc[r][u],
+            (__m512bh)_mm512_loadu_si512(xb + (r0 + r) * ldxb + c * 32), wv);
+    };
+    for (int64_t c = 0; c < unrolled; c += U)
+      for (int u = 0; u < U; ++u) {
+        if (prefetch)
+          _mm_prefetch(ahead + (c + u) * 64, _MM_HINT_T0);
+        step(c + u, u, (__m512bh)_mm512_loadu_si512(w + (c + u) * 32));
       }
+    for (int64_t c = unrolled; c < full; ++c)
+      step(c, 0, (__m512bh)_mm512_loadu_si512(w + c * 32));
+    if (full < chunks)
+      step(full, 0, (__m512bh)_mm512_maskz_loadu_epi16(tail, w + full * 32));
+    for (int r = 0; r < NR; ++r) {
+      __m512 total = acc[r][0];
+      for (int u = 1; u < U; ++u)
+        total = _mm512_add_ps(total, acc[r][u]);
+      finish(a, r0 + r, o, _mm512_reduce_add_ps(total));
     }
-    for (int r = 0; r < NR; ++r)
-      for (int k = 0; k < 4; ++k)
-        finish(a, r0 + r, o + k, _mm512_reduce_add_ps(acc[r][k]));
   }
 #else
   (void)xb;
   (void)ldxb;
+  // Without AVX512-BF16: widened and FMA.
+  rowMajorWidened<NR, Stored::BF16>(a, a.weightBF16, x, r0, o0, o1);
 #endif
-  // Remaining outputs (all of them without AVX512-BF16): widened and FMA.
-  rowMajorWidened<NR, Stored::BF16>(a, a.weightBF16, x, r0, o, o1);
 }
 
 /// W [in, out] (GPT-2's Conv1D), weight rows [i0, i1): partial[r][o] +=

@@ -903,6 +903,9 @@ constexpr int64_t kPackedPrefetch = 2048;
 
 /// Prefetches the packed bytes kPackedPrefetch ahead of [p, p + n).
 inline void prefetchAhead(const uint8_t *p, int64_t n) {
+  static const bool prefetch = softwarePrefetch();
+  if (!prefetch)
+    return;
   for (int64_t off = 0; off < n; off += 64)
     _mm_prefetch(reinterpret_cast<const char *>(p + kPackedPrefetch + off),
                  _MM_HINT_T0);

@@ -43,4 +43,4 @@
 // RUN: echo 'module {}' | not xformer-opt --xformer-cpu-pipeline=precision=fp8 2>&1 | FileCheck %s --check-prefix=PRECISION
 // PRECISION: for the --precision option: Cannot find option named 'fp8'!
 // RUN: not xformer-opt %S/../../Examples/llama-unfused.mlir --xformer-cpu-pipeline=weights=q9_9 2>&1 | FileCheck %s --check-prefix=WEIGHTS
-// WEIGHTS: error: xformer-weight-format: format must be f32, {{.*}}not 'q9_9'
+// WEIGHTS: for the --weights option: Cannot find option named 'q9_9'!

@@ -1,7 +1,7 @@
 // The bf16 mode: linear weights become bf16 weights of the same name.
 // RUN: xformer-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(xformer-narrow-weights))' | FileCheck %s
 // RUN: not xformer-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(xformer-narrow-weights{dtype=f16}))' 2>&1 | FileCheck %s --check-prefix=DTYPE
-// DTYPE: error: xformer-narrow-weights: dtype must be bf16, not 'f16'
+// DTYPE: for the --dtype option: Cannot find option named 'f16'!
 
 // Both layouts, with and without a bias; the bias stays f32, the f32 weight
 // op goes away.

@@ -4,7 +4,7 @@
 // RUN: xformer-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(xformer-weight-format{format=f32}))' | FileCheck %s --check-prefix=F32
 // RUN: xformer-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(xformer-weight-format{format=bf16}))' | FileCheck %s --check-prefix=BF16
 // RUN: not xformer-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(xformer-weight-format{format=q7}))' 2>&1 | FileCheck %s --check-prefix=BAD
-// BAD: error: xformer-weight-format: format must be f32, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q2_k, q3_k, q4_k, q5_k or q6_k, not 'q7'
+// BAD: for the --format option: Cannot find option named 'q7'!
 
 // A tied embedding: the lookup keeps its f32 table, the LM head reads the
 // blocks. A transposed weight (GPT-2's Conv1D) keeps f32 under a block

@@ -11,7 +11,9 @@
 // RUN: not xformer-compile %s --emit=source -split-marker 2>&1 | FileCheck %s --check-prefix=OPT
 // OPT: Unknown command line argument
 // RUN: not xformer-compile %S/../../Examples/gpt2-fused.mlir --precision=fp8 -o %t.so 2>&1 | FileCheck %s --check-prefix=PRECISION
-// PRECISION: xformer-compile: --precision must be f32 or bf16, not 'fp8'
+// PRECISION: xformer-compile: for the --precision option: Cannot find option named 'fp8'!
+// RUN: not xformer-compile %S/../../Examples/gpt2-fused.mlir --weights=q7 -o %t.so 2>&1 | FileCheck %s --check-prefix=WEIGHTS
+// WEIGHTS: xformer-compile: for the --weights option: Cannot find option named 'q7'!
 // RUN: not xformer-compile %S/../../Examples/gpt2-fused.mlir --precision=bf16 --target=cuda --emit=source 2>&1 | FileCheck %s --check-prefix=BF16CUDA
 // BF16CUDA: xformer-compile: --precision=bf16 is a CPU option; the CUDA target computes linear layers with f32 weights
 // RUN: not xformer-compile %S/../../Examples/gpt2-fused.mlir --target=tpu 2>&1 | FileCheck %s --check-prefix=TARGET

@@ -96,6 +96,14 @@ bool linear(const LinearArgs &args, std::string &error);
 enum class CpuISA { Baseline, AVX2, AVX512 };
 CpuISA cpuISA();
 
+/// Whether the weight-streaming kernels (decode linears, f32/f16/bf16 and
+/// ggml blocks) prefetch their weights a few KiB ahead of their loads: on
+/// Intel CPUs, where the hardware prefetcher alone left a thread's stream
+/// at 70-80% of the read rate; not on AMD's, where the hardware prefetcher
+/// keeps up and the extra loads cost (Zen 4, 1x576x1536 bf16: 25 GB/s
+/// without, 18 with). XFORMER_PREFETCH=0|1 overrides.
+bool softwarePrefetch();
+
 /// The instruction sets of the block kernels, chosen at run time from the
 /// CPU (XFORMER_BLOCK_ISA=scalar|avx2|avx512vnni picks a lower one).
 enum class BlockISA { Scalar, AVX2, AVX512VNNI };

@@ -13,11 +13,11 @@
 // RUN: not xformer-opt %s --xformer-plan-kv-cache="layout=paged block-size=4611686018427387904 max-seq-len=8" 2>&1 | FileCheck %s --check-prefix=HUGE-BLOCK
 // HUGE-BLOCK: error: xformer-plan-kv-cache: the KV caches of 1 sequences of max-seq-len 8 need more than 2^60 bytes
 // RUN: not xformer-opt %s --xformer-plan-kv-cache="layout=blocked" 2>&1 | FileCheck %s --check-prefix=LAYOUT
-// LAYOUT: error: xformer-plan-kv-cache: unknown layout 'blocked'; expected contiguous or paged
+// LAYOUT: for the --layout option: Cannot find option named 'blocked'!
 // RUN: not xformer-opt %s --xformer-plan-kv-cache="layout=paged block-size=0 max-seq-len=8192" 2>&1 | FileCheck %s --check-prefix=BLOCK
 // BLOCK: error: xformer-plan-kv-cache: layout=paged needs a positive block-size, got 0
 // RUN: not xformer-opt %s --xformer-plan-kv-cache="cache-dtype=fp4" 2>&1 | FileCheck %s --check-prefix=DTYPE
-// DTYPE: error: xformer-plan-kv-cache: unknown cache-dtype 'fp4'; expected model, f32, f16, bf16, fp8 or int8
+// DTYPE: for the --cache-dtype option: Cannot find option named 'fp4'!
 // RUN: not xformer-opt %s --xformer-plan-kv-cache="budget=lots" 2>&1 | FileCheck %s --check-prefix=BUDGET
 // BUDGET: error: xformer-plan-kv-cache: cannot read budget 'lots'
 // RUN: not xformer-opt %s --xformer-plan-kv-cache="max-batch=0" 2>&1 | FileCheck %s --check-prefix=BATCH
