@@ -2,7 +2,7 @@
 //
 //   xformer-linear-bench ROWS IN OUT FORMAT [REPEATS]
 //
-// FORMAT is f32 (oneDNN), bf16, or a ggml block format (q8_0, q4_0, q4_1,
+// FORMAT is f32, f16, bf16, or a ggml block format (q8_0, q4_0, q4_1,
 // q4_k, q6_k, ...). The weights are random, quantized as the runtime
 // quantizes a checkpoint, and cycled over copies that together take four
 // times the last-level cache, as a model's layers do, so each call reads
@@ -90,6 +90,8 @@ int main(int argc, char **argv) {
       a.weight = static_cast<const float *>(p);
     else if (traits->type == GGMLType::BF16)
       a.weightBF16 = static_cast<const uint16_t *>(p);
+    else if (traits->type == GGMLType::F16)
+      a.weightF16 = static_cast<const uint16_t *>(p);
     else {
       a.weightBlocks = p;
       a.blockType = traits->type;
