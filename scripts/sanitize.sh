@@ -28,7 +28,7 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:allow_user_poisoning=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 # The end-to-end tests load the runtime into Python, which cannot host an
 # ASan-instrumented library; under the sanitizers the runtime is exercised by
-# the C API unit test (test/Unit/Runtime) instead.
+# the C API unit test (unittests/, XformerRuntimeAPITests) instead.
 export XFORMER_SANITIZED=1
 echo "==> check-xformer under ASan + UBSan"
 cmake --build "$BUILD_DIR" --target check-xformer

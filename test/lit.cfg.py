@@ -10,8 +10,8 @@ config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.xformer_obj_root, "test")
-# Unit/ is its own suite (GoogleTest); Inputs/ holds files tests read.
-config.excludes = ["Unit", "Inputs", "CMakeLists.txt", "lit.cfg.py",
+# Inputs/ holds files tests read (the GoogleTest suites are unittests/).
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py",
                    "lit.site.cfg.py"]
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))

@@ -5,7 +5,7 @@
 Compiles a small GPT-2 (batch 2, cache of 64 positions), writes broken
 variants of its weights file and a model library of another ABI version,
 and checks that both interfaces refuse each with the status that names the
-cause (the C API has the same cases in test/Unit/RuntimeAPITest.cpp).
+cause (the C API has the same cases in unittests/RuntimeAPITest.cpp).
 Every check prints one line; any failure exits non-zero.
 """
 

@@ -5,7 +5,7 @@
 // (flash-decoding), how a row-major GEMM maps onto cuBLASLt's column-major
 // one, how broadcast operands are strided. Plain C++ without CUDA, so the
 // decisions are unit-tested on machines without a GPU
-// (test/Unit/CudaLaunchPlanTest.cpp).
+// (unittests/CudaLaunchPlanTest.cpp).
 //
 //===----------------------------------------------------------------------===//
 
