@@ -66,7 +66,7 @@ def _tool(name):
 
 def import_hf(model, batch=1, seq=128, source_len=32, no_pooler=False, weights=None):
     """A Hugging Face model directory (or its config.json) as xformer IR."""
-    from . import hf_import
+    from .importers import cli as hf_import
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "model.mlir")
         argv = [model, "--batch", str(batch), "--seq", str(seq), "--source-len", str(source_len), "-o", out]
@@ -85,10 +85,10 @@ def import_gguf(path, batch=1, seq=128):
     its weights named as the file names them: open the compiled model with
     the same file as its weights. Raises ValueError naming the key or
     tensor at fault."""
-    from . import hf_import
+    from .importers import cli as hf_import, gguf
     try:
-        b, kind, args, outs, arch = hf_import.import_gguf(path, batch, seq)
-    except hf_import.ImportError_ as e:
+        b, kind, args, outs, arch = gguf.import_gguf(path, batch, seq)
+    except gguf.ImportError_ as e:
         raise ValueError(str(e)) from None
     return hf_import.emit(b, kind, args, outs, os.path.basename(path), "GGUF, architecture " + arch)
 
@@ -147,7 +147,7 @@ def import_onnx(path, weights_out=None, kind=None):
     to `weights_out` (default: the path with .safetensors). `kind` is
     'encoder' or 'decoder' (default: inferred). Raises ValueError naming the
     node that cannot be imported."""
-    from . import onnx_import
+    from .importers import onnx as onnx_import
     if weights_out is None:
         weights_out = os.path.splitext(path)[0] + ".safetensors"
     if not os.path.exists(path):
