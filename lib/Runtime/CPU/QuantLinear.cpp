@@ -46,10 +46,13 @@
 #include <cstring>
 #include <immintrin.h>
 #include <limits>
+#include <new>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+#include <sys/mman.h>
 
 using namespace xformer::runtime;
 using namespace xformer::runtime::cpu;
@@ -1324,6 +1327,42 @@ bool xformer::runtime::cpu::readsPacked(int64_t rows) {
   return packed && rows < panelRows();
 }
 
+namespace {
+constexpr size_t kHugePage = size_t(2) << 20;
+} // namespace
+
+HugePageBuffer::HugePageBuffer(size_t size) {
+  if (size == 0)
+    return;
+  // The 2 MiB-aligned stretches of a buffer of at least one huge page get
+  // huge pages; its tail and smaller buffers keep 4 KiB ones (no rounding
+  // up: a model's buffers would grow by up to a huge page each).
+  const bool huge = size >= kHugePage;
+  void *p = nullptr;
+  if (posix_memalign(&p, huge ? kHugePage : 64, size) != 0)
+    throw std::bad_alloc();
+  // Advice only: where the kernel has no huge pages the buffer is as good
+  // as any other.
+  if (huge)
+    (void)madvise(p, size, MADV_HUGEPAGE);
+  std::memset(p, 0, size);
+  ptr = static_cast<uint8_t *>(p);
+  bytes = size;
+}
+
+HugePageBuffer &HugePageBuffer::operator=(HugePageBuffer &&other) noexcept {
+  if (this != &other) {
+    std::free(ptr);
+    ptr = other.ptr;
+    bytes = other.bytes;
+    other.ptr = nullptr;
+    other.bytes = 0;
+  }
+  return *this;
+}
+
+HugePageBuffer::~HugePageBuffer() { std::free(ptr); }
+
 std::unique_ptr<PackedBlocks>
 xformer::runtime::cpu::packBlocks(GGMLType type, const void *blocks,
                                   int64_t out, int64_t in) {
@@ -1346,7 +1385,7 @@ xformer::runtime::cpu::packBlocks(GGMLType type, const void *blocks,
       packed->out = out;
       packed->in = in;
       packed->groupBytes = groupBytes;
-      packed->bytes.resize(size_t(total));
+      packed->bytes = HugePageBuffer(size_t(total));
       const int64_t rowBytes = in / traits->blockElements * traits->blockBytes;
       const auto *w = static_cast<const uint8_t *>(blocks);
       uint8_t *dst = packed->bytes.data();

@@ -36,11 +36,38 @@ enum class Activation { None, GeluErf, GeluTanh, Silu, Relu, Tanh };
 /// horizontal reduction), the 8 rows' scales side by side. The values are
 /// those of the blocks, unchanged (Q6_K's 6-bit levels widened to bytes).
 /// Outputs past the last whole group (out % 8) are read from the blocks.
+/// Zeroed bytes that the kernel backs with transparent huge pages where it
+/// can (from 2 MiB, aligned to 2 MiB, MADV_HUGEPAGE): weights every decode
+/// step reads through, which in 4 KiB pages cost a TLB miss per page (a
+/// 1.2B model's packed Q4_0 decoded at 28.6 tokens/s so and 42.0 in huge
+/// pages on Zen 4, 2 threads).
+class HugePageBuffer {
+public:
+  HugePageBuffer() = default;
+  /// Throws std::bad_alloc when the memory cannot be had.
+  explicit HugePageBuffer(size_t bytes);
+  HugePageBuffer(HugePageBuffer &&other) noexcept
+      : ptr(other.ptr), bytes(other.bytes) {
+    other.ptr = nullptr;
+    other.bytes = 0;
+  }
+  HugePageBuffer &operator=(HugePageBuffer &&other) noexcept;
+  HugePageBuffer(const HugePageBuffer &) = delete;
+  HugePageBuffer &operator=(const HugePageBuffer &) = delete;
+  ~HugePageBuffer();
+  uint8_t *data() const { return ptr; }
+  size_t size() const { return bytes; }
+
+private:
+  uint8_t *ptr = nullptr;
+  size_t bytes = 0;
+};
+
 struct PackedBlocks {
   GGMLType type = GGMLType::Q8_0;
   int64_t out = 0, in = 0;
   int64_t groupBytes = 0; // one group of 8 rows, all its blocks
-  std::vector<uint8_t> bytes;
+  HugePageBuffer bytes;
 };
 
 /// `blocks` [out, in] of `type` packed; null where the format has no packed
