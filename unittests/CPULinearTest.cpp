@@ -809,3 +809,28 @@ TEST(CPUISA, ReportsTheBuildItRuns) {
   if (isa == CpuISA::AVX512)
     EXPECT_TRUE(__builtin_cpu_supports("avx512bf16"));
 }
+
+// The packed weights' buffer: zeroed, 2 MiB-aligned from a huge page up
+// (the kernel may back it with huge pages), owned once after a move.
+TEST(CPULinear, HugePageBufferIsZeroedAlignedAndMoves) {
+  for (size_t size : {size_t(1000), size_t(2) << 20, (size_t(3) << 20) + 17}) {
+    HugePageBuffer b(size);
+    ASSERT_NE(b.data(), nullptr);
+    EXPECT_EQ(b.size(), size);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()) %
+                  (size >= (size_t(2) << 20) ? (size_t(2) << 20) : 64),
+              0u);
+    for (size_t i = 0; i < size; i += 4093)
+      EXPECT_EQ(b.data()[i], 0) << i;
+    EXPECT_EQ(b.data()[size - 1], 0);
+    uint8_t *p = b.data();
+    HugePageBuffer moved(std::move(b));
+    EXPECT_EQ(moved.data(), p);
+    EXPECT_EQ(b.data(), nullptr);
+    HugePageBuffer assigned;
+    assigned = std::move(moved);
+    EXPECT_EQ(assigned.data(), p);
+    EXPECT_EQ(assigned.size(), size);
+  }
+  EXPECT_EQ(HugePageBuffer(0).data(), nullptr);
+}
