@@ -167,7 +167,7 @@ std::string floatLiteral(double v) {
 /// Module-wide tables: weights, caches, shape constants.
 struct ModuleTables {
   ModelTarget target = ModelTarget::cpu;
-  const char *targetName = "CPU";
+  StringRef targetName = "CPU";
   bool cuda() const { return target == ModelTarget::cuda; }
   /// One entry per (name, type): a tied weight read in f32 and in bf16
   /// is bound twice, converted to each.
@@ -507,10 +507,6 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
     return success();
   }
   if (auto p = dyn_cast<PositionsOp>(op)) {
-    if (p.getOffset())
-      return op->emitError(
-          Twine("the ") + tables.targetName + " target lowers positions without an offset operand; "
-          "derive-generation adds offsets with xformer.add");
     int64_t n = cast<RankedTensorType>(p.getType()).getDimSize(0);
     if (p.getSize()) {
       auto it = indexValues.find(p.getSize());
@@ -530,10 +526,8 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
 
   // Constants become static arrays.
   if (auto cst = dyn_cast<arith::ConstantOp>(op)) {
-    auto dense = dyn_cast<DenseElementsAttr>(cst.getValue());
-    auto type = dyn_cast<RankedTensorType>(cst.getType());
-    if (!dense || !type)
-      return op->emitError(Twine("the ") + tables.targetName + " target lowers tensor constants only");
+    auto dense = cast<DenseElementsAttr>(cst.getValue());
+    auto type = cast<RankedTensorType>(cst.getType());
     std::string name = "kConst" + std::to_string(tables.constants++);
     llvm::raw_string_ostream d(tables.decls);
     Type et = type.getElementType();
@@ -799,10 +793,7 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
     return success();
   }
   if (auto r = dyn_cast<RopeOp>(op)) {
-    auto xs = shapeOf(r.getInput());
-    if (xs.size() != 4)
-      return op->emitError(Twine("the ") + tables.targetName + " target applies rope to [batch, heads, "
-                           "seq, head_dim] tensors");
+    auto xs = shapeOf(r.getInput()); // [batch, heads, seq, head_dim]
     auto ps = shapeOf(r.getPositions());
     int64_t rotary = r.getRotaryDim() ? *r.getRotaryDim() : xs[3];
     std::string scaling;
@@ -958,7 +949,7 @@ LogicalResult mlir::xformer::translateModelToCpp(ModuleOp module,
     return failure();
   ModuleTables tables;
   tables.target = target;
-  tables.targetName = target == ModelTarget::cuda ? "CUDA" : "CPU";
+  tables.targetName = mlir::xformer::targetName(target);
   // Weights: one entry per name, in order of first use.
   module.walk([&](WeightOp w) {
     auto type = cast<RankedTensorType>(w.getType());
