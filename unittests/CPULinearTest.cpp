@@ -565,13 +565,19 @@ TEST(CPULinear, GGMLBlocksMatchDequantizedProduct) {
   const BlockISA isas[] = {BlockISA::Scalar, BlockISA::AVX2,
                            BlockISA::AVX512VNNI};
   using Shapes = std::vector<std::array<int64_t, 3>>;
-  // From 12 rows on the weights are decoded to f32 panels for oneDNN's
-  // GEMM (33 x 70: panels of 48 and a tail of 22), exact products.
+  // From 12 rows on the weights as stored are decoded to f32 panels for
+  // oneDNN's GEMM (33 x 70: panels of 48 and a tail of 22), exact
+  // products; packed ones on AVX512-VNNI run the packed GEMM: pairs of
+  // groups by tiles of 8 rows (33 rows: four tiles and one row; 70
+  // outputs: four pairs and 6 past the last group; 24: one pair and an odd
+  // group; 16: one pair; 8: one group, no pair).
   const Shapes shapes = {{1, 32, 1},    {1, 64, 8},    {1, 96, 5},
                          {1, 576, 33},  {3, 96, 17},   {9, 576, 200},
-                         {2, 1536, 67}, {33, 576, 70}, {16, 64, 3}};
-  const Shapes kShapes = {{1, 256, 1},  {1, 768, 7}, {3, 512, 17},
-                          {9, 1536, 70}, {21, 512, 37}};
+                         {2, 1536, 67}, {33, 576, 70}, {16, 64, 3},
+                         {13, 96, 24},  {12, 64, 16},  {15, 160, 8}};
+  const Shapes kShapes = {{1, 256, 1},   {1, 768, 7},  {3, 512, 17},
+                          {9, 1536, 70}, {21, 512, 37}, {17, 256, 24},
+                          {12, 512, 8}};
   int paths = 0;
   for (BlockISA isa : isas) {
     if (!cpuHasBlockISA(isa))
@@ -624,17 +630,29 @@ TEST(CPULinear, GGMLBlocksMatchDequantizedProduct) {
                   << " in " << in << " out " << out << " packed " << bool(pack)
                   << " at [" << r << ", " << o << "]";
             }
-          // The epilogue: bias, activation, residual on the same sums.
+          // The epilogue: bias, activation, residual on the same sums
+          // (the packed GEMM's SiLU and ReLU in vectors, GELU per element).
           a.output = y1.data();
           a.bias = bias.data();
-          a.activation = Activation::Silu;
           a.residual = res.data();
-          ASSERT_TRUE(linear(a, error)) << error;
-          for (int64_t e = 0; e < rows * out; ++e) {
-            const double z = double(y0[e]) + bias[e % out];
-            const double want = z / (1 + std::exp(-z)) + res[e];
-            ASSERT_NEAR(y1[e], want, 1e-4 * (1 + std::fabs(want)))
-                << traits.name << " at " << e;
+          for (Activation act :
+               {Activation::Silu, Activation::Relu, Activation::GeluTanh}) {
+            a.activation = act;
+            ASSERT_TRUE(linear(a, error)) << error;
+            for (int64_t e = 0; e < rows * out; ++e) {
+              const double z = double(y0[e]) + bias[e % out];
+              const double f =
+                  act == Activation::Silu   ? z / (1 + std::exp(-z))
+                  : act == Activation::Relu ? std::max(z, 0.0)
+                                            : 0.5 * z *
+                                                  (1 + std::tanh(
+                                                           0.7978845608028654 *
+                                                           (z + 0.044715 * z *
+                                                                    z * z)));
+              const double want = f + res[e];
+              ASSERT_NEAR(y1[e], want, 1e-5 * (1 + std::fabs(want)))
+                  << traits.name << " activation " << int(act) << " at " << e;
+            }
           }
           // The residual added in place: the output is the residual stream.
           std::vector<float> stream = res;

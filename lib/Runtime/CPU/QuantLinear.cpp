@@ -1101,6 +1101,335 @@ XF_DEFINE_BYTE_GROUP(byteGroupAVX2, XF_AVX2, byteDotAVX2)
 XF_DEFINE_BYTE_GROUP(byteGroupVNNI, XF_VNNI, byteDotVNNI)
 #undef XF_DEFINE_BYTE_GROUP
 
+//===----------------------------------------------------------------------===//
+// Prefill on packed weights: two groups by many rows (AVX512-VNNI)
+//===----------------------------------------------------------------------===//
+//
+// From kPanelRows rows on, a CPU with AVX512-VNNI multiplies the packed
+// groups by the inputs quantized as for decode (16 bits per block of 32),
+// two groups (16 outputs) to a 512-bit vector: each sub-block's levels are
+// unpacked once for a tile of up to kGemmRows input rows, and each row's
+// integer dot products land one output per 32-bit lane, as in the decode
+// kernels (vpdpbusd on the split bytes of the 4- and 5-bit formats,
+// vpdpwssd on Q8_0 and Q6_K's byte levels). Prefill then computes what
+// decode computes, and the weights are read as packed, not decoded to f32.
+
+/// Input rows in one tile of the packed GEMM: a tile's 8 level vectors and
+/// 8 accumulators fit the 32 vector registers with room for the row's
+/// integer sums.
+constexpr int kGemmRows = 8;
+
+#define XF_VNNI512 XF_VNNI ",avx512dq"
+
+/// 32 bytes at `p` and 32 at `p + stride` as one vector (two groups' same
+/// bytes side by side).
+__attribute__((target(XF_VNNI512))) inline __m512i load2x256(const uint8_t *p,
+                                                             int64_t stride) {
+  return _mm512_inserti64x4(
+      _mm512_castsi256_si512(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p))),
+      _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p + stride)), 1);
+}
+
+/// 16 bytes at `p` and 16 at `p + stride` as one 256-bit vector.
+__attribute__((target(XF_VNNI512))) inline __m256i load2x128(const uint8_t *p,
+                                                             int64_t stride) {
+  return _mm256_inserti128_si256(
+      _mm256_castsi128_si256(
+          _mm_loadu_si128(reinterpret_cast<const __m128i *>(p))),
+      _mm_loadu_si128(reinterpret_cast<const __m128i *>(p + stride)), 1);
+}
+
+/// Two groups' 8 f16 scales as 16 floats.
+__attribute__((target(XF_VNNI512))) inline __m512 halves16(const uint8_t *p,
+                                                           int64_t stride) {
+  return _mm512_cvtph_ps(load2x128(p, stride));
+}
+
+/// Two groups' 8 bytes (unsigned or signed) as 16 floats.
+template <bool Signed>
+__attribute__((target(XF_VNNI512))) inline __m512 bytes16(const uint8_t *p,
+                                                          int64_t stride) {
+  const __m128i v = _mm_unpacklo_epi64(
+      _mm_loadl_epi64(reinterpret_cast<const __m128i *>(p)),
+      _mm_loadl_epi64(reinterpret_cast<const __m128i *>(p + stride)));
+  return _mm512_cvtepi32_ps(Signed ? _mm512_cvtepi8_epi32(v)
+                                   : _mm512_cvtepu8_epi32(v));
+}
+
+/// Four bytes in every 32-bit lane of a 512-bit vector.
+__attribute__((target(XF_VNNI512))) inline __m512i broadcast4x16(const void *p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return _mm512_set1_epi32(v);
+}
+
+/// Two groups of a 4- or 5-bit format (`stride` bytes apart) by NR input
+/// rows: out[r * 16 + i] is output i's sum for row r. `split` holds each
+/// row's split inputs (blocks * 64 bytes a row), `x` its scales.
+template <GGMLType T, int NR>
+__attribute__((target(XF_VNNI512))) void
+nibbleGemmVNNI(const uint8_t *p, int64_t stride, int64_t blocks,
+               const int8_t *split, const QuantRow *x, float *out) {
+  const __m512i low = _mm512_set1_epi8(0x0f);
+  __m512 acc[NR];
+  for (int r = 0; r < NR; ++r)
+    acc[r] = _mm512_setzero_ps();
+  __m512 d = _mm512_setzero_ps(), dmin = _mm512_setzero_ps();
+  for (int64_t b = 0; b < blocks; ++b) {
+    __m512 scale, offset;
+    if constexpr (T == GGMLType::Q4_K) {
+      if (b % 8 == 0) {
+        d = halves16(p, stride);
+        dmin = halves16(p + 16, stride);
+        p += 32;
+      }
+      scale = _mm512_mul_ps(d, bytes16<false>(p, stride));
+      // Q4_K's offset is -dmin m: subtracted below.
+      offset = _mm512_mul_ps(dmin, bytes16<false>(p + 8, stride));
+      p += 16;
+    } else {
+      scale = halves16(p, stride);
+      p += 16;
+      if constexpr (T == GGMLType::Q4_1 || T == GGMLType::Q5_1) {
+        offset = halves16(p, stride);
+        p += 16;
+      } else {
+        offset = _mm512_mul_ps(
+            scale, _mm512_set1_ps(T == GGMLType::Q5_0 ? -16.0f : -8.0f));
+      }
+    }
+    __m512i fifth = _mm512_setzero_si512();
+    if constexpr (isQ5(T)) {
+      fifth = load2x256(p, stride);
+      p += 32;
+    }
+    __m512i lo[4], hi[4];
+    for (int i = 0; i < 4; ++i) {
+      const __m512i v = load2x256(p + 32 * i, stride);
+      lo[i] = _mm512_and_si512(v, low);
+      hi[i] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
+      if constexpr (isQ5(T)) {
+        const __m512i bit4 = _mm512_set1_epi8(0x10);
+        lo[i] = _mm512_or_si512(
+            lo[i], _mm512_and_si512(_mm512_slli_epi16(fifth, 4 - i), bit4));
+        hi[i] = _mm512_or_si512(
+            hi[i], _mm512_and_si512(_mm512_srli_epi16(fifth, i), bit4));
+      }
+    }
+    p += 128;
+    for (int r = 0; r < NR; ++r) {
+      const int8_t *xs = split + (int64_t(r) * blocks + b) * 64;
+      __m512i h = _mm512_setzero_si512(), l = _mm512_setzero_si512();
+      for (int i = 0; i < 4; ++i) {
+        h = _mm512_dpbusd_epi32(h, lo[i], broadcast4x16(xs + 4 * i));
+        h = _mm512_dpbusd_epi32(h, hi[i], broadcast4x16(xs + 16 + 4 * i));
+        l = _mm512_dpbusd_epi32(l, lo[i], broadcast4x16(xs + 32 + 4 * i));
+        l = _mm512_dpbusd_epi32(l, hi[i], broadcast4x16(xs + 48 + 4 * i));
+      }
+      const __m512i dot = _mm512_add_epi32(_mm512_slli_epi32(h, 8), l);
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot),
+                               _mm512_mul_ps(scale, _mm512_set1_ps(x[r].d[b])),
+                               acc[r]);
+      if constexpr (T == GGMLType::Q4_K)
+        acc[r] = _mm512_fnmadd_ps(offset, _mm512_set1_ps(x[r].dsum[b]), acc[r]);
+      else
+        acc[r] = _mm512_fmadd_ps(offset, _mm512_set1_ps(x[r].dsum[b]), acc[r]);
+    }
+  }
+  for (int r = 0; r < NR; ++r)
+    _mm512_storeu_ps(out + 16 * r, acc[r]);
+}
+
+/// Two groups of Q8_0 or Q6_K by NR input rows, as nibbleGemmVNNI: the
+/// levels widened to 16 bits, eight pairs at a time, by the rows' 16-bit
+/// input pairs (vpdpwssd).
+template <GGMLType T, int NR>
+__attribute__((target(XF_VNNI512))) void
+byteGemmVNNI(const uint8_t *p, int64_t stride, int64_t blocks, const int8_t *,
+             const QuantRow *x, float *out) {
+  __m512 acc[NR];
+  for (int r = 0; r < NR; ++r)
+    acc[r] = _mm512_setzero_ps();
+  __m512 d = _mm512_setzero_ps();
+  const uint8_t *scales = nullptr;
+  for (int64_t b = 0; b < blocks; ++b) {
+    if (T != GGMLType::Q6_K || b % 8 == 0) {
+      d = halves16(p, stride);
+      scales = p + 16;
+      p += T == GGMLType::Q6_K ? 16 + 128 : 16;
+    }
+    for (int half = 0; half < 2; ++half) {
+      __m512i levels[8];
+      for (int k = 0; k < 8; ++k)
+        levels[k] =
+            _mm512_cvtepi8_epi16(load2x128(p + 16 * (8 * half + k), stride));
+      __m512 scale = d;
+      if constexpr (T == GGMLType::Q6_K)
+        scale = _mm512_mul_ps(
+            d, bytes16<true>(scales + (b % 8) * 16 + 8 * half, stride));
+      for (int r = 0; r < NR; ++r) {
+        const int16_t *xq = x[r].q + b * kBlock + 16 * half;
+        __m512i dot = _mm512_setzero_si512();
+        for (int k = 0; k < 8; ++k)
+          dot = _mm512_dpwssd_epi32(dot, levels[k], broadcast4x16(xq + 2 * k));
+        acc[r] = _mm512_fmadd_ps(
+            _mm512_cvtepi32_ps(dot),
+            _mm512_mul_ps(scale, _mm512_set1_ps(x[r].d[b])), acc[r]);
+      }
+    }
+    p += 256;
+  }
+  for (int r = 0; r < NR; ++r)
+    _mm512_storeu_ps(out + 16 * r, acc[r]);
+}
+
+/// e^x for x <= 0, 16 lanes: Cephes' expf (n = round(x log2 e), the
+/// reduction by ln 2 in two parts, a degree-5 polynomial; about 1 ulp),
+/// 2^n applied by vscalefps, so x far below -87 gives 0.
+__attribute__((target(XF_VNNI512))) inline __m512 expNonPositive(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));
+  const __m512 n = _mm512_roundscale_ps(
+      _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
+  y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r),
+                      _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  return _mm512_scalef_ps(y, n);
+}
+
+/// finish() for 16 consecutive outputs [o, o + 16) of row r: the
+/// activations a decoder's linears carry (none, ReLU, SiLU) in vectors,
+/// SiLU as x / (1 + e^-x) with e^-|x| (x e^x / (1 + e^x) below 0), the
+/// others element by element.
+__attribute__((target(XF_VNNI512))) void
+finish16(const LinearArgs &a, int64_t r, int64_t o, const float *sums) {
+  if (a.activation != Activation::None && a.activation != Activation::Relu &&
+      a.activation != Activation::Silu) {
+    for (int64_t i = 0; i < 16; ++i)
+      finish(a, r, o + i, sums[i]);
+    return;
+  }
+  __m512 v = _mm512_loadu_ps(sums);
+  if (a.bias)
+    v = _mm512_add_ps(v, _mm512_loadu_ps(a.bias + o));
+  if (a.activation == Activation::Relu) {
+    v = _mm512_max_ps(v, _mm512_setzero_ps());
+  } else if (a.activation == Activation::Silu) {
+    const __m512 e = expNonPositive(
+        _mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(v)));
+    const __m512 num = _mm512_mask_mul_ps(
+        v, _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ), v, e);
+    v = _mm512_div_ps(num, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+  }
+  const int64_t at = r * a.out + o;
+  if (a.residual)
+    v = _mm512_add_ps(v, _mm512_loadu_ps(a.residual + at));
+  _mm512_storeu_ps(a.output + at, v);
+}
+
+using GemmTile = void (*)(const uint8_t *, int64_t, int64_t, const int8_t *,
+                          const QuantRow *, float *);
+
+/// The tiles of 1..kGemmRows rows of a format: [NR - 1].
+template <GGMLType T, int... NR>
+constexpr std::array<GemmTile, kGemmRows>
+gemmTiles(std::integer_sequence<int, NR...>) {
+  if constexpr (packsNibbles(T))
+    return {nibbleGemmVNNI<T, NR + 1>...};
+  else
+    return {byteGemmVNNI<T, NR + 1>...};
+}
+
+/// Whether linears of many rows over packed weights run the packed GEMM
+/// rather than f32 panels: on AVX512-VNNI CPUs (XFORMER_BLOCK_GEMM=panels
+/// keeps the panels there, for comparison).
+bool packedGemm() {
+  static const bool on = [] {
+    const char *env = std::getenv("XFORMER_BLOCK_GEMM");
+    return bestISA() == BlockISA::AVX512VNNI &&
+           !(env && std::string(env) == "panels");
+  }();
+  return on && blockISA() == BlockISA::AVX512VNNI;
+}
+
+/// A linear of many rows over packed weights: pairs of groups spread over
+/// the pool; in a pair, the rows by tiles of kGemmRows, the pair's packed
+/// weights (a few KB to tens of KB) read from the core's cache by every
+/// tile after the first. A last odd group and the outputs past the last
+/// group as decode computes them.
+template <GGMLType T>
+void runPackedGemm(const LinearArgs &a, const std::vector<QuantRow> &rows) {
+  const PackedBlocks &packed = *a.packed;
+  const int64_t blocks = a.in / kBlock, groups = a.out / kGroupRows,
+                pairs = groups / 2;
+  thread_local std::vector<int8_t> split;
+  if constexpr (packsNibbles(T)) {
+    split.resize(size_t(a.rows * blocks * 64));
+    int8_t *to = split.data(); // the calling thread's, as in blockLinear
+    parallelFor(a.rows, [&](int64_t r) {
+      splitInput(rows[size_t(r)].q, a.in, to + r * blocks * 64);
+    });
+  }
+  const int8_t *splitData = split.data();
+  static const auto tiles =
+      gemmTiles<T>(std::make_integer_sequence<int, kGemmRows>());
+  const int64_t threads = std::max<int64_t>(1, numThreads());
+  const int64_t chunk =
+      std::max<int64_t>(1, (pairs + 4 * threads - 1) / (4 * threads));
+  parallelFor((pairs + chunk - 1) / chunk, [&](int64_t c) {
+    alignas(64) float out[kGemmRows * 16];
+    const int64_t q1 = std::min(pairs, (c + 1) * chunk);
+    for (int64_t q = c * chunk; q < q1; ++q) {
+      const uint8_t *group = packed.bytes.data() + 2 * q * packed.groupBytes;
+      for (int64_t r0 = 0; r0 < a.rows; r0 += kGemmRows) {
+        const int64_t nr = std::min<int64_t>(kGemmRows, a.rows - r0);
+        tiles[size_t(nr - 1)](group, packed.groupBytes, blocks,
+                              splitData + r0 * blocks * 64,
+                              rows.data() + r0, out);
+        for (int64_t r = 0; r < nr; ++r)
+          finish16(a, r0 + r, 2 * q * kGroupRows, out + r * 16);
+      }
+    }
+  });
+  if (groups % 2) {
+    const uint8_t *group =
+        packed.bytes.data() + (groups - 1) * packed.groupBytes;
+    parallelFor(a.rows, [&](int64_t r) {
+      float sums[kGroupRows];
+      if constexpr (packsNibbles(T))
+        nibbleGroupVNNI<T>(group, blocks, splitData + r * blocks * 64,
+                           rows[size_t(r)], sums);
+      else
+        byteGroupVNNI<T>(group, blocks, rows[size_t(r)], sums);
+      for (int64_t i = 0; i < kGroupRows; ++i)
+        finish(a, r, (groups - 1) * kGroupRows + i, sums[i]);
+    });
+  }
+  const int64_t o0 = groups * kGroupRows;
+  if (o0 == a.out)
+    return;
+  const int64_t rowBytes = rowBytesOf(a);
+  const auto gemv = gemvFor<T>(BlockISA::AVX512VNNI);
+  parallelFor(a.rows, [&](int64_t r) {
+    std::vector<float> dsum4(size_t(blocks * 4), 0.0f);
+    float sums[kGroupRows];
+    for (int64_t b = 0; b < blocks; ++b)
+      dsum4[size_t(4 * b)] = rows[size_t(r)].dsum[b];
+    gemv(static_cast<const uint8_t *>(a.weightBlocks) + o0 * rowBytes, rowBytes,
+         &rows[size_t(r)], blocks, dsum4.data(), a.out - o0, sums);
+    for (int64_t o = o0; o < a.out; ++o)
+      finish(a, r, o, sums[o - o0]);
+  });
+}
+
 /// A linear below kPanelRows rows over packed weights: groups spread over
 /// the pool, each group's weights (a few KB) read once for every row; the
 /// outputs past the last group by the row kernels on the blocks.
@@ -1282,8 +1611,13 @@ bool xformer::runtime::cpu::blockLinear(const LinearArgs &a,
             std::to_string(a.in);
     return false;
   }
-  if (a.rows >= panelRows())
-    return panelLinear(a, panelDecoder(a.blockType, blockISA()), error);
+  const BlockISA isa = blockISA();
+  const bool usePacked = a.packed && isa != BlockISA::Scalar &&
+                         a.packed->type == a.blockType &&
+                         a.packed->in == a.in && a.packed->out == a.out;
+  const bool many = a.rows >= panelRows();
+  if (many && !(usePacked && packedGemm()))
+    return panelLinear(a, panelDecoder(a.blockType, isa), error);
   if (!hasKernel(a.blockType)) {
     runDecoded(a, rowBytesOf(a));
     return true;
@@ -1296,23 +1630,27 @@ bool xformer::runtime::cpu::blockLinear(const LinearArgs &a,
   d.resize(size_t(a.rows * blocks));
   dsums.resize(size_t(a.rows * blocks));
   std::vector<QuantRow> rows(size_t(a.rows));
-  const BlockISA isa = blockISA();
   const auto quantize =
       isa == BlockISA::Scalar ? quantizeInput : quantizeInputAVX2;
-  for (int64_t r = 0; r < a.rows; ++r) {
-    quantize(a.input + r * a.in, a.in, q.data() + r * a.in,
-             d.data() + r * blocks, dsums.data() + r * blocks);
-    rows[size_t(r)] = {q.data() + r * a.in, d.data() + r * blocks,
-                       dsums.data() + r * blocks};
-  }
-  const bool usePacked = a.packed && isa != BlockISA::Scalar &&
-                         a.packed->type == a.blockType &&
-                         a.packed->in == a.in && a.packed->out == a.out;
+  // The calling thread's buffers, named by pointer: in the pool's threads
+  // `q`, `d` and `dsums` would be those threads' own.
+  int16_t *qs = q.data();
+  float *ds = d.data(), *sums = dsums.data();
+  const auto quantizeRow = [&](int64_t r) {
+    quantize(a.input + r * a.in, a.in, qs + r * a.in, ds + r * blocks,
+             sums + r * blocks);
+    rows[size_t(r)] = {qs + r * a.in, ds + r * blocks, sums + r * blocks};
+  };
+  if (many)
+    parallelFor(a.rows, quantizeRow);
+  else
+    for (int64_t r = 0; r < a.rows; ++r)
+      quantizeRow(r);
   withKernelFormat(a.blockType, [&](auto format) {
     constexpr GGMLType T = decltype(format)::value;
     if constexpr (hasPackedKernel(T))
       if (usePacked)
-        return runPacked<T>(a, rows, isa);
+        return many ? runPackedGemm<T>(a, rows) : runPacked<T>(a, rows, isa);
     run<T>(a, rows, isa);
   });
   return true;
@@ -1324,7 +1662,7 @@ bool xformer::runtime::cpu::readsPacked(int64_t rows) {
     const char *env = std::getenv("XFORMER_BLOCK_PACKED");
     return !env || std::string(env) != "0";
   }();
-  return packed && rows < panelRows();
+  return packed && (rows < panelRows() || packedGemm());
 }
 
 namespace {
