@@ -22,11 +22,13 @@
 // Q5_K) take a plain path: each weight row decoded to f32 as ggml
 // decodes it, then f32 dot products with the unquantized input.
 //
-// From kPanelRows input rows on (prefill), every format is decoded to f32
-// a panel of outputs at a time, in the cache of the thread that then
-// multiplies it by oneDNN's f32 GEMM (panelLinear): the decoding is paid
-// once per weight for all rows, and a GEMM's register blocking beats the
-// integer tiles (whose products and per-block scaling cost more
+// From kPanelRows input rows on (prefill), a CPU with AVX512-VNNI runs the
+// packed GEMM (runPackedGemm) on the formats with packed kernels: the
+// products are then those decode computes. Elsewhere every format is
+// decoded to f32 a panel of outputs at a time, in the cache of the thread
+// that then multiplies it by oneDNN's f32 GEMM (panelLinear): the decoding
+// is paid once per weight for all rows, and a GEMM's register blocking
+// beats the integer tiles (whose products and per-block scaling cost more
 // instructions than f32 FMAs on CPUs without VNNI); the products are then
 // those of the weights as stored with the unquantized input.
 //

@@ -78,8 +78,9 @@ std::unique_ptr<PackedBlocks> packBlocks(GGMLType type, const void *blocks,
                                          int64_t out, int64_t in);
 
 /// Whether a linear of `rows` input rows over ggml blocks reads them packed
-/// when given (below the row count from which it decodes panels for a GEMM;
-/// never with XFORMER_BLOCK_PACKED=0).
+/// when given (below the row count from which it decodes panels for a GEMM,
+/// at every row count on AVX512-VNNI CPUs; never with
+/// XFORMER_BLOCK_PACKED=0).
 bool readsPacked(int64_t rows);
 
 struct LinearArgs {
@@ -97,12 +98,14 @@ struct LinearArgs {
   /// Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q6_K: the input is quantized to 16 bits
   /// per block of 32 and the products are integer dot products, scaled per
   /// 32 weights; the other block formats: rows decoded to f32. From 12
-  /// rows, every format: panels of weights decoded to f32 for oneDNN's f32
-  /// GEMM.
+  /// rows, on AVX512-VNNI CPUs the packed formats the same integer
+  /// products (a packed GEMM), otherwise panels of weights decoded to f32
+  /// for oneDNN's f32 GEMM.
   const void *weightBlocks = nullptr;
   GGMLType blockType = GGMLType::Q8_0;
-  /// The same weight packed (packBlocks), or null: below 12 rows it is
-  /// read instead of weightBlocks where the block kernels run on AVX2.
+  /// The same weight packed (packBlocks), or null: read instead of
+  /// weightBlocks where the block kernels run on AVX2 below 12 rows, and
+  /// on AVX512-VNNI at any row count.
   const PackedBlocks *packed = nullptr;
   const float *bias = nullptr;   // [out] or null
   float *output = nullptr;       // [rows, out]

@@ -23,7 +23,8 @@ int32_t xfk_linear_ggml_fused(xfk_frame *f, const float *x, const void *w,
   LinearArgs args;
   args.weightBlocks = w;
   args.blockType = GGMLType(ggmlType);
-  // Decode reads the weight packed by 8 rows where the CPU can.
+  // Decode (and prefill on AVX512-VNNI) reads the weight packed by 8 rows
+  // where the CPU can.
   if (f && readsPacked(rows))
     args.packed = packedWeight(f->runtime, w, args.blockType, out, in);
   return runLinear(f, args, x, bias, y, rows, in, out, 0, act, residual);
