@@ -22,9 +22,10 @@
 // Q5_K) take a plain path: each weight row decoded to f32 as ggml
 // decodes it, then f32 dot products with the unquantized input.
 //
-// From kPanelRows input rows on (prefill), a CPU with AVX512-VNNI runs the
+// From kPackedGemmRows (2) input rows on, a CPU with AVX512-VNNI runs the
 // packed GEMM (runPackedGemm) on the formats with packed kernels: the
-// products are then those decode computes. Elsewhere every format is
+// products are then those decode computes. Elsewhere, from kPanelRows
+// (prefill), every format is
 // decoded to f32 a panel of outputs at a time, in the cache of the thread
 // that then multiplies it by oneDNN's f32 GEMM (panelLinear): the decoding
 // is paid once per weight for all rows, and a GEMM's register blocking
@@ -71,6 +72,12 @@ constexpr float kInputMax = 32512.0f;
 /// The row count from which panels of f32 weights and oneDNN's GEMM beat
 /// the integer tiles (see panelRows).
 constexpr int64_t kPanelRows = 12;
+
+/// The row count from which the packed GEMM (AVX512-VNNI) beats the decode
+/// kernels: on Zen 5, 2 threads, 2x576x1536 Q4_1 0.021 ms against 0.025,
+/// 4x2048x5632 Q4_0 0.26 against 0.53; one row reads faster by the decode
+/// kernel (one stream of weights, no tile).
+constexpr int64_t kPackedGemmRows = 2;
 
 /// An input row quantized per block: 32 int16 values and the scale of
 /// each block, and the scale times the block's integer sum.
@@ -1350,14 +1357,15 @@ gemmTiles(std::integer_sequence<int, NR...>) {
     return {byteGemmVNNI<T, NR + 1>...};
 }
 
-/// Whether linears of many rows over packed weights run the packed GEMM
-/// rather than f32 panels: on AVX512-VNNI CPUs (XFORMER_BLOCK_GEMM=panels
-/// keeps the panels there, for comparison).
+/// Whether linears of more than one row over packed weights run the packed
+/// GEMM: on AVX512-VNNI CPUs (XFORMER_BLOCK_GEMM=panels|tiles picks the
+/// other paths there, for comparison).
 bool packedGemm() {
   static const bool on = [] {
     const char *env = std::getenv("XFORMER_BLOCK_GEMM");
     return bestISA() == BlockISA::AVX512VNNI &&
-           !(env && std::string(env) == "panels");
+           !(env && (std::string(env) == "panels" ||
+                     std::string(env) == "tiles"));
   }();
   return on && blockISA() == BlockISA::AVX512VNNI;
 }
@@ -1617,8 +1625,9 @@ bool xformer::runtime::cpu::blockLinear(const LinearArgs &a,
   const bool usePacked = a.packed && isa != BlockISA::Scalar &&
                          a.packed->type == a.blockType &&
                          a.packed->in == a.in && a.packed->out == a.out;
-  const bool many = a.rows >= panelRows();
-  if (many && !(usePacked && packedGemm()))
+  const bool gemm = usePacked && packedGemm();
+  const bool many = a.rows >= (gemm ? kPackedGemmRows : panelRows());
+  if (many && !gemm)
     return panelLinear(a, panelDecoder(a.blockType, isa), error);
   if (!hasKernel(a.blockType)) {
     runDecoded(a, rowBytesOf(a));

@@ -97,10 +97,10 @@ struct LinearArgs {
   /// transposed), each row a whole number of blocks. Below 12 rows, Q8_0,
   /// Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q6_K: the input is quantized to 16 bits
   /// per block of 32 and the products are integer dot products, scaled per
-  /// 32 weights; the other block formats: rows decoded to f32. From 12
-  /// rows, on AVX512-VNNI CPUs the packed formats the same integer
-  /// products (a packed GEMM), otherwise panels of weights decoded to f32
-  /// for oneDNN's f32 GEMM.
+  /// 32 weights (from 2 rows on AVX512-VNNI CPUs by a GEMM over the
+  /// packed weight); the other block formats: rows decoded to f32. From 12
+  /// rows, except by that GEMM: panels of weights decoded to f32 for
+  /// oneDNN's f32 GEMM.
   const void *weightBlocks = nullptr;
   GGMLType blockType = GGMLType::Q8_0;
   /// The same weight packed (packBlocks), or null: read instead of
