@@ -12,6 +12,7 @@
 #include "xformer/Runtime/CPU/Attention.h"
 #include "xformer/Runtime/CPU/Linear.h"
 
+#include <cpuid.h>
 #include <cstdlib>
 #include <string>
 
@@ -74,7 +75,14 @@ bool xformer::runtime::cpu::softwarePrefetch() {
     if (const char *env = std::getenv("XFORMER_PREFETCH"))
       return std::string(env) != "0";
     __builtin_cpu_init();
-    return __builtin_cpu_is("intel") != 0;
+    if (__builtin_cpu_is("intel"))
+      return true;
+    // AMD from Zen 5 (family 1Ah) on; not Zen 3 and Zen 4 (family 19h).
+    unsigned eax, ebx, ecx, edx;
+    if (!__builtin_cpu_is("amd") || !__get_cpuid(1, &eax, &ebx, &ecx, &edx))
+      return false;
+    const unsigned family = ((eax >> 8) & 0xf) + ((eax >> 20) & 0xff);
+    return family >= 0x1a;
   }();
   return prefetch;
 }
