@@ -736,13 +736,17 @@ int64_t rowBytesOf(const LinearArgs &a) {
 //         (the 6-bit values, a byte each), nibbles[128]
 //   Q8_0  per 32: d[8] (f16), levels[256]
 //   Q6_K  per 256: d[8] (f16), scales[16][8] (int8, one per 16 weights);
-//         then per 32 of it: levels[256] (q6 - 32)
+//         then per 32 of it: top[64], nibbles[128] (the 6-bit levels q6
+//         as stored, 0..63, weight = d * scale * (q6 - 32))
 // nibbles: 4 vectors of 32 bytes; byte 4r + j of vector i holds row r's
 // level 4i + j in its low nibble and level 16 + 4i + j in its high one (as
 // Q4_0 keeps levels j and j + 16 in one byte). levels: 16 vectors of 16
 // signed bytes; bytes 2r and 2r + 1 of vector p are row r's levels 2p and
 // 2p + 1. fifth: the 5-bit formats' high bits, bit i of byte 4r + j that
-// of level 4i + j, bit 4 + i that of level 16 + 4i + j.
+// of level 4i + j, bit 4 + i that of level 16 + 4i + j. top: Q6_K's two
+// high bits, bits 2i and 2i + 1 of byte 4r + j of the first 32 bytes those
+// of level 4i + j, of the second 32 those of level 16 + 4i + j (6.75 bits
+// a weight with the scales, where bytes took 8.5).
 //
 // Both kernels broadcast the inputs, the same to every row, so the integer
 // sums land one row per 32-bit lane: the 8 rows' scales multiply them as
@@ -752,9 +756,13 @@ int64_t rowBytesOf(const LinearArgs &a) {
 // multiply the levels; eight such products of a 16-bit lane (|sum| <=
 // 16 * 15 * 128; with 5-bit levels four, 8 * 31 * 128) add in 16 bits
 // before widening (on AVX512-VNNI, vpdpbusd adds four products straight
-// into 32 bits). The byte levels widen to 16 bits and multiply pairs of
-// 16-bit inputs (vpmaddwd; vpdpwssd on AVX512-VNNI, which adds them too).
-// Both instruction sets read the same packed bytes.
+// into 32 bits). Q6_K's 6-bit levels go the same way, unsigned (q6, not
+// q6 - 32; 32 times the inputs' sum over each 16 is subtracted after), two
+// products to a 16-bit lane before widening (2 * 63 * 128 each), its two
+// halves of 16 apart for their scales. Q8_0's byte levels widen to 16
+// bits and multiply pairs of 16-bit inputs (vpmaddwd; vpdpwssd on
+// AVX512-VNNI, which adds them too). Both instruction sets read the same
+// packed bytes.
 
 constexpr bool packsNibbles(GGMLType t) {
   return isQ4(t) || isQ5(t) || t == GGMLType::Q4_K;
@@ -782,8 +790,8 @@ template <GGMLType T> constexpr int64_t packedGroupBytes(int64_t in) {
     return supers * 32 + blocks * (16 + 128);
   case GGMLType::Q8_0:
     return blocks * (16 + 256);
-  default:
-    return supers * (16 + 128) + blocks * 256;
+  default: // Q6_K: 6 bits as 4 + 2
+    return supers * (16 + 128) + blocks * (64 + 128);
   }
 }
 
@@ -849,7 +857,25 @@ void packGroup(const uint8_t *rows, int64_t rowBytes, int64_t blocks,
     int32_t q[kGroupRows][32];
     for (int r = 0; r < kGroupRows; ++r)
       packedLevels<T>(row(r), b, q[r]);
-    if constexpr (packsNibbles(T)) {
+    if constexpr (T == GGMLType::Q6_K) {
+      // The 6-bit levels as stored (0..63): their top 2 bits first, then
+      // the low 4 as the 4-bit formats' nibbles.
+      for (int r = 0; r < kGroupRows; ++r)
+        for (int k = 0; k < 32; ++k)
+          q[r][k] += 32;
+      for (int r = 0; r < kGroupRows; ++r)
+        for (int j = 0; j < 4; ++j) {
+          int low = 0, high = 0;
+          for (int i = 0; i < 4; ++i) {
+            low |= (q[r][4 * i + j] >> 4) << (2 * i);
+            high |= (q[r][16 + 4 * i + j] >> 4) << (2 * i);
+          }
+          p[4 * r + j] = uint8_t(low);
+          p[32 + 4 * r + j] = uint8_t(high);
+        }
+      p += 64;
+    }
+    if constexpr (packsNibbles(T) || T == GGMLType::Q6_K) {
       if constexpr (isQ5(T)) {
         for (int r = 0; r < kGroupRows; ++r)
           for (int j = 0; j < 4; ++j) {
@@ -874,6 +900,22 @@ void packGroup(const uint8_t *rows, int64_t rowBytes, int64_t blocks,
             p[16 * pair + 2 * r + k] = uint8_t(int8_t(q[r][2 * pair + k]));
       p += 256;
     }
+  }
+}
+
+/// Whether a format's packed kernels multiply the inputs as split bytes.
+constexpr bool splitsInput(GGMLType t) {
+  return packsNibbles(t) || t == GGMLType::Q6_K;
+}
+
+/// The sums of a quantized input over each 16 (Q6_K's per-16 scales): its
+/// levels q6 are multiplied unsigned, and 32 times these sums subtracted.
+void sumsOf16(const int16_t *q, int64_t n, int32_t *out) {
+  for (int64_t h = 0; h < n / 16; ++h) {
+    int32_t sum = 0;
+    for (int j = 0; j < 16; ++j)
+      sum += q[h * 16 + j];
+    out[h] = sum;
   }
 }
 
@@ -1073,33 +1115,22 @@ byteDotVNNI(const uint8_t *p, const int16_t *xq, __m256i *dot) {
                                         broadcast4(xq + 2 * pair));
 }
 
-/// One group of Q8_0 or Q6_K by one input row: its 8 outputs. A lane sums
-/// 16 products of |level| <= 128 and |q| <= 32512 (Q6_K: 8 per scale).
+/// One group of Q8_0 by one input row: its 8 outputs. A lane sums 16
+/// products of |level| <= 128 and |q| <= 32512.
 #define XF_DEFINE_BYTE_GROUP(NAME, TARGET, BYTE_DOT)                           \
   template <GGMLType T>                                                        \
   __attribute__((target(TARGET))) void NAME(const uint8_t *p, int64_t blocks,  \
                                             const QuantRow &x, float *out) {   \
-    __m256 acc = _mm256_setzero_ps(), d = _mm256_setzero_ps();                 \
-    const uint8_t *scales = nullptr;                                           \
+    static_assert(T == GGMLType::Q8_0, "the byte layout is Q8_0's");          \
+    __m256 acc = _mm256_setzero_ps();                                          \
     for (int64_t b = 0; b < blocks; ++b) {                                     \
       prefetchAhead(p, packedBlockBytes<T>());                                 \
-      if (T != GGMLType::Q6_K || b % 8 == 0) {                                 \
-        d = halves8(p);                                                        \
-        scales = p + 16;                                                       \
-        p += T == GGMLType::Q6_K ? 16 + 128 : 16;                              \
-      }                                                                        \
+      const __m256 d = halves8(p);                                             \
+      p += 16;                                                                 \
       __m256i dot[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};       \
       BYTE_DOT(p, x.q + b * kBlock, dot);                                      \
       p += 256;                                                                \
-      __m256 sum;                                                              \
-      if constexpr (T == GGMLType::Q6_K) {                                     \
-        const uint8_t *s = scales + (b % 8) * 16;                              \
-        sum = _mm256_fmadd_ps(                                                 \
-            _mm256_cvtepi32_ps(dot[0]), bytes8<true>(s),                       \
-            _mm256_mul_ps(_mm256_cvtepi32_ps(dot[1]), bytes8<true>(s + 8)));   \
-      } else {                                                                 \
-        sum = _mm256_cvtepi32_ps(_mm256_add_epi32(dot[0], dot[1]));            \
-      }                                                                        \
+      const __m256 sum = _mm256_cvtepi32_ps(_mm256_add_epi32(dot[0], dot[1])); \
       acc =                                                                    \
           _mm256_fmadd_ps(sum, _mm256_mul_ps(d, _mm256_set1_ps(x.d[b])), acc); \
     }                                                                          \
@@ -1109,6 +1140,128 @@ byteDotVNNI(const uint8_t *p, const int16_t *xq, __m256i *dot) {
 XF_DEFINE_BYTE_GROUP(byteGroupAVX2, XF_AVX2, byteDotAVX2)
 XF_DEFINE_BYTE_GROUP(byteGroupVNNI, XF_VNNI, byteDotVNNI)
 #undef XF_DEFINE_BYTE_GROUP
+
+/// Q6_K's top two bits of vector i's levels at bits 4 and 5 of each byte
+/// (`top` one of the sub-block's two top-bit vectors): 16-bit shifts move
+/// no neighbour's bit there.
+template <int I>
+__attribute__((target(XF_AVX2))) inline __m256i topBits(__m256i top) {
+  const __m256i mask = _mm256_set1_epi8(0x30);
+  if constexpr (I == 0)
+    return _mm256_and_si256(_mm256_slli_epi16(top, 4), mask);
+  else if constexpr (I == 1)
+    return _mm256_and_si256(_mm256_slli_epi16(top, 2), mask);
+  else if constexpr (I == 2)
+    return _mm256_and_si256(top, mask);
+  else
+    return _mm256_and_si256(_mm256_srli_epi16(top, 2), mask);
+}
+
+/// Vector I of a packed Q6_K sub-block's levels (0..63) as bytes: levels
+/// 4I + j of the 8 rows in `lo`, 16 + 4I + j in `hi`.
+template <int I>
+__attribute__((target(XF_AVX2))) inline void
+sixBitLevels(const uint8_t *p, __m256i top0, __m256i top1, __m256i &lo,
+             __m256i &hi) {
+  const __m256i low = _mm256_set1_epi8(0x0f);
+  const __m256i v =
+      _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p + 64 + 32 * I));
+  lo = _mm256_or_si256(_mm256_and_si256(v, low), topBits<I>(top0));
+  hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), low),
+                       topBits<I>(top1));
+}
+
+/// The integer dot products of a packed Q6_K sub-block's 8 rows with the
+/// split inputs, levels 0-15 in dot[0] and 16-31 in dot[1]: on AVX2 two
+/// byte products add in 16 bits (|sum| <= 2 * 63 * 128 each) ...
+__attribute__((target(XF_AVX2))) inline void
+sixBitDotAVX2(const uint8_t *p, const int8_t *xs, __m256i *dot) {
+  const __m256i by256 = _mm256_set1_epi16(256), one = _mm256_set1_epi16(1);
+  const __m256i top0 =
+                    _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)),
+                top1 = _mm256_loadu_si256(
+                    reinterpret_cast<const __m256i *>(p + 32));
+  __m256i lo[4], hi[4];
+  sixBitLevels<0>(p, top0, top1, lo[0], hi[0]);
+  sixBitLevels<1>(p, top0, top1, lo[1], hi[1]);
+  sixBitLevels<2>(p, top0, top1, lo[2], hi[2]);
+  sixBitLevels<3>(p, top0, top1, lo[3], hi[3]);
+  dot[0] = dot[1] = _mm256_setzero_si256();
+  for (int i = 0; i < 4; i += 2)
+    for (int half = 0; half < 2; ++half) {
+      const __m256i *lv = half ? hi : lo;
+      const int8_t *x = xs + 16 * half + 4 * i;
+      // x[0..7] the high bytes of this half's inputs 4i..4i+7, x[32..] the
+      // low ones.
+      const __m256i h = _mm256_add_epi16(
+                        _mm256_maddubs_epi16(lv[i], broadcast4(x)),
+                        _mm256_maddubs_epi16(lv[i + 1], broadcast4(x + 4))),
+                    l = _mm256_add_epi16(
+                        _mm256_maddubs_epi16(lv[i], broadcast4(x + 32)),
+                        _mm256_maddubs_epi16(lv[i + 1], broadcast4(x + 36)));
+      dot[half] = _mm256_add_epi32(
+          dot[half], _mm256_add_epi32(_mm256_madd_epi16(h, by256),
+                                      _mm256_madd_epi16(l, one)));
+    }
+}
+
+/// ... on AVX512-VNNI four byte products add straight into 32 bits.
+__attribute__((target(XF_VNNI))) inline void
+sixBitDotVNNI(const uint8_t *p, const int8_t *xs, __m256i *dot) {
+  const __m256i top0 =
+                    _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)),
+                top1 = _mm256_loadu_si256(
+                    reinterpret_cast<const __m256i *>(p + 32));
+  __m256i lo[4], hi[4];
+  sixBitLevels<0>(p, top0, top1, lo[0], hi[0]);
+  sixBitLevels<1>(p, top0, top1, lo[1], hi[1]);
+  sixBitLevels<2>(p, top0, top1, lo[2], hi[2]);
+  sixBitLevels<3>(p, top0, top1, lo[3], hi[3]);
+  __m256i hl = _mm256_setzero_si256(), ll = hl, hh = hl, lh = hl;
+  for (int i = 0; i < 4; ++i) {
+    hl = _mm256_dpbusd_epi32(hl, lo[i], broadcast4(xs + 4 * i));
+    ll = _mm256_dpbusd_epi32(ll, lo[i], broadcast4(xs + 32 + 4 * i));
+    hh = _mm256_dpbusd_epi32(hh, hi[i], broadcast4(xs + 16 + 4 * i));
+    lh = _mm256_dpbusd_epi32(lh, hi[i], broadcast4(xs + 48 + 4 * i));
+  }
+  dot[0] = _mm256_add_epi32(_mm256_slli_epi32(hl, 8), ll);
+  dot[1] = _mm256_add_epi32(_mm256_slli_epi32(hh, 8), lh);
+}
+
+/// One group of Q6_K by one input row: its 8 outputs. `sum16` holds the
+/// row's sums over each 16 (sumsOf16).
+#define XF_DEFINE_SIX_BIT_GROUP(NAME, TARGET, SIX_BIT_DOT)                     \
+  __attribute__((target(TARGET))) void NAME(                                   \
+      const uint8_t *p, int64_t blocks, const int8_t *split,                   \
+      const int32_t *sum16, const QuantRow &x, float *out) {                   \
+    __m256 acc = _mm256_setzero_ps(), d = _mm256_setzero_ps();                 \
+    const uint8_t *scales = nullptr;                                           \
+    for (int64_t b = 0; b < blocks; ++b) {                                     \
+      prefetchAhead(p, packedBlockBytes<GGMLType::Q6_K>());                    \
+      if (b % 8 == 0) {                                                        \
+        d = halves8(p);                                                        \
+        scales = p + 16;                                                       \
+        p += 16 + 128;                                                         \
+      }                                                                        \
+      __m256i dot[2];                                                          \
+      SIX_BIT_DOT(p, split + b * 64, dot);                                     \
+      p += 64 + 128;                                                           \
+      const uint8_t *s = scales + (b % 8) * 16;                                \
+      const __m256 lo = _mm256_cvtepi32_ps(_mm256_sub_epi32(                   \
+                       dot[0], _mm256_set1_epi32(32 * sum16[2 * b]))),         \
+                   hi = _mm256_cvtepi32_ps(_mm256_sub_epi32(                   \
+                       dot[1], _mm256_set1_epi32(32 * sum16[2 * b + 1])));     \
+      const __m256 sum = _mm256_fmadd_ps(                                      \
+          lo, bytes8<true>(s), _mm256_mul_ps(hi, bytes8<true>(s + 8)));        \
+      acc =                                                                    \
+          _mm256_fmadd_ps(sum, _mm256_mul_ps(d, _mm256_set1_ps(x.d[b])), acc); \
+    }                                                                          \
+    _mm256_storeu_ps(out, acc);                                                \
+  }
+
+XF_DEFINE_SIX_BIT_GROUP(sixBitGroupAVX2, XF_AVX2, sixBitDotAVX2)
+XF_DEFINE_SIX_BIT_GROUP(sixBitGroupVNNI, XF_VNNI, sixBitDotVNNI)
+#undef XF_DEFINE_SIX_BIT_GROUP
 
 //===----------------------------------------------------------------------===//
 // Prefill on packed weights: two groups by many rows (AVX512-VNNI)
@@ -1179,7 +1332,8 @@ __attribute__((target(XF_VNNI512))) inline __m512i broadcast4x16(const void *p) 
 template <GGMLType T, int NR>
 __attribute__((target(XF_VNNI512))) void
 nibbleGemmVNNI(const uint8_t *p, int64_t stride, int64_t blocks,
-               const int8_t *split, const QuantRow *x, float *out) {
+               const int8_t *split, const int32_t *, const QuantRow *x,
+               float *out) {
   const __m512i low = _mm512_set1_epi8(0x0f);
   __m512 acc[NR];
   for (int r = 0; r < NR; ++r)
@@ -1250,33 +1404,25 @@ nibbleGemmVNNI(const uint8_t *p, int64_t stride, int64_t blocks,
     _mm512_storeu_ps(out + 16 * r, acc[r]);
 }
 
-/// Two groups of Q8_0 or Q6_K by NR input rows, as nibbleGemmVNNI: the
-/// levels widened to 16 bits, eight pairs at a time, by the rows' 16-bit
-/// input pairs (vpdpwssd).
+/// Two groups of Q8_0 by NR input rows, as nibbleGemmVNNI: the levels
+/// widened to 16 bits, eight pairs at a time, by the rows' 16-bit input
+/// pairs (vpdpwssd).
 template <GGMLType T, int NR>
 __attribute__((target(XF_VNNI512))) void
 byteGemmVNNI(const uint8_t *p, int64_t stride, int64_t blocks, const int8_t *,
-             const QuantRow *x, float *out) {
+             const int32_t *, const QuantRow *x, float *out) {
+  static_assert(T == GGMLType::Q8_0, "the byte layout is Q8_0's");
   __m512 acc[NR];
   for (int r = 0; r < NR; ++r)
     acc[r] = _mm512_setzero_ps();
-  __m512 d = _mm512_setzero_ps();
-  const uint8_t *scales = nullptr;
   for (int64_t b = 0; b < blocks; ++b) {
-    if (T != GGMLType::Q6_K || b % 8 == 0) {
-      d = halves16(p, stride);
-      scales = p + 16;
-      p += T == GGMLType::Q6_K ? 16 + 128 : 16;
-    }
+    const __m512 scale = halves16(p, stride);
+    p += 16;
     for (int half = 0; half < 2; ++half) {
       __m512i levels[8];
       for (int k = 0; k < 8; ++k)
         levels[k] =
             _mm512_cvtepi8_epi16(load2x128(p + 16 * (8 * half + k), stride));
-      __m512 scale = d;
-      if constexpr (T == GGMLType::Q6_K)
-        scale = _mm512_mul_ps(
-            d, bytes16<true>(scales + (b % 8) * 16 + 8 * half, stride));
       for (int r = 0; r < NR; ++r) {
         const int16_t *xq = x[r].q + b * kBlock + 16 * half;
         __m512i dot = _mm512_setzero_si512();
@@ -1344,8 +1490,77 @@ finish16(const LinearArgs &a, int64_t r, int64_t o, const float *sums) {
   _mm512_storeu_ps(a.output + at, v);
 }
 
+/// Two groups of Q6_K by NR input rows, as nibbleGemmVNNI: the 6-bit
+/// levels unsigned, 32 times each row's sums over 16 (`sum16`, blocks * 2
+/// a row) subtracted, the halves of each 32 scaled apart.
+template <int NR>
+__attribute__((target(XF_VNNI512))) void
+sixBitGemmVNNI(const uint8_t *p, int64_t stride, int64_t blocks,
+               const int8_t *split, const int32_t *sum16, const QuantRow *x,
+               float *out) {
+  const __m512i low = _mm512_set1_epi8(0x0f), mask = _mm512_set1_epi8(0x30);
+  __m512 acc[NR];
+  for (int r = 0; r < NR; ++r)
+    acc[r] = _mm512_setzero_ps();
+  __m512 d = _mm512_setzero_ps();
+  const uint8_t *scales = nullptr;
+  for (int64_t b = 0; b < blocks; ++b) {
+    if (b % 8 == 0) {
+      d = halves16(p, stride);
+      scales = p + 16;
+      p += 16 + 128;
+    }
+    const __m512i top0 = load2x256(p, stride), top1 = load2x256(p + 32, stride);
+    __m512i lo[4], hi[4];
+    for (int i = 0; i < 4; ++i) {
+      const __m512i v = load2x256(p + 64 + 32 * i, stride);
+      // Bits 2i and 2i + 1 of the top bytes to bits 4 and 5.
+      const __m512i t0 = i == 0   ? _mm512_slli_epi16(top0, 4)
+                         : i == 1 ? _mm512_slli_epi16(top0, 2)
+                         : i == 2 ? top0
+                                  : _mm512_srli_epi16(top0, 2);
+      const __m512i t1 = i == 0   ? _mm512_slli_epi16(top1, 4)
+                         : i == 1 ? _mm512_slli_epi16(top1, 2)
+                         : i == 2 ? top1
+                                  : _mm512_srli_epi16(top1, 2);
+      lo[i] = _mm512_or_si512(_mm512_and_si512(v, low),
+                              _mm512_and_si512(t0, mask));
+      hi[i] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(v, 4), low),
+                              _mm512_and_si512(t1, mask));
+    }
+    p += 64 + 128;
+    const uint8_t *s = scales + (b % 8) * 16;
+    const __m512 s0 = _mm512_mul_ps(d, bytes16<true>(s, stride)),
+                 s1 = _mm512_mul_ps(d, bytes16<true>(s + 8, stride));
+    for (int r = 0; r < NR; ++r) {
+      const int8_t *xs = split + (int64_t(r) * blocks + b) * 64;
+      __m512i hl = _mm512_setzero_si512(), ll = hl, hh = hl, lh = hl;
+      for (int i = 0; i < 4; ++i) {
+        hl = _mm512_dpbusd_epi32(hl, lo[i], broadcast4x16(xs + 4 * i));
+        ll = _mm512_dpbusd_epi32(ll, lo[i], broadcast4x16(xs + 32 + 4 * i));
+        hh = _mm512_dpbusd_epi32(hh, hi[i], broadcast4x16(xs + 16 + 4 * i));
+        lh = _mm512_dpbusd_epi32(lh, hi[i], broadcast4x16(xs + 48 + 4 * i));
+      }
+      const int32_t *sums = sum16 + (int64_t(r) * blocks + b) * 2;
+      const __m512i dot0 = _mm512_sub_epi32(
+                        _mm512_add_epi32(_mm512_slli_epi32(hl, 8), ll),
+                        _mm512_set1_epi32(32 * sums[0])),
+                    dot1 = _mm512_sub_epi32(
+                        _mm512_add_epi32(_mm512_slli_epi32(hh, 8), lh),
+                        _mm512_set1_epi32(32 * sums[1]));
+      const __m512 dx = _mm512_set1_ps(x[r].d[b]);
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot0), _mm512_mul_ps(s0, dx),
+                               acc[r]);
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot1), _mm512_mul_ps(s1, dx),
+                               acc[r]);
+    }
+  }
+  for (int r = 0; r < NR; ++r)
+    _mm512_storeu_ps(out + 16 * r, acc[r]);
+}
+
 using GemmTile = void (*)(const uint8_t *, int64_t, int64_t, const int8_t *,
-                          const QuantRow *, float *);
+                          const int32_t *, const QuantRow *, float *);
 
 /// The tiles of 1..kGemmRows rows of a format: [NR - 1].
 template <GGMLType T, int... NR>
@@ -1353,6 +1568,8 @@ constexpr std::array<GemmTile, kGemmRows>
 gemmTiles(std::integer_sequence<int, NR...>) {
   if constexpr (packsNibbles(T))
     return {nibbleGemmVNNI<T, NR + 1>...};
+  else if constexpr (T == GGMLType::Q6_K)
+    return {sixBitGemmVNNI<NR + 1>...};
   else
     return {byteGemmVNNI<T, NR + 1>...};
 }
@@ -1370,6 +1587,43 @@ bool packedGemm() {
   return on && blockISA() == BlockISA::AVX512VNNI;
 }
 
+/// The inputs as the packed kernels of T read them, in the calling
+/// thread's buffers: split bytes (splitInput, blocks * 64 a row) and for
+/// Q6_K the sums over each 16 (sumsOf16, blocks * 2 a row); `parallel`
+/// spreads the rows over the pool.
+struct SplitRows {
+  const int8_t *split = nullptr;
+  const int32_t *sum16 = nullptr;
+};
+
+template <GGMLType T>
+SplitRows splitRows(const LinearArgs &a, const std::vector<QuantRow> &rows,
+                    bool parallel) {
+  thread_local std::vector<int8_t> split;
+  thread_local std::vector<int32_t> sum16;
+  if constexpr (!splitsInput(T))
+    return {};
+  const int64_t blocks = a.in / kBlock;
+  split.resize(size_t(a.rows * blocks * 64));
+  if (T == GGMLType::Q6_K)
+    sum16.resize(size_t(a.rows * blocks * 2));
+  // Named by pointer: in the pool's threads `split` and `sum16` would be
+  // those threads' own.
+  int8_t *to = split.data();
+  int32_t *sums = sum16.data();
+  const auto one = [&](int64_t r) {
+    splitInput(rows[size_t(r)].q, a.in, to + r * blocks * 64);
+    if (T == GGMLType::Q6_K)
+      sumsOf16(rows[size_t(r)].q, a.in, sums + r * blocks * 2);
+  };
+  if (parallel)
+    parallelFor(a.rows, one);
+  else
+    for (int64_t r = 0; r < a.rows; ++r)
+      one(r);
+  return {to, T == GGMLType::Q6_K ? sums : nullptr};
+}
+
 /// A linear of many rows over packed weights: pairs of groups spread over
 /// the pool; in a pair, the rows by tiles of kGemmRows, the pair's packed
 /// weights (a few KB to tens of KB) read from the core's cache by every
@@ -1380,15 +1634,8 @@ void runPackedGemm(const LinearArgs &a, const std::vector<QuantRow> &rows) {
   const PackedBlocks &packed = *a.packed;
   const int64_t blocks = a.in / kBlock, groups = a.out / kGroupRows,
                 pairs = groups / 2;
-  thread_local std::vector<int8_t> split;
-  if constexpr (packsNibbles(T)) {
-    split.resize(size_t(a.rows * blocks * 64));
-    int8_t *to = split.data(); // the calling thread's, as in blockLinear
-    parallelFor(a.rows, [&](int64_t r) {
-      splitInput(rows[size_t(r)].q, a.in, to + r * blocks * 64);
-    });
-  }
-  const int8_t *splitData = split.data();
+  const SplitRows split = splitRows<T>(a, rows, /*parallel=*/true);
+  const int8_t *splitData = split.split;
   static const auto tiles =
       gemmTiles<T>(std::make_integer_sequence<int, kGemmRows>());
   const int64_t threads = std::max<int64_t>(1, numThreads());
@@ -1401,9 +1648,10 @@ void runPackedGemm(const LinearArgs &a, const std::vector<QuantRow> &rows) {
       const uint8_t *group = packed.bytes.data() + 2 * q * packed.groupBytes;
       for (int64_t r0 = 0; r0 < a.rows; r0 += kGemmRows) {
         const int64_t nr = std::min<int64_t>(kGemmRows, a.rows - r0);
-        tiles[size_t(nr - 1)](group, packed.groupBytes, blocks,
-                              splitData + r0 * blocks * 64,
-                              rows.data() + r0, out);
+        tiles[size_t(nr - 1)](
+            group, packed.groupBytes, blocks, splitData + r0 * blocks * 64,
+            split.sum16 ? split.sum16 + r0 * blocks * 2 : nullptr,
+            rows.data() + r0, out);
         for (int64_t r = 0; r < nr; ++r)
           finish16(a, r0 + r, 2 * q * kGroupRows, out + r * 16);
       }
@@ -1417,6 +1665,9 @@ void runPackedGemm(const LinearArgs &a, const std::vector<QuantRow> &rows) {
       if constexpr (packsNibbles(T))
         nibbleGroupVNNI<T>(group, blocks, splitData + r * blocks * 64,
                            rows[size_t(r)], sums);
+      else if constexpr (T == GGMLType::Q6_K)
+        sixBitGroupVNNI(group, blocks, splitData + r * blocks * 64,
+                        split.sum16 + r * blocks * 2, rows[size_t(r)], sums);
       else
         byteGroupVNNI<T>(group, blocks, rows[size_t(r)], sums);
       for (int64_t i = 0; i < kGroupRows; ++i)
@@ -1448,13 +1699,8 @@ void runPacked(const LinearArgs &a, const std::vector<QuantRow> &rows,
                BlockISA isa) {
   const PackedBlocks &packed = *a.packed;
   const int64_t blocks = a.in / kBlock, groups = a.out / kGroupRows;
-  thread_local std::vector<int8_t> split;
-  if constexpr (packsNibbles(T)) {
-    split.resize(size_t(a.rows * blocks * 64));
-    for (int64_t r = 0; r < a.rows; ++r)
-      splitInput(rows[size_t(r)].q, a.in, split.data() + r * blocks * 64);
-  }
-  const int8_t *splitData = split.data();
+  const SplitRows split = splitRows<T>(a, rows, /*parallel=*/false);
+  const int8_t *splitData = split.split;
   const bool vnni = isa == BlockISA::AVX512VNNI;
   const int64_t threads = std::max<int64_t>(1, numThreads());
   const int64_t chunk =
@@ -1470,6 +1716,10 @@ void runPacked(const LinearArgs &a, const std::vector<QuantRow> &rows,
                 : nibbleGroupAVX2<T>)(group, blocks,
                                       splitData + r * blocks * 64,
                                       rows[size_t(r)], sums);
+        else if constexpr (T == GGMLType::Q6_K)
+          (vnni ? sixBitGroupVNNI : sixBitGroupAVX2)(
+              group, blocks, splitData + r * blocks * 64,
+              split.sum16 + r * blocks * 2, rows[size_t(r)], sums);
         else
           (vnni ? byteGroupVNNI<T> : byteGroupAVX2<T>)(group, blocks,
                                                        rows[size_t(r)], sums);
