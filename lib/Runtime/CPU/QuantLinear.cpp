@@ -1680,7 +1680,8 @@ void runPackedGemm(const LinearArgs &a, const std::vector<QuantRow> &rows) {
   const int64_t rowBytes = rowBytesOf(a);
   const auto gemv = gemvFor<T>(BlockISA::AVX512VNNI);
   parallelFor(a.rows, [&](int64_t r) {
-    std::vector<float> dsum4(size_t(blocks * 4), 0.0f);
+    thread_local std::vector<float> dsum4; // no allocation per call
+    dsum4.assign(size_t(blocks * 4), 0.0f);
     float sums[kGroupRows];
     for (int64_t b = 0; b < blocks; ++b)
       dsum4[size_t(4 * b)] = rows[size_t(r)].dsum[b];
@@ -1890,17 +1891,19 @@ bool xformer::runtime::cpu::blockLinear(const LinearArgs &a,
   q.resize(size_t(a.rows * a.in));
   d.resize(size_t(a.rows * blocks));
   dsums.resize(size_t(a.rows * blocks));
-  std::vector<QuantRow> rows(size_t(a.rows));
+  thread_local std::vector<QuantRow> rows; // no allocation per call
+  rows.resize(size_t(a.rows));
   const auto quantize =
       isa == BlockISA::Scalar ? quantizeInput : quantizeInputAVX2;
   // The calling thread's buffers, named by pointer: in the pool's threads
-  // `q`, `d` and `dsums` would be those threads' own.
+  // `q`, `d`, `dsums` and `rows` would be those threads' own.
   int16_t *qs = q.data();
   float *ds = d.data(), *sums = dsums.data();
+  QuantRow *rowData = rows.data();
   const auto quantizeRow = [&](int64_t r) {
     quantize(a.input + r * a.in, a.in, qs + r * a.in, ds + r * blocks,
              sums + r * blocks);
-    rows[size_t(r)] = {qs + r * a.in, ds + r * blocks, sums + r * blocks};
+    rowData[r] = {qs + r * a.in, ds + r * blocks, sums + r * blocks};
   };
   if (many)
     parallelFor(a.rows, quantizeRow);
