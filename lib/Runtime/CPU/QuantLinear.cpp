@@ -66,7 +66,7 @@ constexpr int64_t kBlock = 32;
 
 /// The largest quantized input, 127 * 256: each 16-bit input then splits
 /// into two signed bytes, q = 256 h + l with h in [-127, 127] and l in
-/// [-128, 127], for the packed kernels' byte products (see splitInput).
+/// [-128, 127], for the packed kernels' byte products (see splitInputAVX2).
 constexpr float kInputMax = 32512.0f;
 
 /// The row count from which panels of f32 weights and oneDNN's GEMM beat
@@ -752,7 +752,7 @@ int64_t rowBytesOf(const LinearArgs &a) {
 // sums land one row per 32-bit lane: the 8 rows' scales multiply them as
 // one vector and no horizontal sum is left. The 4-bit levels multiply the
 // inputs as bytes (vpmaddubsw, unsigned levels times signed bytes): each
-// 16-bit input is split into q = 256 h + l (splitInput), and h and l each
+// 16-bit input is split into q = 256 h + l (splitInputAVX2), and h and l each
 // multiply the levels; eight such products of a 16-bit lane (|sum| <=
 // 16 * 15 * 128; with 5-bit levels four, 8 * 31 * 128) add in 16 bits
 // before widening (on AVX512-VNNI, vpdpbusd adds four products straight
@@ -920,14 +920,29 @@ void sumsOf16(const int16_t *q, int64_t n, int32_t *out) {
 }
 
 /// Each 16-bit input as two signed bytes, q = 256 h + l, per block of 32:
-/// h[32] then l[32]. |q| <= kInputMax keeps h within [-127, 127].
-void splitInput(const int16_t *q, int64_t n, int8_t *out) {
-  for (int64_t b = 0; b < n / kBlock; ++b)
-    for (int j = 0; j < kBlock; ++j) {
-      const int v = q[b * kBlock + j], h = (v + 128) >> 8;
-      out[b * 64 + j] = int8_t(h);
-      out[b * 64 + 32 + j] = int8_t(v - 256 * h);
+/// h[32] then l[32]. |q| <= kInputMax keeps h within [-127, 127]. In AVX2
+/// (the packed kernels' baseline): a plain loop ran on the calling thread
+/// at 2.3% of SmolLM2's decode on Zen 5.
+__attribute__((target(XF_AVX2))) void splitInputAVX2(const int16_t *q,
+                                                     int64_t n, int8_t *out) {
+  const __m256i half = _mm256_set1_epi16(128);
+  for (int64_t b = 0; b < n / kBlock; ++b) {
+    __m256i h[2], l[2];
+    for (int k = 0; k < 2; ++k) {
+      const __m256i v = _mm256_loadu_si256(
+          reinterpret_cast<const __m256i *>(q + b * kBlock + 16 * k));
+      // (v + 128) >> 8 without overflow: |v| <= 32512.
+      h[k] = _mm256_srai_epi16(_mm256_add_epi16(v, half), 8);
+      l[k] = _mm256_sub_epi16(v, _mm256_slli_epi16(h[k], 8));
     }
+    // packs interleaves 128-bit lanes: permute them back into order.
+    _mm256_storeu_si256(
+        reinterpret_cast<__m256i *>(out + b * 64),
+        _mm256_permute4x64_epi64(_mm256_packs_epi16(h[0], h[1]), 0xd8));
+    _mm256_storeu_si256(
+        reinterpret_cast<__m256i *>(out + b * 64 + 32),
+        _mm256_permute4x64_epi64(_mm256_packs_epi16(l[0], l[1]), 0xd8));
+  }
 }
 
 __attribute__((target(XF_AVX2))) inline __m256 halves8(const uint8_t *p) {
@@ -1588,7 +1603,7 @@ bool packedGemm() {
 }
 
 /// The inputs as the packed kernels of T read them, in the calling
-/// thread's buffers: split bytes (splitInput, blocks * 64 a row) and for
+/// thread's buffers: split bytes (splitInputAVX2, blocks * 64 a row) and for
 /// Q6_K the sums over each 16 (sumsOf16, blocks * 2 a row); `parallel`
 /// spreads the rows over the pool.
 struct SplitRows {
@@ -1611,8 +1626,9 @@ SplitRows splitRows(const LinearArgs &a, const std::vector<QuantRow> &rows,
   // those threads' own.
   int8_t *to = split.data();
   int32_t *sums = sum16.data();
+  // The packed kernels run on AVX2 CPUs and up only.
   const auto one = [&](int64_t r) {
-    splitInput(rows[size_t(r)].q, a.in, to + r * blocks * 64);
+    splitInputAVX2(rows[size_t(r)].q, a.in, to + r * blocks * 64);
     if (T == GGMLType::Q6_K)
       sumsOf16(rows[size_t(r)].q, a.in, sums + r * blocks * 2);
   };
