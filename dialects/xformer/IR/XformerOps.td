@@ -150,9 +150,10 @@ def Xformer_LinearOp : Xformer_Op<"linear", [Pure, AttrSizedOperandSegments,
     summed in f32. Or the weight is in ggml blocks
     (`!xformer.ggml<q4_k>`, stored `[out, in]`) under an `f32` input: the
     products are of the weights as stored, the input rounded to no fewer
-    than 16 bits per block of 32 (for a few rows the CPU runtime quantizes
-    it so and takes integer dot products times the two scales, llama.cpp's
-    scheme with 16 bits for its 8; for many rows the products are exact).
+    than 16 bits per block of 32 (the CPU runtime quantizes it so and takes
+    integer dot products times the two scales, llama.cpp's scheme with 16
+    bits for its 8: on AVX512-VNNI CPUs for any number of rows, elsewhere
+    below 12; from 12 rows there the products are exact).
 
     ```mlir
     %y = xformer.linear %x, %w, %b
