@@ -1664,8 +1664,10 @@ void runPackedGemm(const LinearArgs &a, const std::vector<QuantRow> &rows) {
       const uint8_t *group = packed.bytes.data() + 2 * q * packed.groupBytes;
       for (int64_t r0 = 0; r0 < a.rows; r0 += kGemmRows) {
         const int64_t nr = std::min<int64_t>(kGemmRows, a.rows - r0);
+        // Q8_0 has no split inputs: no offset from a null pointer.
         tiles[size_t(nr - 1)](
-            group, packed.groupBytes, blocks, splitData + r0 * blocks * 64,
+            group, packed.groupBytes, blocks,
+            splitData ? splitData + r0 * blocks * 64 : nullptr,
             split.sum16 ? split.sum16 + r0 * blocks * 2 : nullptr,
             rows.data() + r0, out);
         for (int64_t r = 0; r < nr; ++r)
