@@ -1454,55 +1454,63 @@ byteGemmVNNI(const uint8_t *p, int64_t stride, int64_t blocks, const int8_t *,
     _mm512_storeu_ps(out + 16 * r, acc[r]);
 }
 
-/// e^x for x <= 0, 16 lanes: Cephes' expf (n = round(x log2 e), the
-/// reduction by ln 2 in two parts, a degree-5 polynomial; about 1 ulp),
-/// 2^n applied by vscalefps, so x far below -87 gives 0.
-__attribute__((target(XF_VNNI512))) inline __m512 expNonPositive(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));
-  const __m512 n = _mm512_roundscale_ps(
-      _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+/// e^x for x <= 0, 8 lanes by AVX2: Cephes' expf (n = round(x log2 e), the
+/// reduction by ln 2 in two parts, a degree-5 polynomial; about 1 ulp), x
+/// held at -87 or above (e^-87 is about the smallest normal float) so that
+/// 2^n is built in the exponent bits.
+__attribute__((target(XF_AVX2))) inline __m256 expNonPositive8(__m256 x) {
+  x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+  const __m256 n = _mm256_round_ps(
+      _mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
       _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 y = _mm512_set1_ps(1.9875691500e-4f);
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
-  y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r),
-                      _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  return _mm512_scalef_ps(y, n);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507e-3f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073e-3f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894e-2f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
+  y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r),
+                      _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  const __m256i scale = _mm256_slli_epi32(
+      _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(y, _mm256_castsi256_ps(scale));
 }
 
-/// finish() for 16 consecutive outputs [o, o + 16) of row r: the
-/// activations a decoder's linears carry (none, ReLU, SiLU) in vectors,
-/// SiLU as x / (1 + e^-x) with e^-|x| (x e^x / (1 + e^x) below 0), the
-/// others element by element.
-__attribute__((target(XF_VNNI512))) void
-finish16(const LinearArgs &a, int64_t r, int64_t o, const float *sums) {
+/// finish() for the 8 outputs [o, o + 8) of row r: the activations a
+/// decoder's linears carry (none, ReLU, SiLU) in vectors, SiLU as
+/// x / (1 + e^-x) with e^-|x| (x e^x / (1 + e^x) below 0), the others
+/// element by element. The epilogue of the packed kernels, decode (its
+/// per-output loop and libm's expf were 3% of SmolLM2's decode on Zen 5)
+/// and GEMM alike.
+__attribute__((target(XF_AVX2))) void finish8(const LinearArgs &a, int64_t r,
+                                              int64_t o, const float *sums) {
   if (a.activation != Activation::None && a.activation != Activation::Relu &&
       a.activation != Activation::Silu) {
-    for (int64_t i = 0; i < 16; ++i)
+    for (int64_t i = 0; i < 8; ++i)
       finish(a, r, o + i, sums[i]);
     return;
   }
-  __m512 v = _mm512_loadu_ps(sums);
+  __m256 v = _mm256_loadu_ps(sums);
   if (a.bias)
-    v = _mm512_add_ps(v, _mm512_loadu_ps(a.bias + o));
+    v = _mm256_add_ps(v, _mm256_loadu_ps(a.bias + o));
+  const __m256 zero = _mm256_setzero_ps();
   if (a.activation == Activation::Relu) {
-    v = _mm512_max_ps(v, _mm512_setzero_ps());
+    v = _mm256_max_ps(v, zero);
   } else if (a.activation == Activation::Silu) {
-    const __m512 e = expNonPositive(
-        _mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(v)));
-    const __m512 num = _mm512_mask_mul_ps(
-        v, _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ), v, e);
-    v = _mm512_div_ps(num, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+    const __m256 absMask =
+        _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 e =
+        expNonPositive8(_mm256_sub_ps(zero, _mm256_and_ps(v, absMask)));
+    const __m256 num = _mm256_blendv_ps(v, _mm256_mul_ps(v, e),
+                                        _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
+    v = _mm256_div_ps(num, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
   }
   const int64_t at = r * a.out + o;
   if (a.residual)
-    v = _mm512_add_ps(v, _mm512_loadu_ps(a.residual + at));
-  _mm512_storeu_ps(a.output + at, v);
+    v = _mm256_add_ps(v, _mm256_loadu_ps(a.residual + at));
+  _mm256_storeu_ps(a.output + at, v);
 }
 
 /// Two groups of Q6_K by NR input rows, as nibbleGemmVNNI: the 6-bit
@@ -1670,8 +1678,10 @@ void runPackedGemm(const LinearArgs &a, const std::vector<QuantRow> &rows) {
             splitData ? splitData + r0 * blocks * 64 : nullptr,
             split.sum16 ? split.sum16 + r0 * blocks * 2 : nullptr,
             rows.data() + r0, out);
-        for (int64_t r = 0; r < nr; ++r)
-          finish16(a, r0 + r, 2 * q * kGroupRows, out + r * 16);
+        for (int64_t r = 0; r < nr; ++r) {
+          finish8(a, r0 + r, 2 * q * kGroupRows, out + r * 16);
+          finish8(a, r0 + r, 2 * q * kGroupRows + 8, out + r * 16 + 8);
+        }
       }
     }
   });
@@ -1708,62 +1718,6 @@ void runPackedGemm(const LinearArgs &a, const std::vector<QuantRow> &rows) {
     for (int64_t o = o0; o < a.out; ++o)
       finish(a, r, o, sums[o - o0]);
   });
-}
-
-/// e^x for x <= 0, 8 lanes by AVX2: expNonPositive's Cephes expf, x held
-/// at -87 or above (e^-87 is about the smallest normal float) so that 2^n
-/// is built in the exponent bits.
-__attribute__((target(XF_AVX2))) inline __m256 expNonPositive8(__m256 x) {
-  x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
-  const __m256 n = _mm256_round_ps(
-      _mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507e-3f));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073e-3f));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894e-2f));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
-  y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r),
-                      _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-  const __m256i scale = _mm256_slli_epi32(
-      _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_mul_ps(y, _mm256_castsi256_ps(scale));
-}
-
-/// finish() for the 8 outputs [o, o + 8) of row r, as finish16 (none,
-/// ReLU and SiLU in vectors, the others element by element), by AVX2: the
-/// decode kernels' epilogue (its per-output loop and libm's expf were 3%
-/// of SmolLM2's decode on Zen 5).
-__attribute__((target(XF_AVX2))) void finish8(const LinearArgs &a, int64_t r,
-                                              int64_t o, const float *sums) {
-  if (a.activation != Activation::None && a.activation != Activation::Relu &&
-      a.activation != Activation::Silu) {
-    for (int64_t i = 0; i < 8; ++i)
-      finish(a, r, o + i, sums[i]);
-    return;
-  }
-  __m256 v = _mm256_loadu_ps(sums);
-  if (a.bias)
-    v = _mm256_add_ps(v, _mm256_loadu_ps(a.bias + o));
-  const __m256 zero = _mm256_setzero_ps();
-  if (a.activation == Activation::Relu) {
-    v = _mm256_max_ps(v, zero);
-  } else if (a.activation == Activation::Silu) {
-    const __m256 absMask =
-        _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-    const __m256 e =
-        expNonPositive8(_mm256_sub_ps(zero, _mm256_and_ps(v, absMask)));
-    const __m256 num = _mm256_blendv_ps(v, _mm256_mul_ps(v, e),
-                                        _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
-    v = _mm256_div_ps(num, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
-  }
-  const int64_t at = r * a.out + o;
-  if (a.residual)
-    v = _mm256_add_ps(v, _mm256_loadu_ps(a.residual + at));
-  _mm256_storeu_ps(a.output + at, v);
 }
 
 /// A linear below kPanelRows rows over packed weights: groups spread over
