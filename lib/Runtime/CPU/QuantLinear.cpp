@@ -25,13 +25,13 @@
 // From kPackedGemmRows (2) input rows on, a CPU with AVX512-VNNI runs the
 // packed GEMM (runPackedGemm) on the formats with packed kernels: the
 // products are then those decode computes. Elsewhere, from kPanelRows
-// (prefill), every format is
-// decoded to f32 a panel of outputs at a time, in the cache of the thread
-// that then multiplies it by oneDNN's f32 GEMM (panelLinear): the decoding
-// is paid once per weight for all rows, and a GEMM's register blocking
-// beats the integer tiles (whose products and per-block scaling cost more
-// instructions than f32 FMAs on CPUs without VNNI); the products are then
-// those of the weights as stored with the unquantized input.
+// (prefill), every format is decoded to f32 a panel of outputs at a time,
+// in the cache of the thread that then multiplies it by oneDNN's f32 GEMM
+// (panelLinear): the decoding is paid once per weight for all rows, and a
+// GEMM's register blocking beats the integer tiles (whose products and
+// per-block scaling cost more instructions than f32 FMAs on CPUs without
+// VNNI); the products are then those of the weights as stored with the
+// unquantized input.
 //
 //===----------------------------------------------------------------------===//
 
@@ -802,14 +802,15 @@ template <GGMLType T> constexpr int64_t packedBlockBytes() {
 }
 
 /// Sub-block `b` of a row as packed: the levels as they multiply the
-/// inputs (Q6_K's centred, before its 16-weight scales).
+/// inputs (Q6_K's 6-bit levels as stored, 0..63, before its 16-weight
+/// scales).
 template <GGMLType T>
 void packedLevels(const uint8_t *row, int64_t b, int32_t *q) {
   if constexpr (T == GGMLType::Q6_K) {
     const Q6Sub s = q6Sub(row, b);
     for (int k = 0; k < 32; ++k) {
       const int low = s.highNibble ? s.ql[k] >> 4 : s.ql[k] & 0x0f;
-      q[k] = (low | (((s.qh[k] >> s.shift) & 3) << 4)) - 32;
+      q[k] = low | (((s.qh[k] >> s.shift) & 3) << 4);
     }
   } else {
     float scale, offset;
@@ -858,11 +859,8 @@ void packGroup(const uint8_t *rows, int64_t rowBytes, int64_t blocks,
     for (int r = 0; r < kGroupRows; ++r)
       packedLevels<T>(row(r), b, q[r]);
     if constexpr (T == GGMLType::Q6_K) {
-      // The 6-bit levels as stored (0..63): their top 2 bits first, then
-      // the low 4 as the 4-bit formats' nibbles.
-      for (int r = 0; r < kGroupRows; ++r)
-        for (int k = 0; k < 32; ++k)
-          q[r][k] += 32;
+      // The 6-bit levels' top 2 bits first, then the low 4 as the 4-bit
+      // formats' nibbles.
       for (int r = 0; r < kGroupRows; ++r)
         for (int j = 0; j < 4; ++j) {
           int low = 0, high = 0;
@@ -1176,7 +1174,7 @@ __attribute__((target(XF_AVX2))) inline __m256i topBits(__m256i top) {
 /// 4I + j of the 8 rows in `lo`, 16 + 4I + j in `hi`.
 template <int I>
 __attribute__((target(XF_AVX2))) inline void
-sixBitLevels(const uint8_t *p, __m256i top0, __m256i top1, __m256i &lo,
+sixBitVector(const uint8_t *p, __m256i top0, __m256i top1, __m256i &lo,
              __m256i &hi) {
   const __m256i low = _mm256_set1_epi8(0x0f);
   const __m256i v =
@@ -1186,21 +1184,27 @@ sixBitLevels(const uint8_t *p, __m256i top0, __m256i top1, __m256i &lo,
                        topBits<I>(top1));
 }
 
+/// All four vectors of a packed Q6_K sub-block's levels.
+__attribute__((target(XF_AVX2))) inline void
+sixBitLevels(const uint8_t *p, __m256i *lo, __m256i *hi) {
+  const __m256i top0 =
+                    _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)),
+                top1 = _mm256_loadu_si256(
+                    reinterpret_cast<const __m256i *>(p + 32));
+  sixBitVector<0>(p, top0, top1, lo[0], hi[0]);
+  sixBitVector<1>(p, top0, top1, lo[1], hi[1]);
+  sixBitVector<2>(p, top0, top1, lo[2], hi[2]);
+  sixBitVector<3>(p, top0, top1, lo[3], hi[3]);
+}
+
 /// The integer dot products of a packed Q6_K sub-block's 8 rows with the
 /// split inputs, levels 0-15 in dot[0] and 16-31 in dot[1]: on AVX2 two
 /// byte products add in 16 bits (|sum| <= 2 * 63 * 128 each) ...
 __attribute__((target(XF_AVX2))) inline void
 sixBitDotAVX2(const uint8_t *p, const int8_t *xs, __m256i *dot) {
   const __m256i by256 = _mm256_set1_epi16(256), one = _mm256_set1_epi16(1);
-  const __m256i top0 =
-                    _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)),
-                top1 = _mm256_loadu_si256(
-                    reinterpret_cast<const __m256i *>(p + 32));
   __m256i lo[4], hi[4];
-  sixBitLevels<0>(p, top0, top1, lo[0], hi[0]);
-  sixBitLevels<1>(p, top0, top1, lo[1], hi[1]);
-  sixBitLevels<2>(p, top0, top1, lo[2], hi[2]);
-  sixBitLevels<3>(p, top0, top1, lo[3], hi[3]);
+  sixBitLevels(p, lo, hi);
   dot[0] = dot[1] = _mm256_setzero_si256();
   for (int i = 0; i < 4; i += 2)
     for (int half = 0; half < 2; ++half) {
@@ -1223,15 +1227,8 @@ sixBitDotAVX2(const uint8_t *p, const int8_t *xs, __m256i *dot) {
 /// ... on AVX512-VNNI four byte products add straight into 32 bits.
 __attribute__((target(XF_VNNI))) inline void
 sixBitDotVNNI(const uint8_t *p, const int8_t *xs, __m256i *dot) {
-  const __m256i top0 =
-                    _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)),
-                top1 = _mm256_loadu_si256(
-                    reinterpret_cast<const __m256i *>(p + 32));
   __m256i lo[4], hi[4];
-  sixBitLevels<0>(p, top0, top1, lo[0], hi[0]);
-  sixBitLevels<1>(p, top0, top1, lo[1], hi[1]);
-  sixBitLevels<2>(p, top0, top1, lo[2], hi[2]);
-  sixBitLevels<3>(p, top0, top1, lo[3], hi[3]);
+  sixBitLevels(p, lo, hi);
   __m256i hl = _mm256_setzero_si256(), ll = hl, hh = hl, lh = hl;
   for (int i = 0; i < 4; ++i) {
     hl = _mm256_dpbusd_epi32(hl, lo[i], broadcast4(xs + 4 * i));
@@ -1282,13 +1279,13 @@ XF_DEFINE_SIX_BIT_GROUP(sixBitGroupVNNI, XF_VNNI, sixBitDotVNNI)
 // Prefill on packed weights: two groups by many rows (AVX512-VNNI)
 //===----------------------------------------------------------------------===//
 //
-// From kPanelRows rows on, a CPU with AVX512-VNNI multiplies the packed
-// groups by the inputs quantized as for decode (16 bits per block of 32),
-// two groups (16 outputs) to a 512-bit vector: each sub-block's levels are
-// unpacked once for a tile of up to kGemmRows input rows, and each row's
-// integer dot products land one output per 32-bit lane, as in the decode
-// kernels (vpdpbusd on the split bytes of the 4- and 5-bit formats,
-// vpdpwssd on Q8_0 and Q6_K's byte levels). Prefill then computes what
+// From kPackedGemmRows rows on, a CPU with AVX512-VNNI multiplies the
+// packed groups by the inputs quantized as for decode (16 bits per block
+// of 32), two groups (16 outputs) to a 512-bit vector: each sub-block's
+// levels are unpacked once for a tile of up to kGemmRows input rows, and
+// each row's integer dot products land one output per 32-bit lane, as in
+// the decode kernels (vpdpbusd on the split bytes of the 4-, 5- and 6-bit
+// levels, vpdpwssd on Q8_0's byte levels). Prefill then computes what
 // decode computes, and the weights are read as packed, not decoded to f32.
 
 /// Input rows in one tile of the packed GEMM: a tile's 8 level vectors and
@@ -1597,17 +1594,26 @@ gemmTiles(std::integer_sequence<int, NR...>) {
     return {byteGemmVNNI<T, NR + 1>...};
 }
 
-/// Whether linears of more than one row over packed weights run the packed
-/// GEMM: on AVX512-VNNI CPUs (XFORMER_BLOCK_GEMM=panels|tiles picks the
-/// other paths there, for comparison).
-bool packedGemm() {
-  static const bool on = [] {
+/// XFORMER_BLOCK_GEMM=tiles|panels: the integer tiles, or f32 panels and
+/// oneDNN's GEMM, for every row count (for comparison); otherwise the
+/// path is chosen by row count and CPU.
+enum class BlockGemm { Chosen, Tiles, Panels };
+BlockGemm blockGemmOverride() {
+  static const BlockGemm choice = [] {
     const char *env = std::getenv("XFORMER_BLOCK_GEMM");
-    return bestISA() == BlockISA::AVX512VNNI &&
-           !(env && (std::string(env) == "panels" ||
-                     std::string(env) == "tiles"));
+    const std::string v = env ? env : "";
+    return v == "tiles"    ? BlockGemm::Tiles
+           : v == "panels" ? BlockGemm::Panels
+                           : BlockGemm::Chosen;
   }();
-  return on && blockISA() == BlockISA::AVX512VNNI;
+  return choice;
+}
+
+/// Whether linears of more than one row over packed weights run the packed
+/// GEMM: on AVX512-VNNI CPUs, unless XFORMER_BLOCK_GEMM picks a path.
+bool packedGemm() {
+  return blockGemmOverride() == BlockGemm::Chosen &&
+         blockISA() == BlockISA::AVX512VNNI;
 }
 
 /// The inputs as the packed kernels of T read them, in the calling
@@ -1848,17 +1854,17 @@ PanelDecoder panelDecoder(GGMLType type, BlockISA isa) {
 }
 
 /// From how many input rows a linear over blocks decodes its weights to
-/// f32 panels for oneDNN's GEMM rather than running the integer tiles
-/// (XFORMER_BLOCK_GEMM=tiles|panels picks one for every row count).
+/// f32 panels for oneDNN's GEMM rather than running the integer tiles.
 int64_t panelRows() {
-  static const int64_t rows = [] {
-    const char *env = std::getenv("XFORMER_BLOCK_GEMM");
-    const std::string v = env ? env : "";
-    return v == "tiles"    ? std::numeric_limits<int64_t>::max()
-           : v == "panels" ? 1
-                           : kPanelRows;
-  }();
-  return rows;
+  switch (blockGemmOverride()) {
+  case BlockGemm::Tiles:
+    return std::numeric_limits<int64_t>::max();
+  case BlockGemm::Panels:
+    return 1;
+  case BlockGemm::Chosen:
+    break;
+  }
+  return kPanelRows;
 }
 
 } // namespace
@@ -1903,9 +1909,9 @@ bool xformer::runtime::cpu::blockLinear(const LinearArgs &a,
   const bool usePacked = a.packed && isa != BlockISA::Scalar &&
                          a.packed->type == a.blockType &&
                          a.packed->in == a.in && a.packed->out == a.out;
-  const bool gemm = usePacked && packedGemm();
-  const bool many = a.rows >= (gemm ? kPackedGemmRows : panelRows());
-  if (many && !gemm)
+  const bool gemm =
+      usePacked && packedGemm() && a.rows >= kPackedGemmRows;
+  if (!gemm && a.rows >= panelRows())
     return panelLinear(a, panelDecoder(a.blockType, isa), error);
   if (!hasKernel(a.blockType)) {
     runDecoded(a, rowBytesOf(a));
@@ -1932,7 +1938,7 @@ bool xformer::runtime::cpu::blockLinear(const LinearArgs &a,
              sums + r * blocks);
     rowData[r] = {qs + r * a.in, ds + r * blocks, sums + r * blocks};
   };
-  if (many)
+  if (gemm)
     parallelFor(a.rows, quantizeRow);
   else
     for (int64_t r = 0; r < a.rows; ++r)
@@ -1941,7 +1947,7 @@ bool xformer::runtime::cpu::blockLinear(const LinearArgs &a,
     constexpr GGMLType T = decltype(format)::value;
     if constexpr (hasPackedKernel(T))
       if (usePacked)
-        return many ? runPackedGemm<T>(a, rows) : runPacked<T>(a, rows, isa);
+        return gemm ? runPackedGemm<T>(a, rows) : runPacked<T>(a, rows, isa);
     run<T>(a, rows, isa);
   });
   return true;
