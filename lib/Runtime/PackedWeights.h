@@ -2,8 +2,10 @@
 //
 // The CPU linears over ggml blocks read a weight packed by 8 rows
 // (cpu::packBlocks) where they can: each model packs a weight on its first
-// decode-sized call and keeps it until it is closed, beside the blocks as
-// bound (the prefill panels and any gather still read those).
+// decode-sized call (on AVX512-VNNI CPUs, where prefill reads it too, its
+// first call) and keeps it until it is closed, beside the blocks as bound
+// (the prefill panels, the outputs past the last group of 8 and any
+// gather still read those).
 //
 //===----------------------------------------------------------------------===//
 

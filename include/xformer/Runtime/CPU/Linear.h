@@ -34,7 +34,8 @@ enum class Activation { None, GeluErf, GeluTanh, Silu, Relu, Tanh };
 /// levels interleaved so that one vector instruction multiplies 8 rows by
 /// the same inputs (the sums land in 8 lanes, one per output, with no
 /// horizontal reduction), the 8 rows' scales side by side. The values are
-/// those of the blocks, unchanged (Q6_K's 6-bit levels widened to bytes).
+/// those of the blocks, unchanged (Q6_K's 6-bit levels as their low
+/// nibbles and top two bits).
 /// Outputs past the last whole group (out % 8) are read from the blocks.
 /// Zeroed bytes that the kernel backs with transparent huge pages where it
 /// can (from 2 MiB, aligned to 2 MiB, MADV_HUGEPAGE): weights every decode
