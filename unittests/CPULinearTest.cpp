@@ -152,6 +152,52 @@ void checkBF16(std::mt19937_64 &rng, int64_t rows, int64_t in, int64_t out,
 // CPU (XFORMER_BF16_GEMM picks one: test/Target/CPU/bf16-linear-paths.test runs
 // each); both layouts, odd sizes (vector tails), every activation, bias and
 // residual.
+// The gated linear unit after a fused gate/up projection: act(gate) * up
+// against a double-precision reference, every activation, odd widths (the
+// vector SiLU's tail), one row and enough rows to spread over the pool;
+// large gates (the SiLU's e^-|x| form) included.
+TEST(CPULinear, GatedLinearUnitMatchesReference) {
+  std::mt19937_64 rng(11);
+  std::normal_distribution<float> n(0.0f, 4.0f);
+  const std::pair<Activation, double (*)(double)> acts[] = {
+      {Activation::Silu, [](double v) { return v / (1.0 + std::exp(-v)); }},
+      {Activation::GeluErf,
+       [](double v) { return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))); }},
+      {Activation::GeluTanh,
+       [](double v) {
+         return 0.5 * v *
+                (1.0 + std::tanh(std::sqrt(2.0 / M_PI) *
+                                 (v + 0.044715 * v * v * v)));
+       }},
+      {Activation::Relu, [](double v) { return v > 0 ? v : 0.0; }},
+      {Activation::Tanh, [](double v) { return std::tanh(v); }}};
+  for (auto [act, ref] : acts)
+    for (auto [rows, width] : {std::pair<int64_t, int64_t>{1, 1},
+                               {1, 13},
+                               {3, 8},
+                               {2, 1536},
+                               {64, 1029}}) {
+      std::vector<float> x(size_t(rows * 2 * width)),
+          y(size_t(rows * width), 7.0f);
+      for (float &v : x)
+        v = n(rng);
+      x[0] = 95.0f; // e^-x underflows
+      if (x.size() > 2)
+        x[1] = -95.0f;
+      gatedLinearUnit(act, x.data(), y.data(), rows, width);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t i = 0; i < width; ++i) {
+          const double gate = x[size_t(r * 2 * width + i)],
+                       up = x[size_t(r * 2 * width + width + i)];
+          const double want = ref(gate) * up;
+          ASSERT_NEAR(y[size_t(r * width + i)], want,
+                      2e-6 * (1.0 + std::fabs(want)))
+              << "activation " << int(act) << " rows " << rows << " width "
+              << width << " at " << r << ", " << i;
+        }
+    }
+}
+
 TEST(CPULinear, BF16WeightsMatchRoundedProduct) {
   std::mt19937_64 rng(5);
   const Activation acts[] = {Activation::None,     Activation::GeluErf,

@@ -250,6 +250,61 @@ TEST(ContractLibrary, RefusesMalformedDescriptors) {
   EXPECT_EQ(null.error.find("ABI -1"), std::string::npos) << null.error;
 }
 
+// The weights a model joins on open (xformer-fuse-projections: Q, K and V
+// of the Llama example are weights 2, 3 and 4) are checked against their
+// parts before anything is read: a descriptor whose parts are out of the
+// table, do not add up, differ in dtype or join on an axis outside the rank
+// is refused, naming the fused weight.
+TEST(ContractLibrary, RefusesMalformedFusedWeights) {
+  const std::string src = tempDir() + "/fused.cpp";
+  const std::string cmd = std::string(XFORMER_COMPILE) + " " +
+                          XFORMER_EXAMPLES +
+                          "/llama-unfused.mlir --max-seq-len=16 "
+                          "--emit=source -o " + src;
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  std::stringstream text;
+  text << std::ifstream(src).rdbuf();
+  const std::string good = text.str();
+  const std::string parts = "kFusedParts0[] = {2, 3, 4}";
+  const std::string qkv = "model.layers.0.self_attn.q_proj.weight+";
+  const std::string table = ", XFM_F32, 2, kShape";
+  ASSERT_NE(good.find(parts), std::string::npos) << good;
+  const size_t entry = good.find("{{\"" + qkv);
+  ASSERT_NE(entry, std::string::npos) << good;
+  const size_t dtype = good.find(table, entry);
+  const size_t axis = good.find("}, 0, 3, kFusedParts0", entry);
+  ASSERT_NE(dtype, std::string::npos);
+  ASSERT_NE(axis, std::string::npos);
+  struct Case {
+    const char *name;
+    size_t at;
+    std::string from, to, expect;
+  };
+  const Case cases[] = {
+      {"fused-index", good.find(parts), parts, "kFusedParts0[] = {2, 3, 99}",
+       "names weight #99 of 12"},
+      {"fused-sum", good.find(parts), parts, "kFusedParts0[] = {2, 2, 4}",
+       "has 128 along axis 0 but its parts sum to 160"},
+      {"fused-negative", good.find(parts), parts,
+       "kFusedParts0[] = {2, -1, 4}", "names weight #-1 of 12"},
+      {"fused-dtype", dtype, table, ", XFM_BF16, 2, kShape",
+       "of another dtype or rank"},
+      {"fused-axis", axis, "}, 0, 3, kFusedParts0", "}, 2, 3, kFusedParts0",
+       "an axis outside its rank 2"}};
+  for (const Case &c : cases) {
+    std::string body = good;
+    ASSERT_EQ(body.compare(c.at, c.from.size(), c.from), 0) << c.name;
+    body.replace(c.at, c.from.size(), c.to);
+    Opened o;
+    open(o, buildLibrary(c.name, body), "/dev/null");
+    EXPECT_EQ(o.status, XF_ERROR_VERSION) << c.name;
+    EXPECT_NE(o.error.find("fused weight '" + qkv), std::string::npos)
+        << c.name << ": " << o.error;
+    EXPECT_NE(o.error.find(c.expect), std::string::npos)
+        << c.name << ": " << o.error;
+  }
+}
+
 // Weights are copied on open: truncating the file afterwards used to end
 // the process with SIGBUS on the next call.
 TEST_F(Contract, CopiedWeightsOutliveTheirFile) {

@@ -824,6 +824,65 @@ xf_status bindWeights(xf_model &m, const char *path, bool allowExtra,
   return XF_OK;
 }
 
+/// Bytes of a weight as the model stores it: elements times the dtype's
+/// size, or rows of whole ggml blocks (bindDescriptor checked both).
+int64_t storedBytes(const xfm_tensor_desc &t) {
+  if (std::optional<GGMLTypeTraits> b = blockTraits(t.dtype))
+    return numElements(t) / b->blockElements * b->blockBytes;
+  return numElements(t) * dtypeBytes(t);
+}
+
+/// The weights the model joins on open (xfm_fused_weight_desc), after the
+/// table's: for each run of dimensions before the axis, each part's run in
+/// turn. Copies of parts no code reads but through their fused weight are
+/// freed afterwards.
+xf_status fuseWeights(xf_model &m) {
+  const xfm_model_desc *d = m.desc;
+  std::vector<bool> release(size_t(d->num_weights), false);
+  for (int32_t k = 0; k < d->num_fused_weights; ++k) {
+    const xfm_fused_weight_desc &fw = d->fused_weights[k];
+    int64_t outer = 1;
+    for (int32_t a = 0; a < fw.axis; ++a)
+      outer *= fw.tensor.shape[a];
+    Buffer joined = allocate(storedBytes(fw.tensor));
+    if (!joined)
+      return fail(XF_ERROR_WEIGHTS,
+                  std::string("cannot allocate ") +
+                      std::to_string(storedBytes(fw.tensor)) +
+                      " bytes for the fused weight '" + fw.tensor.name + "'");
+    char *dst = joined.get();
+    for (int64_t o = 0; o < outer; ++o)
+      for (int32_t i = 0; i < fw.num_parts; ++i) {
+        const int32_t p = fw.parts[i];
+        const int64_t run = outer ? storedBytes(d->weights[p]) / outer : 0;
+        std::memcpy(dst, static_cast<const char *>(m.weights[size_t(p)]) +
+                             o * run,
+                    size_t(run));
+        dst += run;
+      }
+    m.weights.push_back(joined.get());
+    m.weightCopies.push_back(std::move(joined));
+    if (fw.parts_unread)
+      for (int32_t i = 0; i < fw.num_parts; ++i)
+        release[size_t(fw.parts[i])] = true;
+  }
+  // Copies no code reads any more; a part read in place from a mapped file
+  // stays mapped.
+  for (int32_t p = 0; p < d->num_weights; ++p) {
+    if (!release[size_t(p)])
+      continue;
+    auto it = std::find_if(m.weightCopies.begin(), m.weightCopies.end(),
+                           [&](const Buffer &b) {
+                             return b.get() == m.weights[size_t(p)];
+                           });
+    if (it == m.weightCopies.end())
+      continue;
+    m.weightCopies.erase(it);
+    m.weights[size_t(p)] = nullptr;
+  }
+  return XF_OK;
+}
+
 double msSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(
              std::chrono::steady_clock::now() - t0)
@@ -1123,6 +1182,50 @@ xf_status bindDescriptor(xf_model &m, const char *library) {
                                 "and a shape of [rows, whole blocks]"
                               : ", which this runtime does not know"));
   }
+  if (d->num_fused_weights < 0 ||
+      (d->num_fused_weights > 0 && !d->fused_weights))
+    return fail(XF_ERROR_VERSION,
+                std::string(library) + ": the model descriptor is malformed");
+  for (int32_t k = 0; k < d->num_fused_weights; ++k) {
+    const xfm_fused_weight_desc &fw = d->fused_weights[k];
+    const xfm_tensor_desc &t = fw.tensor;
+    if (badTensor(t, "fused weight"))
+      return XF_ERROR_VERSION;
+    const std::string name = t.name ? t.name : "?";
+    auto bad = [&](const std::string &why) {
+      return fail(XF_ERROR_VERSION, std::string(library) +
+                                        ": fused weight '" + name + "' " +
+                                        why);
+    };
+    const std::optional<GGMLTypeTraits> blocks = blockTraits(t.dtype);
+    if (fw.num_parts < 1 || !fw.parts || fw.axis < 0 || fw.axis >= t.rank ||
+        (blocks && fw.axis != 0))
+      return bad("has no parts or an axis outside its rank " +
+                 std::to_string(t.rank) + " (ggml blocks join on axis 0)");
+    int64_t along = 0;
+    for (int32_t i = 0; i < fw.num_parts; ++i) {
+      const int32_t p = fw.parts[i];
+      if (p < 0 || p >= d->num_weights)
+        return bad("names weight #" + std::to_string(p) + " of " +
+                   std::to_string(d->num_weights));
+      const xfm_tensor_desc &w = d->weights[p];
+      if (w.dtype != t.dtype || w.rank != t.rank)
+        return bad("joins '" + std::string(w.name ? w.name : "?") +
+                   "' of another dtype or rank");
+      for (int32_t r = 0; r < t.rank; ++r)
+        if (r != fw.axis && w.shape[r] != t.shape[r])
+          return bad("joins '" + std::string(w.name ? w.name : "?") +
+                     "' of shape " + shapeText(w.shape, w.rank) +
+                     ", which differs from " + shapeText(t.shape, t.rank) +
+                     " outside axis " + std::to_string(fw.axis));
+      if (__builtin_add_overflow(along, w.shape[fw.axis], &along))
+        return bad("has parts whose sizes overflow");
+    }
+    if (along != t.shape[fw.axis])
+      return bad("has " + std::to_string(t.shape[fw.axis]) + " along axis " +
+                 std::to_string(fw.axis) + " but its parts sum to " +
+                 std::to_string(along));
+  }
   for (int32_t i = 0; i < d->num_functions; ++i) {
     const xfm_function_desc &fn = d->functions[i];
     for (int32_t k = 0; k < fn.num_inputs; ++k)
@@ -1208,6 +1311,8 @@ xf_status xf_open_ex(const char *library, const char *weights, uint32_t flags,
   if (xf_status s = bindWeights(*m, weights, flags & XF_OPEN_ALLOW_EXTRA_WEIGHTS,
                                 flags & XF_OPEN_MMAP))
     return s;
+  if (xf_status s = fuseWeights(*m))
+    return s;
   int64_t scratch = 0;
   for (int32_t i = 0; i < m->desc->num_functions; ++i)
     scratch = std::max(scratch, m->desc->functions[i].scratch_bytes);
@@ -1219,9 +1324,15 @@ xf_status xf_open_ex(const char *library, const char *weights, uint32_t flags,
       return s;
     // Weights were checked on the host (names, dtypes, shapes, NaN/Inf);
     // the device holds a copy of each.
-    m->deviceWeights.resize(m->desc->num_weights);
-    for (int32_t i = 0; i < m->desc->num_weights; ++i) {
-      const xfm_tensor_desc &w = m->desc->weights[i];
+    const int32_t numWeights = m->desc->num_weights;
+    m->deviceWeights.resize(m->weights.size());
+    for (size_t i = 0; i < m->weights.size(); ++i) {
+      const xfm_tensor_desc &w =
+          int32_t(i) < numWeights
+              ? m->desc->weights[i]
+              : m->desc->fused_weights[int32_t(i) - numWeights].tensor;
+      if (!m->weights[i])
+        continue; // read only through a fused weight, and freed
       int64_t bytes = numElements(w) * dtypeBytes(w);
       if (xf_status s =
               m->deviceAlloc(m->deviceWeights[i], std::max<int64_t>(64, bytes)))

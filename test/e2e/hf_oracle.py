@@ -447,9 +447,17 @@ def sixteen_bit_gguf(model, kind, work, prompt):
         got = [m.prefill(i64([prompt[:8]]))[0]]
         for t in prompt[8:]:
             got.append(m.decode(i64([t]))[0])
+        # bf16: each linear rounds its input to bf16, so a last-bit
+        # difference in an activation (the glu's SiLU in vectors against
+        # torch's: within 3 ulp of each other) can round one input the
+        # other way, and one such flip in the prompt moves every later
+        # logit of this small model by about 2^-9 of scale (exactly one
+        # flip, 2.2e-3, seen on Zen 5). The rounding itself is checked
+        # sharply per linear (CPULinear.BF16WeightsMatchRoundedProduct) and
+        # per model (bf16_oracle.py).
         close("%s %s GGUF read in place: prefill of 8 and %d decoded positions" % (
             kind, name.upper(), len(prompt) - 8), np.stack(got), want[7:],
-            tol=TOL if name == "f16" else 5e-4)
+            tol=TOL if name == "f16" else 4e-3)
 
 
 def test_quantized_weights(work):

@@ -88,6 +88,12 @@ static cl::opt<xformer::WeightStorage> weightFormat(
              "(every format decoded), bf16, or a ggml block format computed "
              "on as stored (--xformer-weight-format; ggml blocks: CPU)"),
     XFORMER_WEIGHT_STORAGE_CL_VALUES, cl::cat(category));
+static cl::opt<bool> fuseProjections(
+    "fuse-projections",
+    cl::desc("One linear for the projections that share an input (Q, K and "
+             "V; gate and up with a glu), --xformer-fuse-projections "
+             "(default true)"),
+    cl::init(true), cl::cat(category));
 static cl::opt<bool> verbose("v", cl::desc("Print stages and their times"), cl::cat(category));
 static cl::opt<std::string>
     cxx("cxx", cl::desc("C++ compiler (default: $XFORMER_CXX, else the one "
@@ -229,6 +235,7 @@ int main(int argc, char **argv) {
     options.maxBatch = maxBatch;
     options.maxSeqLen = maxSeqLen;
     options.precision = precision;
+    options.fuseProjections = fuseProjections;
     if (weightFormat.getNumOccurrences())
       options.weights = weightFormat;
     PassManager pm(&context);

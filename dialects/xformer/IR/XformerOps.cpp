@@ -392,6 +392,55 @@ LogicalResult ConcatOp::verify() {
     return emitOpError("result has ")
            << result.getDimSize(axis) << " along axis " << axis
            << " but the inputs sum to " << total;
+  if (isa<GGMLType>(result.getElementType()) && axis != 0)
+    return emitOpError("joins ggml blocks along axis ")
+           << axis << "; blocks concatenate along axis 0 only (whole rows)";
+  return success();
+}
+
+std::optional<Activation> mlir::xformer::activationOf(Operation *op) {
+  if (auto g = dyn_cast<GeluOp>(op))
+    return g.getApproximation() == GeluApproximation::tanh
+               ? Activation::gelu_tanh
+               : Activation::gelu;
+  if (isa<ReluOp>(op))
+    return Activation::relu;
+  if (isa<SiluOp>(op))
+    return Activation::silu;
+  if (isa<TanhOp>(op))
+    return Activation::tanh;
+  return std::nullopt;
+}
+
+bool mlir::xformer::isWeightConcat(Operation *op) {
+  auto concat = dyn_cast<ConcatOp>(op);
+  return concat && llvm::all_of(concat.getInputs(), [](Value v) {
+           return v.getDefiningOp<WeightOp>();
+         });
+}
+
+LogicalResult GluOp::verify() {
+  auto input = cast<RankedTensorType>(getInput().getType());
+  auto result = cast<RankedTensorType>(getType());
+  if (input.getElementType() != result.getElementType())
+    return emitOpError("result element type ")
+           << result.getElementType() << " differs from the input's "
+           << input.getElementType();
+  if (input.getRank() < 1 || result.getRank() != input.getRank())
+    return emitOpError("expects a result of the input's rank ")
+           << input.getRank() << " (at least 1)";
+  int64_t last = input.getRank() - 1;
+  for (int64_t d = 0; d < last; ++d)
+    if (!dimsAgree(input.getDimSize(d), result.getDimSize(d)))
+      return emitOpError("result shape ")
+             << shapeToString(result.getShape()) << " differs from the input "
+             << shapeToString(input.getShape()) << " outside the last dimension";
+  int64_t n = input.getDimSize(last);
+  if (!ShapedType::isDynamic(n) &&
+      (n % 2 != 0 || !dimsAgree(result.getDimSize(last), n / 2)))
+    return emitOpError("halves a last dimension of ")
+           << n << " (gate, then up); the result's is "
+           << result.getDimSize(last);
   return success();
 }
 

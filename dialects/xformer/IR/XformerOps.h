@@ -18,4 +18,14 @@
 #define GET_OP_CLASSES
 #include "xformer/IR/XformerOps.h.inc"
 
+namespace mlir::xformer {
+/// The activation an elementwise op computes (gelu, relu, silu, tanh), as a
+/// linear's epilogue or a glu names it; none for any other op.
+std::optional<Activation> activationOf(Operation *op);
+
+/// A concat of `xformer.weight` results (xformer-fuse-projections): a weight
+/// of its own that the runtime builds once, on open.
+bool isWeightConcat(Operation *op);
+} // namespace mlir::xformer
+
 #endif // XFORMER_IR_XFORMEROPS_H

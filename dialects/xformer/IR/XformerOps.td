@@ -319,7 +319,10 @@ def Xformer_ConcatOp : Xformer_Op<"concat", [Pure, SameOperandsElementType,
   let description = [{
     Joins tensors that agree on every dimension but `axis`. Projection
     fusion concatenates the Q, K and V weights (or gate and up) so one GEMM
-    serves all of them; for weights the runtime concatenates once, at load.
+    serves all of them; for weights the runtime concatenates once, at load
+    (the CPU and CUDA emitters turn a concat of `xformer.weight`s into a
+    weight of the model built on open). Weights in ggml blocks concatenate
+    along axis 0 only (whole rows of blocks).
 
     ```mlir
     %w = xformer.concat %wq, %wk, %wv, axis = 0
@@ -462,6 +465,28 @@ def Xformer_GeluOp : Xformer_Op<"gelu", [Pure, SameOperandsAndResultType]> {
                        XF_FloatTensor:$input);
   let results = (outs XF_FloatTensor:$result);
   let assemblyFormat = "$approximation $input attr-dict `:` type($input)";
+}
+
+def Xformer_GluOp : Xformer_Op<"glu", [Pure]> {
+  let summary = "Gated linear unit: an activation of one half times the other";
+  let description = [{
+    `result[..., i] = activation(input[..., i]) * input[..., n + i]` for an
+    input whose last dimension is `2n`: SwiGLU (`silu`), GeGLU (`gelu`,
+    `gelu_tanh`), ReGLU (`relu`), the activations as the ops of those names
+    define them. `--xformer-fuse-projections` writes it where the gate and
+    up projections of a gated MLP became one linear (gate first), in place
+    of the activation, the product and the two slices.
+
+    ```mlir
+    %h = xformer.glu silu %gate_up : tensor<2x8x256xf32> -> tensor<2x8x128xf32>
+    ```
+  }];
+  let arguments = (ins Xformer_Activation:$activation, XF_FloatTensor:$input);
+  let results = (outs XF_FloatTensor:$result);
+  let assemblyFormat = [{
+    $activation $input attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
 }
 
 def Xformer_ReluOp : XF_UnaryFloatOp<"relu", "Rectified linear unit",

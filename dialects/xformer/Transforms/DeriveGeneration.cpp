@@ -70,7 +70,7 @@ FailureOr<RankedTensorType> inferResultType(Operation *op,
     shape.push_back(shapeOfOperand(0)[1]);
     return tensorOf(shape, elt);
   }
-  if (isa<LinearOp>(op)) {
+  if (isa<LinearOp, GluOp>(op)) {
     SmallVector<int64_t> shape(shapeOfOperand(0));
     shape.back() = oldResult.getShape().back();
     return tensorOf(shape, elt);

@@ -13,20 +13,6 @@ using namespace mlir::xformer;
 
 namespace {
 
-std::optional<Activation> activationOf(Operation *op) {
-  if (auto g = dyn_cast<GeluOp>(op))
-    return g.getApproximation() == GeluApproximation::tanh
-               ? Activation::gelu_tanh
-               : Activation::gelu;
-  if (isa<ReluOp>(op))
-    return Activation::relu;
-  if (isa<SiluOp>(op))
-    return Activation::silu;
-  if (isa<TanhOp>(op))
-    return Activation::tanh;
-  return std::nullopt;
-}
-
 /// The only reader of `v`, in `v`'s block.
 Operation *onlyReader(Value v, Block *block) {
   if (!v.hasOneUse())

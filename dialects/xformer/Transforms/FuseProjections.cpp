@@ -29,18 +29,54 @@ bool hoistBefore(Value v, Operation *point, DominanceInfo &dom) {
   return true;
 }
 
+/// A gated MLP's two projections: `mul(act(gate), up)` (either operand
+/// order) where each linear and the activation have that one use, and
+/// gate and up are of one width.
+struct Gate {
+  LinearOp gate, up;
+  Operation *activation;
+  MulOp product;
+  Activation kind;
+};
+
+std::optional<Gate> matchGate(LinearOp a, LinearOp b) {
+  for (auto [gate, up] : {std::pair{a, b}, std::pair{b, a}}) {
+    if (!gate->hasOneUse() || !up->hasOneUse() ||
+        gate.getType() != up.getType())
+      continue;
+    Operation *act = *gate->getUsers().begin();
+    std::optional<Activation> kind = activationOf(act);
+    if (!kind || act->getNumOperands() != 1 || !act->hasOneUse() ||
+        act->getResult(0).getType() != gate.getType())
+      continue;
+    auto mul = dyn_cast<MulOp>(*act->getUsers().begin());
+    if (!mul || mul.getType() != gate.getType() ||
+        *up->getUsers().begin() != mul.getOperation())
+      continue;
+    Value l = mul.getLhs(), r = mul.getRhs();
+    if ((l == act->getResult(0) && r == up.getResult()) ||
+        (r == act->getResult(0) && l == up.getResult()))
+      return Gate{gate, up, act, mul, *kind};
+  }
+  return std::nullopt;
+}
+
 struct XformerFuseProjectionsPass
     : mlir::xformer::impl::XformerFuseProjectionsBase<
           XformerFuseProjectionsPass> {
   void runOnOperation() override {
-    // Group linears by (input, layout, has bias, element type).
-    llvm::MapVector<std::tuple<Value, unsigned, unsigned>, SmallVector<LinearOp>>
+    // Group linears by (input, layout, has bias, weight element type): a
+    // Q4_K_M file's Q4_K query and key fuse while its Q6_K value stays
+    // apart.
+    llvm::MapVector<std::tuple<Value, unsigned, unsigned, Type>,
+                    SmallVector<LinearOp>>
         groups;
     getOperation().walk([&](LinearOp op) {
       if (op.hasEpilogue())
         return; // its epilogue applies to its own outputs only
       groups[{op.getInput(), static_cast<unsigned>(op.getWeightTransposed()),
-              static_cast<unsigned>(static_cast<bool>(op.getBias()))}]
+              static_cast<unsigned>(static_cast<bool>(op.getBias())),
+              op.getWeight().getType().getElementType()}]
           .push_back(op);
     });
     DominanceInfo dom(getOperation());
@@ -62,10 +98,11 @@ struct XformerFuseProjectionsPass
     LinearOp first = ops.front();
     bool transposed = first.getWeightTransposed();
     Type elt = first.getType().getElementType();
+    Type weightElt = first.getWeight().getType().getElementType();
     for (LinearOp op : ops) {
       auto w = op.getWeight().getType();
       if (!w.hasStaticShape() || op.getType().getElementType() != elt ||
-          w.getElementType() != elt)
+          w.getElementType() != weightElt)
         return;
     }
     for (LinearOp op : ops) {
@@ -73,6 +110,11 @@ struct XformerFuseProjectionsPass
           (op.getBias() && !hoistBefore(op.getBias(), first, dom)))
         return;
     }
+    // A gated MLP's pair: gate first in the weights, whatever the program
+    // order, so one glu reads the halves.
+    std::optional<Gate> gate;
+    if (ops.size() == 2 && (gate = matchGate(ops[0], ops[1])))
+      ops = {gate->gate, gate->up};
 
     OpBuilder b(first);
     Location loc = b.getFusedLoc(llvm::map_to_vector(
@@ -89,7 +131,8 @@ struct XformerFuseProjectionsPass
     }
     SmallVector<int64_t> wShape = transposed ? SmallVector<int64_t>{in, totalOut}
                                              : SmallVector<int64_t>{totalOut, in};
-    Value weight = ConcatOp::create(b, loc, RankedTensorType::get(wShape, elt),
+    Value weight = ConcatOp::create(b, loc,
+                                    RankedTensorType::get(wShape, weightElt),
                                     weights, b.getI64IntegerAttr(outAxis));
     Value bias;
     if (!biases.empty())
@@ -101,6 +144,18 @@ struct XformerFuseProjectionsPass
     auto fused = LinearOp::create(
         b, loc, RankedTensorType::get(outShape, elt), first.getInput(),
         cast<TypedValue<RankedTensorType>>(weight), bias, transposed);
+    if (gate) {
+      // act(gate) * up in one op where the product was.
+      b.setInsertionPoint(gate->product);
+      auto glu = GluOp::create(b, gate->product.getLoc(),
+                               gate->product.getType(), gate->kind, fused);
+      gate->product.replaceAllUsesWith(glu.getResult());
+      gate->product.erase();
+      gate->activation->erase();
+      gate->gate.erase();
+      gate->up.erase();
+      return;
+    }
     // All slices first (the builder sits before the first original), then
     // the originals go.
     int64_t offset = 0;

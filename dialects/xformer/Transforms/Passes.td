@@ -161,13 +161,21 @@ def XformerPlanKVCache : Pass<"xformer-plan-kv-cache", "ModuleOp"> {
 def XformerFuseProjections : Pass<"xformer-fuse-projections", "func::FuncOp"> {
   let summary = "Merge linears that share an input into one GEMM";
   let description = [{
-    Linears reading the same input with the same weight layout (and all with
-    or all without a bias) become one `xformer.linear` over the concatenated
-    weights, followed by a slice per original output: the Q, K and V
-    projections of an attention, gate and up of a gated MLP, K and V of a
-    cross-attention. Decode then runs one GEMV per group instead of three.
-    Weights declared after the first linear of a group move up to it
-    (`xformer.weight` has no operands).
+    Linears reading the same input with the same weight layout and weight
+    element type (and all with or all without a bias) become one
+    `xformer.linear` over the concatenated weights, followed by a slice per
+    original output: the Q, K and V projections of an attention, K and V of
+    a cross-attention. A gated MLP's pair, `mul(act(gate), up)` with each
+    result read only there, becomes one linear over gate then up and an
+    `xformer.glu` of the activation in place of the slices, the activation
+    and the product. Decode then runs one GEMV per group instead of two or
+    three, the input quantized once. Weights declared after the first
+    linear of a group move up to it (`xformer.weight` has no operands); the
+    runtime builds each concatenated weight once, on open. Linears with an
+    epilogue already fused are left alone. Part of `xformer-cpu-pipeline`
+    and `xformer-cuda-pipeline` (option `fuse-projections`), after the
+    weights' formats are final: a Q4_K_M file's Q4_K query and key join,
+    its Q6_K value stays apart.
 
     ```mlir
     // Before: three linears of %h.
@@ -175,6 +183,10 @@ def XformerFuseProjections : Pass<"xformer-fuse-projections", "func::FuncOp"> {
     %w = xformer.concat %wq, %wk, %wv, axis = 0 : ... -> tensor<128x64xf32>
     %qkv = xformer.linear %h, %w : ... -> tensor<2x8x128xf32>
     %q = xformer.slice %qkv [0, 0, 0] : ... -> tensor<2x8x64xf32>
+    // A SwiGLU MLP: silu(%h W_gate^T) * (%h W_up^T).
+    %wgu = xformer.concat %wgate, %wup, axis = 0 : ... -> tensor<256x64xf32>
+    %gu = xformer.linear %h, %wgu : ... -> tensor<2x8x256xf32>
+    %a = xformer.glu silu %gu : tensor<2x8x256xf32> -> tensor<2x8x128xf32>
     ```
   }];
   let dependentDialects = ["::mlir::xformer::XformerDialect"];

@@ -21,6 +21,10 @@ void mlir::xformer::buildXformerPipeline(
   if (options.weights.hasValue())
     pm.addNestedPass<func::FuncOp>(
         createXformerWeightFormat(XformerWeightFormatOptions{options.weights}));
+  // After the weights' formats are final: a concat joins weights of one
+  // format (a Q4_K_M file's Q4_K query and key, not its Q6_K value).
+  if (options.fuseProjections)
+    pm.addNestedPass<func::FuncOp>(createXformerFuseProjections());
   XformerPlanGenerationOptions generation;
   generation.maxBatch = options.maxBatch;
   generation.maxSeqLen = options.maxSeqLen;
@@ -34,15 +38,16 @@ void mlir::xformer::registerXformerPipelines() {
   PassPipelineRegistration<XformerPipelineOptions>(
       "xformer-cpu-pipeline",
       "Model IR to what the CPU emitter prints: fuse attention, verify "
-      "masks, weight storage, generation programs and their KV plan, CPU "
-      "legality",
+      "masks, weight storage, projection fusion, generation programs and "
+      "their KV plan, CPU legality",
       [](OpPassManager &pm, const XformerPipelineOptions &options) {
         buildXformerPipeline(pm, ModelTarget::cpu, options);
       });
   PassPipelineRegistration<XformerPipelineOptions>(
       "xformer-cuda-pipeline",
       "Model IR to what the CUDA emitter prints: fuse attention, verify "
-      "masks, generation programs and their KV plan, CUDA legality",
+      "masks, projection fusion, generation programs and their KV plan, "
+      "CUDA legality",
       [](OpPassManager &pm, const XformerPipelineOptions &options) {
         buildXformerPipeline(pm, ModelTarget::cuda, options);
       });

@@ -50,11 +50,17 @@ struct XformerPipelineOptions
       llvm::cl::desc("Storage format of linear weights "
                      "(xformer-weight-format; unset: as the IR says)"),
       XFORMER_WEIGHT_STORAGE_CL_VALUES};
+  PassOptions::Option<bool> fuseProjections{
+      *this, "fuse-projections",
+      llvm::cl::desc("One linear for the projections that share an input "
+                     "(Q, K and V; gate and up with a glu): "
+                     "xformer-fuse-projections"),
+      llvm::cl::init(true)};
 };
 
 /// Appends the pipeline of `target` to `pm` (on builtin.module): fuse
-/// attention, verify masks, choose weight storage, derive and plan
-/// generation, fuse linear epilogues, verify the target's legality.
+/// attention, verify masks, choose weight storage, fuse projections, derive
+/// and plan generation, fuse linear epilogues, verify the target's legality.
 void buildXformerPipeline(OpPassManager &pm, ModelTarget target,
                           const XformerPipelineOptions &options);
 

@@ -33,13 +33,14 @@ bool isStorageType(Type t) {
   return isa<GGMLType>(t) || t.isBF16() || t.isF16();
 }
 
-/// A weight read only where it is decoded: as a linear's weight or an
-/// embedding's table.
-bool decodedWhereRead(WeightOp weight) {
-  Value w = weight.getResult();
-  return llvm::all_of(weight->getUsers(), [&](Operation *user) {
+/// A weight (or a concat of weights) read only where it is decoded: as a
+/// linear's weight or an embedding's table.
+bool decodedWhereRead(Value w) {
+  return llvm::all_of(w.getUsers(), [&](Operation *user) {
     if (auto linear = dyn_cast<LinearOp>(user))
       return linear.getWeight() == w && linear.getInput() != w;
+    if (isWeightConcat(user))
+      return decodedWhereRead(user->getResult(0));
     auto embedding = dyn_cast<EmbeddingOp>(user);
     return embedding && embedding.getTable() == w && embedding.getIds() != w;
   });
@@ -77,7 +78,8 @@ LogicalResult Legality::checkTypes(Operation *op) const {
     const bool storedWeight =
         stored && !cuda() &&
         (isa<LinearOp, EmbeddingOp>(op) ||
-         (isa<WeightOp>(op) && decodedWhereRead(cast<WeightOp>(op))));
+         ((isa<WeightOp>(op) || isWeightConcat(op)) &&
+          decodedWhereRead(op->getResult(0))));
     const bool embeddingRow =
         stored && isa<EmbeddingOp>(op) && t == op->getResult(0).getType();
     if ((!stored && !isComputeType(elem)) ||

@@ -25,7 +25,7 @@ extern "C" {
 
 /* Bumped whenever a struct below or a kernel signature changes: the runtime
  * refuses a library built for another version. */
-#define XFORMER_MODEL_ABI_VERSION 6
+#define XFORMER_MODEL_ABI_VERSION 7
 
 /* XFM_BF16 is a storage type: the weights of linear layers in the bf16 mode
  * (--xformer-narrow-weights), 16-bit words holding a float's top half, and
@@ -72,7 +72,8 @@ typedef struct xfm_tensor_desc {
 /* What a generated function works in. */
 typedef struct xfk_frame {
   void *runtime;              /* the runtime's state (errors) */
-  const void *const *weights; /* one pointer per xfm_model_desc weight */
+  const void *const *weights; /* one pointer per xfm_model_desc weight, then
+                                 one per fused weight */
   char *scratch;              /* scratch_bytes of 64-byte aligned memory */
   char *arena;                /* the KV cache arena (arena_bytes) */
   int64_t *cache_fill;        /* [num_caches][max_batch]: positions written */
@@ -123,6 +124,23 @@ typedef struct xfm_device_ops {
   int32_t (*zero)(void *p, int64_t bytes, char *error, int64_t n);
 } xfm_device_ops;
 
+/* A weight the runtime builds once, on open, by joining weights of the table
+ * along one axis (xformer-fuse-projections: the query, key and value
+ * projections' weights; gate and up): `tensor` is the result (its name
+ * joins the parts' with '+'), `parts` index xfm_model_desc.weights, all of
+ * the result's dtype and rank and agreeing on every dimension but `axis`
+ * (0 for ggml blocks). Generated code reads fused weight k as
+ * weights[num_weights + k]. `parts_unread`: no code reads the parts but
+ * through this weight, so the runtime frees the copies it made of them
+ * (their weights[] entries become null). */
+typedef struct xfm_fused_weight_desc {
+  xfm_tensor_desc tensor;
+  int32_t axis;
+  int32_t num_parts;
+  const int32_t *parts;
+  int32_t parts_unread;
+} xfm_fused_weight_desc;
+
 typedef struct xfm_model_desc {
   int32_t abi_version;
   const char *compiler_version;
@@ -138,6 +156,8 @@ typedef struct xfm_model_desc {
   int64_t max_seq_len; /* positions a self cache holds */
   int32_t target;                /* xfm_target */
   const xfm_device_ops *device;  /* null for the CPU */
+  int32_t num_fused_weights;
+  const xfm_fused_weight_desc *fused_weights;
 } xfm_model_desc;
 
 typedef const xfm_model_desc *(*xfm_describe_fn)(void);

@@ -21,6 +21,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -172,6 +173,35 @@ struct ModuleTables {
   /// One entry per (name, type): a tied weight read in f32 and in bf16
   /// is bound twice, converted to each.
   llvm::MapVector<std::pair<StringRef, Type>, RankedTensorType> weights;
+  /// Weights the runtime joins on open (a concat of weights), after
+  /// `weights` in the frame's table: one per (parts, axis).
+  struct FusedWeight {
+    std::vector<int32_t> parts;
+    int64_t axis;
+    RankedTensorType type;
+  };
+  std::vector<FusedWeight> fused;
+  std::map<std::pair<std::vector<int32_t>, int64_t>, size_t> fusedIndex;
+  /// Weights some op other than a weight concat reads.
+  llvm::DenseSet<int32_t> readDirectly;
+
+  int32_t weightIndex(WeightOp w) {
+    auto it = weights.find({w.getName(), w.getType()});
+    return int32_t(it - weights.begin());
+  }
+  /// The frame's index of a concat of weights, entered on first sight.
+  size_t fusedWeight(ConcatOp concat) {
+    std::vector<int32_t> parts;
+    for (Value v : concat.getInputs())
+      parts.push_back(weightIndex(v.getDefiningOp<WeightOp>()));
+    int64_t axis = concat.getAxis();
+    auto [it, added] =
+        fusedIndex.try_emplace({parts, axis}, weights.size() + fused.size());
+    if (added)
+      fused.push_back({std::move(parts), axis,
+                       cast<RankedTensorType>(concat.getType())});
+    return it->second;
+  }
   llvm::MapVector<StringRef, KVCacheOp> caches;
   std::map<std::vector<int64_t>, std::string> shapes;
   std::string decls; // shape and constant arrays
@@ -237,6 +267,7 @@ private:
   void release(int64_t offset, int64_t bytes);
   void bindScratch(Value v, int64_t bytes);
   void releaseDeadOperands(Operation *op, unsigned index);
+  std::optional<int64_t> viewOffset(Operation *op);
 
   // --- emission -----------------------------------------------------------
   LogicalResult emitOp(Operation *op);
@@ -267,13 +298,68 @@ void FunctionEmitter::computeLifetimes() {
         r = operand;
       lastUse[r] = index;
     }
-    // Reshape results are the operand's bytes.
-    if (auto reshape = dyn_cast<ReshapeOp>(op)) {
-      Value r = root.lookup(reshape.getInput());
-      root[reshape.getResult()] = r ? r : reshape.getInput();
+    // Reshape results and views are the operand's bytes.
+    if (isa<ReshapeOp>(op) || viewOffset(&op)) {
+      Value input = op.getOperand(0);
+      Value r = root.lookup(input);
+      root[op.getResult(0)] = r ? r : input;
     }
     ++index;
   }
+}
+
+/// Where an op's result is a run of its operand's bytes, their offset: a
+/// slice of one contiguous run (the query, key and value of a fused
+/// projection at one position), or a transpose, split or merge of heads
+/// that moves only unit dimensions (a decode step's heads). Such a result
+/// is a view, not a copy. Static shapes only.
+std::optional<int64_t> FunctionEmitter::viewOffset(Operation *op) {
+  if (op->getNumOperands() < 1 || op->getNumResults() != 1)
+    return std::nullopt;
+  auto in = dyn_cast<RankedTensorType>(op->getOperand(0).getType());
+  auto res = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  if (!in || !res || !in.hasStaticShape() || !res.hasStaticShape())
+    return std::nullopt;
+  ArrayRef<int64_t> is = in.getShape(), rs = res.getShape();
+  // Permutations that keep the order of the non-unit dimensions.
+  auto keepsOrder = [](ArrayRef<int64_t> shape, ArrayRef<int64_t> perm) {
+    int64_t last = -1;
+    for (int64_t p : perm) {
+      if (shape[p] == 1)
+        continue;
+      if (p < last)
+        return false;
+      last = p;
+    }
+    return true;
+  };
+  if (auto t = dyn_cast<TransposeOp>(op))
+    return keepsOrder(is, t.getPermutation()) ? std::optional<int64_t>(0)
+                                              : std::nullopt;
+  if (isa<SplitHeadsOp>(op))
+    return keepsOrder({rs[0], rs[2], rs[1], rs[3]}, {0, 2, 1, 3})
+               ? std::optional<int64_t>(0)
+               : std::nullopt;
+  if (isa<MergeHeadsOp>(op))
+    return keepsOrder(is, {0, 2, 1, 3}) ? std::optional<int64_t>(0)
+                                        : std::nullopt;
+  auto slice = dyn_cast<SliceOp>(op);
+  if (!slice)
+    return std::nullopt;
+  // Leading unit dimensions, one partial dimension, then whole ones.
+  const size_t rank = is.size();
+  size_t k = 0;
+  while (k < rank && rs[k] == 1)
+    ++k;
+  for (size_t d = k + 1; d < rank; ++d)
+    if (rs[d] != is[d])
+      return std::nullopt;
+  int64_t offset = 0, stride = elemBytes(in.getElementType());
+  for (size_t d = rank; d-- > 0;) {
+    offset += slice.getOffsets()[d] * stride;
+    stride *= is[d];
+  }
+  return offset;
 }
 
 int64_t FunctionEmitter::allocate(int64_t bytes) {
@@ -554,9 +640,12 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
     return success();
   }
   if (auto w = dyn_cast<WeightOp>(op)) {
-    auto idx = tables.weights.find({w.getName(), w.getType()});
-    expr[w.getResult()] =
-        "W[" + std::to_string(idx - tables.weights.begin()) + "]";
+    expr[w.getResult()] = "W[" + std::to_string(tables.weightIndex(w)) + "]";
+    return success();
+  }
+  if (isWeightConcat(op)) {
+    expr[op->getResult(0)] =
+        "W[" + std::to_string(tables.fusedWeight(cast<ConcatOp>(op))) + "]";
     return success();
   }
   if (auto reshape = dyn_cast<ReshapeOp>(op)) {
@@ -610,6 +699,14 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
 
   if (auto l = dyn_cast<LinearOp>(op))
     return emitLinear(l);
+
+  // Views name their operand's bytes.
+  if (std::optional<int64_t> offset = viewOffset(op)) {
+    const std::string base = expr.lookup(op->getOperand(0));
+    expr[op->getResult(0)] =
+        *offset ? "(const char *)(" + base + ") + " + num(*offset) : base;
+    return success();
+  }
 
   // Everything else writes one new tensor.
   if (op->getNumResults() != 1)
@@ -699,6 +796,15 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
     return unary("XFK_TANH", u.getInput());
   if (auto u = dyn_cast<NotOp>(op))
     return unary("XFK_NOT", u.getInput());
+  if (auto g = dyn_cast<GluOp>(op)) {
+    // The kernels' unary codes are the ODS enum's numbers.
+    const int64_t n = rs.back();
+    call(op, "xfk_glu(f, " + num(int64_t(g.getActivation())) + ", " +
+                 typed(g.getInput()) + ", " + R + ", " +
+                 num(n ? rn / n : 0) + ", " +
+                 num(n) + ")");
+    return success();
+  }
   if (auto c = dyn_cast<CastOp>(op)) {
     call(op, "xfk_cast(f, " + dtypeName(elemOf(c.getInput())).str() + ", " +
                  dtypeName(elemOf(result)).str() + ", " + ptr(c.getInput()) +
@@ -955,6 +1061,11 @@ LogicalResult mlir::xformer::translateModelToCpp(ModuleOp module,
     auto type = cast<RankedTensorType>(w.getType());
     tables.weights.insert({{w.getName(), type}, type});
   });
+  module.walk([&](WeightOp w) {
+    if (llvm::any_of(w->getUsers(),
+                     [](Operation *user) { return !isWeightConcat(user); }))
+      tables.readDirectly.insert(tables.weightIndex(w));
+  });
 
   if (auto plan = module->getAttrOfType<DictionaryAttr>("xformer.kv_plan")) {
     auto get = [&](StringRef key) {
@@ -1045,6 +1156,36 @@ LogicalResult mlir::xformer::translateModelToCpp(ModuleOp module,
   if (tables.weights.empty())
     weightTable += "  {0, 0, 0, 0},\n";
   weightTable += "};\n";
+  // Weights joined on open: each part's index, then the table.
+  std::string fusedTable =
+      "static const xfm_fused_weight_desc kFusedWeights[] = {\n";
+  std::map<int32_t, int> partUses;
+  for (const auto &fw : tables.fused)
+    for (int32_t p : fw.parts)
+      ++partUses[p];
+  for (auto [k, fw] : llvm::enumerate(tables.fused)) {
+    std::string parts = "kFusedParts" + std::to_string(k), name;
+    const bool unread = llvm::all_of(fw.parts, [&](int32_t p) {
+      return !tables.readDirectly.contains(p) && partUses[p] == 1;
+    });
+    weightTable += "static const int32_t " + parts + "[] = {";
+    for (auto [i, p] : llvm::enumerate(fw.parts)) {
+      weightTable += (i ? ", " : "") + std::to_string(p);
+      name += (i ? "+" : "") + tables.weights.begin()[p].first.first.str();
+    }
+    weightTable += "};\n";
+    fusedTable += "  {{" + cString(name) + ", " +
+                  dtypeName(fw.type.getElementType()).str() + ", " +
+                  std::to_string(fw.type.getRank()) + ", " +
+                  tables.shape(fw.type.getShape()) + "}, " +
+                  std::to_string(fw.axis) + ", " +
+                  std::to_string(fw.parts.size()) + ", " + parts + ", " +
+                  (unread ? "1" : "0") + "},\n";
+  }
+  if (tables.fused.empty())
+    fusedTable += "  {{0, 0, 0, 0}, 0, 0, 0, 0},\n";
+  fusedTable += "};\n";
+  weightTable += fusedTable;
   std::string cacheTable = "static const xfm_cache_desc kCaches[] = {\n";
   for (auto &[name, cache] : tables.caches)
     cacheTable += "  {" + cString(name) + ", " +
@@ -1080,7 +1221,7 @@ LogicalResult mlir::xformer::translateModelToCpp(ModuleOp module,
      << tables.caches.size() << ", kCaches, " << tables.arenaBytes << ", "
      << tables.maxBatch << ", " << tables.maxSeqLen << ", "
      << (tables.cuda() ? "XFM_TARGET_CUDA, &kDeviceOps" : "XFM_TARGET_CPU, 0")
-     << "};\n"
+     << ", " << tables.fused.size() << ", kFusedWeights};\n"
      << "  return &desc;\n}\n";
   if (stats) {
     stats->kernelCalls = calls;

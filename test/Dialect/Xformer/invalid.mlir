@@ -923,3 +923,44 @@ func.func @attention_segments_shape(%q: tensor<2x8x16x32xf32>, %k: tensor<2x2x16
   %o = xformer.attention %q, %k, %k, mask = #xformer.mask<causal, documents>, scale = 1.0 segment_ids(%s : tensor<2x8xi32>) : tensor<2x8x16x32xf32>, tensor<2x2x16x32xf32>, tensor<2x2x16x32xf32> -> tensor<2x8x16x32xf32>
   return
 }
+
+// -----
+
+func.func @glu_odd(%x: tensor<2x7xf32>) {
+  // expected-error @+1 {{halves a last dimension of 7 (gate, then up); the result's is 3}}
+  %y = xformer.glu silu %x : tensor<2x7xf32> -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @glu_width(%x: tensor<2x8xf32>) {
+  // expected-error @+1 {{halves a last dimension of 8 (gate, then up); the result's is 8}}
+  %y = xformer.glu silu %x : tensor<2x8xf32> -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @glu_rows(%x: tensor<2x8xf32>) {
+  // expected-error @+1 {{result shape [3, 4] differs from the input [2, 8] outside the last dimension}}
+  %y = xformer.glu relu %x : tensor<2x8xf32> -> tensor<3x4xf32>
+  return
+}
+
+// -----
+
+func.func @glu_rank(%x: tensor<2x8xf32>) {
+  // expected-error @+1 {{expects a result of the input's rank 2 (at least 1)}}
+  %y = xformer.glu silu %x : tensor<2x8xf32> -> tensor<2x2x2xf32>
+  return
+}
+
+// -----
+
+func.func @concat_blocks_across_rows() {
+  %a = xformer.weight "a" : tensor<4x32x!xformer.ggml<q8_0>>
+  // expected-error @+1 {{joins ggml blocks along axis 1; blocks concatenate along axis 0 only (whole rows)}}
+  %w = xformer.concat %a, %a, axis = 1 : tensor<4x32x!xformer.ggml<q8_0>>, tensor<4x32x!xformer.ggml<q8_0>> -> tensor<4x64x!xformer.ggml<q8_0>>
+  return
+}

@@ -183,3 +183,16 @@ func.func @concat(%a: tensor<2x4xf32>, %b: tensor<2x6xf32>) -> (tensor<2x10xf32>
   %d = xformer.concat %a, axis = 0 : tensor<2x4xf32> -> tensor<2x4xf32>
   return %c, %d : tensor<2x10xf32>, tensor<2x4xf32>
 }
+
+// Weights in ggml blocks join along rows; a glu halves the last dimension.
+// CHECK-LABEL: func.func @glu_over_blocks
+func.func @glu_over_blocks(%x: tensor<2x3x256xf32>) -> tensor<2x3x32xf32> {
+  %g = xformer.weight "gate" : tensor<32x256x!xformer.ggml<q4_k>>
+  %u = xformer.weight "up" : tensor<32x256x!xformer.ggml<q4_k>>
+  // CHECK: xformer.concat %{{.+}}, %{{.+}}, axis = 0 : tensor<32x256x!xformer.ggml<q4_k>>, tensor<32x256x!xformer.ggml<q4_k>> -> tensor<64x256x!xformer.ggml<q4_k>>
+  %w = xformer.concat %g, %u, axis = 0 : tensor<32x256x!xformer.ggml<q4_k>>, tensor<32x256x!xformer.ggml<q4_k>> -> tensor<64x256x!xformer.ggml<q4_k>>
+  %y = xformer.linear %x, %w : tensor<2x3x256xf32>, tensor<64x256x!xformer.ggml<q4_k>> -> tensor<2x3x64xf32>
+  // CHECK: xformer.glu gelu_tanh %{{.+}} : tensor<2x3x64xf32> -> tensor<2x3x32xf32>
+  %h = xformer.glu gelu_tanh %y : tensor<2x3x64xf32> -> tensor<2x3x32xf32>
+  return %h : tensor<2x3x32xf32>
+}

@@ -11,8 +11,17 @@
 // LLAMA-DAG: xformer.slice [[QKV]] [0, 0, 64] : tensor<2x8x128xf32> -> tensor<2x8x32xf32>
 // LLAMA-DAG: xformer.slice [[QKV]] [0, 0, 96] : tensor<2x8x128xf32> -> tensor<2x8x32xf32>
 // LLAMA: xformer.attention
-// LLAMA: xformer.concat %{{.+}}, %{{.+}}, axis = 0 : tensor<128x64xf32>, tensor<128x64xf32> -> tensor<256x64xf32>
-// LLAMA: xformer.linear %{{.+}}, %{{.+}} : tensor<2x8x64xf32>, tensor<256x64xf32> -> tensor<2x8x256xf32>
+// Gate and up: one linear, then a glu in place of silu, mul and slices.
+// LLAMA: [[WG:%.+]] = xformer.weight "model.layers.0.mlp.gate_proj.weight"
+// LLAMA: [[WU:%.+]] = xformer.weight "model.layers.0.mlp.up_proj.weight"
+// LLAMA: [[WGU:%.+]] = xformer.concat [[WG]], [[WU]], axis = 0 : tensor<128x64xf32>, tensor<128x64xf32> -> tensor<256x64xf32>
+// LLAMA: [[GU:%.+]] = xformer.linear %{{.+}}, [[WGU]] : tensor<2x8x64xf32>, tensor<256x64xf32> -> tensor<2x8x256xf32>
+// LLAMA-NOT: xformer.silu
+// LLAMA-NOT: xformer.mul
+// LLAMA: [[H:%.+]] = xformer.glu silu [[GU]] : tensor<2x8x256xf32> -> tensor<2x8x128xf32>
+// LLAMA-NOT: xformer.silu
+// LLAMA-NOT: xformer.mul
+// LLAMA: xformer.linear [[H]]
 
 // Biases concatenate too; weights declared later move up to the first linear.
 // CHECK-LABEL: func.func @with_bias
@@ -72,4 +81,65 @@ func.func @no_fusion(%x: tensor<2x8xf32>, %y: tensor<2x8xf32>, %w: tensor<4x8xf3
   %w3 = xformer.tanh %w : tensor<4x8xf32>
   %f = xformer.linear %y, %w3 : tensor<2x8xf32>, tensor<4x8xf32> -> tensor<2x4xf32>
   return %a, %t, %b, %c, %f : tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>
+}
+
+// -----
+
+// Weights join only within one format: a Q4_K_M layer's Q4_K query and key
+// fuse, its Q6_K value stays apart.
+// CHECK-LABEL: func.func @mixed_formats
+// CHECK: [[W:%.+]] = xformer.concat %{{.+}}, %{{.+}}, axis = 0 : tensor<64x256x!xformer.ggml<q4_k>>, tensor<32x256x!xformer.ggml<q4_k>> -> tensor<96x256x!xformer.ggml<q4_k>>
+// CHECK: [[QK:%.+]] = xformer.linear %arg0, [[W]] : tensor<2x256xf32>, tensor<96x256x!xformer.ggml<q4_k>> -> tensor<2x96xf32>
+// CHECK: xformer.slice [[QK]] [0, 0] : tensor<2x96xf32> -> tensor<2x64xf32>
+// CHECK: xformer.slice [[QK]] [0, 64] : tensor<2x96xf32> -> tensor<2x32xf32>
+// CHECK: xformer.linear %arg0, %{{.+}} : tensor<2x256xf32>, tensor<32x256x!xformer.ggml<q6_k>> -> tensor<2x32xf32>
+// CHECK-NOT: xformer.concat
+func.func @mixed_formats(%x: tensor<2x256xf32>) -> (tensor<2x64xf32>, tensor<2x32xf32>, tensor<2x32xf32>) {
+  %wq = xformer.weight "q" : tensor<64x256x!xformer.ggml<q4_k>>
+  %q = xformer.linear %x, %wq : tensor<2x256xf32>, tensor<64x256x!xformer.ggml<q4_k>> -> tensor<2x64xf32>
+  %wk = xformer.weight "k" : tensor<32x256x!xformer.ggml<q4_k>>
+  %k = xformer.linear %x, %wk : tensor<2x256xf32>, tensor<32x256x!xformer.ggml<q4_k>> -> tensor<2x32xf32>
+  %wv = xformer.weight "v" : tensor<32x256x!xformer.ggml<q6_k>>
+  %v = xformer.linear %x, %wv : tensor<2x256xf32>, tensor<32x256x!xformer.ggml<q6_k>> -> tensor<2x32xf32>
+  return %q, %k, %v : tensor<2x64xf32>, tensor<2x32xf32>, tensor<2x32xf32>
+}
+
+// -----
+
+// The gate second in program order and on the right of the product: its
+// weight still comes first, the glu's activation is the gate's.
+// CHECK-LABEL: func.func @gate_second
+// CHECK-DAG: [[WU:%.+]] = xformer.weight "up"
+// CHECK-DAG: [[WG:%.+]] = xformer.weight "gate"
+// CHECK: [[W:%.+]] = xformer.concat [[WG]], [[WU]], axis = 0
+// CHECK: [[Y:%.+]] = xformer.linear %arg0, [[W]] : tensor<3x16xf32>, tensor<48x16xf32> -> tensor<3x48xf32>
+// CHECK: [[H:%.+]] = xformer.glu gelu_tanh [[Y]] : tensor<3x48xf32> -> tensor<3x24xf32>
+// CHECK: return [[H]]
+func.func @gate_second(%x: tensor<3x16xf32>) -> tensor<3x24xf32> {
+  %wu = xformer.weight "up" : tensor<24x16xf32>
+  %u = xformer.linear %x, %wu : tensor<3x16xf32>, tensor<24x16xf32> -> tensor<3x24xf32>
+  %wg = xformer.weight "gate" : tensor<24x16xf32>
+  %g = xformer.linear %x, %wg : tensor<3x16xf32>, tensor<24x16xf32> -> tensor<3x24xf32>
+  %a = xformer.gelu tanh %g : tensor<3x24xf32>
+  %h = xformer.mul %u, %a : tensor<3x24xf32>, tensor<3x24xf32> -> tensor<3x24xf32>
+  return %h : tensor<3x24xf32>
+}
+
+// -----
+
+// An activation read twice is no glu's: the pair fuses into one linear
+// with slices, and the activation and product stay.
+// CHECK-LABEL: func.func @activation_read_twice
+// CHECK: xformer.concat
+// CHECK-NOT: xformer.glu
+// CHECK: xformer.silu
+// CHECK: xformer.mul
+func.func @activation_read_twice(%x: tensor<3x16xf32>) -> (tensor<3x24xf32>, tensor<3x24xf32>) {
+  %wg = xformer.weight "gate" : tensor<24x16xf32>
+  %g = xformer.linear %x, %wg : tensor<3x16xf32>, tensor<24x16xf32> -> tensor<3x24xf32>
+  %wu = xformer.weight "up" : tensor<24x16xf32>
+  %u = xformer.linear %x, %wu : tensor<3x16xf32>, tensor<24x16xf32> -> tensor<3x24xf32>
+  %a = xformer.silu %g : tensor<3x24xf32>
+  %h = xformer.mul %a, %u : tensor<3x24xf32>, tensor<3x24xf32> -> tensor<3x24xf32>
+  return %h, %a : tensor<3x24xf32>, tensor<3x24xf32>
 }

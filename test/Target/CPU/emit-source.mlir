@@ -37,12 +37,24 @@
 
 // The unfused Llama fuses (mask proved causal) before lowering; GQA stays
 // grouped: 4 query heads over 2 cached KV heads.
+// Projections fused (xformer-fuse-projections): Q, K, V (weights 2, 3, 4)
+// and gate, up joined on open, the parts' copies freed (1: no code reads
+// them but through the joined weight), read as W[12] and W[13].
+// LLAMA: static const int32_t kFusedParts0[] = {2, 3, 4};
+// LLAMA-NEXT: static const int32_t kFusedParts1[] = {7, 8};
+// LLAMA-NEXT: static const xfm_fused_weight_desc kFusedWeights[] = {
+// LLAMA-NEXT: {{[{][{]}}"model.layers.0.self_attn.q_proj.weight+model.layers.0.self_attn.k_proj.weight+model.layers.0.self_attn.v_proj.weight", XFM_F32, 2, kShape{{[0-9]+}}}, 0, 3, kFusedParts0, 1},
+// LLAMA-NEXT: {{[{][{]}}"model.layers.0.mlp.gate_proj.weight+model.layers.0.mlp.up_proj.weight", XFM_F32, 2, kShape{{[0-9]+}}}, 0, 2, kFusedParts1, 1},
 // LLAMA: {"model.layers.0.self_attn", 0, 2, 16, 64,
 // LLAMA-LABEL: int32_t fn_decode(
 // LLAMA: xfk_rope(f, 0,
 // LLAMA: a.heads = 4;
 // LLAMA-NEXT: a.kv_heads = 2;
 // LLAMA: a.mask_kind = XFK_MASK_CAUSAL;
+// LLAMA: xfk_linear_fused(f, {{.*}}(W[13]), 0, (float *)(S + [[GU:[0-9]+]]), 2, 64, 256, 0, -1, 0)
+// LLAMA-NEXT: // xformer.glu
+// LLAMA-NEXT: xfk_glu(f, 3, (const float *)(S + [[GU]]), {{.*}}, 2, 128)
+// LLAMA: XFM_TARGET_CPU, 0, 2, kFusedWeights};
 
 // The encoder: no cache, padding as kv_lengths, no derived programs.
 // BERT-NOT: fn_prefill

@@ -14,6 +14,7 @@
 // CHECK: xfk_rope(
 // CHECK: a.kv_heads = 2;
 // CHECK: xfk_attention<XFK_MASK_CAUSAL, 16, 16>(f, &a)
+// CHECK: xfk_glu(f, 3,
 // CHECK: xfk_symbol(kConst
 // CHECK: xfk_copy(f, out[0],
 // CHECK-NEXT: if ((rc = xfk_finish(f))) return rc;
@@ -23,11 +24,11 @@
 // CHECK: xfk_cache_read(f, &kCaches[0]
 // CHECK: xfk_attention<XFK_MASK_CAUSAL, 16, 16>(f, &a)
 // CHECK: xfk_finish(f)
-// CHECK: XFM_TARGET_CUDA, &kDeviceOps};
+// CHECK: XFM_TARGET_CUDA, &kDeviceOps, 2, kFusedWeights};
 
 // CPU: #include "xformer/Runtime/CPU/Kernels.h"
 // CPU: alignas(64) static const int64_t kConst0[
 // CPU: if ((rc = xfk_attention(f, &a))) return rc;
 // CPU: memcpy(out[0],
 // CPU-NOT: xfk_finish
-// CPU: XFM_TARGET_CPU, 0};
+// CPU: XFM_TARGET_CPU, 0, 2, kFusedWeights};

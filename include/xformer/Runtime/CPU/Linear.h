@@ -120,6 +120,11 @@ struct LinearArgs {
 /// Runs the GEMM; returns false and sets `error` if oneDNN refuses it.
 bool linear(const LinearArgs &args, std::string &error);
 
+/// y[r][i] = act(x[r][i]) * x[r][n + i] for x [rows, 2n], y [rows, n]: the
+/// gated linear unit after a fused gate/up projection (Glu.cpp).
+void gatedLinearUnit(Activation act, const float *x, float *y, int64_t rows,
+                     int64_t n);
+
 /// The builds of the runtime's attention and linear kernels, one per
 /// instruction set, chosen at run time from the CPU (XFORMER_CPU_ISA=
 /// baseline|avx2 picks a narrower one): baseline x86-64; AVX2 with FMA and

@@ -182,6 +182,32 @@ int32_t xfk_unary(xfk_frame *f, int32_t op, const void *xv, void *yv,
   return xfk_fail(f, XF_ERROR_INTERNAL, "unary: unknown operation");
 }
 
+int32_t xfk_glu(xfk_frame *f, int32_t act, const float *x, float *y,
+                int64_t rows, int64_t n) {
+  Activation a;
+  switch (act) {
+  case XFK_GELU_ERF:
+    a = Activation::GeluErf;
+    break;
+  case XFK_GELU_TANH:
+    a = Activation::GeluTanh;
+    break;
+  case XFK_RELU:
+    a = Activation::Relu;
+    break;
+  case XFK_SILU:
+    a = Activation::Silu;
+    break;
+  case XFK_TANH:
+    a = Activation::Tanh;
+    break;
+  default:
+    return xfk_fail(f, XF_ERROR_INTERNAL, "glu: unknown activation");
+  }
+  gatedLinearUnit(a, x, y, rows, n);
+  return 0;
+}
+
 int32_t xfk_cast(xfk_frame *f, int32_t from, int32_t to, const void *x,
                  void *y, int64_t n) {
   auto load = [&](int64_t i) -> double {

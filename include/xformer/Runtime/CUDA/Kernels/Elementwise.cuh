@@ -124,6 +124,24 @@ inline int32_t xfk_unary(xfk_frame *f, int32_t op, const void *x, void *y,
   return launched(f, "unary");
 }
 
+__global__ void gluKernel(int32_t act, const float *x, float *y, int64_t rows,
+                          int64_t n) {
+  XFK_FOR(i, rows * n) {
+    const int64_t r = i / n, c = i % n;
+    const float *row = x + r * 2 * n;
+    y[i] = activate(act, row[c]) * row[n + c];
+  }
+}
+
+inline int32_t xfk_glu(xfk_frame *f, int32_t act, const float *x, float *y,
+                       int64_t rows, int64_t n) {
+  if (act < XFK_GELU_ERF || act >= XFK_NOT)
+    return xfk_fail(f, XF_ERROR_INTERNAL, "glu: unknown activation");
+  if (rows * n == 0)
+    return 0;
+  gluKernel<<<blocksFor(rows * n, kThreads), kThreads>>>(act, x, y, rows, n);
+  return launched(f, "glu");
+}
 
 __global__ void castKernel(int32_t from, int32_t to, const void *x, void *y,
                            int64_t n) {
