@@ -866,8 +866,10 @@ xf_status fuseWeights(xf_model &m) {
       for (int32_t i = 0; i < fw.num_parts; ++i)
         release[size_t(fw.parts[i])] = true;
   }
-  // Copies no code reads any more; a part read in place from a mapped file
-  // stays mapped.
+  // Copies no code reads any more are freed; the pages of a part read in
+  // place from the weights file (mapped read-only: the pages are the
+  // file's, and dropping them loses nothing) leave the process's memory.
+  const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
   for (int32_t p = 0; p < d->num_weights; ++p) {
     if (!release[size_t(p)])
       continue;
@@ -875,9 +877,18 @@ xf_status fuseWeights(xf_model &m) {
                            [&](const Buffer &b) {
                              return b.get() == m.weights[size_t(p)];
                            });
-    if (it == m.weightCopies.end())
-      continue;
-    m.weightCopies.erase(it);
+    if (it != m.weightCopies.end()) {
+      m.weightCopies.erase(it);
+    } else if (m.mapped) {
+      // Whole pages inside the tensor only: its neighbours stay.
+      const uintptr_t begin = reinterpret_cast<uintptr_t>(m.weights[size_t(p)]);
+      const uintptr_t first = (begin + page - 1) / page * page;
+      const uintptr_t last =
+          (begin + uintptr_t(storedBytes(d->weights[p]))) / page * page;
+      if (last > first)
+        ::madvise(reinterpret_cast<void *>(first), last - first,
+                  MADV_DONTNEED);
+    }
     m.weights[size_t(p)] = nullptr;
   }
   return XF_OK;
