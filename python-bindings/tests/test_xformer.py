@@ -2,6 +2,7 @@
 compiled models, and bad input raising xformer.Error / ValueError."""
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -41,6 +42,34 @@ def test_translate_to_cpp_needs_a_plan():
         xformer.translate_to_cpp(xformer.run_pipeline(read("gpt2-fused.mlir"), "xformer-derive-generation"))
     src = xformer.translate_to_cpp(read("bert-fused.mlir"))
     assert "XFK_MASK_BIDIRECTIONAL" in src
+
+
+def test_translate_to_cpp_checks_the_scratch_plan():
+    """The emitter prints the plan --xformer-plan-scratch wrote, after
+    checking it: a buffer overlapping a live one, a view that is none, a
+    buffer past the scratch's end are refused at the op, never emitted."""
+    out = xformer.run_pipeline(read("llama-unfused.mlir"), "xformer-cpu-pipeline{max-seq-len=64}")
+    norm = "epsilon = 9.9999999999999995E-7 {xformer.scratch = array<i64: 4160>}"
+    assert norm in out
+    # The norm over the first layer's embedding placed on the embedding,
+    # which the residual add still reads.
+    with pytest.raises(ValueError, match="scratch at byte 0 overlaps a tensor still in use"):
+        xformer.translate_to_cpp(out.replace(norm, norm.replace("4160", "0"), 1))
+    with pytest.raises(ValueError, match="is not a view at byte 64 of its operand"):
+        xformer.translate_to_cpp(out.replace("{xformer.view = 0 : i64}", "{xformer.view = 64 : i64}", 1))
+    with pytest.raises(ValueError, match="is not a 64-byte aligned place in the 4096-byte scratch"):
+        xformer.translate_to_cpp(out.replace("xformer.scratch_bytes = 28672", "xformer.scratch_bytes = 4096", 1))
+    with pytest.raises(ValueError, match="must be a byte count"):
+        xformer.translate_to_cpp(out.replace("xformer.scratch_bytes = 28672", "xformer.scratch_bytes = -1", 1))
+    # Without a plan the emitter plans by the same code.
+    # A view the plan leaves out is refused too.
+    with pytest.raises(ValueError, match="is a view at byte 0 of its operand, but the plan gives it none"):
+        xformer.translate_to_cpp(out.replace(" {xformer.view = 0 : i64}", "", 1))
+    # Without a plan the emitter plans by the same code.
+    bare = re.sub(r" ?\{xformer\.(scratch|view) = [^}]*\}", "", out)
+    bare = re.sub(r", xformer\.scratch_bytes = \d+ : i64", "", bare)
+    assert "xformer.scratch" not in bare and "xformer.view" not in bare
+    assert xformer.translate_to_cpp(bare) == xformer.translate_to_cpp(out)
 
 
 def test_named_pipelines_are_the_compilers():

@@ -45,6 +45,30 @@ LogicalResult XformerDialect::verifyOperationAttribute(Operation *op,
                              << "' must be a dictionary on a module";
     return success();
   }
+  if (attr.getName() == kScratchAttrName ||
+      attr.getName() == kScratchTempsAttrName) {
+    if (!isa<DenseI64ArrayAttr>(attr.getValue()) || isa<FunctionOpInterface>(op))
+      return op->emitError() << "'" << attr.getName().getValue()
+                             << "' must be an array<i64> of byte offsets on "
+                                "an op in a function";
+    return success();
+  }
+  if (attr.getName() == kViewAttrName) {
+    auto offset = dyn_cast<IntegerAttr>(attr.getValue());
+    if (!offset || offset.getInt() < 0 || op->getNumResults() != 1 ||
+        op->getNumOperands() < 1)
+      return op->emitError() << "'" << kViewAttrName
+                             << "' must be a byte offset (>= 0) on an op "
+                                "with one result and an operand";
+    return success();
+  }
+  if (attr.getName() == kScratchBytesAttrName) {
+    auto bytes = dyn_cast<IntegerAttr>(attr.getValue());
+    if (!bytes || bytes.getInt() < 0 || !isa<FunctionOpInterface>(op))
+      return op->emitError() << "'" << kScratchBytesAttrName
+                             << "' must be a byte count (>= 0) on a function";
+    return success();
+  }
   return op->emitError() << "unknown xformer attribute '"
                          << attr.getName().getValue() << "'";
 }

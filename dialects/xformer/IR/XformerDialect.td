@@ -48,6 +48,15 @@ def Xformer_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kModelAttrName = "xformer.model";
     /// The module attribute holding the KV cache plan (a dictionary).
     static constexpr ::llvm::StringLiteral kKVPlanAttrName = "xformer.kv_plan";
+    /// The scratch plan (--xformer-plan-scratch): each result's byte offset
+    /// (an i64 array on an op), a view's byte offset into operand #0, the
+    /// buffers an op uses while it runs, and a function's scratch size.
+    static constexpr ::llvm::StringLiteral kScratchAttrName = "xformer.scratch";
+    static constexpr ::llvm::StringLiteral kViewAttrName = "xformer.view";
+    static constexpr ::llvm::StringLiteral kScratchTempsAttrName =
+        "xformer.scratch_temps";
+    static constexpr ::llvm::StringLiteral kScratchBytesAttrName =
+        "xformer.scratch_bytes";
   }];
 }
 

@@ -380,6 +380,42 @@ def XformerFuseEpilogues : Pass<"xformer-fuse-epilogues", "func::FuncOp"> {
   let dependentDialects = ["::mlir::xformer::XformerDialect"];
 }
 
+def XformerPlanScratch : Pass<"xformer-plan-scratch", "ModuleOp"> {
+  let summary = "Place every intermediate tensor in one scratch buffer";
+  let description = [{
+    The memory plan of each function the emitters print, written into the
+    IR (the last pass of `xformer-cpu-pipeline` and `xformer-cuda-pipeline`;
+    the emitters read it and check it: every buffer 64-byte aligned inside
+    the scratch, no two live ones overlapping, every view a view):
+
+    * `xformer.scratch = array<i64: ...>` on an op: the byte offset of each
+      result in the function's scratch (-1: a result without bytes of its
+      own). First fit in program order over value lifetimes: a tensor's
+      bytes are free again after its last reader.
+    * `xformer.view = N`: the result is operand #0's bytes from byte N, no
+      copy: reshapes, a slice that is one contiguous run of its operand (a
+      decode step's key and value inside the fused QKV result), a
+      transpose or head split/merge that moves only unit dimensions. The
+      operand's bytes live as long as any view of them.
+    * `xformer.scratch_temps = array<i64: ...>`: buffers an op uses while
+      it runs: a sliding-window cache read's unrolled keys and values (held
+      for the whole function), an attention's mask and bias broadcast to
+      `[batch, heads, q, kv]` (-1: not needed).
+    * `xformer.scratch_bytes` on the function: the buffer's size.
+
+    Weights, constants, cache reads of full caches and index arithmetic take
+    no scratch. Dynamic shapes are resolved first: positions by their
+    compile-time size, relative biases over them, cache reads at their
+    cache's planned capacity.
+
+    ```mlir
+    func.func @decode(...) attributes {xformer.scratch_bytes = 9856 : i64} {
+      %qkv = xformer.linear %h, %w {xformer.scratch = array<i64: 4736>} ...
+      %k = xformer.slice %qkv [0, 0, 576] {xformer.view = 2304 : i64} ...
+    ```
+  }];
+}
+
 def XformerVerifyTarget : Pass<"xformer-verify-target", "ModuleOp"> {
   let summary = "Check that a code-generation target can lower the module";
   let description = [{

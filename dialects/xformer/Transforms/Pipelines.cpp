@@ -32,6 +32,7 @@ void mlir::xformer::buildXformerPipeline(
   pm.addPass(createXformerPlanGeneration(generation));
   pm.addNestedPass<func::FuncOp>(createXformerFuseEpilogues());
   pm.addPass(createXformerVerifyTarget(XformerVerifyTargetOptions{target}));
+  pm.addPass(createXformerPlanScratch());
 }
 
 void mlir::xformer::registerXformerPipelines() {
@@ -39,7 +40,7 @@ void mlir::xformer::registerXformerPipelines() {
       "xformer-cpu-pipeline",
       "Model IR to what the CPU emitter prints: fuse attention, verify "
       "masks, weight storage, projection fusion, generation programs and "
-      "their KV plan, CPU legality",
+      "their KV plan, CPU legality, the scratch plan",
       [](OpPassManager &pm, const XformerPipelineOptions &options) {
         buildXformerPipeline(pm, ModelTarget::cpu, options);
       });
@@ -47,7 +48,7 @@ void mlir::xformer::registerXformerPipelines() {
       "xformer-cuda-pipeline",
       "Model IR to what the CUDA emitter prints: fuse attention, verify "
       "masks, projection fusion, generation programs and their KV plan, "
-      "CUDA legality",
+      "CUDA legality, the scratch plan",
       [](OpPassManager &pm, const XformerPipelineOptions &options) {
         buildXformerPipeline(pm, ModelTarget::cuda, options);
       });

@@ -12,6 +12,7 @@
 
 #include "xformer/Target/Cpp/ModelToCpp.h"
 
+#include "xformer/Analysis/ScratchPlan.h"
 #include "xformer/IR/XformerOps.h"
 #include "xformer/Runtime/KernelTypes.h"
 #include "xformer/Support/GGMLBlocks.h"
@@ -232,17 +233,14 @@ public:
       : func(func), tables(tables) {}
 
   LogicalResult emit();
-  int64_t scratchBytes() const { return top; }
+  int64_t scratchBytes() const { return plan.bytes; }
   int64_t kernelCalls() const { return calls; }
   std::string takeBody() { return std::move(body); }
 
 private:
   // --- values -------------------------------------------------------------
   ArrayRef<int64_t> shapeOf(Value v) {
-    auto it = staticShapes.find(v);
-    if (it != staticShapes.end())
-      return it->second;
-    return cast<RankedTensorType>(v.getType()).getShape();
+    return plan.shapeOf(v);
   }
   Type elemOf(Value v) {
     return cast<RankedTensorType>(v.getType()).getElementType();
@@ -262,12 +260,7 @@ private:
   }
 
   // --- scratch planning ---------------------------------------------------
-  void computeLifetimes();
-  int64_t allocate(int64_t bytes);
-  void release(int64_t offset, int64_t bytes);
-  void bindScratch(Value v, int64_t bytes);
-  void releaseDeadOperands(Operation *op, unsigned index);
-  std::optional<int64_t> viewOffset(Operation *op);
+  void bindScratch(Value v);
 
   // --- emission -----------------------------------------------------------
   LogicalResult emitOp(Operation *op);
@@ -278,160 +271,15 @@ private:
   ModuleTables &tables;
   std::string body;
   llvm::DenseMap<Value, std::string> expr;
-  llvm::DenseMap<Value, SmallVector<int64_t>> staticShapes;
-  llvm::DenseMap<Value, int64_t> indexValues;
-  llvm::DenseMap<Value, Value> root;        // aliases -> owner of the bytes
-  llvm::DenseMap<Value, unsigned> lastUse;  // owner -> index of last reader
-  llvm::DenseMap<Value, std::pair<int64_t, int64_t>> slots; // owner -> (off, bytes)
-  std::map<int64_t, int64_t> freeList;      // offset -> bytes
-  int64_t top = 0;
+  /// Shapes, views and scratch offsets (--xformer-plan-scratch).
+  ScratchPlan plan;
   int64_t calls = 0;
   int tmp = 0;
 };
 
-void FunctionEmitter::computeLifetimes() {
-  unsigned index = 0;
-  for (Operation &op : func.getBody().front()) {
-    for (Value operand : op.getOperands()) {
-      Value r = root.lookup(operand);
-      if (!r)
-        r = operand;
-      lastUse[r] = index;
-    }
-    // Reshape results and views are the operand's bytes.
-    if (isa<ReshapeOp>(op) || viewOffset(&op)) {
-      Value input = op.getOperand(0);
-      Value r = root.lookup(input);
-      root[op.getResult(0)] = r ? r : input;
-    }
-    ++index;
-  }
-}
-
-/// Where an op's result is a run of its operand's bytes, their offset: a
-/// slice of one contiguous run (the query, key and value of a fused
-/// projection at one position), or a transpose, split or merge of heads
-/// that moves only unit dimensions (a decode step's heads). Such a result
-/// is a view, not a copy. Static shapes only.
-std::optional<int64_t> FunctionEmitter::viewOffset(Operation *op) {
-  if (op->getNumOperands() < 1 || op->getNumResults() != 1)
-    return std::nullopt;
-  auto in = dyn_cast<RankedTensorType>(op->getOperand(0).getType());
-  auto res = dyn_cast<RankedTensorType>(op->getResult(0).getType());
-  if (!in || !res || !in.hasStaticShape() || !res.hasStaticShape())
-    return std::nullopt;
-  ArrayRef<int64_t> is = in.getShape(), rs = res.getShape();
-  // Permutations that keep the order of the non-unit dimensions.
-  auto keepsOrder = [](ArrayRef<int64_t> shape, ArrayRef<int64_t> perm) {
-    int64_t last = -1;
-    for (int64_t p : perm) {
-      if (shape[p] == 1)
-        continue;
-      if (p < last)
-        return false;
-      last = p;
-    }
-    return true;
-  };
-  if (auto t = dyn_cast<TransposeOp>(op))
-    return keepsOrder(is, t.getPermutation()) ? std::optional<int64_t>(0)
-                                              : std::nullopt;
-  if (isa<SplitHeadsOp>(op))
-    return keepsOrder({rs[0], rs[2], rs[1], rs[3]}, {0, 2, 1, 3})
-               ? std::optional<int64_t>(0)
-               : std::nullopt;
-  if (isa<MergeHeadsOp>(op))
-    return keepsOrder(is, {0, 2, 1, 3}) ? std::optional<int64_t>(0)
-                                        : std::nullopt;
-  auto slice = dyn_cast<SliceOp>(op);
-  if (!slice)
-    return std::nullopt;
-  // Leading unit dimensions, one partial dimension, then whole ones.
-  const size_t rank = is.size();
-  size_t k = 0;
-  while (k < rank && rs[k] == 1)
-    ++k;
-  for (size_t d = k + 1; d < rank; ++d)
-    if (rs[d] != is[d])
-      return std::nullopt;
-  int64_t offset = 0, stride = elemBytes(in.getElementType());
-  for (size_t d = rank; d-- > 0;) {
-    offset += slice.getOffsets()[d] * stride;
-    stride *= is[d];
-  }
-  return offset;
-}
-
-int64_t FunctionEmitter::allocate(int64_t bytes) {
-  bytes = alignUp(std::max<int64_t>(bytes, 1));
-  for (auto it = freeList.begin(); it != freeList.end(); ++it) {
-    if (it->second < bytes)
-      continue;
-    int64_t offset = it->first, size = it->second;
-    freeList.erase(it);
-    if (size > bytes)
-      freeList[offset + bytes] = size - bytes;
-    return offset;
-  }
-  // Grow the top, merging a free block that ends there.
-  if (!freeList.empty()) {
-    auto last = std::prev(freeList.end());
-    if (last->first + last->second == top) {
-      int64_t offset = last->first;
-      freeList.erase(last);
-      top = offset + bytes;
-      return offset;
-    }
-  }
-  int64_t offset = top;
-  top += bytes;
-  return offset;
-}
-
-void FunctionEmitter::release(int64_t offset, int64_t bytes) {
-  bytes = alignUp(std::max<int64_t>(bytes, 1));
-  auto it = freeList.emplace(offset, bytes).first;
-  // Coalesce with the neighbours.
-  auto next = std::next(it);
-  if (next != freeList.end() && it->first + it->second == next->first) {
-    it->second += next->second;
-    freeList.erase(next);
-  }
-  if (it != freeList.begin()) {
-    auto prev = std::prev(it);
-    if (prev->first + prev->second == it->first) {
-      prev->second += it->second;
-      freeList.erase(it);
-    }
-  }
-}
-
-void FunctionEmitter::bindScratch(Value v, int64_t bytes) {
-  int64_t offset = allocate(bytes);
-  slots[v] = {offset, bytes};
-  expr[v] = "S + " + std::to_string(offset);
-}
-
-void FunctionEmitter::releaseDeadOperands(Operation *op, unsigned index) {
-  llvm::SmallPtrSet<Value, 8> seen;
-  auto consider = [&](Value v) {
-    Value r = root.lookup(v);
-    if (!r)
-      r = v;
-    if (!seen.insert(r).second)
-      return;
-    auto slot = slots.find(r);
-    if (slot == slots.end() || lastUse.lookup(r) > index)
-      return;
-    release(slot->second.first, slot->second.second);
-    slots.erase(slot);
-  };
-  for (Value operand : op->getOperands())
-    consider(operand);
-  // A result nobody reads is dead at once.
-  for (Value result : op->getResults())
-    if (result.use_empty())
-      consider(result);
+/// `v` at the offset the scratch plan gave it.
+void FunctionEmitter::bindScratch(Value v) {
+  expr[v] = "S + " + std::to_string(plan.offsets.lookup(v));
 }
 
 /// "// <op name> <location>" above the code emitted for `op`.
@@ -489,13 +337,13 @@ LogicalResult FunctionEmitter::emit() {
         return tooLarge(&op, "result", i, r.getType());
   for (auto [i, arg] : llvm::enumerate(block.getArguments()))
     expr[arg] = "in[" + std::to_string(i) + "]";
-  computeLifetimes();
-  unsigned index = 0;
-  for (Operation &op : block) {
+  FailureOr<ScratchPlan> planned = readOrPlanScratch(func);
+  if (failed(planned))
+    return failure();
+  plan = std::move(*planned);
+  for (Operation &op : block)
     if (failed(emitOp(&op)))
       return failure();
-    releaseDeadOperands(&op, index++);
-  }
   return success();
 }
 
@@ -540,7 +388,7 @@ LogicalResult FunctionEmitter::emitLinear(LinearOp l) {
   auto xs = shapeOf(l.getInput());
   const int64_t in = xs.back();
   const int64_t outDim = shapeOf(l.getResult()).back();
-  bindScratch(cur, product(shapeOf(cur)) * 4);
+  bindScratch(cur);
   if (auto g = dyn_cast<GGMLType>(elemOf(l.getWeight()))) {
     call(op, "xfk_linear_ggml_fused(f, " + typed(l.getInput()) + ", " +
                  ptr(l.getWeight()) + ", " + num(int64_t(g.getFormat())) +
@@ -577,38 +425,11 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
     }
     return success();
   }
-  // Index arithmetic is resolved here: every size is known at compile time
-  // (a cache's dynamic length is its planned capacity).
-  if (auto cst = dyn_cast<arith::ConstantIndexOp>(op)) {
-    indexValues[cst.getResult()] = cst.value();
+  // Index arithmetic and dynamic shapes were resolved by the scratch plan
+  // (every size is known at compile time; a cache's dynamic length is its
+  // planned capacity).
+  if (isa<arith::ConstantIndexOp, tensor::DimOp>(op))
     return success();
-  }
-  if (auto dim = dyn_cast<tensor::DimOp>(op)) {
-    std::optional<int64_t> d = dim.getConstantIndex();
-    auto shape = shapeOf(dim.getSource());
-    if (!d || *d < 0 || *d >= static_cast<int64_t>(shape.size()) ||
-        ShapedType::isDynamic(shape[*d]))
-      return op->emitError(Twine("the ") + tables.targetName + " target cannot resolve this dimension");
-    indexValues[dim.getResult()] = shape[*d];
-    return success();
-  }
-  if (auto p = dyn_cast<PositionsOp>(op)) {
-    int64_t n = cast<RankedTensorType>(p.getType()).getDimSize(0);
-    if (p.getSize()) {
-      auto it = indexValues.find(p.getSize());
-      if (it == indexValues.end())
-        return op->emitError(Twine("the ") + tables.targetName + " target needs a size known at compile "
-                             "time");
-      n = it->second;
-    }
-    staticShapes[p.getResult()] = {n};
-  }
-  if (auto b = dyn_cast<RelativePositionBiasOp>(op)) {
-    SmallVector<int64_t> shape(
-        cast<RankedTensorType>(b.getType()).getShape());
-    shape.back() = shapeOf(b.getKeyPositions()).back();
-    staticShapes[b.getResult()] = shape;
-  }
 
   // Constants become static arrays.
   if (auto cst = dyn_cast<arith::ConstantOp>(op)) {
@@ -648,29 +469,20 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
         "W[" + std::to_string(tables.fusedWeight(cast<ConcatOp>(op))) + "]";
     return success();
   }
-  if (auto reshape = dyn_cast<ReshapeOp>(op)) {
-    expr[reshape.getResult()] = expr.lookup(reshape.getInput());
-    return success();
-  }
   if (auto read = dyn_cast<CacheReadOp>(op)) {
     auto it = tables.caches.find(read.getCache());
     KVCacheOp cache = it->second;
     int ci = it - tables.caches.begin();
-    auto kt = cast<RankedTensorType>(read.getKey().getType());
-    SmallVector<int64_t> shape(kt.getShape());
-    shape[2] = *cache.getCapacity();
-    staticShapes[read.getKey()] = shape;
-    staticShapes[read.getValue()] = shape;
+    ArrayRef<int64_t> shape = shapeOf(read.getKey()); // at capacity
     std::string k = "k" + std::to_string(tmp), v = "v" + std::to_string(tmp);
     ++tmp;
     body += "  const float *" + k + " = 0, *" + v + " = 0;\n";
     std::string kOut = "0", vOut = "0";
     if (cache.getKind() == CacheKind::ring) {
-      int64_t bytes = product(shape) * 4;
-      int64_t ko = allocate(bytes), vo = allocate(bytes);
-      // Held for the whole function: the unrolled ring is small.
-      kOut = "(float *)(S + " + std::to_string(ko) + ")";
-      vOut = "(float *)(S + " + std::to_string(vo) + ")";
+      // The unrolled ring, in the scratch the plan holds for it.
+      SmallVector<int64_t> temps = plan.temps.lookup(op);
+      kOut = "(float *)(S + " + std::to_string(temps[0]) + ")";
+      vOut = "(float *)(S + " + std::to_string(temps[1]) + ")";
     }
     call(op, "xfk_cache_read(f, &kCaches[" + std::to_string(ci) + "], " +
                  std::to_string(ci) + ", " + std::to_string(tables.maxBatch) +
@@ -700,13 +512,15 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
   if (auto l = dyn_cast<LinearOp>(op))
     return emitLinear(l);
 
-  // Views name their operand's bytes.
-  if (std::optional<int64_t> offset = viewOffset(op)) {
-    const std::string base = expr.lookup(op->getOperand(0));
-    expr[op->getResult(0)] =
-        *offset ? "(const char *)(" + base + ") + " + num(*offset) : base;
-    return success();
-  }
+  // Views (reshapes among them) name their operand's bytes.
+  if (op->getNumResults() == 1)
+    if (auto it = plan.views.find(op->getResult(0)); it != plan.views.end()) {
+      const std::string base = expr.lookup(op->getOperand(0));
+      expr[op->getResult(0)] =
+          it->second ? "(const char *)(" + base + ") + " + num(it->second)
+                     : base;
+      return success();
+    }
 
   // Everything else writes one new tensor.
   if (op->getNumResults() != 1)
@@ -715,7 +529,7 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
   ArrayRef<int64_t> rs = shapeOf(result);
   const int64_t rn = product(rs);
   const int64_t eb = elemBytes(elemOf(result));
-  bindScratch(result, rn * eb);
+  bindScratch(result);
   const std::string R = out(result);
 
   if (auto e = dyn_cast<EmbeddingOp>(op)) {
@@ -1009,14 +823,14 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
       llvm::append_range(shape, shapeOf(v));
       std::string p = ptr(v);
       if (shape[2] != qs[2] || shape[3] != ks[2]) {
+        // Broadcast into the scratch the plan gives it while the kernel
+        // runs (the mask's first, the bias's second).
         SmallVector<int64_t> full = {shape[0], shape[1], qs[2], ks[2]};
-        int64_t off = allocate(product(full) * bytes);
+        int64_t off = plan.temps.lookup(op)[bytes == 1 ? 0 : 1];
         p = "(S + " + std::to_string(off) + ")";
         body += "  if ((rc = xfk_broadcast(f, " + num(bytes) + ", " + ptr(v) +
                 ", " + dims(shape) + ", " + p + ", " + dims(full) +
                 ", 4))) return rc;\n";
-        release(off, product(full) * bytes);
-        // Released for reuse by later ops; the kernel runs before them.
         shape = full;
       }
       std::string f = field;

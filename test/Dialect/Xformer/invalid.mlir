@@ -964,3 +964,26 @@ func.func @concat_blocks_across_rows() {
   %w = xformer.concat %a, %a, axis = 1 : tensor<4x32x!xformer.ggml<q8_0>>, tensor<4x32x!xformer.ggml<q8_0>> -> tensor<4x64x!xformer.ggml<q8_0>>
   return
 }
+
+// -----
+
+func.func @scratch_not_offsets(%x: tensor<2xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{'xformer.scratch' must be an array<i64> of byte offsets on an op in a function}}
+  %y = xformer.relu %x {xformer.scratch = 3 : i64} : tensor<2xf32>
+  return %y : tensor<2xf32>
+}
+
+// -----
+
+func.func @view_negative(%x: tensor<2x4xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{'xformer.view' must be a byte offset (>= 0) on an op with one result and an operand}}
+  %y = xformer.reshape %x {xformer.view = -4 : i64} : tensor<2x4xf32> -> tensor<8xf32>
+  return %y : tensor<8xf32>
+}
+
+// -----
+
+// expected-error @+1 {{'xformer.scratch_bytes' must be a byte count (>= 0) on a function}}
+func.func @scratch_bytes_negative() attributes {xformer.scratch_bytes = -1 : i64} {
+  return
+}
