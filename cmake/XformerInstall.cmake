@@ -8,7 +8,7 @@ install(TARGETS ${xformer_libs}
   EXPORT XformerTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
-install(TARGETS xformer-opt xformer-compile xformer-run xformer-tokenize RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS xformer-opt xformer-compile xformer-run xformer-tokenize xformer-translate RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 foreach(root ${PROJECT_SOURCE_DIR}/dialects ${PROJECT_SOURCE_DIR}/include
              ${PROJECT_BINARY_DIR}/dialects ${PROJECT_BINARY_DIR}/include)

@@ -24,7 +24,7 @@ llvm_config.with_system_environment(["ASAN_OPTIONS", "UBSAN_OPTIONS",
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.xformer_tools_dir, config.llvm_tools_dir]
-tools = ["xformer-opt", "xformer-compile", "xformer-run", "xformer-tokenize"]
+tools = ["xformer-opt", "xformer-compile", "xformer-run", "xformer-tokenize", "xformer-translate"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # End-to-end tests run Python (%xf_python) with torch and transformers from the project's

@@ -21,6 +21,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/Tools/mlir-translate/Translation.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/MapVector.h"
@@ -1042,4 +1043,26 @@ LogicalResult mlir::xformer::translateModelToCpp(ModuleOp module,
     stats->scratchBytes = maxScratch;
   }
   return success();
+}
+
+void mlir::xformer::registerToCppTranslations() {
+  auto dialects = [](DialectRegistry &registry) {
+    registry.insert<XformerDialect, func::FuncDialect, arith::ArithDialect,
+                    tensor::TensorDialect>();
+  };
+  static TranslateFromMLIRRegistration cpu(
+      "xformer-to-cpp",
+      "model IR after xformer-cpu-pipeline to the C++ xformer-compile builds",
+      [](ModuleOp module, raw_ostream &os) {
+        return translateModelToCpp(module, os, nullptr, ModelTarget::cpu);
+      },
+      dialects);
+  static TranslateFromMLIRRegistration cuda(
+      "xformer-to-cuda",
+      "model IR after xformer-cuda-pipeline to the CUDA C++ xformer-compile "
+      "builds",
+      [](ModuleOp module, raw_ostream &os) {
+        return translateModelToCpp(module, os, nullptr, ModelTarget::cuda);
+      },
+      dialects);
 }

@@ -4,9 +4,11 @@
 // pipeline, xformer-cpu-pipeline or xformer-cuda-pipeline) into one C++
 // translation unit: each function becomes straight-line calls to the
 // kernels of xformer/Runtime/CPU/Kernels.h or xformer/Runtime/CUDA/
-// Kernels.cuh with its shapes baked in, over a scratch buffer whose offsets
-// are planned here from value lifetimes; the module becomes the
-// `xformer_model` descriptor of xformer/Runtime/ModelABI.h.
+// Kernels.cuh with its shapes baked in, over a scratch buffer at the
+// offsets --xformer-plan-scratch gave (checked; planned by the same code
+// when the IR carries no plan); the module becomes the `xformer_model`
+// descriptor of xformer/Runtime/ModelABI.h. Registered as the translations
+// `xformer-to-cpp` and `xformer-to-cuda` of xformer-translate.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,6 +32,10 @@ struct EmitStats {
 LogicalResult translateModelToCpp(ModuleOp module, raw_ostream &os,
                                   EmitStats *stats = nullptr,
                                   ModelTarget target = ModelTarget::cpu);
+
+/// Registers `--xformer-to-cpp` and `--xformer-to-cuda` with the
+/// translation registry (mlirTranslateMain: xformer-translate).
+void registerToCppTranslations();
 
 } // namespace mlir::xformer
 
