@@ -178,6 +178,171 @@ LogicalResult EmbeddingOp::verify() {
 // LinearOp
 //===----------------------------------------------------------------------===//
 
+//===----------------------------------------------------------------------===//
+// Result type inference (XF_InferResultType)
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// `shape` of `elt`, or a declined inference (an unranked tensor) where the
+/// operands are malformed: the op's verifier then says what is wrong.
+LogicalResult inferred(SmallVectorImpl<Type> &types,
+                       std::optional<SmallVector<int64_t>> shape, Type elt) {
+  types.push_back(shape ? Type(RankedTensorType::get(*shape, elt))
+                        : Type(UnrankedTensorType::get(elt)));
+  return success();
+}
+
+RankedTensorType rankedOf(Value v) {
+  return v ? dyn_cast<RankedTensorType>(v.getType()) : RankedTensorType();
+}
+
+/// The ops' verifiers check their results against these shapes with their
+/// own messages, so the interface's check accepts what they accept.
+bool compatibleResults(TypeRange, TypeRange) { return true; }
+
+} // namespace
+
+LogicalResult LinearOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  RankedTensorType input = rankedOf(adaptor.getInput()),
+                   weight = rankedOf(adaptor.getWeight());
+  if (!input || !weight || input.getRank() < 1 || weight.getRank() != 2)
+    return inferred(types, std::nullopt,
+                    input ? input.getElementType() : Type());
+  SmallVector<int64_t> shape(input.getShape());
+  shape.back() = weight.getDimSize(adaptor.getWeightTransposed() ? 1 : 0);
+  return inferred(types, shape, input.getElementType());
+}
+bool LinearOp::isCompatibleReturnTypes(TypeRange l, TypeRange r) {
+  return compatibleResults(l, r);
+}
+
+LogicalResult GluOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
+                                      Adaptor adaptor,
+                                      SmallVectorImpl<Type> &types) {
+  RankedTensorType input = rankedOf(adaptor.getInput());
+  if (!input || input.getRank() < 1)
+    return inferred(types, std::nullopt,
+                    input ? input.getElementType() : Type());
+  SmallVector<int64_t> shape(input.getShape());
+  if (!ShapedType::isDynamic(shape.back())) {
+    if (shape.back() % 2)
+      return inferred(types, std::nullopt, input.getElementType());
+    shape.back() /= 2;
+  }
+  return inferred(types, shape, input.getElementType());
+}
+bool GluOp::isCompatibleReturnTypes(TypeRange l, TypeRange r) {
+  return compatibleResults(l, r);
+}
+
+LogicalResult MatmulOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location>,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  RankedTensorType lhs = rankedOf(adaptor.getLhs()),
+                   rhs = rankedOf(adaptor.getRhs());
+  if (!lhs || !rhs || lhs.getRank() < 2 || rhs.getRank() < 2)
+    return inferred(types, std::nullopt, lhs ? lhs.getElementType() : Type());
+  auto batch =
+      broadcastShapes(lhs.getShape().drop_back(2), rhs.getShape().drop_back(2));
+  if (!batch)
+    return inferred(types, std::nullopt, lhs.getElementType());
+  SmallVector<int64_t> shape(*batch);
+  shape.push_back(lhs.getDimSize(lhs.getRank() - 2));
+  shape.push_back(adaptor.getTransposeRhs() ? rhs.getDimSize(rhs.getRank() - 2)
+                                            : rhs.getShape().back());
+  return inferred(types, shape, lhs.getElementType());
+}
+bool MatmulOp::isCompatibleReturnTypes(TypeRange l, TypeRange r) {
+  return compatibleResults(l, r);
+}
+
+LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location>,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  RankedTensorType input = rankedOf(adaptor.getInput());
+  ArrayRef<int64_t> perm = adaptor.getPermutation();
+  if (!input || int64_t(perm.size()) != input.getRank())
+    return inferred(types, std::nullopt,
+                    input ? input.getElementType() : Type());
+  llvm::SmallBitVector seen(perm.size());
+  SmallVector<int64_t> shape;
+  for (int64_t p : perm) {
+    if (p < 0 || p >= input.getRank() || seen.test(p))
+      return inferred(types, std::nullopt, input.getElementType());
+    seen.set(p);
+    shape.push_back(input.getDimSize(p));
+  }
+  return inferred(types, shape, input.getElementType());
+}
+bool TransposeOp::isCompatibleReturnTypes(TypeRange l, TypeRange r) {
+  return compatibleResults(l, r);
+}
+
+LogicalResult GatherPositionsOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location>, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  RankedTensorType input = rankedOf(adaptor.getInput());
+  if (!input || input.getRank() < 2)
+    return inferred(types, std::nullopt,
+                    input ? input.getElementType() : Type());
+  SmallVector<int64_t> shape = {input.getDimSize(0)};
+  llvm::append_range(shape, input.getShape().drop_front(2));
+  return inferred(types, shape, input.getElementType());
+}
+bool GatherPositionsOp::isCompatibleReturnTypes(TypeRange l, TypeRange r) {
+  return compatibleResults(l, r);
+}
+
+LogicalResult SplitHeadsOp::inferReturnTypes(MLIRContext *,
+                                             std::optional<Location>,
+                                             Adaptor adaptor,
+                                             SmallVectorImpl<Type> &types) {
+  RankedTensorType input = rankedOf(adaptor.getInput());
+  int64_t heads = adaptor.getHeadsAttr() ? adaptor.getHeadsAttr().getInt() : 0;
+  if (!input || input.getRank() != 3 || heads <= 0)
+    return inferred(types, std::nullopt,
+                    input ? input.getElementType() : Type());
+  int64_t hidden = input.getDimSize(2);
+  if (!ShapedType::isDynamic(hidden) && hidden % heads)
+    return inferred(types, std::nullopt, input.getElementType());
+  return inferred(types,
+                  SmallVector<int64_t>{input.getDimSize(0), heads,
+                                       input.getDimSize(1),
+                                       ShapedType::isDynamic(hidden)
+                                           ? ShapedType::kDynamic
+                                           : hidden / heads},
+                  input.getElementType());
+}
+bool SplitHeadsOp::isCompatibleReturnTypes(TypeRange l, TypeRange r) {
+  return compatibleResults(l, r);
+}
+
+LogicalResult MergeHeadsOp::inferReturnTypes(MLIRContext *,
+                                             std::optional<Location>,
+                                             Adaptor adaptor,
+                                             SmallVectorImpl<Type> &types) {
+  RankedTensorType input = rankedOf(adaptor.getInput());
+  if (!input || input.getRank() != 4)
+    return inferred(types, std::nullopt,
+                    input ? input.getElementType() : Type());
+  int64_t heads = input.getDimSize(1), headDim = input.getDimSize(3);
+  int64_t hidden = ShapedType::isDynamic(heads) || ShapedType::isDynamic(headDim)
+                       ? ShapedType::kDynamic
+                       : heads * headDim;
+  return inferred(types,
+                  SmallVector<int64_t>{input.getDimSize(0),
+                                       input.getDimSize(2), hidden},
+                  input.getElementType());
+}
+bool MergeHeadsOp::isCompatibleReturnTypes(TypeRange l, TypeRange r) {
+  return compatibleResults(l, r);
+}
+
 LogicalResult LinearOp::verify() {
   RankedTensorType input = getInput().getType();
   RankedTensorType weight = getWeight().getType();

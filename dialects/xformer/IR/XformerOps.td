@@ -26,6 +26,14 @@ def XF_NumericTensor : RankedTensorOf<[AnyFloat, AnySignlessInteger]>;
 
 // Operands broadcast against each other with NumPy rules (trailing dimensions
 // aligned, size-1 dimensions stretched); the result has the broadcast shape.
+// The result type follows from the operands and attributes
+// (InferTypeOpInterface): passes that re-type an op (derive-generation's
+// programs over chunks) ask the op instead of computing shapes themselves.
+// Dimensions are compatible when equal or either is dynamic; where the
+// operands are malformed the inference declines (an unranked result,
+// compatible with anything) and the op's verifier says what is wrong.
+defvar XF_InferResultType = InferTypeOpAdaptorWithIsCompatible;
+
 def XF_Broadcasting : NativeOpTrait<"BroadcastingElementwise"> {
   let cppNamespace = "::mlir::OpTrait::xformer";
 }
@@ -122,7 +130,7 @@ def Xformer_EmbeddingOp : Xformer_Op<"embedding", [Pure]> {
 // Linear algebra
 //===----------------------------------------------------------------------===//
 
-def Xformer_LinearOp : Xformer_Op<"linear", [Pure, AttrSizedOperandSegments,
+def Xformer_LinearOp : Xformer_Op<"linear", [Pure, AttrSizedOperandSegments, XF_InferResultType,
     OptionalTypesMatchWith<"the residual has the result's type", "result",
                            "residual", "$_self">]> {
   let summary = "Affine projection of the last dimension, with its epilogue";
@@ -203,7 +211,7 @@ def Xformer_LinearOp : Xformer_Op<"linear", [Pure, AttrSizedOperandSegments,
   let hasVerifier = 1;
 }
 
-def Xformer_MatmulOp : Xformer_Op<"matmul", [Pure]> {
+def Xformer_MatmulOp : Xformer_Op<"matmul", [Pure, XF_InferResultType]> {
   let summary = "Batched matrix product";
   let description = [{
     `[..., M, K] x [..., K, N] -> [..., M, N]`; with `transpose_rhs` the
@@ -233,7 +241,7 @@ def Xformer_MatmulOp : Xformer_Op<"matmul", [Pure]> {
 //===----------------------------------------------------------------------===//
 
 def Xformer_TransposeOp : Xformer_Op<"transpose",
-    [Pure, AllElementTypesMatch<["input", "result"]>]> {
+    [Pure, AllElementTypesMatch<["input", "result"]>, XF_InferResultType]> {
   let summary = "Permutes dimensions";
   let description = [{
     `result` dimension `i` is `input` dimension `permutation[i]`.
@@ -338,7 +346,7 @@ def Xformer_ConcatOp : Xformer_Op<"concat", [Pure, SameOperandsElementType,
   let hasVerifier = 1;
 }
 
-def Xformer_GatherPositionsOp : Xformer_Op<"gather_positions", [Pure]> {
+def Xformer_GatherPositionsOp : Xformer_Op<"gather_positions", [Pure, XF_InferResultType]> {
   let summary = "Picks one position per sequence";
   let description = [{
     `result[b, ...] = input[b, positions[b], ...]`: the hidden state or
@@ -363,7 +371,7 @@ def Xformer_GatherPositionsOp : Xformer_Op<"gather_positions", [Pure]> {
 }
 
 def Xformer_SplitHeadsOp : Xformer_Op<"split_heads",
-    [Pure, AllElementTypesMatch<["input", "result"]>]> {
+    [Pure, AllElementTypesMatch<["input", "result"]>, XF_InferResultType]> {
   let summary = "[batch, seq, heads * head_dim] -> [batch, heads, seq, head_dim]";
   let description = [{
     Splits the hidden dimension into `heads` heads and moves the head axis
@@ -385,7 +393,7 @@ def Xformer_SplitHeadsOp : Xformer_Op<"split_heads",
 }
 
 def Xformer_MergeHeadsOp : Xformer_Op<"merge_heads",
-    [Pure, AllElementTypesMatch<["input", "result"]>]> {
+    [Pure, AllElementTypesMatch<["input", "result"]>, XF_InferResultType]> {
   let summary = "[batch, heads, seq, head_dim] -> [batch, seq, heads * head_dim]";
   let description = [{
     The inverse of `xformer.split_heads`.
@@ -467,7 +475,7 @@ def Xformer_GeluOp : Xformer_Op<"gelu", [Pure, SameOperandsAndResultType]> {
   let assemblyFormat = "$approximation $input attr-dict `:` type($input)";
 }
 
-def Xformer_GluOp : Xformer_Op<"glu", [Pure]> {
+def Xformer_GluOp : Xformer_Op<"glu", [Pure, XF_InferResultType]> {
   let summary = "Gated linear unit: an activation of one half times the other";
   let description = [{
     `result[..., i] = activation(input[..., i]) * input[..., n + i]` for an

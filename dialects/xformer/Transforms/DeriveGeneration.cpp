@@ -70,26 +70,20 @@ FailureOr<RankedTensorType> inferResultType(Operation *op,
     shape.push_back(shapeOfOperand(0)[1]);
     return tensorOf(shape, elt);
   }
-  if (isa<LinearOp, GluOp>(op)) {
-    SmallVector<int64_t> shape(shapeOfOperand(0));
-    shape.back() = oldResult.getShape().back();
-    return tensorOf(shape, elt);
-  }
-  if (auto mm = dyn_cast<MatmulOp>(op)) {
-    ArrayRef<int64_t> a = shapeOfOperand(0), b = shapeOfOperand(1);
-    auto batch = broadcastShapes(a.drop_back(2), b.drop_back(2));
-    if (!batch)
+  // Ops whose result follows from their operands say so themselves
+  // (linear, glu, matmul, transpose, head splits and merges, gathers).
+  if (auto infer = dyn_cast<InferTypeOpInterface>(op)) {
+    SmallVector<Type> types;
+    if (failed(infer.inferReturnTypes(
+            op->getContext(), op->getLoc(), op->getOperands(),
+            op->getAttrDictionary(), op->getPropertiesStorage(),
+            op->getRegions(), types)) ||
+        types.size() != 1)
       return failure();
-    SmallVector<int64_t> shape(*batch);
-    shape.push_back(a[a.size() - 2]);
-    shape.push_back(mm.getTransposeRhs() ? b[b.size() - 2] : b.back());
-    return tensorOf(shape, elt);
-  }
-  if (auto t = dyn_cast<TransposeOp>(op)) {
-    SmallVector<int64_t> shape;
-    for (int64_t p : t.getPermutation())
-      shape.push_back(shapeOfOperand(0)[p]);
-    return tensorOf(shape, elt);
+    auto inferred = dyn_cast<RankedTensorType>(types.front());
+    if (!inferred)
+      return failure();
+    return tensorOf(inferred.getShape(), elt);
   }
   if (auto s = dyn_cast<SliceOp>(op)) {
     // Dimensions taken whole follow the operand; sliced ones keep their size.
@@ -100,16 +94,6 @@ FailureOr<RankedTensorType> inferResultType(Operation *op,
                           ? shapeOfOperand(0)[k]
                           : d);
     return tensorOf(shape, elt);
-  }
-  if (auto sh = dyn_cast<SplitHeadsOp>(op)) {
-    ArrayRef<int64_t> in = shapeOfOperand(0);
-    return tensorOf({in[0], oldResult.getDimSize(1), in[1],
-                     oldResult.getDimSize(3)},
-                    elt);
-  }
-  if (isa<MergeHeadsOp>(op)) {
-    ArrayRef<int64_t> in = shapeOfOperand(0);
-    return tensorOf({in[0], in[2], oldResult.getDimSize(2)}, elt);
   }
   if (isa<ReshapeOp>(op)) {
     // Reshapes that only add or drop unit dimensions (the position and
@@ -151,12 +135,6 @@ FailureOr<RankedTensorType> inferResultType(Operation *op,
     for (auto [k, d] : llvm::enumerate(oldIn))
       if (d == shape[lead + k])
         shape[lead + k] = newIn[k];
-    return tensorOf(shape, elt);
-  }
-  if (isa<GatherPositionsOp>(op)) {
-    ArrayRef<int64_t> in = shapeOfOperand(0);
-    SmallVector<int64_t> shape = {in[0]};
-    llvm::append_range(shape, in.drop_front(2));
     return tensorOf(shape, elt);
   }
   return failure();
