@@ -197,11 +197,20 @@ RankedTensorType rankedOf(Value v) {
   return v ? dyn_cast<RankedTensorType>(v.getType()) : RankedTensorType();
 }
 
-/// The ops' verifiers check their results against these shapes with their
-/// own messages, so the interface's check accepts what they accept.
-bool compatibleResults(TypeRange, TypeRange) { return true; }
-
 } // namespace
+
+// The ops' verifiers check their results against these shapes with their
+// own messages, so the interface's check accepts what they accept.
+#define XF_VERIFIER_CHECKS_RESULTS(Op)                                         \
+  bool Op::isCompatibleReturnTypes(TypeRange, TypeRange) { return true; }
+XF_VERIFIER_CHECKS_RESULTS(LinearOp)
+XF_VERIFIER_CHECKS_RESULTS(GluOp)
+XF_VERIFIER_CHECKS_RESULTS(MatmulOp)
+XF_VERIFIER_CHECKS_RESULTS(TransposeOp)
+XF_VERIFIER_CHECKS_RESULTS(GatherPositionsOp)
+XF_VERIFIER_CHECKS_RESULTS(SplitHeadsOp)
+XF_VERIFIER_CHECKS_RESULTS(MergeHeadsOp)
+#undef XF_VERIFIER_CHECKS_RESULTS
 
 LogicalResult LinearOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
                                          Adaptor adaptor,
@@ -214,9 +223,6 @@ LogicalResult LinearOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
   SmallVector<int64_t> shape(input.getShape());
   shape.back() = weight.getDimSize(adaptor.getWeightTransposed() ? 1 : 0);
   return inferred(types, shape, input.getElementType());
-}
-bool LinearOp::isCompatibleReturnTypes(TypeRange l, TypeRange r) {
-  return compatibleResults(l, r);
 }
 
 LogicalResult GluOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
@@ -233,9 +239,6 @@ LogicalResult GluOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
     shape.back() /= 2;
   }
   return inferred(types, shape, input.getElementType());
-}
-bool GluOp::isCompatibleReturnTypes(TypeRange l, TypeRange r) {
-  return compatibleResults(l, r);
 }
 
 LogicalResult MatmulOp::inferReturnTypes(MLIRContext *,
@@ -255,9 +258,6 @@ LogicalResult MatmulOp::inferReturnTypes(MLIRContext *,
   shape.push_back(adaptor.getTransposeRhs() ? rhs.getDimSize(rhs.getRank() - 2)
                                             : rhs.getShape().back());
   return inferred(types, shape, lhs.getElementType());
-}
-bool MatmulOp::isCompatibleReturnTypes(TypeRange l, TypeRange r) {
-  return compatibleResults(l, r);
 }
 
 LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
@@ -279,9 +279,6 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
   }
   return inferred(types, shape, input.getElementType());
 }
-bool TransposeOp::isCompatibleReturnTypes(TypeRange l, TypeRange r) {
-  return compatibleResults(l, r);
-}
 
 LogicalResult GatherPositionsOp::inferReturnTypes(
     MLIRContext *, std::optional<Location>, Adaptor adaptor,
@@ -293,9 +290,6 @@ LogicalResult GatherPositionsOp::inferReturnTypes(
   SmallVector<int64_t> shape = {input.getDimSize(0)};
   llvm::append_range(shape, input.getShape().drop_front(2));
   return inferred(types, shape, input.getElementType());
-}
-bool GatherPositionsOp::isCompatibleReturnTypes(TypeRange l, TypeRange r) {
-  return compatibleResults(l, r);
 }
 
 LogicalResult SplitHeadsOp::inferReturnTypes(MLIRContext *,
@@ -318,9 +312,6 @@ LogicalResult SplitHeadsOp::inferReturnTypes(MLIRContext *,
                                            : hidden / heads},
                   input.getElementType());
 }
-bool SplitHeadsOp::isCompatibleReturnTypes(TypeRange l, TypeRange r) {
-  return compatibleResults(l, r);
-}
 
 LogicalResult MergeHeadsOp::inferReturnTypes(MLIRContext *,
                                              std::optional<Location>,
@@ -338,9 +329,6 @@ LogicalResult MergeHeadsOp::inferReturnTypes(MLIRContext *,
                   SmallVector<int64_t>{input.getDimSize(0),
                                        input.getDimSize(2), hidden},
                   input.getElementType());
-}
-bool MergeHeadsOp::isCompatibleReturnTypes(TypeRange l, TypeRange r) {
-  return compatibleResults(l, r);
 }
 
 LogicalResult LinearOp::verify() {

@@ -73,6 +73,33 @@ void forEachRun(const int64_t *outShape, int32_t rank,
   }
 }
 
+/// The activation of a kernel's xfk_unary_op code (XFK_NOT excepted), or
+/// none for -1 when `none` is allowed; false for any other code.
+inline bool activationOf(int32_t code, bool none, Activation &act) {
+  switch (code) {
+  case XFK_GELU_ERF:
+    act = Activation::GeluErf;
+    return true;
+  case XFK_GELU_TANH:
+    act = Activation::GeluTanh;
+    return true;
+  case XFK_SILU:
+    act = Activation::Silu;
+    return true;
+  case XFK_RELU:
+    act = Activation::Relu;
+    return true;
+  case XFK_TANH:
+    act = Activation::Tanh;
+    return true;
+  case -1:
+    act = Activation::None;
+    return none;
+  default:
+    return false;
+  }
+}
+
 /// Runs y = act(x W^T + bias) + residual with the weight already set in
 /// `args` (f32, bf16, f16 or ggml blocks); `act` is -1 or an xfk_unary_op.
 int32_t runLinear(xfk_frame *f, LinearArgs args, const float *x,

@@ -185,25 +185,8 @@ int32_t xfk_unary(xfk_frame *f, int32_t op, const void *xv, void *yv,
 int32_t xfk_glu(xfk_frame *f, int32_t act, const float *x, float *y,
                 int64_t rows, int64_t n) {
   Activation a;
-  switch (act) {
-  case XFK_GELU_ERF:
-    a = Activation::GeluErf;
-    break;
-  case XFK_GELU_TANH:
-    a = Activation::GeluTanh;
-    break;
-  case XFK_RELU:
-    a = Activation::Relu;
-    break;
-  case XFK_SILU:
-    a = Activation::Silu;
-    break;
-  case XFK_TANH:
-    a = Activation::Tanh;
-    break;
-  default:
+  if (!activationOf(act, /*none=*/false, a))
     return xfk_fail(f, XF_ERROR_INTERNAL, "glu: unknown activation");
-  }
   gatedLinearUnit(a, x, y, rows, n);
   return 0;
 }

@@ -26,27 +26,8 @@ int32_t xformer::runtime::cpu::kernels::runLinear(
   args.out = out;
   args.transposed = transposed != 0;
   args.residual = residual;
-  switch (act) {
-  case -1:
-    break;
-  case XFK_GELU_ERF:
-    args.activation = Activation::GeluErf;
-    break;
-  case XFK_GELU_TANH:
-    args.activation = Activation::GeluTanh;
-    break;
-  case XFK_SILU:
-    args.activation = Activation::Silu;
-    break;
-  case XFK_RELU:
-    args.activation = Activation::Relu;
-    break;
-  case XFK_TANH:
-    args.activation = Activation::Tanh;
-    break;
-  default:
+  if (!activationOf(act, /*none=*/true, args.activation))
     return xfk_fail(f, XF_ERROR_INTERNAL, "linear: unknown activation");
-  }
   std::string error;
   if (!linear(args, error))
     return xfk_fail(f, XF_ERROR_INTERNAL, error.c_str());
