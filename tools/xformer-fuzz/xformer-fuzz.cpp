@@ -3,8 +3,11 @@
 // Feeds arbitrary bytes to the parser; whatever parses and verifies goes
 // through the default pipeline of xformer-opt: canonicalization, attention
 // fusion, the mask verifier, projection fusion, derivation of the generation
-// programs and KV-cache planning. Diagnostics are expected; crashes, hangs,
-// sanitizer reports and invalid IR after a successful pass are bugs.
+// programs and KV-cache planning; what the CPU target accepts is then
+// planned (--xformer-plan-scratch) and printed by the emitter, which checks
+// the plan it reads, the input's own plan attributes included. Diagnostics
+// are expected; crashes, hangs, sanitizer reports and invalid IR after a
+// successful pass are bugs.
 //
 //   xformer-fuzz corpus/ -max_total_time=60
 //
@@ -12,6 +15,7 @@
 
 #include "xformer/InitAll.h"
 #include "xformer/Support/Nesting.h"
+#include "xformer/Target/Cpp/ModelToCpp.h"
 #include "xformer/Transforms/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -78,5 +82,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!runPass(m, xformer::createXformerDeriveGeneration(), false))
     return 0;
   runPass(m, xformer::createXformerPlanKVCache(), false);
+  // The emitter reads a plan the input may carry (checked), then the
+  // planner's own.
+  std::string source;
+  llvm::raw_string_ostream os(source);
+  if (failed(xformer::translateModelToCpp(m, os)))
+    return 0;
+  if (!runPass(m, xformer::createXformerPlanScratch(), false))
+    return 0;
+  source.clear();
+  (void)xformer::translateModelToCpp(m, os);
   return 0;
 }
