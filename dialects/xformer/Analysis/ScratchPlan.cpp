@@ -98,6 +98,16 @@ bool ownsNoBytes(Operation *op) {
          isWeightConcat(op);
 }
 
+/// Whether `shape` of elements of `elemBytes` holds at most 2^48 bytes
+/// (the emitter's bound on every tensor), no dimension negative.
+bool fits(ArrayRef<int64_t> shape, int64_t elemBytes) {
+  int64_t n = std::max<int64_t>(1, elemBytes);
+  for (int64_t d : shape)
+    if (d < 0 || __builtin_mul_overflow(n, d, &n) || n > (int64_t(1) << 48))
+      return false;
+  return true;
+}
+
 KVCacheOp cacheOf(CacheReadOp read) {
   return SymbolTable::lookupNearestSymbolFrom<KVCacheOp>(read,
                                                          read.getCacheAttr());
@@ -105,6 +115,11 @@ KVCacheOp cacheOf(CacheReadOp read) {
 
 /// Shapes the types leave dynamic and the compile-time index values.
 LogicalResult resolveShapes(func::FuncOp func, ScratchPlan &plan) {
+  for (auto [i, arg] : llvm::enumerate(func.getArguments()))
+    if (auto t = dyn_cast<RankedTensorType>(arg.getType());
+        t && t.hasStaticShape() && !fits(t.getShape(), scratchElementBytes(t)))
+      return func.emitError() << "argument #" << i << " (" << t
+                              << ") is larger than 2^48 bytes";
   for (Operation &op : func.getBody().front()) {
     if (auto cst = dyn_cast<arith::ConstantIndexOp>(op)) {
       plan.indexValues[cst.getResult()] = cst.value();
@@ -140,11 +155,41 @@ LogicalResult resolveShapes(func::FuncOp func, ScratchPlan &plan) {
       plan.shapes[read.getKey()] = shape;
       plan.shapes[read.getValue()] = shape;
     }
-    for (Value r : op.getResults())
-      if (auto t = dyn_cast<RankedTensorType>(r.getType());
-          t && !t.hasStaticShape() && !plan.shapes.count(r))
+    // An attention's mask and bias broadcast to [b, h, q, kv] must fit too.
+    if (auto a = dyn_cast<AttentionOp>(op)) {
+      ArrayRef<int64_t> qs = plan.shapeOf(a.getQuery()),
+                        ks = plan.shapeOf(a.getKey());
+      for (Value v : {a.getMaskTensor(), a.getBias()}) {
+        if (!v || qs.size() != 4 || ks.size() != 4)
+          continue;
+        ArrayRef<int64_t> vs = plan.shapeOf(v);
+        SmallVector<int64_t> full(4 - std::min<size_t>(4, vs.size()), 1);
+        llvm::append_range(full, vs);
+        if (full.size() != 4 || !fits({full[0], full[1], qs[2], ks[2]},
+                                      scratchElementBytes(v.getType())))
+          return op.emitError("broadcasts a mask or bias of shape [")
+                 << llvm::make_range(vs.begin(), vs.end())
+                 << "] to more than 2^48 bytes";
+      }
+    }
+    for (auto [i, r] : llvm::enumerate(op.getResults())) {
+      auto t = dyn_cast<RankedTensorType>(r.getType());
+      if (!t)
+        continue;
+      if (!t.hasStaticShape() && !plan.shapes.count(r))
         return op.emitError("has a result of dynamic shape ")
                << t << " that no cache or position count resolves";
+      if (fits(plan.shapeOf(r), scratchElementBytes(t)))
+        continue;
+      if (t.hasStaticShape())
+        return op.emitError() << "result #" << i << " (" << t
+                               << ") is larger than 2^48 bytes";
+      return op.emitError("has a result of shape [")
+             << llvm::make_range(plan.shapeOf(r).begin(),
+                                 plan.shapeOf(r).end())
+             << "] (its sizes resolved) that is negative or larger than "
+                "2^48 bytes";
+    }
   }
   return success();
 }
@@ -406,11 +451,13 @@ FailureOr<ScratchPlan> mlir::xformer::readOrPlanScratch(func::FuncOp func) {
   std::map<int64_t, std::pair<int64_t, Value>> live; // offset -> (end, owner)
   auto place = [&](Operation &op, int64_t offset, int64_t bytes,
                    Value owner) -> LogicalResult {
-    int64_t end = offset + alignUp(std::max<int64_t>(bytes, 1));
-    if (offset < 0 || offset % kAlign || end > plan.bytes)
+    const int64_t size = alignUp(std::max<int64_t>(bytes, 1));
+    if (offset < 0 || offset % kAlign || offset > plan.bytes ||
+        size > plan.bytes - offset)
       return op.emitError("scratch at byte ")
              << offset << " (" << bytes << " bytes) is not a 64-byte "
              << "aligned place in the " << plan.bytes << "-byte scratch";
+    const int64_t end = offset + size;
     auto next = live.lower_bound(offset);
     if ((next != live.end() && next->first < end) ||
         (next != live.begin() && std::prev(next)->second.first > offset))

@@ -49,3 +49,22 @@ func.func @not_a_view(%x: tensor<2x64xf32>) -> tensor<64x2xf32> attributes {xfor
   %t = xformer.transpose %x, [1, 0] {xformer.view = 0 : i64} : tensor<2x64xf32> -> tensor<64x2xf32>
   return %t : tensor<64x2xf32>
 }
+
+// -----
+
+// Sizes resolved at compile time are bounded like static ones.
+func.func @huge_positions(%x: tensor<1x4xi64>) -> tensor<?xi64> attributes {xformer.model = #xformer.model<encoder>} {
+  %n = arith.constant 9223372036854775807 : index
+  // expected-error @+1 {{has a result of shape [9223372036854775807] (its sizes resolved) that is negative or larger than 2^48 bytes}}
+  %p = xformer.positions size %n : tensor<?xi64>
+  return %p : tensor<?xi64>
+}
+
+// -----
+
+func.func @negative_positions(%x: tensor<1x4xi64>) -> tensor<?xi64> attributes {xformer.model = #xformer.model<encoder>} {
+  %n = arith.constant -3 : index
+  // expected-error @+1 {{has a result of shape [-3] (its sizes resolved) that is negative or larger than 2^48 bytes}}
+  %p = xformer.positions size %n : tensor<?xi64>
+  return %p : tensor<?xi64>
+}
