@@ -36,6 +36,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 using namespace xformer::runtime;
@@ -844,11 +845,11 @@ xf_status fuseWeights(xf_model &m) {
     int64_t outer = 1;
     for (int32_t a = 0; a < fw.axis; ++a)
       outer *= fw.tensor.shape[a];
-    Buffer joined = allocate(storedBytes(fw.tensor));
+    const int64_t bytes = storedBytes(fw.tensor);
+    Buffer joined = allocate(bytes);
     if (!joined)
       return fail(XF_ERROR_WEIGHTS,
-                  std::string("cannot allocate ") +
-                      std::to_string(storedBytes(fw.tensor)) +
+                  "cannot allocate " + std::to_string(bytes) +
                       " bytes for the fused weight '" + fw.tensor.name + "'");
     char *dst = joined.get();
     for (int64_t o = 0; o < outer; ++o)
@@ -870,15 +871,15 @@ xf_status fuseWeights(xf_model &m) {
   // place from the weights file (mapped read-only: the pages are the
   // file's, and dropping them loses nothing) leave the process's memory.
   const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+  std::unordered_set<const void *> copies;
+  for (const Buffer &b : m.weightCopies)
+    copies.insert(b.get());
+  std::unordered_set<const void *> freed;
   for (int32_t p = 0; p < d->num_weights; ++p) {
     if (!release[size_t(p)])
       continue;
-    auto it = std::find_if(m.weightCopies.begin(), m.weightCopies.end(),
-                           [&](const Buffer &b) {
-                             return b.get() == m.weights[size_t(p)];
-                           });
-    if (it != m.weightCopies.end()) {
-      m.weightCopies.erase(it);
+    if (copies.count(m.weights[size_t(p)])) {
+      freed.insert(m.weights[size_t(p)]);
     } else if (m.mapped) {
       // Whole pages inside the tensor only: its neighbours stay.
       const uintptr_t begin = reinterpret_cast<uintptr_t>(m.weights[size_t(p)]);
@@ -891,6 +892,10 @@ xf_status fuseWeights(xf_model &m) {
     }
     m.weights[size_t(p)] = nullptr;
   }
+  m.weightCopies.erase(
+      std::remove_if(m.weightCopies.begin(), m.weightCopies.end(),
+                     [&](const Buffer &b) { return freed.count(b.get()) != 0; }),
+      m.weightCopies.end());
   return XF_OK;
 }
 
@@ -1344,7 +1349,7 @@ xf_status xf_open_ex(const char *library, const char *weights, uint32_t flags,
               : m->desc->fused_weights[int32_t(i) - numWeights].tensor;
       if (!m->weights[i])
         continue; // read only through a fused weight, and freed
-      int64_t bytes = numElements(w) * dtypeBytes(w);
+      int64_t bytes = storedBytes(w);
       if (xf_status s =
               m->deviceAlloc(m->deviceWeights[i], std::max<int64_t>(64, bytes)))
         return s;

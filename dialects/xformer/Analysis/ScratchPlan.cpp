@@ -2,6 +2,7 @@
 
 #include "xformer/Analysis/ScratchPlan.h"
 #include "xformer/IR/XformerOps.h"
+#include "xformer/Support/GGMLBlocks.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -20,11 +21,33 @@ ArrayRef<int64_t> ScratchPlan::shapeOf(Value v) const {
   return cast<RankedTensorType>(v.getType()).getShape();
 }
 
-int64_t mlir::xformer::scratchElementBytes(Type type) {
-  auto t = dyn_cast<RankedTensorType>(type);
-  if (!t || !t.getElementType().isIntOrFloat())
-    return 0;
-  return std::max<int64_t>(1, t.getElementType().getIntOrFloatBitWidth() / 8);
+int64_t mlir::xformer::elementBytes(Type elementType) {
+  if (elementType.isInteger(1) || isa<GGMLType>(elementType))
+    return 1;
+  return elementType.isIntOrFloat() ? elementType.getIntOrFloatBitWidth() / 8
+                                    : 0;
+}
+
+std::optional<int64_t>
+mlir::xformer::storedTensorBytes(ArrayRef<int64_t> shape, Type elementType) {
+  constexpr int64_t kLimit = int64_t(1) << 48;
+  if (llvm::any_of(shape, [](int64_t d) { return d < 0; }))
+    return std::nullopt;
+  if (auto g = dyn_cast<GGMLType>(elementType)) {
+    if (shape.size() != 2)
+      return std::nullopt;
+    int64_t n = ::xformer::ggmlBytes(
+        *::xformer::ggmlBlockLayout(uint32_t(g.getFormat())), shape[0],
+        shape[1]);
+    if (n < 0 || n > kLimit)
+      return std::nullopt;
+    return n;
+  }
+  int64_t n = elementBytes(elementType);
+  for (int64_t d : shape)
+    if (__builtin_mul_overflow(n, d, &n) || n > kLimit)
+      return std::nullopt;
+  return n;
 }
 
 std::optional<int64_t> mlir::xformer::viewOffset(Operation *op) {
@@ -70,7 +93,7 @@ std::optional<int64_t> mlir::xformer::viewOffset(Operation *op) {
   for (size_t d = k + 1; d < rank; ++d)
     if (rs[d] != is[d])
       return none;
-  int64_t offset = 0, stride = scratchElementBytes(in);
+  int64_t offset = 0, stride = elementBytes(in.getElementType());
   for (size_t d = rank; d-- > 0;) {
     offset += slice.getOffsets()[d] * stride;
     stride *= is[d];
@@ -98,16 +121,6 @@ bool ownsNoBytes(Operation *op) {
          isWeightConcat(op);
 }
 
-/// Whether `shape` of elements of `elemBytes` holds at most 2^48 bytes
-/// (the emitter's bound on every tensor), no dimension negative.
-bool fits(ArrayRef<int64_t> shape, int64_t elemBytes) {
-  int64_t n = std::max<int64_t>(1, elemBytes);
-  for (int64_t d : shape)
-    if (d < 0 || __builtin_mul_overflow(n, d, &n) || n > (int64_t(1) << 48))
-      return false;
-  return true;
-}
-
 KVCacheOp cacheOf(CacheReadOp read) {
   return SymbolTable::lookupNearestSymbolFrom<KVCacheOp>(read,
                                                          read.getCacheAttr());
@@ -117,7 +130,8 @@ KVCacheOp cacheOf(CacheReadOp read) {
 LogicalResult resolveShapes(func::FuncOp func, ScratchPlan &plan) {
   for (auto [i, arg] : llvm::enumerate(func.getArguments()))
     if (auto t = dyn_cast<RankedTensorType>(arg.getType());
-        t && t.hasStaticShape() && !fits(t.getShape(), scratchElementBytes(t)))
+        t && t.hasStaticShape() &&
+        !storedTensorBytes(t.getShape(), t.getElementType()))
       return func.emitError() << "argument #" << i << " (" << t
                               << ") is larger than 2^48 bytes";
   for (Operation &op : func.getBody().front()) {
@@ -165,8 +179,10 @@ LogicalResult resolveShapes(func::FuncOp func, ScratchPlan &plan) {
         ArrayRef<int64_t> vs = plan.shapeOf(v);
         SmallVector<int64_t> full(4 - std::min<size_t>(4, vs.size()), 1);
         llvm::append_range(full, vs);
-        if (full.size() != 4 || !fits({full[0], full[1], qs[2], ks[2]},
-                                      scratchElementBytes(v.getType())))
+        auto vt = cast<RankedTensorType>(v.getType());
+        if (full.size() != 4 ||
+            !storedTensorBytes({full[0], full[1], qs[2], ks[2]},
+                               vt.getElementType()))
           return op.emitError("broadcasts a mask or bias of shape [")
                  << llvm::make_range(vs.begin(), vs.end())
                  << "] to more than 2^48 bytes";
@@ -179,7 +195,7 @@ LogicalResult resolveShapes(func::FuncOp func, ScratchPlan &plan) {
       if (!t.hasStaticShape() && !plan.shapes.count(r))
         return op.emitError("has a result of dynamic shape ")
                << t << " that no cache or position count resolves";
-      if (fits(plan.shapeOf(r), scratchElementBytes(t)))
+      if (storedTensorBytes(plan.shapeOf(r), t.getElementType()))
         continue;
       if (t.hasStaticShape())
         return op.emitError() << "result #" << i << " (" << t
@@ -196,7 +212,8 @@ LogicalResult resolveShapes(func::FuncOp func, ScratchPlan &plan) {
 
 /// Bytes of `v` as the plan stores it.
 int64_t bytesOf(const ScratchPlan &plan, Value v) {
-  return product(plan.shapeOf(v)) * scratchElementBytes(v.getType());
+  return product(plan.shapeOf(v)) *
+         elementBytes(cast<RankedTensorType>(v.getType()).getElementType());
 }
 
 /// Broadcast buffers an attention needs: its mask tensor and bias where

@@ -54,9 +54,15 @@ struct ScratchPlan {
   ArrayRef<int64_t> shapeOf(Value v) const;
 };
 
-/// The bytes of a tensor type's elements as the generated code stores them
-/// (i1 as a byte), 0 for anything else.
-int64_t scratchElementBytes(Type type);
+/// Bytes of one element as the generated code stores it (i1 as a byte;
+/// ggml blocks are counted whole, by storedTensorBytes).
+int64_t elementBytes(Type elementType);
+
+/// The bytes of a static tensor of `shape` and `elementType` (ggml blocks
+/// as stored), if no dimension is negative and they come to at most 2^48:
+/// the bound on every tensor the emitters lay out.
+std::optional<int64_t> storedTensorBytes(ArrayRef<int64_t> shape,
+                                         Type elementType);
 
 /// Where `op`'s single result is operand #0's bytes: their offset.
 std::optional<int64_t> viewOffset(Operation *op);

@@ -299,8 +299,8 @@ float rowDotScalar(const uint8_t *w, const QuantRow &x, int64_t blocks) {
   return acc + offsetSum;
 }
 
-#define XF_AVX2 "avx2,fma,f16c"
-#define XF_VNNI "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni"
+#define XF_AVX2 XF_AVX2_FMA
+#define XF_VNNI XF_AVX2_FMA ",avx512f,avx512bw,avx512vl,avx512vnni"
 
 __attribute__((target(XF_AVX2))) inline float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

@@ -15,7 +15,6 @@
 #include "xformer/Analysis/ScratchPlan.h"
 #include "xformer/IR/XformerOps.h"
 #include "xformer/Runtime/KernelTypes.h"
-#include "xformer/Support/GGMLBlocks.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -73,10 +72,6 @@ XF_SAME(XFM_Q6_K - XFM_GGML, GGMLFormat::q6_k);
 
 namespace {
 
-constexpr int64_t kAlign = 64;
-
-int64_t alignUp(int64_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
-
 /// The ABI's name for an element type, or "" if the CPU target lacks it.
 StringRef dtypeName(Type t) {
   if (t.isF32())
@@ -118,13 +113,6 @@ StringRef cType(Type t) {
   if (t.isBF16() || t.isF16())
     return "uint16_t";
   return "uint8_t";
-}
-
-/// Bytes per element of a scalar type (not of ggml blocks: see tensorBytes).
-int64_t elemBytes(Type t) {
-  if (t.isInteger(1) || isa<GGMLType>(t))
-    return 1;
-  return t.getIntOrFloatBitWidth() / 8;
 }
 
 std::string num(int64_t v) { return std::to_string(v); }
@@ -297,47 +285,12 @@ void FunctionEmitter::call(Operation *op, const std::string &text) {
   ++calls;
 }
 
-/// The bytes of a static tensor type, if it has at most 2^48 (no tensor of
-/// a real model comes near; scratch offsets summed over a function stay
-/// far from overflowing).
-std::optional<int64_t> tensorBytes(Type type) {
-  auto t = dyn_cast<RankedTensorType>(type);
-  constexpr int64_t kLimit = int64_t(1) << 48;
-  if (auto g = t ? dyn_cast<GGMLType>(t.getElementType()) : GGMLType()) {
-    if (!t.hasStaticShape() || t.getRank() != 2)
-      return 0;
-    int64_t n = ::xformer::ggmlBytes(
-        *::xformer::ggmlBlockLayout(uint32_t(g.getFormat())), t.getDimSize(0),
-        t.getDimSize(1));
-    if (n < 0 || n > kLimit)
-      return std::nullopt;
-    return n;
-  }
-  if (!t || !t.hasStaticShape() || !t.getElementType().isIntOrFloat())
-    return 0;
-  int64_t n = elemBytes(t.getElementType());
-  for (int64_t d : t.getShape())
-    if (__builtin_mul_overflow(n, d, &n) || n > kLimit)
-      return std::nullopt;
-  return n;
-}
-
 LogicalResult FunctionEmitter::emit() {
   Block &block = func.getBody().front();
-  // Sizes first: every byte count below is computed from these shapes.
-  auto tooLarge = [](Operation *op, StringRef what, unsigned i, Type t) {
-    return op->emitError() << what << " #" << i << " (" << t
-                           << ") is larger than 2^48 bytes";
-  };
-  for (auto [i, arg] : llvm::enumerate(block.getArguments()))
-    if (!tensorBytes(arg.getType()))
-      return tooLarge(func, "argument", i, arg.getType());
-  for (Operation &op : block)
-    for (auto [i, r] : llvm::enumerate(op.getResults()))
-      if (!tensorBytes(r.getType()))
-        return tooLarge(&op, "result", i, r.getType());
   for (auto [i, arg] : llvm::enumerate(block.getArguments()))
     expr[arg] = "in[" + std::to_string(i) + "]";
+  // The plan bounds every tensor first (2^48 bytes, sizes resolved): every
+  // byte count below is computed from its shapes.
   FailureOr<ScratchPlan> planned = readOrPlanScratch(func);
   if (failed(planned))
     return failure();
@@ -416,7 +369,7 @@ LogicalResult FunctionEmitter::emitLinear(LinearOp l) {
 LogicalResult FunctionEmitter::emitOp(Operation *op) {
   if (auto ret = dyn_cast<func::ReturnOp>(op)) {
     for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
-      int64_t bytes = product(shapeOf(v)) * elemBytes(elemOf(v));
+      int64_t bytes = product(shapeOf(v)) * elementBytes(elemOf(v));
       if (tables.cuda())
         body += "  if ((rc = xfk_copy(f, out[" + std::to_string(i) + "], " +
                 ptr(v) + ", " + std::to_string(bytes) + "))) return rc;\n";
@@ -529,7 +482,7 @@ LogicalResult FunctionEmitter::emitOp(Operation *op) {
   Value result = op->getResult(0);
   ArrayRef<int64_t> rs = shapeOf(result);
   const int64_t rn = product(rs);
-  const int64_t eb = elemBytes(elemOf(result));
+  const int64_t eb = elementBytes(elemOf(result));
   bindScratch(result);
   const std::string R = out(result);
 
