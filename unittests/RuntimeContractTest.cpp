@@ -265,7 +265,7 @@ TEST(ContractLibrary, RefusesMalformedFusedWeights) {
   std::stringstream text;
   text << std::ifstream(src).rdbuf();
   const std::string good = text.str();
-  const std::string parts = "kFusedParts0[] = {2, 3, 4}";
+  const std::string parts = "kFusedParts0[3] = {2, 3, 4}";
   const std::string qkv = "model.layers.0.self_attn.q_proj.weight+";
   const std::string table = ", XFM_F32, 2, kShape";
   ASSERT_NE(good.find(parts), std::string::npos) << good;
@@ -281,12 +281,12 @@ TEST(ContractLibrary, RefusesMalformedFusedWeights) {
     std::string from, to, expect;
   };
   const Case cases[] = {
-      {"fused-index", good.find(parts), parts, "kFusedParts0[] = {2, 3, 99}",
+      {"fused-index", good.find(parts), parts, "kFusedParts0[3] = {2, 3, 99}",
        "names weight #99 of 12"},
-      {"fused-sum", good.find(parts), parts, "kFusedParts0[] = {2, 2, 4}",
+      {"fused-sum", good.find(parts), parts, "kFusedParts0[3] = {2, 2, 4}",
        "has 128 along axis 0 but its parts sum to 160"},
       {"fused-negative", good.find(parts), parts,
-       "kFusedParts0[] = {2, -1, 4}", "names weight #-1 of 12"},
+       "kFusedParts0[3] = {2, -1, 4}", "names weight #-1 of 12"},
       {"fused-dtype", dtype, table, ", XFM_BF16, 2, kShape",
        "of another dtype or rank"},
       {"fused-axis", axis, "}, 0, 3, kFusedParts0", "}, 2, 3, kFusedParts0",

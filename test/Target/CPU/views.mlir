@@ -4,20 +4,36 @@
 // dimensions. Strided ones are copied.
 // RUN: xformer-compile %s --emit=source | FileCheck %s
 
-// CHECK-LABEL: int32_t fn_forward(
-// CHECK: xfk_linear_fused(f, {{.*}}(float *)(S + [[QKV:[0-9]+]]), 1, 64, 128,
-// Rows of a batch of two are strided: the slice and its heads are copied.
-// CHECK: xfk_linear_fused(f, {{.*}}, 6, 64, 128,
-// CHECK-NEXT: // xformer.slice
-// CHECK-NEXT: xfk_slice(
-// CHECK-NEXT: // xformer.split_heads
-// CHECK-NEXT: xfk_transpose(
+// CHECK-LABEL: static int32_t fn_forward(
+// CHECK: // xformer.linear
+// CHECK-NEXT: float* [[QKV:v[0-9]+]] = (float*) {{v[0-9]+}};
+// CHECK-NEXT: xfk_linear_fused({{.*}}, [[QKV]], 1, 64, 128,
+// CHECK-NEXT: if
 // The key at 64 floats (256 bytes) in, the value at 96, their heads split
-// in place: no kernel, the outputs copied from the linear's result.
-// CHECK-NEXT: memcpy(out[0], ((const char *)(S + [[QKV]]) + 256), 128);
-// CHECK-NEXT: memcpy(out[1], ((const char *)(S + [[QKV]]) + 384), 128);
-// CHECK-NEXT: memcpy(out[2],
-// CHECK-NEXT: memcpy(out[3],
+// in place: no kernel, pointers into the linear's result.
+// CHECK-NEXT: float* [[K:v[0-9]+]] = (float*) ((char*) [[QKV]] + 256);
+// CHECK-NEXT: float* [[V:v[0-9]+]] = (float*) ((char*) [[QKV]] + 384);
+// Rows of a batch of two are strided: the slice and its heads are copied.
+// CHECK-NEXT: // xformer.linear
+// CHECK-NEXT: float*
+// CHECK-NEXT: xfk_linear_fused({{.*}}, 6, 64, 128,
+// CHECK-NEXT: if
+// CHECK-NEXT: // xformer.slice
+// CHECK-NEXT: float*
+// CHECK-NEXT: xfk_slice(
+// CHECK-NEXT: if
+// CHECK-NEXT: // xformer.split_heads
+// CHECK-NEXT: float*
+// CHECK-NEXT: xfk_transpose(
+// CHECK-NEXT: if
+// CHECK-NEXT: [[OUT0:v[0-9]+]] = {{v[0-9]+}}[0];
+// CHECK-NEXT: memcpy([[OUT0]], [[K]], 128);
+// CHECK-NEXT: [[OUT1:v[0-9]+]] = {{v[0-9]+}}[1];
+// CHECK-NEXT: memcpy([[OUT1]], [[V]], 128);
+// CHECK-NEXT: {{v[0-9]+}}[2];
+// CHECK-NEXT: memcpy(
+// CHECK-NEXT: {{v[0-9]+}}[3];
+// CHECK-NEXT: memcpy(
 func.func @forward(%x: tensor<1x1x64xf32>, %y: tensor<2x3x64xf32>) -> (tensor<1x2x1x16xf32>, tensor<1x2x1x16xf32>, tensor<2x3x32xf32>, tensor<2x2x3x16xf32>) attributes {xformer.model = #xformer.model<encoder>} {
   %w = xformer.weight "qkv" : tensor<128x64xf32>
   %qkv = xformer.linear %x, %w : tensor<1x1x64xf32>, tensor<128x64xf32> -> tensor<1x1x128xf32>

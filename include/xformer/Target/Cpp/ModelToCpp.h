@@ -2,19 +2,20 @@
 //
 // Translates a module of xformer ops with static shapes (after the target's
 // pipeline, xformer-cpu-pipeline or xformer-cuda-pipeline) into one C++
-// translation unit: each function becomes straight-line calls to the
-// kernels of xformer/Runtime/CPU/Kernels.h or xformer/Runtime/CUDA/
-// Kernels.cuh with its shapes baked in, over a scratch buffer at the
-// offsets --xformer-plan-scratch gave (checked; planned by the same code
-// when the IR carries no plan); the module becomes the `xformer_model`
-// descriptor of xformer/Runtime/ModelABI.h. Registered as the translations
-// `xformer-to-cpp` and `xformer-to-cuda` of xformer-translate.
+// translation unit: lowered to EmitC by --xformer-convert-to-emitc (each
+// function straight-line calls to the kernels of xformer/Runtime/CPU/
+// Kernels.h or xformer/Runtime/CUDA/Kernels.cuh over the planned scratch;
+// the module the `xformer_model` descriptor of xformer/Runtime/ModelABI.h)
+// and printed by the upstream C++ emitter. Registered as the translations
+// `xformer-to-cpp` and `xformer-to-cuda` of xformer-translate, beside the
+// emitter's own `mlir-to-cpp` for IR already in EmitC.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef XFORMER_TARGET_CPP_MODELTOCPP_H
 #define XFORMER_TARGET_CPP_MODELTOCPP_H
 
+#include "xformer/Conversion/XformerToEmitC/XformerToEmitC.h"
 #include "xformer/Transforms/TargetLegality.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -22,10 +23,7 @@
 
 namespace mlir::xformer {
 
-struct EmitStats {
-  int64_t kernelCalls = 0;
-  int64_t scratchBytes = 0; // the largest function's
-};
+using EmitStats = EmitCStats;
 
 /// Writes the C++ source of `module`; reports unsupported ops, types and
 /// shapes as errors at their locations and fails.
@@ -33,7 +31,7 @@ LogicalResult translateModelToCpp(ModuleOp module, raw_ostream &os,
                                   EmitStats *stats = nullptr,
                                   ModelTarget target = ModelTarget::cpu);
 
-/// Registers `--xformer-to-cpp` and `--xformer-to-cuda` with the
+/// Registers `--xformer-to-cpp`, `--xformer-to-cuda` and `--mlir-to-cpp` with the
 /// translation registry (mlirTranslateMain: xformer-translate).
 void registerToCppTranslations();
 

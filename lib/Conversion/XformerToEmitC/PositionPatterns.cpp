@@ -1,0 +1,138 @@
+//===- PositionPatterns.cpp - Embeddings, positions and rotary embeddings -===//
+//
+// Embedding lookups (tables in f32, or rows decoded to f32 from ggml blocks,
+// bf16 or f16 as they are looked up), position ramps and RoPE with its
+// frequency scaling.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Lowering.h"
+
+#include "xformer/Runtime/KernelTypes.h"
+
+using namespace mlir;
+using namespace mlir::xformer;
+using namespace mlir::xformer::to_emitc;
+
+namespace {
+
+Type elementOf(Value v) {
+  return cast<RankedTensorType>(v.getType()).getElementType();
+}
+
+int64_t product(ArrayRef<int64_t> s) {
+  int64_t p = 1;
+  for (int64_t d : s)
+    p *= d;
+  return p;
+}
+
+struct EmbeddingLowering : LoweringPattern<EmbeddingOp> {
+  using LoweringPattern::LoweringPattern;
+  LogicalResult
+  matchAndRewrite(EmbeddingOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto ts = state.shapeOf(op, op.getTable());
+    std::string what = "embedding";
+    if (auto w = op.getTable().getDefiningOp<WeightOp>())
+      what = w.getName().str();
+    // Rows stored in ggml blocks, bf16 or f16 (ggml's types 30 and 1),
+    // decoded to f32 as they are looked up.
+    const Type telem = elementOf(op.getTable());
+    std::optional<std::pair<int64_t, StringRef>> stored;
+    if (auto g = dyn_cast<GGMLType>(telem))
+      stored = {int64_t(g.getFormat()), g.getGGMLName()};
+    else if ((telem.isBF16() || telem.isF16()) &&
+             elementOf(op.getResult()).isF32())
+      stored = telem.isBF16() ? std::pair<int64_t, StringRef>{30, "BF16"}
+                              : std::pair<int64_t, StringRef>{1, "F16"};
+    Value y = scratchResult(rewriter, state, op, op.getResult());
+    KernelCall call(state, op,
+                    stored ? "xfk_embedding_ggml" : "xfk_embedding");
+    call.frame().value(adaptor.getTable());
+    if (stored)
+      call.opaque(std::to_string(stored->first) + " /* " +
+                  stored->second.str() + " */");
+    call.integer(ts[0])
+        .integer(ts[1])
+        .value(adaptor.getIds())
+        .opaque(dtypeName(elementOf(op.getIds())))
+        .integer(product(state.shapeOf(op, op.getIds())))
+        .value(y)
+        .opaque(cString(what))
+        .emit(rewriter);
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+/// 0, 1, ..., n - 1.
+struct PositionsLowering : LoweringPattern<PositionsOp> {
+  using LoweringPattern::LoweringPattern;
+  LogicalResult
+  matchAndRewrite(PositionsOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Value y = scratchResult(rewriter, state, op, op.getResult());
+    KernelCall(state, op, "xfk_positions")
+        .frame()
+        .opaque(dtypeName(elementOf(op.getResult())))
+        .integer(product(state.shapeOf(op, op.getResult())))
+        .value(y)
+        .emit(rewriter);
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+/// RoPE over [batch, heads, seq, head_dim], positions per batch row or
+/// shared; scaled frequencies (linear, Llama 3) by their own entry point.
+struct RopeLowering : LoweringPattern<RopeOp> {
+  using LoweringPattern::LoweringPattern;
+  LogicalResult
+  matchAndRewrite(RopeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto xs = state.shapeOf(op, op.getInput());
+    auto ps = state.shapeOf(op, op.getPositions());
+    const int64_t rotary = op.getRotaryDim() ? *op.getRotaryDim() : xs[3];
+    RopeScalingAttr scaling = op.getScalingAttr();
+    Value y = scratchResult(rewriter, state, op, op.getResult());
+    KernelCall call(state, op, scaling ? "xfk_rope_scaled" : "xfk_rope");
+    call.frame()
+        .integer(op.getStyle() == RopeStyle::interleaved ? 1 : 0)
+        .value(adaptor.getInput())
+        .value(y)
+        .integer(xs[0])
+        .integer(xs[1])
+        .integer(xs[2])
+        .integer(xs[3])
+        .integer(rotary)
+        .value(adaptor.getPositions())
+        .opaque(dtypeName(elementOf(op.getPositions())))
+        .integer(ps.size() == 2 ? 1 : 0)
+        .opaque(doubleLiteral(op.getTheta().convertToDouble()));
+    if (scaling) {
+      auto fp = [](const APFloat &v) {
+        return doubleLiteral(v.convertToDouble());
+      };
+      call.opaque(scaling.getKind() == RopeScalingKind::linear
+                      ? "XFK_ROPE_SCALING_LINEAR"
+                      : "XFK_ROPE_SCALING_LLAMA3")
+          .opaque(fp(scaling.getFactor()))
+          .opaque(fp(scaling.getLowFreqFactor()))
+          .opaque(fp(scaling.getHighFreqFactor()))
+          .integer(scaling.getOriginalMaxPositions());
+    }
+    call.emit(rewriter);
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::xformer::to_emitc::populatePositionPatterns(
+    LoweringState &state, const TypeConverter &converter,
+    RewritePatternSet &patterns) {
+  patterns.add<EmbeddingLowering, PositionsLowering, RopeLowering>(state,
+                                                                   converter);
+}
