@@ -137,9 +137,7 @@ struct AttentionLowering : LoweringPattern<AttentionOp> {
       if (!original)
         return;
       set(field, ptr);
-      setText((field + "_dtype").str(),
-              dtypeName(cast<RankedTensorType>(original.getType())
-                            .getElementType()));
+      setText((field + "_dtype").str(), dtypeName(elementOf(original)));
     };
     index(op.getQLengths(), adaptor.getQLengths(), "q_lengths");
     index(op.getKvLengths(), adaptor.getKvLengths(), "kv_lengths");
@@ -182,9 +180,7 @@ struct RelativePositionBiasLowering
     auto ts = state.shapeOf(op, op.getTable());
     auto qs = state.shapeOf(op, op.getQueryPositions());
     auto ks = state.shapeOf(op, op.getKeyPositions());
-    auto elem = [](Value v) {
-      return dtypeName(cast<RankedTensorType>(v.getType()).getElementType());
-    };
+    auto elem = [](Value v) { return dtypeName(elementOf(v)); };
     Value y = scratchResult(rewriter, state, op, op.getResult());
     KernelCall(state, op, "xfk_relative_position_bias")
         .frame()

@@ -15,10 +15,6 @@ using namespace mlir::xformer::to_emitc;
 
 namespace {
 
-Type elementOf(Value v) {
-  return cast<RankedTensorType>(v.getType()).getElementType();
-}
-
 /// `&kCaches[index]`.
 Value cacheDesc(OpBuilder &b, Location loc, int32_t index) {
   MLIRContext *ctx = b.getContext();

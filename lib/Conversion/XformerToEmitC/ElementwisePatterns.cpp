@@ -30,17 +30,6 @@ XF_SAME(XFK_GE - XFK_EQ, ComparePredicate::ge);
 
 namespace {
 
-Type elementOf(Value v) {
-  return cast<RankedTensorType>(v.getType()).getElementType();
-}
-
-int64_t product(ArrayRef<int64_t> s) {
-  int64_t p = 1;
-  for (int64_t d : s)
-    p *= d;
-  return p;
-}
-
 /// out = lhs <op> rhs, NumPy broadcasting.
 template <typename OpT>
 struct BinaryLowering : LoweringPattern<OpT> {

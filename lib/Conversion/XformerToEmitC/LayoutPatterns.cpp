@@ -15,17 +15,6 @@ using namespace mlir::xformer::to_emitc;
 
 namespace {
 
-Type elementOf(Value v) {
-  return cast<RankedTensorType>(v.getType()).getElementType();
-}
-
-int64_t product(ArrayRef<int64_t> s) {
-  int64_t p = 1;
-  for (int64_t d : s)
-    p *= d;
-  return p;
-}
-
 /// Any op whose result the plan made a view of operand #0.
 struct ViewLowering : ConversionPattern {
   ViewLowering(LoweringState &state, const TypeConverter &converter)

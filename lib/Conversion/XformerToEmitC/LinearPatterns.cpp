@@ -21,9 +21,7 @@ struct LinearLowering : LoweringPattern<LinearOp> {
                   ConversionPatternRewriter &rewriter) const override {
     auto xs = state.shapeOf(op, op.getInput());
     const int64_t in = xs.back();
-    int64_t rows = 1;
-    for (int64_t d : xs.drop_back())
-      rows *= d;
+    const int64_t rows = product(xs.drop_back());
     const int64_t out = state.shapeOf(op, op.getResult()).back();
     // The kernels' activation codes are the ODS enum's numbers.
     const int64_t act = op.getActivation() ? int64_t(*op.getActivation()) : -1;
@@ -61,9 +59,7 @@ struct GluLowering : LoweringPattern<GluOp> {
   matchAndRewrite(GluOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     auto rs = state.shapeOf(op, op.getResult());
-    int64_t rn = 1;
-    for (int64_t d : rs)
-      rn *= d;
+    const int64_t rn = product(rs);
     const int64_t n = rs.back();
     Value y = scratchResult(rewriter, state, op, op.getResult());
     KernelCall(state, op, "xfk_glu")

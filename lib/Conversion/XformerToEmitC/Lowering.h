@@ -120,6 +120,18 @@ private:
   std::map<std::vector<int64_t>, std::string> shapes;
 };
 
+/// The element type of a tensor value.
+inline Type elementOf(Value v) {
+  return cast<RankedTensorType>(v.getType()).getElementType();
+}
+/// The number of elements of a static shape (the plan bounded it).
+inline int64_t product(ArrayRef<int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
 /// The pointer type the kernels take for elements of `elementType` (i1 as
 /// bytes, bf16 and f16 as 16-bit words, ggml blocks as bytes).
 Type pointerType(MLIRContext *ctx, Type elementType);

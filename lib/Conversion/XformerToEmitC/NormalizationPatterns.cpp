@@ -8,13 +8,6 @@ using namespace mlir::xformer::to_emitc;
 
 namespace {
 
-int64_t product(ArrayRef<int64_t> s) {
-  int64_t p = 1;
-  for (int64_t d : s)
-    p *= d;
-  return p;
-}
-
 struct LayerNormLowering : LoweringPattern<LayerNormOp> {
   using LoweringPattern::LoweringPattern;
   LogicalResult

@@ -16,17 +16,6 @@ using namespace mlir::xformer::to_emitc;
 
 namespace {
 
-Type elementOf(Value v) {
-  return cast<RankedTensorType>(v.getType()).getElementType();
-}
-
-int64_t product(ArrayRef<int64_t> s) {
-  int64_t p = 1;
-  for (int64_t d : s)
-    p *= d;
-  return p;
-}
-
 struct EmbeddingLowering : LoweringPattern<EmbeddingOp> {
   using LoweringPattern::LoweringPattern;
   LogicalResult
