@@ -172,34 +172,26 @@ struct AttentionLowering : LoweringPattern<AttentionOp> {
 
 /// T5's bucketed relative position bias, [batch or 1, heads, q, k].
 struct RelativePositionBiasLowering
-    : LoweringPattern<RelativePositionBiasOp> {
-  using LoweringPattern::LoweringPattern;
-  LogicalResult
-  matchAndRewrite(RelativePositionBiasOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    auto ts = state.shapeOf(op, op.getTable());
-    auto qs = state.shapeOf(op, op.getQueryPositions());
-    auto ks = state.shapeOf(op, op.getKeyPositions());
-    auto elem = [](Value v) { return dtypeName(elementOf(v)); };
-    Value y = scratchResult(rewriter, state, op, op.getResult());
-    KernelCall(state, op, "xfk_relative_position_bias")
-        .frame()
+    : KernelPattern<RelativePositionBiasOp> {
+  using KernelPattern::KernelPattern;
+  void lower(RelativePositionBiasOp op, OpAdaptor adaptor, Value y,
+             OpBuilder &b) const override {
+    auto qs = shapeOf(op, op.getQueryPositions());
+    call(op, "xfk_relative_position_bias")
         .value(adaptor.getTable())
-        .integer(ts[1])
+        .integer(shapeOf(op, op.getTable())[1])
         .value(adaptor.getQueryPositions())
-        .opaque(elem(op.getQueryPositions()))
+        .opaque(dtypeName(elementOf(op.getQueryPositions())))
         .integer(qs.size() == 2 ? qs[0] : 1)
         .integer(qs.back())
         .value(adaptor.getKeyPositions())
-        .opaque(elem(op.getKeyPositions()))
-        .integer(ks.back())
+        .opaque(dtypeName(elementOf(op.getKeyPositions())))
+        .integer(shapeOf(op, op.getKeyPositions()).back())
         .integer(op.getNumBuckets())
         .integer(op.getMaxDistance())
         .integer(op.getBidirectional() ? 1 : 0)
         .value(y)
-        .emit(rewriter);
-    rewriter.replaceOp(op, y);
-    return success();
+        .emit(b);
   }
 };
 

@@ -32,135 +32,100 @@ namespace {
 
 /// out = lhs <op> rhs, NumPy broadcasting.
 template <typename OpT>
-struct BinaryLowering : LoweringPattern<OpT> {
+struct BinaryLowering : KernelPattern<OpT> {
   BinaryLowering(LoweringState &state, const TypeConverter &converter,
                  std::string code)
-      : LoweringPattern<OpT>(state, converter), code(std::move(code)) {}
+      : KernelPattern<OpT>(state, converter), code(std::move(code)) {}
   std::string code;
 
-  LogicalResult
-  matchAndRewrite(OpT op, typename OpT::Adaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    LoweringState &state = this->state;
+  void lower(OpT op, typename OpT::Adaptor adaptor, Value y,
+             OpBuilder &b) const override {
     std::string text = code;
     if constexpr (std::is_same_v<OpT, CompareOp>)
       text = "XFK_EQ + " + std::to_string(int(op.getPredicate()));
-    Value a = op->getOperand(0), b = op->getOperand(1);
-    Value result = op->getResult(0);
-    auto rs = state.shapeOf(op, result);
-    Value y = scratchResult(rewriter, state, op, result);
-    KernelCall(state, op, "xfk_binary")
-        .frame()
+    Value lhs = op->getOperand(0), rhs = op->getOperand(1);
+    auto rs = this->shapeOf(op, op->getResult(0));
+    this->call(op, "xfk_binary")
         .opaque(text)
-        .opaque(dtypeName(elementOf(a)))
+        .opaque(dtypeName(elementOf(lhs)))
         .value(adaptor.getOperands()[0])
-        .shape(state.shapeOf(op, a), rs.size())
+        .shape(this->shapeOf(op, lhs), rs.size())
         .value(adaptor.getOperands()[1])
-        .shape(state.shapeOf(op, b), rs.size())
+        .shape(this->shapeOf(op, rhs), rs.size())
         .value(y)
         .shape(rs, rs.size())
         .integer(rs.size())
-        .emit(rewriter);
-    rewriter.replaceOp(op, y);
-    return success();
+        .emit(b);
   }
 };
 
 /// y = f(x) elementwise.
 template <typename OpT>
-struct UnaryLowering : LoweringPattern<OpT> {
+struct UnaryLowering : KernelPattern<OpT> {
   UnaryLowering(LoweringState &state, const TypeConverter &converter,
                 StringRef code)
-      : LoweringPattern<OpT>(state, converter), code(code) {}
+      : KernelPattern<OpT>(state, converter), code(code) {}
   StringRef code;
 
-  LogicalResult
-  matchAndRewrite(OpT op, typename OpT::Adaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    LoweringState &state = this->state;
+  void lower(OpT op, typename OpT::Adaptor adaptor, Value y,
+             OpBuilder &b) const override {
     StringRef text = code;
     if constexpr (std::is_same_v<OpT, GeluOp>)
       text = op.getApproximation() == GeluApproximation::tanh
                  ? "XFK_GELU_TANH"
                  : "XFK_GELU_ERF";
-    Value result = op->getResult(0);
-    Value y = scratchResult(rewriter, state, op, result);
-    KernelCall(state, op, "xfk_unary")
-        .frame()
+    this->call(op, "xfk_unary")
         .opaque(text)
         .value(adaptor.getOperands()[0])
         .value(y)
-        .integer(product(state.shapeOf(op, result)))
-        .emit(rewriter);
-    rewriter.replaceOp(op, y);
-    return success();
+        .integer(product(this->shapeOf(op, op->getResult(0))))
+        .emit(b);
   }
 };
 
-struct CastLowering : LoweringPattern<CastOp> {
-  using LoweringPattern::LoweringPattern;
-  LogicalResult
-  matchAndRewrite(CastOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Value y = scratchResult(rewriter, state, op, op.getResult());
-    KernelCall(state, op, "xfk_cast")
-        .frame()
+struct CastLowering : KernelPattern<CastOp> {
+  using KernelPattern::KernelPattern;
+  void lower(CastOp op, OpAdaptor adaptor, Value y,
+             OpBuilder &b) const override {
+    call(op, "xfk_cast")
         .opaque(dtypeName(elementOf(op.getInput())))
         .opaque(dtypeName(elementOf(op.getResult())))
         .value(adaptor.getInput())
         .value(y)
-        .integer(product(state.shapeOf(op, op.getResult())))
-        .emit(rewriter);
-    rewriter.replaceOp(op, y);
-    return success();
+        .integer(product(shapeOf(op, op.getResult())))
+        .emit(b);
   }
 };
 
-struct MaskedFillLowering : LoweringPattern<MaskedFillOp> {
-  using LoweringPattern::LoweringPattern;
-  LogicalResult
-  matchAndRewrite(MaskedFillOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    auto rs = state.shapeOf(op, op.getResult());
-    Value y = scratchResult(rewriter, state, op, op.getResult());
-    KernelCall(state, op, "xfk_masked_fill")
-        .frame()
+struct MaskedFillLowering : KernelPattern<MaskedFillOp> {
+  using KernelPattern::KernelPattern;
+  void lower(MaskedFillOp op, OpAdaptor adaptor, Value y,
+             OpBuilder &b) const override {
+    auto rs = shapeOf(op, op.getResult());
+    call(op, "xfk_masked_fill")
         .value(adaptor.getInput())
-        .shape(state.shapeOf(op, op.getInput()), rs.size())
+        .shape(shapeOf(op, op.getInput()), rs.size())
         .value(adaptor.getMask())
-        .shape(state.shapeOf(op, op.getMask()), rs.size())
+        .shape(shapeOf(op, op.getMask()), rs.size())
         .opaque(floatLiteral(op.getValue().convertToDouble()))
         .value(y)
         .shape(rs)
         .integer(rs.size())
-        .emit(rewriter);
-    rewriter.replaceOp(op, y);
-    return success();
+        .emit(b);
   }
 };
 
-struct SelectLowering : LoweringPattern<SelectOp> {
-  using LoweringPattern::LoweringPattern;
-  LogicalResult
-  matchAndRewrite(SelectOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    auto rs = state.shapeOf(op, op.getResult());
-    Value y = scratchResult(rewriter, state, op, op.getResult());
-    KernelCall(state, op, "xfk_select")
-        .frame()
-        .integer(elementBytes(elementOf(op.getResult())))
-        .value(adaptor.getCondition())
-        .shape(state.shapeOf(op, op.getCondition()), rs.size())
-        .value(adaptor.getTrueValue())
-        .shape(state.shapeOf(op, op.getTrueValue()), rs.size())
-        .value(adaptor.getFalseValue())
-        .shape(state.shapeOf(op, op.getFalseValue()), rs.size())
-        .value(y)
-        .shape(rs)
-        .integer(rs.size())
-        .emit(rewriter);
-    rewriter.replaceOp(op, y);
-    return success();
+struct SelectLowering : KernelPattern<SelectOp> {
+  using KernelPattern::KernelPattern;
+  void lower(SelectOp op, OpAdaptor adaptor, Value y,
+             OpBuilder &b) const override {
+    auto rs = shapeOf(op, op.getResult());
+    KernelCall c = call(op, "xfk_select");
+    c.integer(elementBytes(elementOf(op.getResult())));
+    for (auto [original, ptr] :
+         llvm::zip(op->getOperands(), adaptor.getOperands()))
+      c.value(ptr).shape(shapeOf(op, original), rs.size());
+    c.value(y).shape(rs).integer(rs.size()).emit(b);
   }
 };
 

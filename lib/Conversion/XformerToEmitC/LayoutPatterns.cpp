@@ -40,147 +40,99 @@ struct ViewLowering : ConversionPattern {
   }
 };
 
-/// y = x transposed by `perm`.
-LogicalResult transpose(LoweringState &state, Operation *op,
-                        ConversionPatternRewriter &rewriter, Value x,
-                        ArrayRef<int64_t> xs, ArrayRef<int64_t> perm) {
-  Value result = op->getResult(0);
-  Value y = scratchResult(rewriter, state, op, result);
-  KernelCall(state, op, "xfk_transpose")
-      .frame()
-      .integer(elementBytes(elementOf(result)))
-      .value(x)
-      .shape(xs)
-      .shape(perm)
-      .value(y)
-      .integer(xs.size())
-      .emit(rewriter);
-  rewriter.replaceOp(op, y);
-  return success();
-}
-
-struct TransposeLowering : LoweringPattern<TransposeOp> {
-  using LoweringPattern::LoweringPattern;
-  LogicalResult
-  matchAndRewrite(TransposeOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    return transpose(state, op, rewriter, adaptor.getInput(),
-                     state.shapeOf(op, op.getInput()), op.getPermutation());
-  }
-};
-
-/// [B, S, H*D] viewed as [B, S, H, D] -> [B, H, S, D].
-struct SplitHeadsLowering : LoweringPattern<SplitHeadsOp> {
-  using LoweringPattern::LoweringPattern;
-  LogicalResult
-  matchAndRewrite(SplitHeadsOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    auto rs = state.shapeOf(op, op.getResult());
-    SmallVector<int64_t> view = {rs[0], rs[2], rs[1], rs[3]};
-    return transpose(state, op, rewriter, adaptor.getInput(), view,
-                     {0, 2, 1, 3});
-  }
-};
-
-struct MergeHeadsLowering : LoweringPattern<MergeHeadsOp> {
-  using LoweringPattern::LoweringPattern;
-  LogicalResult
-  matchAndRewrite(MergeHeadsOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    return transpose(state, op, rewriter, adaptor.getInput(),
-                     state.shapeOf(op, op.getInput()), {0, 2, 1, 3});
-  }
-};
-
-struct BroadcastLowering : LoweringPattern<BroadcastOp> {
-  using LoweringPattern::LoweringPattern;
-  LogicalResult
-  matchAndRewrite(BroadcastOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    auto rs = state.shapeOf(op, op.getResult());
-    Value y = scratchResult(rewriter, state, op, op.getResult());
-    KernelCall(state, op, "xfk_broadcast")
-        .frame()
+/// y = x, viewed with shape `xs`, transposed by `perm`.
+template <typename OpT>
+struct TransposeLikeLowering : KernelPattern<OpT> {
+  using KernelPattern<OpT>::KernelPattern;
+  void lower(OpT op, typename OpT::Adaptor adaptor, Value y,
+             OpBuilder &b) const override {
+    SmallVector<int64_t> xs(this->shapeOf(op, op.getInput()));
+    SmallVector<int64_t> perm = {0, 2, 1, 3};
+    if constexpr (std::is_same_v<OpT, TransposeOp>) {
+      perm.assign(op.getPermutation().begin(), op.getPermutation().end());
+    } else if constexpr (std::is_same_v<OpT, SplitHeadsOp>) {
+      // [B, S, H*D] viewed as [B, S, H, D] -> [B, H, S, D].
+      auto rs = this->shapeOf(op, op.getResult());
+      xs = {rs[0], rs[2], rs[1], rs[3]};
+    }
+    this->call(op, "xfk_transpose")
         .integer(elementBytes(elementOf(op.getResult())))
         .value(adaptor.getInput())
-        .shape(state.shapeOf(op, op.getInput()), rs.size())
+        .shape(xs)
+        .shape(perm)
+        .value(y)
+        .integer(xs.size())
+        .emit(b);
+  }
+};
+
+struct BroadcastLowering : KernelPattern<BroadcastOp> {
+  using KernelPattern::KernelPattern;
+  void lower(BroadcastOp op, OpAdaptor adaptor, Value y,
+             OpBuilder &b) const override {
+    auto rs = shapeOf(op, op.getResult());
+    call(op, "xfk_broadcast")
+        .integer(elementBytes(elementOf(op.getResult())))
+        .value(adaptor.getInput())
+        .shape(shapeOf(op, op.getInput()), rs.size())
         .value(y)
         .shape(rs)
         .integer(rs.size())
-        .emit(rewriter);
-    rewriter.replaceOp(op, y);
-    return success();
+        .emit(b);
   }
 };
 
-struct SliceLowering : LoweringPattern<SliceOp> {
-  using LoweringPattern::LoweringPattern;
-  LogicalResult
-  matchAndRewrite(SliceOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    auto rs = state.shapeOf(op, op.getResult());
-    Value y = scratchResult(rewriter, state, op, op.getResult());
-    KernelCall(state, op, "xfk_slice")
-        .frame()
+struct SliceLowering : KernelPattern<SliceOp> {
+  using KernelPattern::KernelPattern;
+  void lower(SliceOp op, OpAdaptor adaptor, Value y,
+             OpBuilder &b) const override {
+    auto rs = shapeOf(op, op.getResult());
+    call(op, "xfk_slice")
         .integer(elementBytes(elementOf(op.getResult())))
         .value(adaptor.getInput())
-        .shape(state.shapeOf(op, op.getInput()))
+        .shape(shapeOf(op, op.getInput()))
         .shape(op.getOffsets())
         .value(y)
         .shape(rs)
         .integer(rs.size())
-        .emit(rewriter);
-    rewriter.replaceOp(op, y);
-    return success();
+        .emit(b);
   }
 };
 
 /// Each input copied into its columns of the result. A concat of weights
 /// is a weight the runtime joins on open (ValuePatterns).
-struct ConcatLowering : LoweringPattern<ConcatOp> {
-  using LoweringPattern::LoweringPattern;
-  LogicalResult
-  matchAndRewrite(ConcatOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    if (isWeightConcat(op))
-      return failure();
-    auto rs = state.shapeOf(op, op.getResult());
+struct ConcatLowering : KernelPattern<ConcatOp> {
+  using KernelPattern::KernelPattern;
+  bool applies(ConcatOp op) const override { return !isWeightConcat(op); }
+  void lower(ConcatOp op, OpAdaptor adaptor, Value y,
+             OpBuilder &b) const override {
+    auto rs = shapeOf(op, op.getResult());
     int64_t axis = op.getAxis();
     if (axis < 0)
       axis += rs.size();
-    const int64_t outer = product(rs.take_front(axis));
-    const int64_t yInner = product(rs.drop_front(axis));
-    const int64_t eb = elementBytes(elementOf(op.getResult()));
-    Value y = scratchResult(rewriter, state, op, op.getResult());
     int64_t at = 0;
     for (auto [in, ptr] : llvm::zip(op.getInputs(), adaptor.getInputs())) {
-      const int64_t inner = product(state.shapeOf(op, in).drop_front(axis));
-      KernelCall(state, op, "xfk_concat_part")
-          .frame()
-          .integer(eb)
+      const int64_t inner = product(shapeOf(op, in).drop_front(axis));
+      call(op, "xfk_concat_part")
+          .integer(elementBytes(elementOf(op.getResult())))
           .value(ptr)
-          .integer(outer)
+          .integer(product(rs.take_front(axis)))
           .integer(inner)
           .value(y)
-          .integer(yInner)
+          .integer(product(rs.drop_front(axis)))
           .integer(at)
-          .emit(rewriter);
+          .emit(b);
       at += inner;
     }
-    rewriter.replaceOp(op, y);
-    return success();
   }
 };
 
-struct GatherPositionsLowering : LoweringPattern<GatherPositionsOp> {
-  using LoweringPattern::LoweringPattern;
-  LogicalResult
-  matchAndRewrite(GatherPositionsOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    auto xs = state.shapeOf(op, op.getInput());
-    Value y = scratchResult(rewriter, state, op, op.getResult());
-    KernelCall(state, op, "xfk_gather_positions")
-        .frame()
+struct GatherPositionsLowering : KernelPattern<GatherPositionsOp> {
+  using KernelPattern::KernelPattern;
+  void lower(GatherPositionsOp op, OpAdaptor adaptor, Value y,
+             OpBuilder &b) const override {
+    auto xs = shapeOf(op, op.getInput());
+    call(op, "xfk_gather_positions")
         .integer(elementBytes(elementOf(op.getResult())))
         .value(adaptor.getInput())
         .integer(xs[0])
@@ -189,9 +141,7 @@ struct GatherPositionsLowering : LoweringPattern<GatherPositionsOp> {
         .value(adaptor.getPositions())
         .opaque(dtypeName(elementOf(op.getPositions())))
         .value(y)
-        .emit(rewriter);
-    rewriter.replaceOp(op, y);
-    return success();
+        .emit(b);
   }
 };
 
@@ -200,7 +150,9 @@ struct GatherPositionsLowering : LoweringPattern<GatherPositionsOp> {
 void mlir::xformer::to_emitc::populateLayoutPatterns(
     LoweringState &state, const TypeConverter &converter,
     RewritePatternSet &patterns) {
-  patterns.add<ViewLowering, TransposeLowering, SplitHeadsLowering,
-               MergeHeadsLowering, BroadcastLowering, SliceLowering,
-               ConcatLowering, GatherPositionsLowering>(state, converter);
+  patterns.add<ViewLowering, TransposeLikeLowering<TransposeOp>,
+               TransposeLikeLowering<SplitHeadsOp>,
+               TransposeLikeLowering<MergeHeadsOp>, BroadcastLowering,
+               SliceLowering, ConcatLowering, GatherPositionsLowering>(
+      state, converter);
 }

@@ -14,79 +14,58 @@ using namespace mlir::xformer::to_emitc;
 
 namespace {
 
-struct LinearLowering : LoweringPattern<LinearOp> {
-  using LoweringPattern::LoweringPattern;
-  LogicalResult
-  matchAndRewrite(LinearOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    auto xs = state.shapeOf(op, op.getInput());
+struct LinearLowering : KernelPattern<LinearOp> {
+  using KernelPattern::KernelPattern;
+  void lower(LinearOp op, OpAdaptor adaptor, Value y,
+             OpBuilder &b) const override {
+    auto xs = shapeOf(op, op.getInput());
     const int64_t in = xs.back();
-    const int64_t rows = product(xs.drop_back());
-    const int64_t out = state.shapeOf(op, op.getResult()).back();
+    const int64_t out = shapeOf(op, op.getResult()).back();
     // The kernels' activation codes are the ODS enum's numbers.
     const int64_t act = op.getActivation() ? int64_t(*op.getActivation()) : -1;
-    Value y = scratchResult(rewriter, state, op, op.getResult());
-    Type welem =
-        cast<RankedTensorType>(op.getWeight().getType()).getElementType();
-    KernelCall call(state, op, state.kernels.linearCallee(welem));
-    call.frame().value(adaptor.getInput()).value(adaptor.getWeight());
-    if (auto g = dyn_cast<GGMLType>(welem)) {
-      call.opaque(std::to_string(int64_t(g.getFormat())) + " /* " +
-                  g.getGGMLName().str() + " */")
-          .valueOrNull(adaptor.getBias())
-          .value(y)
-          .integer(rows)
-          .integer(in)
-          .integer(out);
-    } else {
-      call.valueOrNull(adaptor.getBias())
-          .value(y)
-          .integer(rows)
-          .integer(in)
-          .integer(out)
-          .integer(op.getWeightTransposed() ? 1 : 0);
-    }
-    call.integer(act).valueOrNull(adaptor.getResidual()).emit(rewriter);
-    rewriter.replaceOp(op, y);
-    return success();
+    Type welem = elementOf(op.getWeight());
+    KernelCall c = call(op, state.kernels.linearCallee(welem));
+    c.value(adaptor.getInput()).value(adaptor.getWeight());
+    if (auto g = dyn_cast<GGMLType>(welem))
+      c.opaque(std::to_string(int64_t(g.getFormat())) + " /* " +
+               g.getGGMLName().str() + " */");
+    c.valueOrNull(adaptor.getBias())
+        .value(y)
+        .integer(product(xs.drop_back()))
+        .integer(in)
+        .integer(out);
+    if (!isa<GGMLType>(welem))
+      c.integer(op.getWeightTransposed() ? 1 : 0);
+    c.integer(act).valueOrNull(adaptor.getResidual()).emit(b);
   }
 };
 
 /// act(gate) * up over the two halves of a fused gate/up projection.
-struct GluLowering : LoweringPattern<GluOp> {
-  using LoweringPattern::LoweringPattern;
-  LogicalResult
-  matchAndRewrite(GluOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    auto rs = state.shapeOf(op, op.getResult());
-    const int64_t rn = product(rs);
+struct GluLowering : KernelPattern<GluOp> {
+  using KernelPattern::KernelPattern;
+  void lower(GluOp op, OpAdaptor adaptor, Value y,
+             OpBuilder &b) const override {
+    auto rs = shapeOf(op, op.getResult());
     const int64_t n = rs.back();
-    Value y = scratchResult(rewriter, state, op, op.getResult());
-    KernelCall(state, op, "xfk_glu")
-        .frame()
+    call(op, "xfk_glu")
         .integer(int64_t(op.getActivation()))
         .value(adaptor.getInput())
         .value(y)
-        .integer(n ? rn / n : 0)
+        .integer(n ? product(rs) / n : 0)
         .integer(n)
-        .emit(rewriter);
-    rewriter.replaceOp(op, y);
-    return success();
+        .emit(b);
   }
 };
 
 /// c[batch..., m, n] = a @ b (or b^T), batch dimensions broadcast.
-struct MatmulLowering : LoweringPattern<MatmulOp> {
-  using LoweringPattern::LoweringPattern;
-  LogicalResult
-  matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    auto as = state.shapeOf(op, op.getLhs()), bs = state.shapeOf(op, op.getRhs());
-    auto rs = state.shapeOf(op, op.getResult());
+struct MatmulLowering : KernelPattern<MatmulOp> {
+  using KernelPattern::KernelPattern;
+  void lower(MatmulOp op, OpAdaptor adaptor, Value y,
+             OpBuilder &b) const override {
+    auto as = shapeOf(op, op.getLhs()), bs = shapeOf(op, op.getRhs());
+    auto rs = shapeOf(op, op.getResult());
     const size_t rank = rs.size() - 2;
-    Value y = scratchResult(rewriter, state, op, op.getResult());
-    KernelCall(state, op, "xfk_matmul")
-        .frame()
+    call(op, "xfk_matmul")
         .value(adaptor.getLhs())
         .value(adaptor.getRhs())
         .value(y)
@@ -98,9 +77,7 @@ struct MatmulLowering : LoweringPattern<MatmulOp> {
         .integer(as.back())
         .integer(rs.back())
         .integer(op.getTransposeRhs() ? 1 : 0)
-        .emit(rewriter);
-    rewriter.replaceOp(op, y);
-    return success();
+        .emit(b);
   }
 };
 

@@ -199,6 +199,40 @@ struct LoweringPattern : OpConversionPattern<OpT> {
   LoweringState &state;
 };
 
+/// An op whose one result kernel calls write into the scratch the plan gave
+/// it: `lower` emits the calls writing `y`, the op is replaced by `y`.
+template <typename OpT>
+struct KernelPattern : LoweringPattern<OpT> {
+  using LoweringPattern<OpT>::LoweringPattern;
+  using Adaptor = typename OpT::Adaptor;
+
+  virtual void lower(OpT op, Adaptor adaptor, Value y,
+                     OpBuilder &b) const = 0;
+  /// Whether the pattern applies to `op` (all of its kind by default).
+  virtual bool applies(OpT op) const { return true; }
+
+  /// A call of `callee` for `op`, the frame its first argument.
+  KernelCall call(OpT op, StringRef callee) const {
+    KernelCall c(this->state, op, callee);
+    c.frame();
+    return c;
+  }
+  ArrayRef<int64_t> shapeOf(OpT op, Value v) const {
+    return this->state.shapeOf(op, v);
+  }
+
+  LogicalResult
+  matchAndRewrite(OpT op, Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const final {
+    if (!applies(op))
+      return failure();
+    Value y = scratchResult(rewriter, this->state, op, op->getResult(0));
+    lower(op, adaptor, y, rewriter);
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
 // The patterns, by op family.
 void populateLinearPatterns(LoweringState &, const TypeConverter &,
                             RewritePatternSet &);

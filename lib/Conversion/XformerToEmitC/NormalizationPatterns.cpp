@@ -8,72 +8,42 @@ using namespace mlir::xformer::to_emitc;
 
 namespace {
 
-struct LayerNormLowering : LoweringPattern<LayerNormOp> {
-  using LoweringPattern::LoweringPattern;
-  LogicalResult
-  matchAndRewrite(LayerNormOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    auto rs = state.shapeOf(op, op.getResult());
-    const int64_t dim = rs.back();
-    Value y = scratchResult(rewriter, state, op, op.getResult());
-    KernelCall(state, op, "xfk_layer_norm")
-        .frame()
-        .value(adaptor.getInput())
-        .value(adaptor.getGamma())
-        .valueOrNull(adaptor.getBeta())
-        .value(y)
-        .integer(product(rs) / dim)
-        .integer(dim)
+/// Layer and RMS norms over the last dimension: rows, dim, epsilon.
+template <typename OpT>
+struct NormLowering : KernelPattern<OpT> {
+  using KernelPattern<OpT>::KernelPattern;
+  void lower(OpT op, typename OpT::Adaptor adaptor, Value y,
+             OpBuilder &b) const override {
+    auto rs = this->shapeOf(op, op.getResult());
+    constexpr bool layerNorm = std::is_same_v<OpT, LayerNormOp>;
+    KernelCall c = this->call(op, layerNorm ? "xfk_layer_norm" : "xfk_rms_norm");
+    c.value(adaptor.getInput()).value(adaptor.getGamma());
+    if constexpr (layerNorm)
+      c.valueOrNull(adaptor.getBeta());
+    c.value(y)
+        .integer(product(rs) / rs.back())
+        .integer(rs.back())
         .opaque(floatLiteral(op.getEpsilon().convertToDouble()))
-        .emit(rewriter);
-    rewriter.replaceOp(op, y);
-    return success();
-  }
-};
-
-struct RMSNormLowering : LoweringPattern<RMSNormOp> {
-  using LoweringPattern::LoweringPattern;
-  LogicalResult
-  matchAndRewrite(RMSNormOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    auto rs = state.shapeOf(op, op.getResult());
-    const int64_t dim = rs.back();
-    Value y = scratchResult(rewriter, state, op, op.getResult());
-    KernelCall(state, op, "xfk_rms_norm")
-        .frame()
-        .value(adaptor.getInput())
-        .value(adaptor.getGamma())
-        .value(y)
-        .integer(product(rs) / dim)
-        .integer(dim)
-        .opaque(floatLiteral(op.getEpsilon().convertToDouble()))
-        .emit(rewriter);
-    rewriter.replaceOp(op, y);
-    return success();
+        .emit(b);
   }
 };
 
 /// Softmax over one axis: the tensor as [outer, axis, inner].
-struct SoftmaxLowering : LoweringPattern<SoftmaxOp> {
-  using LoweringPattern::LoweringPattern;
-  LogicalResult
-  matchAndRewrite(SoftmaxOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    auto rs = state.shapeOf(op, op.getResult());
+struct SoftmaxLowering : KernelPattern<SoftmaxOp> {
+  using KernelPattern::KernelPattern;
+  void lower(SoftmaxOp op, OpAdaptor adaptor, Value y,
+             OpBuilder &b) const override {
+    auto rs = shapeOf(op, op.getResult());
     int64_t axis = op.getAxis();
     if (axis < 0)
       axis += rs.size();
-    Value y = scratchResult(rewriter, state, op, op.getResult());
-    KernelCall(state, op, "xfk_softmax")
-        .frame()
+    call(op, "xfk_softmax")
         .value(adaptor.getInput())
         .value(y)
         .integer(product(rs.take_front(axis)))
         .integer(rs[axis])
         .integer(product(rs.drop_front(axis + 1)))
-        .emit(rewriter);
-    rewriter.replaceOp(op, y);
-    return success();
+        .emit(b);
   }
 };
 
@@ -82,6 +52,6 @@ struct SoftmaxLowering : LoweringPattern<SoftmaxOp> {
 void mlir::xformer::to_emitc::populateNormalizationPatterns(
     LoweringState &state, const TypeConverter &converter,
     RewritePatternSet &patterns) {
-  patterns.add<LayerNormLowering, RMSNormLowering, SoftmaxLowering>(state,
-                                                                   converter);
+  patterns.add<NormLowering<LayerNormOp>, NormLowering<RMSNormOp>,
+               SoftmaxLowering>(state, converter);
 }

@@ -16,12 +16,11 @@ using namespace mlir::xformer::to_emitc;
 
 namespace {
 
-struct EmbeddingLowering : LoweringPattern<EmbeddingOp> {
-  using LoweringPattern::LoweringPattern;
-  LogicalResult
-  matchAndRewrite(EmbeddingOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    auto ts = state.shapeOf(op, op.getTable());
+struct EmbeddingLowering : KernelPattern<EmbeddingOp> {
+  using KernelPattern::KernelPattern;
+  void lower(EmbeddingOp op, OpAdaptor adaptor, Value y,
+             OpBuilder &b) const override {
+    auto ts = shapeOf(op, op.getTable());
     std::string what = "embedding";
     if (auto w = op.getTable().getDefiningOp<WeightOp>())
       what = w.getName().str();
@@ -35,66 +34,54 @@ struct EmbeddingLowering : LoweringPattern<EmbeddingOp> {
              elementOf(op.getResult()).isF32())
       stored = telem.isBF16() ? std::pair<int64_t, StringRef>{30, "BF16"}
                               : std::pair<int64_t, StringRef>{1, "F16"};
-    Value y = scratchResult(rewriter, state, op, op.getResult());
-    KernelCall call(state, op,
-                    stored ? "xfk_embedding_ggml" : "xfk_embedding");
-    call.frame().value(adaptor.getTable());
+    KernelCall c =
+        call(op, stored ? "xfk_embedding_ggml" : "xfk_embedding");
+    c.value(adaptor.getTable());
     if (stored)
-      call.opaque(std::to_string(stored->first) + " /* " +
-                  stored->second.str() + " */");
-    call.integer(ts[0])
+      c.opaque(std::to_string(stored->first) + " /* " +
+               stored->second.str() + " */");
+    c.integer(ts[0])
         .integer(ts[1])
         .value(adaptor.getIds())
         .opaque(dtypeName(elementOf(op.getIds())))
-        .integer(product(state.shapeOf(op, op.getIds())))
+        .integer(product(shapeOf(op, op.getIds())))
         .value(y)
         .opaque(cString(what))
-        .emit(rewriter);
-    rewriter.replaceOp(op, y);
-    return success();
+        .emit(b);
   }
 };
 
 /// 0, 1, ..., n - 1.
-struct PositionsLowering : LoweringPattern<PositionsOp> {
-  using LoweringPattern::LoweringPattern;
-  LogicalResult
-  matchAndRewrite(PositionsOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Value y = scratchResult(rewriter, state, op, op.getResult());
-    KernelCall(state, op, "xfk_positions")
-        .frame()
+struct PositionsLowering : KernelPattern<PositionsOp> {
+  using KernelPattern::KernelPattern;
+  void lower(PositionsOp op, OpAdaptor, Value y,
+             OpBuilder &b) const override {
+    call(op, "xfk_positions")
         .opaque(dtypeName(elementOf(op.getResult())))
-        .integer(product(state.shapeOf(op, op.getResult())))
+        .integer(product(shapeOf(op, op.getResult())))
         .value(y)
-        .emit(rewriter);
-    rewriter.replaceOp(op, y);
-    return success();
+        .emit(b);
   }
 };
 
 /// RoPE over [batch, heads, seq, head_dim], positions per batch row or
 /// shared; scaled frequencies (linear, Llama 3) by their own entry point.
-struct RopeLowering : LoweringPattern<RopeOp> {
-  using LoweringPattern::LoweringPattern;
-  LogicalResult
-  matchAndRewrite(RopeOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    auto xs = state.shapeOf(op, op.getInput());
-    auto ps = state.shapeOf(op, op.getPositions());
-    const int64_t rotary = op.getRotaryDim() ? *op.getRotaryDim() : xs[3];
+struct RopeLowering : KernelPattern<RopeOp> {
+  using KernelPattern::KernelPattern;
+  void lower(RopeOp op, OpAdaptor adaptor, Value y,
+             OpBuilder &b) const override {
+    auto xs = shapeOf(op, op.getInput());
+    auto ps = shapeOf(op, op.getPositions());
     RopeScalingAttr scaling = op.getScalingAttr();
-    Value y = scratchResult(rewriter, state, op, op.getResult());
-    KernelCall call(state, op, scaling ? "xfk_rope_scaled" : "xfk_rope");
-    call.frame()
-        .integer(op.getStyle() == RopeStyle::interleaved ? 1 : 0)
+    KernelCall c = call(op, scaling ? "xfk_rope_scaled" : "xfk_rope");
+    c.integer(op.getStyle() == RopeStyle::interleaved ? 1 : 0)
         .value(adaptor.getInput())
         .value(y)
         .integer(xs[0])
         .integer(xs[1])
         .integer(xs[2])
         .integer(xs[3])
-        .integer(rotary)
+        .integer(op.getRotaryDim() ? *op.getRotaryDim() : xs[3])
         .value(adaptor.getPositions())
         .opaque(dtypeName(elementOf(op.getPositions())))
         .integer(ps.size() == 2 ? 1 : 0)
@@ -103,17 +90,15 @@ struct RopeLowering : LoweringPattern<RopeOp> {
       auto fp = [](const APFloat &v) {
         return doubleLiteral(v.convertToDouble());
       };
-      call.opaque(scaling.getKind() == RopeScalingKind::linear
-                      ? "XFK_ROPE_SCALING_LINEAR"
-                      : "XFK_ROPE_SCALING_LLAMA3")
+      c.opaque(scaling.getKind() == RopeScalingKind::linear
+                   ? "XFK_ROPE_SCALING_LINEAR"
+                   : "XFK_ROPE_SCALING_LLAMA3")
           .opaque(fp(scaling.getFactor()))
           .opaque(fp(scaling.getLowFreqFactor()))
           .opaque(fp(scaling.getHighFreqFactor()))
           .integer(scaling.getOriginalMaxPositions());
     }
-    call.emit(rewriter);
-    rewriter.replaceOp(op, y);
-    return success();
+    c.emit(b);
   }
 };
 
