@@ -88,6 +88,8 @@ func.func @f(%x: tensor<2x7xf32>, %w: tensor<4xf32>, %h: tensor<2x8x30xf32>) {
   %b = xformer.linear %x, %w : tensor<2x7xf32>, tensor<4xf32> -> tensor<2x4xf32>
   %c = xformer.split_heads %h, heads = 4 : tensor<2x8x30xf32> -> tensor<2x4x8x7xf32>
   %d = xformer.transpose %x, [0, 0] : tensor<2x7xf32> -> tensor<2x2xf32>
+  %e = xformer.add %x, %h : tensor<2x7xf32>, tensor<2x8x30xf32> -> tensor<2x7xf32>
+  %f = xformer.compare gt, %x, %w : tensor<2x7xf32>, tensor<4xf32> -> tensor<2x7xi1>
   return
 }
 )mlir",
@@ -99,7 +101,7 @@ func.func @f(%x: tensor<2x7xf32>, %w: tensor<4xf32>, %h: tensor<2x8x30xf32>) {
         << op->getName().getStringRef().str();
     ++declined;
   });
-  EXPECT_EQ(declined, 4);
+  EXPECT_EQ(declined, 6);
 }
 
 } // namespace

@@ -199,6 +199,44 @@ RankedTensorType rankedOf(Value v) {
 
 } // namespace
 
+/// The NumPy broadcast of `operands`' shapes with element type `elt`;
+/// unranked where they do not broadcast (the verifier says why).
+static LogicalResult inferBroadcast(ValueRange operands, Type elt,
+                                    SmallVectorImpl<Type> &types) {
+  std::optional<SmallVector<int64_t>> shape = SmallVector<int64_t>();
+  for (Value v : operands) {
+    RankedTensorType t = rankedOf(v);
+    if (!t || !shape)
+      return inferred(types, std::nullopt, elt);
+    shape = broadcastShapes(*shape, t.getShape());
+  }
+  return inferred(types, shape, elt);
+}
+
+// Broadcasting elementwise ops: the operands' broadcast shape, the element
+// type of the first value operand (i1 for comparisons).
+#define XF_INFER_BROADCAST(Op, ElementType)                                    \
+  LogicalResult Op::inferReturnTypes(MLIRContext *ctx,                         \
+                                     std::optional<Location>, Adaptor adaptor, \
+                                     SmallVectorImpl<Type> &types) {           \
+    ValueRange operands = adaptor.getOperands();                               \
+    (void)ctx;                                                                 \
+    return inferBroadcast(operands, ElementType, types);                       \
+  }
+#define XF_FIRST_ELEMENT                                                       \
+  getElementTypeOrSelf(adaptor.getOperands().front().getType())
+XF_INFER_BROADCAST(AddOp, XF_FIRST_ELEMENT)
+XF_INFER_BROADCAST(SubOp, XF_FIRST_ELEMENT)
+XF_INFER_BROADCAST(MulOp, XF_FIRST_ELEMENT)
+XF_INFER_BROADCAST(DivOp, XF_FIRST_ELEMENT)
+XF_INFER_BROADCAST(AndOp, XF_FIRST_ELEMENT)
+XF_INFER_BROADCAST(OrOp, XF_FIRST_ELEMENT)
+XF_INFER_BROADCAST(CompareOp, IntegerType::get(ctx, 1))
+XF_INFER_BROADCAST(SelectOp,
+                   getElementTypeOrSelf(adaptor.getTrueValue().getType()))
+#undef XF_FIRST_ELEMENT
+#undef XF_INFER_BROADCAST
+
 // The ops' verifiers check their results against these shapes with their
 // own messages, so the interface's check accepts what they accept.
 #define XF_VERIFIER_CHECKS_RESULTS(Op)                                         \
@@ -210,6 +248,14 @@ XF_VERIFIER_CHECKS_RESULTS(TransposeOp)
 XF_VERIFIER_CHECKS_RESULTS(GatherPositionsOp)
 XF_VERIFIER_CHECKS_RESULTS(SplitHeadsOp)
 XF_VERIFIER_CHECKS_RESULTS(MergeHeadsOp)
+XF_VERIFIER_CHECKS_RESULTS(AddOp)
+XF_VERIFIER_CHECKS_RESULTS(SubOp)
+XF_VERIFIER_CHECKS_RESULTS(MulOp)
+XF_VERIFIER_CHECKS_RESULTS(DivOp)
+XF_VERIFIER_CHECKS_RESULTS(AndOp)
+XF_VERIFIER_CHECKS_RESULTS(OrOp)
+XF_VERIFIER_CHECKS_RESULTS(CompareOp)
+XF_VERIFIER_CHECKS_RESULTS(SelectOp)
 #undef XF_VERIFIER_CHECKS_RESULTS
 
 LogicalResult LinearOp::inferReturnTypes(MLIRContext *, std::optional<Location>,

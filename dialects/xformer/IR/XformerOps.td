@@ -61,7 +61,8 @@ class XF_BinaryOp<string mnemonic, string summaryText, string formula,
                   string exampleTypes = "tensor<2x8x768xf32>, tensor<768xf32> "
                                         # "-> tensor<2x8x768xf32>">
     : Xformer_Op<mnemonic, [Pure, XF_Broadcasting,
-                            AllElementTypesMatch<["lhs", "rhs", "result"]>]> {
+                            AllElementTypesMatch<["lhs", "rhs", "result"]>,
+                            XF_InferResultType]> {
   let summary = summaryText;
   let description = "Computes `" # formula # "` elementwise, with NumPy "
     # "broadcasting: trailing dimensions align and size-1 dimensions stretch. "
@@ -630,7 +631,8 @@ def Xformer_RelativePositionBiasOp : Xformer_Op<"relative_position_bias",
 //===----------------------------------------------------------------------===//
 
 def Xformer_CompareOp : Xformer_Op<"compare",
-    [Pure, XF_Broadcasting, AllElementTypesMatch<["lhs", "rhs"]>]> {
+    [Pure, XF_Broadcasting, AllElementTypesMatch<["lhs", "rhs"]>,
+     XF_InferResultType]> {
   let summary = "Elementwise comparison with broadcasting";
   let description = [{
     `lhs <predicate> rhs` elementwise, with NumPy broadcasting, giving an
@@ -694,7 +696,8 @@ def Xformer_MaskedFillOp : Xformer_Op<"masked_fill",
 
 def Xformer_SelectOp : Xformer_Op<"select",
     [Pure, XF_Broadcasting,
-     AllElementTypesMatch<["true_value", "false_value", "result"]>]> {
+     AllElementTypesMatch<["true_value", "false_value", "result"]>,
+     XF_InferResultType]> {
   let summary = "Elementwise choice between two tensors";
   let description = [{
     `result = condition ? true_value : false_value` with NumPy broadcasting

@@ -52,26 +52,18 @@ FailureOr<RankedTensorType> inferResultType(Operation *op,
   if (unchanged)
     return oldResult;
   Type elt = oldResult.getElementType();
-  if (isa<ReluOp, SiluOp, TanhOp, GeluOp, SoftmaxOp, CastOp, NotOp,
-          LayerNormOp, RMSNormOp, RopeOp, MaskedFillOp>(op))
+  // A cast's and an embedding's element type is the op's choice, not its
+  // operands'.
+  if (isa<CastOp>(op))
     return tensorOf(shapeOfOperand(0), elt);
-  if (isa<AddOp, SubOp, MulOp, DivOp, CompareOp, AndOp, OrOp, SelectOp>(op)) {
-    SmallVector<int64_t> shape(shapeOfOperand(0));
-    for (unsigned i = 1; i < op->getNumOperands(); ++i) {
-      auto merged = broadcastShapes(shape, shapeOfOperand(i));
-      if (!merged)
-        return failure();
-      shape = *merged;
-    }
-    return tensorOf(shape, elt);
-  }
   if (isa<EmbeddingOp>(op)) {
     SmallVector<int64_t> shape(shapeOfOperand(1));
     shape.push_back(shapeOfOperand(0)[1]);
     return tensorOf(shape, elt);
   }
   // Ops whose result follows from their operands say so themselves
-  // (linear, glu, matmul, transpose, head splits and merges, gathers).
+  // (elementwise and broadcasting ops, norms, softmax, RoPE, linear, glu,
+  // matmul, transpose, head splits and merges, gathers).
   if (auto infer = dyn_cast<InferTypeOpInterface>(op)) {
     SmallVector<Type> types;
     if (failed(infer.inferReturnTypes(
