@@ -103,11 +103,11 @@ def main():
 
     ir = xformer.import_gguf(path, batch=1, seq=32)
     check("import: interleaved RoPE for llama.cpp's permuted q/k rows",
-          "xformer.rope interleaved" in ir and '"blk.29.ffn_down.weight"' in ir)
+          "xformer.rope interleaved" in ir and 'xformer.weight @blk.29.ffn_down.weight' in ir)
     check("import: the weights' formats as the file stores them",
-          '"blk.0.ffn_up.weight" : tensor<1536x576x!xformer.ggml<q4_1>>' in ir and
-          '"token_embd.weight" : tensor<49152x576x!xformer.ggml<' in ir and
-          '"blk.0.attn_norm.weight" : tensor<576xf32>' in ir)
+          'xformer.weight_decl @blk.0.ffn_up.weight : tensor<1536x576x!xformer.ggml<q4_1>>' in ir and
+          'xformer.weight_decl @token_embd.weight : tensor<49152x576x!xformer.ggml<' in ir and
+          'xformer.weight_decl @blk.0.attn_norm.weight : tensor<576xf32>' in ir)
     lib = xformer.compile(ir, os.path.join(a.work, "smollm2.so"), max_seq_len=512, weights="f32")
     model = xformer.Model(lib, path)
     native_lib = xformer.compile(ir, os.path.join(a.work, "smollm2-q4_1.so"), max_seq_len=512)

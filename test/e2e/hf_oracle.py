@@ -426,8 +426,8 @@ def sixteen_bit_gguf(model, kind, work, prompt):
         ir = xformer.import_gguf(path, batch=1, seq=8)
         check("%s %s GGUF: the embedding table and the linear weights typed %s" % (
             kind, name.upper(), name),
-            'token_embd.weight" : tensor<128x64x%s>' % name in ir and
-            'ffn_down.weight" : tensor<64x128x%s>' % name in ir, "")
+            'token_embd.weight : tensor<128x64x%s>' % name in ir and
+            'ffn_down.weight : tensor<64x128x%s>' % name in ir, "")
         ref = copy.deepcopy(model)
         with torch.no_grad():
             for p in ref.parameters():

@@ -28,8 +28,9 @@ def Xformer_Dialect : Dialect {
     `mlir::xformer::mask::isVisible` (dialects/xformer/Semantics) answers it
     for the verifiers, the passes, the code generators and the tests alike.
 
-    Weights are referenced by name (`xformer.weight "bert.encoder..."`), the
-    names of a safetensors or GGUF file, so IR stays small whatever the
+    Weights are module-level symbols named as a safetensors or GGUF file
+    names them (`xformer.weight_decl @bert.encoder... : tensor<...>`), read
+    by `xformer.weight @bert.encoder...`, so IR stays small whatever the
     model size. A weight's element type says how it is stored: f32, bf16,
     or one of ggml's block formats (`!xformer.ggml<q4_k>`).
   }];

@@ -93,49 +93,64 @@ static LogicalResult verifyFeatureVector(Operation *op, StringRef name,
 // WeightOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult WeightOp::verify() {
-  if (getName().empty())
-    return emitOpError("expects a non-empty weight name");
-  if (!getType().hasStaticShape())
-    return emitOpError("weight '")
-           << getName() << "' must have a static shape, got "
-           << shapeToString(getType().getShape());
-  if (auto blocks = dyn_cast<GGMLType>(getType().getElementType())) {
-    if (getType().getRank() != 2)
-      return emitOpError("weight '")
-             << getName() << "' in " << blocks.getGGMLName()
+/// The rules every weight type follows, declared or read: a static shape,
+/// and ggml blocks only as 2-D rows of whole blocks.
+static LogicalResult verifyWeightType(Operation *op, StringRef name,
+                                      RankedTensorType type) {
+  if (!type.hasStaticShape())
+    return op->emitOpError("weight '")
+           << name << "' must have a static shape, got "
+           << shapeToString(type.getShape());
+  if (auto blocks = dyn_cast<GGMLType>(type.getElementType())) {
+    if (type.getRank() != 2)
+      return op->emitOpError("weight '")
+             << name << "' in " << blocks.getGGMLName()
              << " blocks must be 2-D (rows of blocks), got rank "
-             << getType().getRank();
-    if (getType().getDimSize(1) % blocks.getBlockElements() != 0)
-      return emitOpError("weight '")
-             << getName() << "' has rows of " << getType().getDimSize(1)
+             << type.getRank();
+    if (type.getDimSize(1) % blocks.getBlockElements() != 0)
+      return op->emitOpError("weight '")
+             << name << "' has rows of " << type.getDimSize(1)
              << " elements, not a whole number of " << blocks.getGGMLName()
              << " blocks of " << blocks.getBlockElements();
   }
-  // Every use of one name must agree on the shape (tied weights), and on
-  // the element type unless both are floats or ggml blocks (the runtime
-  // converts the stored tensor to each such type). Checked against the earlier weights of the
-  // same block, so each conflict is reported once, at the later op.
-  for (Operation &other : *getOperation()->getBlock()) {
-    if (&other == getOperation())
-      break;
-    auto weight = dyn_cast<WeightOp>(other);
-    if (!weight || weight.getName() != getName() ||
-        weight.getType() == getType())
-      continue;
-    RankedTensorType earlier = weight.getType();
-    auto convertible = [](Type t) { return isa<FloatType, GGMLType>(t); };
-    if (earlier.getShape() == getType().getShape() &&
-        convertible(earlier.getElementType()) &&
-        convertible(getType().getElementType()))
-      continue;
-    return emitOpError("weight '")
-               .append(getName(), "' has type ", getType(), " here but ",
-                       earlier, " at an earlier use")
-               .attachNote(weight.getLoc())
-           << "earlier use here";
-  }
   return success();
+}
+
+LogicalResult WeightDeclOp::verify() {
+  if (getSymName().empty())
+    return emitOpError("expects a non-empty weight name");
+  return verifyWeightType(*this, getSymName(),
+                          cast<RankedTensorType>(getType()));
+}
+
+LogicalResult WeightOp::verify() {
+  if (getName().empty())
+    return emitOpError("expects a non-empty weight name");
+  return verifyWeightType(*this, getName(), getType());
+}
+
+/// Every read has the declared shape, and the declared element type unless
+/// both are floats or ggml blocks (the runtime converts the stored tensor
+/// to each such type).
+LogicalResult WeightOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto decl =
+      symbolTable.lookupNearestSymbolFrom<WeightDeclOp>(*this, getNameAttr());
+  if (!decl)
+    return emitOpError("reads weight '")
+           << getName() << "', which no xformer.weight_decl declares";
+  auto declared = cast<RankedTensorType>(decl.getType());
+  if (declared == getType())
+    return success();
+  auto convertible = [](Type t) { return isa<FloatType, GGMLType>(t); };
+  if (declared.getShape() == getType().getShape() &&
+      convertible(declared.getElementType()) &&
+      convertible(getType().getElementType()))
+    return success();
+  return emitOpError("reads weight '")
+             .append(getName(), "' as ", getType(), " but it is declared ",
+                     declared)
+             .attachNote(decl.getLoc())
+         << "declared here";
 }
 
 //===----------------------------------------------------------------------===//

@@ -80,24 +80,49 @@ class XF_BinaryOp<string mnemonic, string summaryText, string formula,
 // Weights and embeddings
 //===----------------------------------------------------------------------===//
 
-def Xformer_WeightOp : Xformer_Op<"weight", [Pure]> {
-  let summary = "A model weight, referenced by its safetensors name";
+def Xformer_WeightDeclOp : Xformer_Op<"weight_decl", [Symbol]> {
+  let summary = "Declares a model weight: the tensor stored under its name";
   let description = [{
-    The tensor stored under `name` in the model's safetensors file. The IR
-    carries only the name and the type; the runtime binds the file and checks
-    that the stored tensor has this shape and a dtype it can convert to this
-    one (a bf16 or f16 checkpoint feeds an f32 weight exactly; an f32 or f16
-    one feeds a bf16 weight rounded to nearest even). The same name may be
-    used more than once (tied embeddings); all uses must agree on the shape,
-    and float uses may differ in element type (`--xformer-narrow-weights`
-    keeps a tied embedding f32 for the lookup and makes the LM head's copy
-    bf16): the runtime then binds one converted copy per type.
+    A module-level declaration of the tensor stored under `sym_name` in the
+    model's weights file (safetensors or GGUF), with the shape every use
+    reads and the element type it is declared in. `xformer.weight` ops read
+    it by symbol; the runtime binds the file to the uses' types. Names are
+    the file's, so they are usually printed bare (`@transformer.wte.weight`)
+    and quoted where they need it (`@"encoder/layer_0/kernel"`).
 
     ```mlir
-    %wte = xformer.weight "transformer.wte.weight" : tensor<50257x768xf32>
+    xformer.weight_decl @transformer.wte.weight : tensor<50257x768xf32>
     ```
   }];
-  let arguments = (ins StrAttr:$name);
+  let arguments = (ins SymbolNameAttr:$sym_name,
+                       TypeAttrOf<RankedTensorOf<[AnyFloat, AnySignlessInteger,
+                                                  Xformer_GGMLType]>>:$type);
+  let assemblyFormat = "$sym_name attr-dict `:` $type";
+  let hasVerifier = 1;
+}
+
+def Xformer_WeightOp : Xformer_Op<"weight",
+    [Pure, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "Reads a declared model weight";
+  let description = [{
+    The tensor `xformer.weight_decl` declares under `name`, read in this
+    op's type. The runtime binds the file and checks that the stored tensor
+    has this shape and a dtype it can convert to this one (a bf16 or f16
+    checkpoint feeds an f32 weight exactly; an f32 or f16 one feeds a bf16
+    weight rounded to nearest even). A weight may be read more than once
+    (tied embeddings): every read has the declared shape, and its element
+    type is the declared one or, both being floats or ggml blocks, one the
+    runtime converts to (`--xformer-narrow-weights` keeps a tied embedding
+    f32 for the lookup and makes the LM head's copy bf16;
+    `--xformer-weight-format` stores linear weights in ggml blocks): the
+    runtime then binds one converted copy per type. Checked against the
+    declaration through the symbol table (`verifySymbolUses`).
+
+    ```mlir
+    %wte = xformer.weight @transformer.wte.weight : tensor<50257x768xf32>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$name);
   let results = (outs RankedTensorOf<[AnyFloat, AnySignlessInteger,
                                       Xformer_GGMLType]>:$result);
   let assemblyFormat = "$name attr-dict `:` type($result)";

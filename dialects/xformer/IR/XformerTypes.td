@@ -28,7 +28,7 @@ def Xformer_GGMLType : TypeDef<Xformer_Dialect, "GGML"> {
     table decodes the rows it looks up.
 
     ```mlir
-    %w = xformer.weight "blk.0.attn_q.weight" : tensor<576x576x!xformer.ggml<q4_1>>
+    %w = xformer.weight @blk.0.attn_q.weight : tensor<576x576x!xformer.ggml<q4_1>>
     %y = xformer.linear %x, %w
         : tensor<1x8x576xf32>, tensor<576x576x!xformer.ggml<q4_1>>
           -> tensor<1x8x576xf32>

@@ -208,11 +208,11 @@ def XformerNarrowWeights : Pass<"xformer-narrow-weights", "func::FuncOp"> {
 
     ```mlir
     // Before:
-    %w = xformer.weight "lm_head.weight" : tensor<50257x768xf32>
+    %w = xformer.weight @lm_head.weight : tensor<50257x768xf32>
     %y = xformer.linear %x, %w : tensor<1x1x768xf32>, tensor<50257x768xf32>
         -> tensor<1x1x50257xf32>
     // After:
-    %w = xformer.weight "lm_head.weight" : tensor<50257x768xbf16>
+    %w = xformer.weight @lm_head.weight : tensor<50257x768xbf16>
     %y = xformer.linear %x, %w : tensor<1x1x768xf32>, tensor<50257x768xbf16>
         -> tensor<1x1x50257xf32>
     ```
@@ -249,11 +249,11 @@ def XformerWeightFormat : Pass<"xformer-weight-format", "func::FuncOp"> {
 
     ```mlir
     // Before:
-    %w = xformer.weight "model.layers.0.mlp.up_proj.weight" : tensor<1536x576xf32>
+    %w = xformer.weight @model.layers.0.mlp.up_proj.weight : tensor<1536x576xf32>
     %y = xformer.linear %x, %w : tensor<1x8x576xf32>, tensor<1536x576xf32>
         -> tensor<1x8x1536xf32>
     // After (format=q8_0):
-    %w = xformer.weight "model.layers.0.mlp.up_proj.weight"
+    %w = xformer.weight @model.layers.0.mlp.up_proj.weight
         : tensor<1536x576x!xformer.ggml<q8_0>>
     %y = xformer.linear %x, %w
         : tensor<1x8x576xf32>, tensor<1536x576x!xformer.ggml<q8_0>>
@@ -444,7 +444,7 @@ def XformerVerifyTarget : Pass<"xformer-verify-target", "ModuleOp"> {
 
     ```mlir
     // xformer-opt --xformer-verify-target=target=cuda
-    %w = xformer.weight "w" : tensor<8x8xbf16>
+    %w = xformer.weight @w : tensor<8x8xbf16>
     // error: the CUDA target needs static f32/i64/i32 weights, not 'tensor<8x8xbf16>'
     ```
   }];

@@ -34,7 +34,7 @@ namespace {
 void retypeWeights(func::FuncOp func,
                    function_ref<Type(Operation *, RankedTensorType)> choose) {
   OpBuilder b(func.getContext());
-  llvm::DenseMap<std::tuple<Block *, StringAttr, Type>, Value> retyped;
+  llvm::DenseMap<std::tuple<Block *, Attribute, Type>, Value> retyped;
   llvm::SetVector<Operation *> maybeDead;
   auto visit = [&](Operation *user, OpOperand &operand) {
     auto weight = operand.get().getDefiningOp<WeightOp>();

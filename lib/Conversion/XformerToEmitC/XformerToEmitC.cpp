@@ -331,9 +331,9 @@ LogicalResult mlir::xformer::convertXformerToEmitC(ModuleOp module,
   });
   if (stray.wasInterrupted())
     return failure();
-  // What the tables now say: caches, external declarations.
+  // What the tables now say: caches, weights, external declarations.
   for (Operation &op : llvm::make_early_inc_range(module.getOps()))
-    if (isa<KVCacheOp, func::FuncOp>(op))
+    if (isa<KVCacheOp, WeightDeclOp, func::FuncOp>(op))
       op.erase();
 
   // The descriptor tables after the functions.

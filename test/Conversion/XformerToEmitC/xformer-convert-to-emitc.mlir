@@ -68,11 +68,14 @@
 // CPP-NEXT: return &kModel;
 
 func.func @forward(%x: tensor<2x64xf32>, %ids: tensor<2x1xi64>) -> (tensor<2x64xf32>, tensor<2x1x64xf32>) attributes {xformer.model = #xformer.model<encoder>} {
-  %w = xformer.weight "w" : tensor<64x64xf32>
-  %b = xformer.weight "b" : tensor<64xf32>
-  %e = xformer.weight "emb" : tensor<10x64xf32>
+  %w = xformer.weight @w : tensor<64x64xf32>
+  %b = xformer.weight @b : tensor<64xf32>
+  %e = xformer.weight @emb : tensor<10x64xf32>
   %y = xformer.linear %x, %w, %b activation gelu : tensor<2x64xf32>, tensor<64x64xf32>, tensor<64xf32> -> tensor<2x64xf32>
   %r = xformer.relu %y : tensor<2x64xf32>
   %t = xformer.embedding %e, %ids : tensor<10x64xf32>, tensor<2x1xi64> -> tensor<2x1x64xf32>
   return %r, %t : tensor<2x64xf32>, tensor<2x1x64xf32>
 }
+xformer.weight_decl @w : tensor<64x64xf32>
+xformer.weight_decl @b : tensor<64xf32>
+xformer.weight_decl @emb : tensor<10x64xf32>

@@ -12,13 +12,15 @@
 // CHECK: %[[L:.+]] = xformer.linear %[[N]], %{{.+}} : tensor<2x16xf32>, tensor<100x16xf32> -> tensor<2x100xf32>
 // CHECK: return %[[L]]
 func.func @lm_head(%x: tensor<2x8x16xf32>, %last: tensor<2xi64>) -> tensor<2x100xf32> {
-  %g = xformer.weight "norm" : tensor<16xf32>
-  %w = xformer.weight "head" : tensor<100x16xf32>
+  %g = xformer.weight @norm : tensor<16xf32>
+  %w = xformer.weight @head : tensor<100x16xf32>
   %n = xformer.rms_norm %x, %g epsilon = 1.0e-06 : tensor<2x8x16xf32>, tensor<16xf32>
   %l = xformer.linear %n, %w : tensor<2x8x16xf32>, tensor<100x16xf32> -> tensor<2x8x100xf32>
   %r = xformer.gather_positions %l, %last : tensor<2x8x100xf32>, tensor<2xi64> -> tensor<2x100xf32>
   return %r : tensor<2x100xf32>
 }
+xformer.weight_decl @norm : tensor<16xf32>
+xformer.weight_decl @head : tensor<100x16xf32>
 
 // -----
 
@@ -26,12 +28,14 @@ func.func @lm_head(%x: tensor<2x8x16xf32>, %last: tensor<2xi64>) -> tensor<2x100
 // CHECK: xformer.linear %arg0, %{{.+}}, %{{.+}} : tensor<2x8x16xf32>, tensor<100x16xf32>, tensor<100xf32> -> tensor<2x8x100xf32>
 // CHECK: xformer.gather_positions %{{.+}}, %arg1 : tensor<2x8x100xf32>
 func.func @biased(%x: tensor<2x8x16xf32>, %last: tensor<2xi64>) -> tensor<2x100xf32> {
-  %w = xformer.weight "head" : tensor<100x16xf32>
-  %b = xformer.weight "bias" : tensor<100xf32>
+  %w = xformer.weight @head : tensor<100x16xf32>
+  %b = xformer.weight @bias : tensor<100xf32>
   %l = xformer.linear %x, %w, %b : tensor<2x8x16xf32>, tensor<100x16xf32>, tensor<100xf32> -> tensor<2x8x100xf32>
   %r = xformer.gather_positions %l, %last : tensor<2x8x100xf32>, tensor<2xi64> -> tensor<2x100xf32>
   return %r : tensor<2x100xf32>
 }
+xformer.weight_decl @head : tensor<100x16xf32>
+xformer.weight_decl @bias : tensor<100xf32>
 
 // -----
 
@@ -39,11 +43,12 @@ func.func @biased(%x: tensor<2x8x16xf32>, %last: tensor<2xi64>) -> tensor<2x100x
 // CHECK: %[[L:.+]] = xformer.linear %arg0, %{{.+}} : tensor<2x8x16xf32>, tensor<100x16xf32> -> tensor<2x8x100xf32>
 // CHECK: xformer.gather_positions %[[L]], %arg1 : tensor<2x8x100xf32>
 func.func @shared(%x: tensor<2x8x16xf32>, %last: tensor<2xi64>) -> (tensor<2x100xf32>, tensor<2x8x100xf32>) {
-  %w = xformer.weight "head" : tensor<100x16xf32>
+  %w = xformer.weight @head : tensor<100x16xf32>
   %l = xformer.linear %x, %w : tensor<2x8x16xf32>, tensor<100x16xf32> -> tensor<2x8x100xf32>
   %r = xformer.gather_positions %l, %last : tensor<2x8x100xf32>, tensor<2xi64> -> tensor<2x100xf32>
   return %r, %l : tensor<2x100xf32>, tensor<2x8x100xf32>
 }
+xformer.weight_decl @head : tensor<100x16xf32>
 
 // -----
 
@@ -53,8 +58,9 @@ func.func @shared(%x: tensor<2x8x16xf32>, %last: tensor<2xi64>) -> (tensor<2x100
 // CHECK: xformer.linear %arg0, %{{.+}} activation silu residual %arg2 : tensor<2x8x16xf32>, tensor<16x16xf32> -> tensor<2x8x16xf32>
 // CHECK: xformer.gather_positions %{{.+}}, %arg1 : tensor<2x8x16xf32>
 func.func @epilogue(%x: tensor<2x8x16xf32>, %last: tensor<2xi64>, %res: tensor<2x8x16xf32>) -> tensor<2x16xf32> {
-  %w = xformer.weight "w" : tensor<16x16xf32>
+  %w = xformer.weight @w : tensor<16x16xf32>
   %l = xformer.linear %x, %w activation silu residual %res : tensor<2x8x16xf32>, tensor<16x16xf32> -> tensor<2x8x16xf32>
   %r = xformer.gather_positions %l, %last : tensor<2x8x16xf32>, tensor<2xi64> -> tensor<2x16xf32>
   return %r : tensor<2x16xf32>
 }
+xformer.weight_decl @w : tensor<16x16xf32>

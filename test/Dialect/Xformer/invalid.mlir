@@ -1,39 +1,53 @@
 // Every op verifier rule, one case each.
 // RUN: xformer-opt %s -split-input-file -verify-diagnostics
 
-func.func @weight_empty_name() {
-  // expected-error @+1 {{expects a non-empty weight name}}
-  %w = xformer.weight "" : tensor<4xf32>
-  return
-}
+// expected-error @+1 {{expects a non-empty weight name}}
+xformer.weight_decl @"" : tensor<4xf32>
 
 // -----
 
-func.func @weight_dynamic() {
+// expected-error @+1 {{weight 'w' must have a static shape, got [?]}}
+xformer.weight_decl @w : tensor<?xf32>
+
+// -----
+
+func.func @weight_dynamic_read() {
   // expected-error @+1 {{weight 'w' must have a static shape, got [?]}}
-  %w = xformer.weight "w" : tensor<?xf32>
+  %w = xformer.weight @w : tensor<?xf32>
   return
 }
+xformer.weight_decl @w : tensor<4xf32>
 
 // -----
 
-func.func @weight_conflicting_types() {
-  // expected-note @+1 {{earlier use here}}
-  %a = xformer.weight "wte" : tensor<100x64xf32>
-  // expected-error @+1 {{weight 'wte' has type 'tensor<100x32xf32>' here but 'tensor<100x64xf32>' at an earlier use}}
-  %b = xformer.weight "wte" : tensor<100x32xf32>
+func.func @weight_undeclared() {
+  // expected-error @+1 {{reads weight 'wpe', which no xformer.weight_decl declares}}
+  %w = xformer.weight @wpe : tensor<4xf32>
   return
 }
+xformer.weight_decl @wte : tensor<4xf32>
+
+// -----
+
+func.func @weight_conflicting_shapes() {
+  %a = xformer.weight @wte : tensor<100x64xf32>
+  // expected-error @+1 {{reads weight 'wte' as 'tensor<100x32xf32>' but it is declared 'tensor<100x64xf32>'}}
+  %b = xformer.weight @wte : tensor<100x32xf32>
+  return
+}
+// expected-note @+1 {{declared here}}
+xformer.weight_decl @wte : tensor<100x64xf32>
 
 // -----
 
 func.func @weight_int_and_float() {
-  // expected-note @+1 {{earlier use here}}
-  %a = xformer.weight "ids" : tensor<4xi64>
-  // expected-error @+1 {{weight 'ids' has type 'tensor<4xf32>' here but 'tensor<4xi64>' at an earlier use}}
-  %b = xformer.weight "ids" : tensor<4xf32>
+  %a = xformer.weight @ids : tensor<4xi64>
+  // expected-error @+1 {{reads weight 'ids' as 'tensor<4xf32>' but it is declared 'tensor<4xi64>'}}
+  %b = xformer.weight @ids : tensor<4xf32>
   return
 }
+// expected-note @+1 {{declared here}}
+xformer.weight_decl @ids : tensor<4xi64>
 
 // -----
 
@@ -150,11 +164,12 @@ func.func @linear_f32_weight_bf16_input(%x: tensor<2x8xbf16>, %w: tensor<16x8xf3
 // -----
 
 func.func @embedding_f16_table_to_bf16(%ids: tensor<2xi64>) {
-  %t = xformer.weight "t" : tensor<10x8xf16>
+  %t = xformer.weight @t : tensor<10x8xf16>
   // expected-error @+1 {{result element type 'bf16' should be 'f16' (the table's) or f32}}
   %r = xformer.embedding %t, %ids : tensor<10x8xf16>, tensor<2xi64> -> tensor<2x8xbf16>
   return
 }
+xformer.weight_decl @t : tensor<10x8xf16>
 
 // -----
 
@@ -959,11 +974,12 @@ func.func @glu_rank(%x: tensor<2x8xf32>) {
 // -----
 
 func.func @concat_blocks_across_rows() {
-  %a = xformer.weight "a" : tensor<4x32x!xformer.ggml<q8_0>>
+  %a = xformer.weight @a : tensor<4x32x!xformer.ggml<q8_0>>
   // expected-error @+1 {{joins ggml blocks along axis 1; blocks concatenate along axis 0 only (whole rows)}}
   %w = xformer.concat %a, %a, axis = 1 : tensor<4x32x!xformer.ggml<q8_0>>, tensor<4x32x!xformer.ggml<q8_0>> -> tensor<4x64x!xformer.ggml<q8_0>>
   return
 }
+xformer.weight_decl @a : tensor<4x32x!xformer.ggml<q8_0>>
 
 // -----
 

@@ -4,8 +4,8 @@
 
 // CHECK-LABEL: func.func @weights_and_embeddings
 func.func @weights_and_embeddings(%ids: tensor<2x8xi64>) -> tensor<2x8x64xf32> {
-  // CHECK: [[W:%.+]] = xformer.weight "embeddings.word_embeddings.weight" : tensor<100x64xf32>
-  %w = xformer.weight "embeddings.word_embeddings.weight" : tensor<100x64xf32>
+  // CHECK: [[W:%.+]] = xformer.weight @embeddings.word_embeddings.weight : tensor<100x64xf32>
+  %w = xformer.weight @embeddings.word_embeddings.weight : tensor<100x64xf32>
   // CHECK: xformer.embedding [[W]], %{{.+}} : tensor<100x64xf32>, tensor<2x8xi64> -> tensor<2x8x64xf32>
   %e = xformer.embedding %w, %ids : tensor<100x64xf32>, tensor<2x8xi64> -> tensor<2x8x64xf32>
   return %e : tensor<2x8x64xf32>
@@ -14,11 +14,11 @@ func.func @weights_and_embeddings(%ids: tensor<2x8xi64>) -> tensor<2x8x64xf32> {
 // CHECK-LABEL: func.func @linear_algebra
 func.func @linear_algebra(%x: tensor<2x8x64xf32>, %q: tensor<2x4x8x16xf32>,
                           %k: tensor<2x4x8x16xf32>) -> (tensor<2x8x256xf32>, tensor<2x8x192xf32>, tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) {
-  %w = xformer.weight "fc.weight" : tensor<256x64xf32>
-  %b = xformer.weight "fc.bias" : tensor<256xf32>
+  %w = xformer.weight @fc.weight : tensor<256x64xf32>
+  %b = xformer.weight @fc.bias : tensor<256xf32>
   // CHECK: xformer.linear %{{.+}}, %{{.+}}, %{{.+}} : tensor<2x8x64xf32>, tensor<256x64xf32>, tensor<256xf32> -> tensor<2x8x256xf32>
   %y = xformer.linear %x, %w, %b : tensor<2x8x64xf32>, tensor<256x64xf32>, tensor<256xf32> -> tensor<2x8x256xf32>
-  %wt = xformer.weight "c_attn.weight" : tensor<64x192xf32>
+  %wt = xformer.weight @c_attn.weight : tensor<64x192xf32>
   // CHECK: xformer.linear %{{.+}}, %{{.+}} {weight_transposed} : tensor<2x8x64xf32>, tensor<64x192xf32> -> tensor<2x8x192xf32>
   %z = xformer.linear %x, %wt {weight_transposed} : tensor<2x8x64xf32>, tensor<64x192xf32> -> tensor<2x8x192xf32>
   // CHECK: xformer.transpose %{{.+}}, [0, 1, 3, 2] : tensor<2x4x8x16xf32> -> tensor<2x4x16x8xf32>
@@ -60,8 +60,8 @@ func.func @dynamic_shapes(%x: tensor<?x?x64xf32>) -> tensor<?x?x64xf32> {
 
 // CHECK-LABEL: func.func @norms_and_activations
 func.func @norms_and_activations(%x: tensor<2x8x64xf32>) -> tensor<2x8x64xf32> {
-  %g = xformer.weight "ln.weight" : tensor<64xf32>
-  %b = xformer.weight "ln.bias" : tensor<64xf32>
+  %g = xformer.weight @ln.weight : tensor<64xf32>
+  %b = xformer.weight @ln.bias : tensor<64xf32>
   // CHECK: xformer.layer_norm %{{.+}}, %{{.+}}, %{{.+}} epsilon = 9.9999999999999998E-13 : tensor<2x8x64xf32>, tensor<64xf32>, tensor<64xf32>
   %0 = xformer.layer_norm %x, %g, %b epsilon = 1.0e-12 : tensor<2x8x64xf32>, tensor<64xf32>, tensor<64xf32>
   // CHECK: xformer.layer_norm %{{.+}}, %{{.+}} epsilon = 1.000000e-05 : tensor<2x8x64xf32>, tensor<64xf32>
@@ -104,7 +104,7 @@ func.func @positions(%q: tensor<2x4x8x16xf32>, %n: index) -> (tensor<2x4x8x16xf3
   %d = xformer.positions offset %n : tensor<1xi64>
   // CHECK: xformer.positions offset %{{.+}} size %{{.+}} : tensor<?xi64>
   %s = xformer.positions offset %n size %n : tensor<?xi64>
-  %t = xformer.weight "relative_attention_bias.weight" : tensor<32x4xf32>
+  %t = xformer.weight @relative_attention_bias.weight : tensor<32x4xf32>
   // CHECK: xformer.relative_position_bias %{{.+}}, [[P]], [[P]], num_buckets = 32, max_distance = 128, bidirectional = true : tensor<32x4xf32>, tensor<8xi64>, tensor<8xi64> -> tensor<1x4x8x8xf32>
   %bias = xformer.relative_position_bias %t, %p, %p, num_buckets = 32, max_distance = 128, bidirectional = true : tensor<32x4xf32>, tensor<8xi64>, tensor<8xi64> -> tensor<1x4x8x8xf32>
   return %r2, %d, %s, %bias : tensor<2x4x8x16xf32>, tensor<1xi64>, tensor<?xi64>, tensor<1x4x8x8xf32>
@@ -187,8 +187,8 @@ func.func @concat(%a: tensor<2x4xf32>, %b: tensor<2x6xf32>) -> (tensor<2x10xf32>
 // Weights in ggml blocks join along rows; a glu halves the last dimension.
 // CHECK-LABEL: func.func @glu_over_blocks
 func.func @glu_over_blocks(%x: tensor<2x3x256xf32>) -> tensor<2x3x32xf32> {
-  %g = xformer.weight "gate" : tensor<32x256x!xformer.ggml<q4_k>>
-  %u = xformer.weight "up" : tensor<32x256x!xformer.ggml<q4_k>>
+  %g = xformer.weight @gate : tensor<32x256x!xformer.ggml<q4_k>>
+  %u = xformer.weight @up : tensor<32x256x!xformer.ggml<q4_k>>
   // CHECK: xformer.concat %{{.+}}, %{{.+}}, axis = 0 : tensor<32x256x!xformer.ggml<q4_k>>, tensor<32x256x!xformer.ggml<q4_k>> -> tensor<64x256x!xformer.ggml<q4_k>>
   %w = xformer.concat %g, %u, axis = 0 : tensor<32x256x!xformer.ggml<q4_k>>, tensor<32x256x!xformer.ggml<q4_k>> -> tensor<64x256x!xformer.ggml<q4_k>>
   %y = xformer.linear %x, %w : tensor<2x3x256xf32>, tensor<64x256x!xformer.ggml<q4_k>> -> tensor<2x3x64xf32>
@@ -196,3 +196,12 @@ func.func @glu_over_blocks(%x: tensor<2x3x256xf32>) -> tensor<2x3x32xf32> {
   %h = xformer.glu gelu_tanh %y : tensor<2x3x64xf32> -> tensor<2x3x32xf32>
   return %h : tensor<2x3x32xf32>
 }
+xformer.weight_decl @embeddings.word_embeddings.weight : tensor<100x64xf32>
+xformer.weight_decl @fc.weight : tensor<256x64xf32>
+xformer.weight_decl @fc.bias : tensor<256xf32>
+xformer.weight_decl @c_attn.weight : tensor<64x192xf32>
+xformer.weight_decl @ln.weight : tensor<64xf32>
+xformer.weight_decl @ln.bias : tensor<64xf32>
+xformer.weight_decl @relative_attention_bias.weight : tensor<32x4xf32>
+xformer.weight_decl @gate : tensor<32x256x!xformer.ggml<q4_k>>
+xformer.weight_decl @up : tensor<32x256x!xformer.ggml<q4_k>>

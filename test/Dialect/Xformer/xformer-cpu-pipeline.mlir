@@ -17,9 +17,9 @@
 // Options: more sequences than a call runs, weights in ggml blocks or bf16.
 // RUN: xformer-opt %S/../../Examples/llama-unfused.mlir --xformer-cpu-pipeline="max-seq-len=64 max-batch=4 weights=q8_0" | FileCheck %s --check-prefix=Q8
 // Q8: max_batch = 4 : i64
-// Q8: xformer.weight "model.layers.0.self_attn.q_proj.weight" : tensor<64x64x!xformer.ggml<q8_0>>
+// Q8: xformer.weight @model.layers.0.self_attn.q_proj.weight : tensor<64x64x!xformer.ggml<q8_0>>
 // RUN: xformer-opt %S/../../Examples/llama-unfused.mlir --xformer-cpu-pipeline="max-seq-len=64 precision=bf16" | FileCheck %s --check-prefix=BF16
-// BF16: xformer.weight "model.layers.0.self_attn.q_proj.weight" : tensor<64x64xbf16>
+// BF16: xformer.weight @model.layers.0.self_attn.q_proj.weight : tensor<64x64xbf16>
 //
 // An encoder-decoder: the cross caches hold the encoder input's 6 positions.
 // RUN: xformer-opt %S/../../Examples/t5-fused.mlir --xformer-cpu-pipeline=max-seq-len=32 | FileCheck %s --check-prefix=T5

@@ -5,17 +5,18 @@
 
 // CHECK: error: xformer-derive-generation: @forward does not say what it computes; add xformer.model = #xformer.model<decoder>
 func.func @forward(%ids: tensor<1x4xi64>) -> tensor<1x4x10xf32> {
-  %w = xformer.weight "wte" : tensor<10x8xf32>
+  %w = xformer.weight @wte : tensor<10x8xf32>
   %x = xformer.embedding %w, %ids : tensor<10x8xf32>, tensor<1x4xi64> -> tensor<1x4x8xf32>
   %l = xformer.linear %x, %w : tensor<1x4x8xf32>, tensor<10x8xf32> -> tensor<1x4x10xf32>
   return %l : tensor<1x4x10xf32>
 }
+xformer.weight_decl @wte : tensor<10x8xf32>
 
 // -----
 
 // CHECK: error: xformer-derive-generation: attention has a #xformer.mask<bidirectional> mask, which can see later positions: it cannot be decoded one token at a time
 func.func @forward(%ids: tensor<1x4xi64>) -> tensor<1x4x10xf32> attributes {xformer.model = #xformer.model<decoder>} {
-  %w = xformer.weight "wte" : tensor<10x8xf32>
+  %w = xformer.weight @wte : tensor<10x8xf32>
   %x = xformer.embedding %w, %ids : tensor<10x8xf32>, tensor<1x4xi64> -> tensor<1x4x8xf32>
   %q = xformer.split_heads %x, heads = 2 : tensor<1x4x8xf32> -> tensor<1x2x4x4xf32>
   %o = xformer.attention %q, %q, %q, mask = #xformer.mask<bidirectional>, scale = 0.5 : tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32> -> tensor<1x2x4x4xf32>
@@ -23,6 +24,7 @@ func.func @forward(%ids: tensor<1x4xi64>) -> tensor<1x4x10xf32> attributes {xfor
   %l = xformer.linear %m, %w : tensor<1x4x8xf32>, tensor<10x8xf32> -> tensor<1x4x10xf32>
   return %l : tensor<1x4x10xf32>
 }
+xformer.weight_decl @wte : tensor<10x8xf32>
 
 // -----
 
@@ -31,7 +33,7 @@ func.func @forward(%ids: tensor<1x4xi64>) -> tensor<1x4x10xf32> attributes {xfor
 // CHECK: error: xformer-derive-generation: attention has an explicit mask (#xformer.mask<custom>) that --xformer-fuse-attention did not prove causal, sliding-window or prefix-LM
 func.func @forward(%ids: tensor<1x4xi64>) -> tensor<1x4x10xf32> attributes {xformer.model = #xformer.model<decoder>} {
   %mask = arith.constant dense<true> : tensor<4x4xi1>
-  %w = xformer.weight "wte" : tensor<10x8xf32>
+  %w = xformer.weight @wte : tensor<10x8xf32>
   %x = xformer.embedding %w, %ids : tensor<10x8xf32>, tensor<1x4xi64> -> tensor<1x4x8xf32>
   %q = xformer.split_heads %x, heads = 2 : tensor<1x4x8xf32> -> tensor<1x2x4x4xf32>
   %o = xformer.attention %q, %q, %q, mask = #xformer.mask<custom>, scale = 0.5 mask_tensor(%mask : tensor<4x4xi1>) : tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32> -> tensor<1x2x4x4xf32>
@@ -39,37 +41,41 @@ func.func @forward(%ids: tensor<1x4xi64>) -> tensor<1x4x10xf32> attributes {xfor
   %l = xformer.linear %m, %w : tensor<1x4x8xf32>, tensor<10x8xf32> -> tensor<1x4x10xf32>
   return %l : tensor<1x4x10xf32>
 }
+xformer.weight_decl @wte : tensor<10x8xf32>
 
 // -----
 
 // CHECK: error: xformer-derive-generation: an encoder-decoder needs a cross-attention to tell its decoder from its encoder
 func.func @forward(%ids: tensor<1x4xi64>) -> tensor<1x4x10xf32> attributes {xformer.model = #xformer.model<encoder_decoder>} {
-  %w = xformer.weight "wte" : tensor<10x8xf32>
+  %w = xformer.weight @wte : tensor<10x8xf32>
   %x = xformer.embedding %w, %ids : tensor<10x8xf32>, tensor<1x4xi64> -> tensor<1x4x8xf32>
   %l = xformer.linear %x, %w : tensor<1x4x8xf32>, tensor<10x8xf32> -> tensor<1x4x10xf32>
   return %l : tensor<1x4x10xf32>
 }
+xformer.weight_decl @wte : tensor<10x8xf32>
 
 // -----
 
 // CHECK: error: xformer-derive-generation: the decoder's token ids must be [batch, seq] with static sizes
 func.func @forward(%x: tensor<1x4x8xf32>) -> tensor<1x4x10xf32> attributes {xformer.model = #xformer.model<decoder>} {
-  %w = xformer.weight "wte" : tensor<10x8xf32>
+  %w = xformer.weight @wte : tensor<10x8xf32>
   %l = xformer.linear %x, %w : tensor<1x4x8xf32>, tensor<10x8xf32> -> tensor<1x4x10xf32>
   return %l : tensor<1x4x10xf32>
 }
+xformer.weight_decl @wte : tensor<10x8xf32>
 
 // -----
 
 // CHECK: error: xformer-derive-generation: cannot re-type 'xformer.reshape' for a chunk of 1 tokens
 func.func @forward(%ids: tensor<1x4xi64>) -> tensor<1x4x10xf32> attributes {xformer.model = #xformer.model<decoder>} {
-  %w = xformer.weight "wte" : tensor<10x8xf32>
+  %w = xformer.weight @wte : tensor<10x8xf32>
   %x = xformer.embedding %w, %ids : tensor<10x8xf32>, tensor<1x4xi64> -> tensor<1x4x8xf32>
   %r = xformer.reshape %x : tensor<1x4x8xf32> -> tensor<1x32xf32>
   %b = xformer.reshape %r : tensor<1x32xf32> -> tensor<1x4x8xf32>
   %l = xformer.linear %b, %w : tensor<1x4x8xf32>, tensor<10x8xf32> -> tensor<1x4x10xf32>
   return %l : tensor<1x4x10xf32>
 }
+xformer.weight_decl @wte : tensor<10x8xf32>
 
 // -----
 

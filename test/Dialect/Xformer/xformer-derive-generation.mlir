@@ -71,7 +71,7 @@
 // BART-LABEL: func.func @encode(
 // BART-SAME: %{{.+}}: tensor<2x8xi64>, [[SRCLEN:%.+]]: tensor<2xi64>) -> tensor<2x8x64xf32>
 // BART: mask = #xformer.mask<bidirectional>
-// BART: xformer.weight "model.decoder.layers.0.encoder_attn.k_proj.weight"
+// BART: xformer.weight @model.decoder.layers.0.encoder_attn.k_proj.weight
 // BART: xformer.cache_append @model.decoder.layers.0.encoder_attn, %{{.+}}, %{{.+}}, start %{{.+}} lengths [[SRCLEN]] : tensor<2x4x8x16xf32>
 // BART-LABEL: func.func @prefill(
 // BART-SAME: %{{.+}}: tensor<2x6xi64>, %{{.+}}: tensor<2xi64>, %{{.+}}: tensor<2xi64>, %{{.+}}: tensor<2xi64>) -> tensor<2x100xf32>
@@ -82,7 +82,8 @@
 // BART: xformer.cache_append @model.decoder.layers.0.self_attn
 // BART: [[XK:%.+]], [[XV:%.+]] = xformer.cache_read @model.decoder.layers.0.encoder_attn : tensor<2x4x?x16xf32>, tensor<2x4x?x16xf32>
 // BART: xformer.attention %{{.+}}, [[XK]], [[XV]], mask = #xformer.mask<cross>, scale = 2.500000e-01 q_lengths(%{{.+}}) kv_lengths([[DSRC]] : tensor<2xi64>)
-// BART-NOT: encoder_attn.k_proj
+// BART-NOT: xformer.weight @model.decoder.layers.0.encoder_attn.k_proj
+// BART: return
 // BARTPLAN: "kind": "cross",
 // BARTPLAN: "capacity": 512,
 // BARTPLAN: "bytes_per_token": 512,

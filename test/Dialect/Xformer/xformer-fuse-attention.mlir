@@ -488,7 +488,7 @@ func.func @t5_relative_bias_and_causal(%x: tensor<1x4x48xf32>) -> tensor<1x2x4x8
   %pos = xformer.positions : tensor<4xi64>
   %kp = xformer.reshape %pos : tensor<4xi64> -> tensor<1x4xi64>
   %qp = xformer.reshape %pos : tensor<4xi64> -> tensor<4x1xi64>
-  %table = xformer.weight "decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight" : tensor<32x2xf32>
+  %table = xformer.weight @decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight : tensor<32x2xf32>
   %rel = xformer.relative_position_bias %table, %pos, %pos, num_buckets = 32, max_distance = 128, bidirectional = false : tensor<32x2xf32>, tensor<4xi64>, tensor<4xi64> -> tensor<1x2x4x4xf32>
   %keep = xformer.compare le, %kp, %qp : tensor<1x4xi64>, tensor<4x1xi64> -> tensor<4x4xi1>
   %zero = arith.constant dense<0.0> : tensor<f32>
@@ -500,6 +500,7 @@ func.func @t5_relative_bias_and_causal(%x: tensor<1x4x48xf32>) -> tensor<1x2x4x8
   %o = xformer.matmul %p, %v : tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x4x8xf32>
   return %o : tensor<1x2x4x8xf32>
 }
+xformer.weight_decl @decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight : tensor<32x2xf32>
 
 // -----
 

@@ -10,15 +10,18 @@
 // CHECK-NOT: xformer.add
 // CHECK: return %[[R]]
 func.func @mlp(%x: tensor<2x8x16xf32>) -> tensor<2x8x16xf32> {
-  %w1 = xformer.weight "w1" : tensor<64x16xf32>
-  %b1 = xformer.weight "b1" : tensor<64xf32>
-  %w2 = xformer.weight "w2" : tensor<16x64xf32>
+  %w1 = xformer.weight @w1 : tensor<64x16xf32>
+  %b1 = xformer.weight @b1 : tensor<64xf32>
+  %w2 = xformer.weight @w2 : tensor<16x64xf32>
   %h = xformer.linear %x, %w1, %b1 : tensor<2x8x16xf32>, tensor<64x16xf32>, tensor<64xf32> -> tensor<2x8x64xf32>
   %a = xformer.gelu tanh %h : tensor<2x8x64xf32>
   %o = xformer.linear %a, %w2 : tensor<2x8x64xf32>, tensor<16x64xf32> -> tensor<2x8x16xf32>
   %r = xformer.add %x, %o : tensor<2x8x16xf32>, tensor<2x8x16xf32> -> tensor<2x8x16xf32>
   return %r : tensor<2x8x16xf32>
 }
+xformer.weight_decl @w1 : tensor<64x16xf32>
+xformer.weight_decl @b1 : tensor<64xf32>
+xformer.weight_decl @w2 : tensor<16x64xf32>
 
 // -----
 
@@ -29,7 +32,7 @@ func.func @mlp(%x: tensor<2x8x16xf32>) -> tensor<2x8x16xf32> {
 // CHECK: xformer.linear %{{.+}}, %{{.+}} activation tanh :
 // CHECK: xformer.linear %{{.+}}, %{{.+}} activation gelu :
 func.func @kinds(%x: tensor<4x16xf32>) -> (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>) {
-  %w = xformer.weight "w" : tensor<16x16xf32>
+  %w = xformer.weight @w : tensor<16x16xf32>
   %l0 = xformer.linear %x, %w : tensor<4x16xf32>, tensor<16x16xf32> -> tensor<4x16xf32>
   %a0 = xformer.relu %l0 : tensor<4x16xf32>
   %r0 = xformer.add %a0, %x : tensor<4x16xf32>, tensor<4x16xf32> -> tensor<4x16xf32>
@@ -41,6 +44,7 @@ func.func @kinds(%x: tensor<4x16xf32>) -> (tensor<4x16xf32>, tensor<4x16xf32>, t
   %a3 = xformer.gelu erf %l3 : tensor<4x16xf32>
   return %r0, %a1, %a2, %a3 : tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>
 }
+xformer.weight_decl @w : tensor<16x16xf32>
 
 // -----
 
@@ -58,8 +62,8 @@ func.func @kinds(%x: tensor<4x16xf32>) -> (tensor<4x16xf32>, tensor<4x16xf32>, t
 // CHECK: %[[LATE:.+]] = xformer.relu %{{.+}}
 // CHECK: xformer.add %[[L3]], %[[LATE]]
 func.func @unfused(%x: tensor<4x16xf32>, %y: tensor<4x16xf32>) -> (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>) {
-  %w = xformer.weight "w" : tensor<16x16xf32>
-  %b = xformer.weight "b" : tensor<16xf32>
+  %w = xformer.weight @w : tensor<16x16xf32>
+  %b = xformer.weight @b : tensor<16xf32>
   %l0 = xformer.linear %x, %w : tensor<4x16xf32>, tensor<16x16xf32> -> tensor<4x16xf32>
   %a0 = xformer.relu %l0 : tensor<4x16xf32>
   %s0 = xformer.add %l0, %x : tensor<4x16xf32>, tensor<4x16xf32> -> tensor<4x16xf32>
@@ -72,6 +76,8 @@ func.func @unfused(%x: tensor<4x16xf32>, %y: tensor<4x16xf32>) -> (tensor<4x16xf
   %s3 = xformer.add %l3, %late : tensor<4x16xf32>, tensor<4x16xf32> -> tensor<4x16xf32>
   return %a0, %s0, %s1, %s2, %s3 : tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>
 }
+xformer.weight_decl @w : tensor<16x16xf32>
+xformer.weight_decl @b : tensor<16xf32>
 
 // -----
 

@@ -37,7 +37,7 @@ func.func @reuse(%x: tensor<2x64xf32>) -> tensor<2x64xf32> attributes {xformer.m
 // CHECK: xformer.transpose %{{.+}}, [1, 0, 2] {xformer.view = 0 : i64}
 // CHECK: xformer.transpose %{{.+}}, [2, 1, 0] {xformer.scratch = array<i64: 512>}
 func.func @views(%x: tensor<1x1x64xf32>, %y: tensor<2x1x64xf32>) -> (tensor<1x2x1x16xf32>, tensor<1x32xf32>, tensor<1x2x32xf32>, tensor<32x1x2xf32>) attributes {xformer.model = #xformer.model<encoder>} {
-  %w = xformer.weight "qkv" : tensor<128x64xf32>
+  %w = xformer.weight @qkv : tensor<128x64xf32>
   %qkv = xformer.linear %x, %w : tensor<1x1x64xf32>, tensor<128x64xf32> -> tensor<1x1x128xf32>
   %k = xformer.slice %qkv [0, 0, 64] : tensor<1x1x128xf32> -> tensor<1x1x32xf32>
   %v = xformer.slice %qkv [0, 0, 96] : tensor<1x1x128xf32> -> tensor<1x1x32xf32>
@@ -49,20 +49,22 @@ func.func @views(%x: tensor<1x1x64xf32>, %y: tensor<2x1x64xf32>) -> (tensor<1x2x
   %yr = xformer.transpose %ys, [2, 1, 0] : tensor<2x1x32xf32> -> tensor<32x1x2xf32>
   return %kh, %vf, %yt, %yr : tensor<1x2x1x16xf32>, tensor<1x32xf32>, tensor<1x2x32xf32>, tensor<32x1x2xf32>
 }
+xformer.weight_decl @qkv : tensor<128x64xf32>
 
 // -----
 
 // Weights and constants take no scratch; positions sized at compile time.
 // CHECK-LABEL: func.func @no_bytes
-// CHECK: xformer.weight "e" : tensor<10x8xf32>
+// CHECK: xformer.weight @e : tensor<10x8xf32>
 // CHECK-NOT: xformer.scratch = {{.*}} xformer.weight
 // CHECK: arith.constant dense<1> : tensor<4xi64>
 // CHECK: xformer.positions size %{{.+}} {xformer.scratch = array<i64: 128>} : tensor<?xi64>
 func.func @no_bytes(%ids: tensor<1x4xi64>) -> (tensor<1x4x8xf32>, tensor<?xi64>, tensor<4xi64>) attributes {xformer.model = #xformer.model<encoder>} {
-  %e = xformer.weight "e" : tensor<10x8xf32>
+  %e = xformer.weight @e : tensor<10x8xf32>
   %h = xformer.embedding %e, %ids : tensor<10x8xf32>, tensor<1x4xi64> -> tensor<1x4x8xf32>
   %c = arith.constant dense<1> : tensor<4xi64>
   %n = arith.constant 3 : index
   %p = xformer.positions size %n : tensor<?xi64>
   return %h, %p, %c : tensor<1x4x8xf32>, tensor<?xi64>, tensor<4xi64>
 }
+xformer.weight_decl @e : tensor<10x8xf32>

@@ -5,7 +5,7 @@
 // the message names the layer.
 func.func @gpt2_bidirectional(%x: tensor<1x8x48xf32>) -> tensor<1x2x8x8xf32>
     attributes {xformer.model = #xformer.model<decoder>} {
-  %w = xformer.weight "transformer.h.3.attn.c_attn.weight" : tensor<48x48xf32>
+  %w = xformer.weight @transformer.h.3.attn.c_attn.weight : tensor<48x48xf32>
   %qkv = xformer.linear %x, %w {weight_transposed} : tensor<1x8x48xf32>, tensor<48x48xf32> -> tensor<1x8x48xf32>
   %xq = xformer.slice %qkv [0, 0, 0] : tensor<1x8x48xf32> -> tensor<1x8x16xf32>
   %xk = xformer.slice %qkv [0, 0, 16] : tensor<1x8x48xf32> -> tensor<1x8x16xf32>
@@ -15,6 +15,7 @@ func.func @gpt2_bidirectional(%x: tensor<1x8x48xf32>) -> tensor<1x2x8x8xf32>
   %o = xformer.attention %q, %k, %k, mask = #xformer.mask<bidirectional>, scale = 0.35 : tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32> -> tensor<1x2x8x8xf32>
   return %o : tensor<1x2x8x8xf32>
 }
+xformer.weight_decl @transformer.h.3.attn.c_attn.weight : tensor<48x48xf32>
 
 // -----
 
@@ -91,11 +92,12 @@ func.func @cross_over_self(%src: tensor<1x6x16xf32>, %tgt: tensor<1x4x16xf32>) -
 
 func.func @cross_without_source(%tgt: tensor<1x4x16xf32>) -> tensor<1x2x4x8xf32> {
   %t = xformer.split_heads %tgt, heads = 2 : tensor<1x4x16xf32> -> tensor<1x2x4x8xf32>
-  %w = xformer.weight "memory" : tensor<1x2x6x8xf32>
+  %w = xformer.weight @memory : tensor<1x2x6x8xf32>
   // expected-error @+1 {{cross-attention: its keys do not come from an input sequence}}
   %x = xformer.attention %t, %w, %w, mask = #xformer.mask<cross>, scale = 0.35 : tensor<1x2x4x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32> -> tensor<1x2x4x8xf32>
   return %x : tensor<1x2x4x8xf32>
 }
+xformer.weight_decl @memory : tensor<1x2x6x8xf32>
 
 // -----
 

@@ -5,19 +5,21 @@
 
 func.func @forward(%x: tensor<2x32xf32>) -> tensor<2x8xf32> attributes {xformer.model = #xformer.model<encoder>} {
   // expected-error @+1 {{the CUDA target needs static f32/i64/i32 weights, not 'tensor<8x32xbf16>'}}
-  %w = xformer.weight "w" : tensor<8x32xbf16>
+  %w = xformer.weight @w : tensor<8x32xbf16>
   %y = xformer.linear %x, %w : tensor<2x32xf32>, tensor<8x32xbf16> -> tensor<2x8xf32>
   return %y : tensor<2x8xf32>
 }
+xformer.weight_decl @w : tensor<8x32xbf16>
 
 // -----
 
 func.func @forward(%x: tensor<2x32xf32>) -> tensor<2x8xf32> attributes {xformer.model = #xformer.model<encoder>} {
   // expected-error @+1 {{the CUDA target needs static f32/i64/i32 weights, not 'tensor<8x32x!xformer.ggml<q4_0>>'}}
-  %w = xformer.weight "w" : tensor<8x32x!xformer.ggml<q4_0>>
+  %w = xformer.weight @w : tensor<8x32x!xformer.ggml<q4_0>>
   %y = xformer.linear %x, %w : tensor<2x32xf32>, tensor<8x32x!xformer.ggml<q4_0>> -> tensor<2x8xf32>
   return %y : tensor<2x8xf32>
 }
+xformer.weight_decl @w : tensor<8x32x!xformer.ggml<q4_0>>
 
 // -----
 

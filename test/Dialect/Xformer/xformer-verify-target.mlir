@@ -9,13 +9,15 @@
 // A model the CPU lowers: ggml, bf16 and f16 weights read where they are
 // decoded, f32 activations.
 func.func @forward(%ids: tensor<2x4xi64>) -> tensor<2x4x8xf32> attributes {xformer.model = #xformer.model<encoder>} {
-  %e = xformer.weight "e" : tensor<10x32x!xformer.ggml<q8_0>>
+  %e = xformer.weight @e : tensor<10x32x!xformer.ggml<q8_0>>
   %x = xformer.embedding %e, %ids : tensor<10x32x!xformer.ggml<q8_0>>, tensor<2x4xi64> -> tensor<2x4x32xf32>
-  %w = xformer.weight "w" : tensor<8x32xbf16>
+  %w = xformer.weight @w : tensor<8x32xbf16>
   %y = xformer.linear %x, %w : tensor<2x4x32xf32>, tensor<8x32xbf16> -> tensor<2x4x8xf32>
   %z = xformer.relu %y : tensor<2x4x8xf32>
   return %z : tensor<2x4x8xf32>
 }
+xformer.weight_decl @e : tensor<10x32x!xformer.ggml<q8_0>>
+xformer.weight_decl @w : tensor<8x32xbf16>
 
 // -----
 
@@ -38,20 +40,22 @@ func.func @forward(%x: tensor<?x8xf32>) -> tensor<?x8xf32> attributes {xformer.m
 func.func @forward(%x: tensor<2x8xf32>) -> tensor<8x8xbf16> attributes {xformer.model = #xformer.model<encoder>} {
   // A bf16 weight returned as it is: nothing decodes it.
   // expected-error @+1 {{the CPU target has no kernels for element type 'bf16' yet (f32, i64, i32, i1; bf16, f16 and ggml blocks for linear weights and embedding tables)}}
-  %w = xformer.weight "w" : tensor<8x8xbf16>
+  %w = xformer.weight @w : tensor<8x8xbf16>
   return %w : tensor<8x8xbf16>
 }
+xformer.weight_decl @w : tensor<8x8xbf16>
 
 // -----
 
 func.func @forward(%ids: tensor<2x4xi64>) -> tensor<2x4x8xf32> attributes {xformer.model = #xformer.model<encoder>} {
-  %t = xformer.weight "t" : tensor<10x8xf16>
+  %t = xformer.weight @t : tensor<10x8xf16>
   // Embedding rows come out decoded (f32), not f16.
   // expected-error @+1 {{the CPU target has no kernels for element type 'f16' yet}}
   %r = xformer.embedding %t, %ids : tensor<10x8xf16>, tensor<2x4xi64> -> tensor<2x4x8xf16>
   %y = xformer.cast %r : tensor<2x4x8xf16> -> tensor<2x4x8xf32>
   return %y : tensor<2x4x8xf32>
 }
+xformer.weight_decl @t : tensor<10x8xf16>
 
 // -----
 

@@ -29,9 +29,10 @@
 
 //--- bf16-weight.mlir
 func.func @forward(%x: tensor<2x8xf32>) -> tensor<8x8xbf16> attributes {xformer.model = #xformer.model<encoder>} {
-  %w = xformer.weight "w" : tensor<8x8xbf16>
+  %w = xformer.weight @w : tensor<8x8xbf16>
   return %w : tensor<8x8xbf16>
 }
+xformer.weight_decl @w : tensor<8x8xbf16>
 
 //--- no-kind.mlir
 func.func @forward(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
@@ -41,10 +42,11 @@ func.func @forward(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
 
 //--- bidi-decoder.mlir
 func.func @forward(%ids: tensor<1x4xi64>) -> tensor<1x4x8xf32> attributes {xformer.model = #xformer.model<decoder>} {
-  %e = xformer.weight "e" : tensor<10x8xf32>
+  %e = xformer.weight @e : tensor<10x8xf32>
   %x = xformer.embedding %e, %ids : tensor<10x8xf32>, tensor<1x4xi64> -> tensor<1x4x8xf32>
   %q = xformer.split_heads %x, heads = 2 : tensor<1x4x8xf32> -> tensor<1x2x4x4xf32>
   %a = xformer.attention %q, %q, %q, mask = #xformer.mask<bidirectional>, scale = 0.5 : tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32> -> tensor<1x2x4x4xf32>
   %m = xformer.merge_heads %a : tensor<1x2x4x4xf32> -> tensor<1x4x8xf32>
   return %m : tensor<1x4x8xf32>
 }
+xformer.weight_decl @e : tensor<10x8xf32>

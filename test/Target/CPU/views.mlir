@@ -35,7 +35,7 @@
 // CHECK-NEXT: {{v[0-9]+}}[3];
 // CHECK-NEXT: memcpy(
 func.func @forward(%x: tensor<1x1x64xf32>, %y: tensor<2x3x64xf32>) -> (tensor<1x2x1x16xf32>, tensor<1x2x1x16xf32>, tensor<2x3x32xf32>, tensor<2x2x3x16xf32>) attributes {xformer.model = #xformer.model<encoder>} {
-  %w = xformer.weight "qkv" : tensor<128x64xf32>
+  %w = xformer.weight @qkv : tensor<128x64xf32>
   %qkv = xformer.linear %x, %w : tensor<1x1x64xf32>, tensor<128x64xf32> -> tensor<1x1x128xf32>
   %k = xformer.slice %qkv [0, 0, 64] : tensor<1x1x128xf32> -> tensor<1x1x32xf32>
   %v = xformer.slice %qkv [0, 0, 96] : tensor<1x1x128xf32> -> tensor<1x1x32xf32>
@@ -46,3 +46,4 @@ func.func @forward(%x: tensor<1x1x64xf32>, %y: tensor<2x3x64xf32>) -> (tensor<1x
   %yh = xformer.split_heads %ys, heads = 2 : tensor<2x3x32xf32> -> tensor<2x2x3x16xf32>
   return %kh, %vh, %ys, %yh : tensor<1x2x1x16xf32>, tensor<1x2x1x16xf32>, tensor<2x3x32xf32>, tensor<2x2x3x16xf32>
 }
+xformer.weight_decl @qkv : tensor<128x64xf32>

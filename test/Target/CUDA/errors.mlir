@@ -17,6 +17,7 @@
 
 //--- bf16-weight.mlir
 func.func @forward(%x: tensor<2x8xf32>) -> tensor<8x8xbf16> attributes {xformer.model = #xformer.model<encoder>} {
-  %w = xformer.weight "w" : tensor<8x8xbf16>
+  %w = xformer.weight @w : tensor<8x8xbf16>
   return %w : tensor<8x8xbf16>
 }
+xformer.weight_decl @w : tensor<8x8xbf16>

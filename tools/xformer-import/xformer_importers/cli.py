@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from .ir import ImportError_
+from .ir import ImportError_, weight_decls
 from .hf import SUPPORTED, import_bert, import_gpt2, import_llama, import_bart, import_t5, check_weights
 from .gguf import import_gguf
 
@@ -92,8 +92,9 @@ def main(argv=None):
 
 
 def emit(b, kind, args, outs, source, what):
-    text = ["// Imported by xformer-import from %s (%s)." % (source, what),
-            "func.func @forward(%s) -> (%s) attributes {xformer.model = #xformer.model<%s>} {" % (
+    text = ["// Imported by xformer-import from %s (%s)." % (source, what)]
+    text += weight_decls(b.decls)
+    text += ["func.func @forward(%s) -> (%s) attributes {xformer.model = #xformer.model<%s>} {" % (
                 args, ", ".join(b.types[o] for o in outs), kind)]
     text += b.lines
     text.append("  return %s : %s" % (", ".join(outs), ", ".join(b.types[o] for o in outs)))

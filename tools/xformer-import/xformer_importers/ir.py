@@ -2,6 +2,7 @@
 helpers, config checks."""
 
 import math
+import re
 
 
 class ImportError_(Exception):
@@ -10,6 +11,20 @@ class ImportError_(Exception):
 
 def tensor(shape, dtype="f32"):
     return "tensor<" + "x".join(str(d) for d in shape) + ("x" if shape else "") + dtype + ">"
+
+
+def symbol(name):
+    """`name` as an MLIR symbol reference: bare where the syntax allows it,
+    else quoted."""
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$.]*", name):
+        return "@" + name
+    return '@"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def weight_decls(decls):
+    """The module-level declarations of the weights `decls` maps to their
+    types, in order of first use."""
+    return ["xformer.weight_decl %s : %s" % (symbol(n), t) for n, t in decls.items()]
 
 
 def f64(v):
@@ -30,6 +45,7 @@ class Builder:
         self.types = {}
         self.count = 0
         self.weights = {}
+        self.decls = {}  # name -> declared type, in order of first use
 
     def fresh(self, hint):
         self.count += 1
@@ -54,7 +70,8 @@ class Builder:
     def weight(self, name, shape):
         self.weights[name] = list(shape)
         t = tensor(shape, self.storage(name) if self.storage else "f32")
-        return self.op("w", 'xformer.weight "%s" : %s' % (name, t), t)
+        self.decls.setdefault(name, t)
+        return self.op("w", "xformer.weight %s : %s" % (symbol(name), t), t)
 
     def linear(self, x, wname, out, inp, bias=None, transposed=False):
         xs = self.shape(x)

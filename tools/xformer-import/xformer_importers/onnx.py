@@ -29,6 +29,8 @@ Needs numpy and onnx (scripts/requirements-test.txt).
 import math
 import os
 
+from .ir import symbol, weight_decls
+
 SUPPORTED_OPS = (
     "Add Sub Mul Div Neg Pow(2, 3) MatMul Gemm Gather(embeddings, constant index) "
     "GatherND(coordinate indices) LayerNormalization Softmax Gelu Tanh Relu Sigmoid(SiLU) "
@@ -77,6 +79,7 @@ class Importer:
         self.vals = {}       # ONNX value name -> Value
         self.lines = []
         self.weights = {}    # weight name -> numpy array (written to safetensors)
+        self.decls = {}      # weight name -> declared type, in order of first use
         self.count = 0
         self.producer = {}
         self.consumers = {}
@@ -146,8 +149,9 @@ class Importer:
         if dt == "f32" and a.size > self.weight_threshold and not maskish:
             if name not in self.weights:
                 self.weights[name] = np.ascontiguousarray(a, dtype=np.float32)
-            wname = name.replace("\\", "\\\\").replace('"', '\\"')
-            return self.emit(None, 'xformer.weight "%s" : %s' % (wname, type_str(a.shape, dt)), a.shape, dt)
+            t = type_str(a.shape, dt)
+            self.decls.setdefault(name, t)
+            return self.emit(None, "xformer.weight %s : %s" % (symbol(name), t), a.shape, dt)
         return self.emit(None, "arith.constant %s : %s" % (self.dense(a, dt), type_str(a.shape, dt)),
                          a.shape, dt)
 
@@ -908,8 +912,9 @@ def import_onnx(path, weights_out, kind=None, mask_input="attention_mask"):
     from safetensors.numpy import save_file
     save_file(imp.weights, weights_out)
     text = ["// Imported by xformer-import from %s (ONNX, %d nodes)." % (os.path.basename(path),
-                                                                       len(model.graph.node)),
-            "func.func @forward(%s) -> (%s) attributes {xformer.model = #xformer.model<%s>} {" % (
+                                                                       len(model.graph.node))]
+    text += weight_decls(imp.decls)
+    text += ["func.func @forward(%s) -> (%s) attributes {xformer.model = #xformer.model<%s>} {" % (
                 ", ".join("%s: %s" % (a.ssa, a.type) for a in imp.args),
                 ", ".join(o.type for o in outs), kind)]
     text += imp.lines
