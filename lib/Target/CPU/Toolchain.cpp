@@ -47,8 +47,13 @@ mlir::xformer::compileCpuLibrary(StringRef source, StringRef output,
     ::close(fd);
   }
   llvm::FileRemover removeBuilding(building);
+  // The model's code is straight-line calls into libxformer_runtime (no
+  // kernel bodies, no inline code): optimizing it buys nothing at run time
+  // (SmolLM2 decode: 348.6 tokens/s at -O0, 344.3 at -O2) and costs half
+  // the compile (0.29 s against 0.65 s); each function's frame stays small
+  // (17 KB for 30 layers).
   std::vector<std::string> args = {*program,
-                                   "-O2",
+                                   "-O0",
                                    "-fPIC",
                                    "-shared",
                                    "-std=c++17",
