@@ -33,17 +33,21 @@ inline std::string tempDir() {
   return dir;
 }
 
-/// Compiles `example` once per process; returns the library path.
-inline std::string compileExample(const std::string &example) {
+/// Compiles `example` with `flags` once per process; returns the library
+/// path.
+inline std::string compileExample(const std::string &example,
+                                  const std::string &flags = "--max-seq-len=16") {
   static std::map<std::string, std::string> done;
-  auto it = done.find(example);
+  const std::string key = example + " " + flags;
+  auto it = done.find(key);
   if (it != done.end())
     return it->second;
-  std::string out = tempDir() + "/" + example + ".so";
+  std::string out =
+      tempDir() + "/" + example + "-" + std::to_string(done.size()) + ".so";
   std::string cmd = std::string(XFORMER_COMPILE) + " " + XFORMER_EXAMPLES +
-                    "/" + example + ".mlir --max-seq-len=16 -o " + out;
+                    "/" + example + ".mlir " + flags + " -o " + out;
   EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  done[example] = out;
+  done[key] = out;
   return out;
 }
 

@@ -14,6 +14,7 @@
 #include "xformer/Runtime/Safetensors.h"
 #include "xformer/Runtime/xformer.h"
 
+#include "ModelInternal.h"
 #include "PackedWeights.h"
 #include "RuntimeError.h"
 
@@ -178,6 +179,9 @@ struct xf_model {
   /// identity is checked before each call.
   bool mapped = false;
   xf_timings timings{};
+  /// The xf_engine driving the rows, if any; `engineCall` while it calls.
+  const void *engine = nullptr;
+  bool engineCall = false;
 
   // A device model (desc->device): weights, scratch, arena and the staged
   // inputs and outputs of each call live in device memory. Freed before the
@@ -975,7 +979,19 @@ xf_status checkWeightsFile(const xf_model *m) {
 
 /// What every decoder call needs: decoder programs, an encoded source for
 /// encoder-decoders, a batch that fits, rows left consistent.
+/// The model's sequences are an engine's while it exists.
+xf_status checkNoEngine(const xf_model *m, const char *call) {
+  if (m->engine && !m->engineCall)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                std::string(call) +
+                    ": an xf_engine drives this model's sequences; submit "
+                    "requests to it (or destroy it first)");
+  return XF_OK;
+}
+
 xf_status checkDecoderCall(const xf_model *m, int64_t batch, const char *call) {
+  if (xf_status s = checkNoEngine(m, call))
+    return s;
   if (!m->prefill)
     return fail(XF_ERROR_INVALID_ARGUMENT,
                 std::string(call) +
@@ -1498,6 +1514,8 @@ xf_status xf_reset(xf_model *m) {
   if (!m)
     return fail(XF_ERROR_INVALID_ARGUMENT, "xf_reset: null model");
   std::lock_guard<std::recursive_mutex> lock(m->callMutex);
+  if (xf_status s = checkNoEngine(m, "xf_reset"))
+    return s;
   std::fill(m->position.begin(), m->position.end(), 0);
   std::fill(m->lastToken.begin(), m->lastToken.end(), 0);
   std::fill(m->stale.begin(), m->stale.end(), 0);
@@ -1703,12 +1721,11 @@ void xf_generate_options_init(xf_generate_options *o) {
 
 } // extern "C"
 
-namespace {
-
 /// Greedy (first maximum, as torch.argmax) or sampling with temperature,
 /// top-k and top-p, in that order (as Hugging Face's logits warpers).
-int64_t pickToken(const float *logits, int64_t V, const xf_generate_options &o,
-                  std::mt19937_64 &rng) {
+int64_t xformer::runtime::pickToken(const float *logits, int64_t V,
+                                    const xf_generate_options &o,
+                                    std::mt19937_64 &rng) {
   if (o.temperature <= 0.0f)
     return std::max_element(logits, logits + V) - logits;
   std::vector<int64_t> order(V);
@@ -1738,7 +1755,35 @@ int64_t pickToken(const float *logits, int64_t V, const xf_generate_options &o,
   return order[dist(rng)];
 }
 
-} // namespace
+xf_status xformer::runtime::checkSampling(const xf_generate_options &o,
+                                          const char *call) {
+  if (o.max_new_tokens < 1)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                std::string(call) + ": max_new_tokens must be >= 1, not " +
+                    std::to_string(o.max_new_tokens));
+  if (std::isnan(o.temperature) || std::isinf(o.temperature))
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                std::string(call) +
+                    ": temperature must be a finite number (<= 0: greedy)");
+  if (!(o.top_p > 0.0f) || std::isinf(o.top_p))
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                std::string(call) + ": top_p must be in (0, 1]");
+  if (o.num_eos_token_ids < 0 || (o.num_eos_token_ids > 0 && !o.eos_token_ids))
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                std::string(call) + ": num_eos_token_ids " +
+                    std::to_string(o.num_eos_token_ids) +
+                    " without eos_token_ids");
+  return XF_OK;
+}
+
+bool xformer::runtime::isStopToken(const xf_generate_options &o, int64_t t) {
+  if (t == o.eos_token_id)
+    return true;
+  for (int64_t i = 0; i < o.num_eos_token_ids; ++i)
+    if (t == o.eos_token_ids[i])
+      return true;
+  return false;
+}
 
 extern "C" xf_status xf_generate(xf_model *m, const int64_t *ids,
                                  const int64_t *lengths, int64_t batch,
@@ -1757,10 +1802,8 @@ extern "C" xf_status xf_generate(xf_model *m, const int64_t *ids,
                                 : !tokens    ? "tokens"
                                              : "counts"));
   const xf_generate_options &o = *options;
-  if (o.max_new_tokens < 1)
-    return fail(XF_ERROR_INVALID_ARGUMENT,
-                "max_new_tokens must be >= 1, not " +
-                    std::to_string(o.max_new_tokens));
+  if (xf_status s = checkSampling(o, "xf_generate"))
+    return s;
   int64_t cells;
   if (!mulChecked(batch, o.max_new_tokens, cells) ||
       !mulChecked(cells, int64_t(sizeof(int64_t)), cells))
@@ -1768,26 +1811,9 @@ extern "C" xf_status xf_generate(xf_model *m, const int64_t *ids,
                 "max_new_tokens " + std::to_string(o.max_new_tokens) +
                     " for " + std::to_string(batch) +
                     " sequences: the tokens buffer cannot be that large");
-  if (std::isnan(o.temperature) || std::isinf(o.temperature))
-    return fail(XF_ERROR_INVALID_ARGUMENT,
-                "temperature must be a finite number (<= 0: greedy)");
-  if (!(o.top_p > 0.0f) || std::isinf(o.top_p))
-    return fail(XF_ERROR_INVALID_ARGUMENT, "top_p must be in (0, 1]");
   if (xf_status s = checkExtent(batch, seq, "xf_generate"))
     return s;
-  if (o.num_eos_token_ids < 0 || (o.num_eos_token_ids > 0 && !o.eos_token_ids))
-    return fail(XF_ERROR_INVALID_ARGUMENT,
-                "xf_generate: num_eos_token_ids " +
-                    std::to_string(o.num_eos_token_ids) +
-                    " without eos_token_ids");
-  auto isEos = [&](int64_t t) {
-    if (t == o.eos_token_id)
-      return true;
-    for (int64_t i = 0; i < o.num_eos_token_ids; ++i)
-      if (t == o.eos_token_ids[i])
-        return true;
-    return false;
-  };
+  auto isEos = [&](int64_t t) { return isStopToken(o, t); };
   for (int64_t b = 0; b < batch; ++b) {
     const int64_t len = lengths ? lengths[b] : seq;
     if (len < 1)
@@ -1878,4 +1904,74 @@ xformer::runtime::packedWeight(void *runtime, const void *blocks, GGMLType type,
   }
   const cpu::PackedBlocks *p = it->second.get();
   return p && p->type == type && p->out == out && p->in == in ? p : nullptr;
+}
+
+//===----------------------------------------------------------------------===//
+// What the engine uses (ModelInternal.h)
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Runs `body` under the model's call lock as its engine.
+template <typename Body> xf_status asEngine(xf_model *m, Body body) {
+  std::lock_guard<std::recursive_mutex> lock(m->callMutex);
+  m->engineCall = true;
+  xf_status s = body();
+  m->engineCall = false;
+  return s;
+}
+
+} // namespace
+
+xf_status xformer::runtime::attachEngine(xf_model *m, const void *engine,
+                                         DecoderRows &out) {
+  std::lock_guard<std::recursive_mutex> lock(m->callMutex);
+  if (!m->prefill || m->encode)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                std::string("xf_engine_create: the engine serves decoder "
+                            "models; this one is ") +
+                    (m->encode ? "an encoder-decoder" : "an encoder"));
+  if (m->engine)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                "xf_engine_create: the model already has an engine");
+  if (xf_status s = xf_reset(m))
+    return s;
+  m->engine = engine;
+  out.rows = m->batch;
+  out.chunk = m->info.chunk;
+  out.vocab = m->info.vocab;
+  out.maxSeqLen = m->info.max_seq_len;
+  return XF_OK;
+}
+
+void xformer::runtime::detachEngine(xf_model *m) {
+  std::lock_guard<std::recursive_mutex> lock(m->callMutex);
+  m->engine = nullptr;
+  m->engineCall = false;
+  (void)xf_reset(m);
+}
+
+xf_status xformer::runtime::enginePrefill(xf_model *m, const int64_t *ids,
+                                          const int64_t *lengths,
+                                          float *logits) {
+  return asEngine(m, [&] {
+    return xf_prefill(m, ids, lengths, m->batch, m->info.chunk, logits);
+  });
+}
+
+xf_status xformer::runtime::engineDecode(xf_model *m, const int64_t *tokens,
+                                         const bool *rows, float *logits) {
+  return asEngine(m,
+                  [&] { return decodeStep(m, tokens, rows, m->batch, logits); });
+}
+
+void xformer::runtime::engineResetRow(xf_model *m, int64_t b) {
+  std::lock_guard<std::recursive_mutex> lock(m->callMutex);
+  m->position[b] = 0;
+  m->lastToken[b] = 0;
+  m->stale[b] = 0;
+  const xfm_model_desc *d = m->desc;
+  for (int32_t c = 0; c < d->num_caches; ++c)
+    if (d->caches[c].kind != XFM_CACHE_CROSS)
+      m->cacheFill[c * d->max_batch + b] = 0;
 }

@@ -179,6 +179,97 @@ typedef struct xf_timings {
 } xf_timings;
 xf_status xf_get_timings(const xf_model *model, xf_timings *timings);
 
+/* ---- The serving engine: continuous batching over a decoder's rows ----
+ *
+ * An engine drives one decoder model's sequences (its compiled max_batch
+ * rows) for many requests: requests join and leave between steps; each
+ * step prefills the next chunk of every request still reading its prompt
+ * (one call of the prefill program, the rows' lengths apart) and decodes
+ * one token of every request generating (one call of the decode program).
+ * Each request has its own sampling options, stop tokens, token limit and
+ * seed, may be cancelled, and streams its tokens through a callback. A
+ * request gets exactly the tokens it gets alone (xf_generate of that
+ * request with the same options and seed on the same library): rows are
+ * computed independently and a request's chunks are the same.
+ *
+ * While an engine exists, its model's sequence calls (xf_prefill,
+ * xf_decode, xf_generate, xf_reset, xf_encode_source) are refused: the
+ * rows are the engine's. */
+typedef struct xf_engine xf_engine;
+
+typedef struct xf_engine_params {
+  /* Rows in use at once: 0 (the default) for the model's max_batch. */
+  int64_t max_sequences;
+  /* Requests waiting for a row beyond which xf_engine_submit refuses with
+   * XF_ERROR_CAPACITY (default 1024). */
+  int64_t max_queued;
+} xf_engine_params;
+
+void xf_engine_params_init(xf_engine_params *params);
+
+typedef enum xf_finish_reason {
+  XF_FINISH_NONE = 0,      /* more tokens follow */
+  XF_FINISH_STOP = 1,      /* an end-of-sequence or stop token (included) */
+  XF_FINISH_LENGTH = 2,    /* max_new_tokens reached */
+  XF_FINISH_CANCELLED = 3, /* xf_engine_cancel; token is -1 */
+  XF_FINISH_ERROR = 4      /* a program call failed; token is -1 */
+} xf_finish_reason;
+
+/* Called on the stepping thread for each token of `request`, then once
+ * with the reason it ended (the last token, or -1 when it ended without
+ * one). */
+typedef void (*xf_token_callback)(void *user, int64_t request, int64_t token,
+                                  xf_finish_reason finish);
+
+typedef struct xf_request_params {
+  const int64_t *prompt; /* prompt_len token ids, copied at submission */
+  int64_t prompt_len;
+  /* max_new_tokens, eos_token_id(s) (the stop tokens), temperature,
+   * top_k, top_p and seed as for xf_generate; progress is not called. */
+  xf_generate_options sampling;
+  xf_token_callback on_token; /* may be null */
+  void *user;
+} xf_request_params;
+
+void xf_request_params_init(xf_request_params *params);
+
+/* An engine over `model` (a decoder; encoder-decoders and encoders are
+ * refused). The model must outlive it, and has at most one engine. */
+xf_status xf_engine_create(xf_model *model, const xf_engine_params *params,
+                           xf_engine **out);
+/* Ends every request still pending (XF_FINISH_CANCELLED) and gives the
+ * model's rows back. */
+void xf_engine_destroy(xf_engine *engine);
+
+/* Queues a request; its id in *request. Refused up front, changing
+ * nothing: an empty prompt, a token outside the vocabulary, options
+ * xf_generate refuses, a prompt and max_new_tokens that together need more
+ * positions than the KV cache holds (XF_ERROR_CAPACITY: it would never
+ * fit), or a full queue (XF_ERROR_CAPACITY). Safe from any thread. */
+xf_status xf_engine_submit(xf_engine *engine, const xf_request_params *params,
+                           int64_t *request);
+
+/* Ends a queued or running request before the next step (its callback
+ * sees XF_FINISH_CANCELLED then). XF_ERROR_INVALID_ARGUMENT for an id
+ * that is not pending. Safe from any thread. */
+xf_status xf_engine_cancel(xf_engine *engine, int64_t request);
+
+/* One step; *pending (may be null) the requests not yet finished after
+ * it. A failed program call ends the requests of that call with
+ * XF_FINISH_ERROR, frees their rows and returns its status; the others go
+ * on at the next step. */
+xf_status xf_engine_step(xf_engine *engine, int64_t *pending);
+
+/* Steps until no request is pending. */
+xf_status xf_engine_run(xf_engine *engine);
+
+typedef struct xf_engine_stats {
+  int64_t queued, running, finished;
+  int64_t steps, prefill_calls, decode_calls;
+  int64_t prompt_tokens, generated_tokens;
+} xf_engine_stats;
+xf_status xf_engine_get_stats(xf_engine *engine, xf_engine_stats *stats);
+
 #ifdef __cplusplus
 }
 #endif

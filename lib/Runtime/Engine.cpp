@@ -1,0 +1,384 @@
+//===- Engine.cpp - Continuous batching over a decoder's rows -------------===//
+//
+// The engine of xformer.h's xf_engine_*: requests wait in a queue until a
+// row of the model is free, then read their prompt a chunk per step (one
+// call of the prefill program for every row still reading, each with its
+// own length) and generate a token per step (one call of the decode
+// program for every row generating). Rows are computed independently by
+// the programs, and a request's chunks are the ones xf_generate would
+// make, so each request gets exactly the tokens it gets alone. Requests
+// join and leave between steps; a row is reset when its request ends.
+//
+//===----------------------------------------------------------------------===//
+
+#include "xformer/Runtime/xformer.h"
+
+#include "ModelInternal.h"
+#include "RuntimeError.h"
+
+#include <algorithm>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace xformer::runtime;
+
+namespace {
+
+xf_status fail(xf_status status, const std::string &message) {
+  setLastError(message);
+  return status;
+}
+
+struct Request {
+  int64_t id = 0;
+  std::vector<int64_t> prompt;
+  xf_generate_options sampling{};
+  std::vector<int64_t> stops; // sampling.eos_token_ids points here
+  xf_token_callback onToken = nullptr;
+  void *user = nullptr;
+  std::mt19937_64 rng;
+  int64_t fed = 0;       // prompt tokens in the cache
+  int64_t generated = 0; // tokens handed out
+  int64_t next = -1;     // the last token, still to be fed (generating)
+  bool cancelled = false;
+};
+
+/// A callback to make once the engine's lock is released.
+struct Event {
+  std::shared_ptr<Request> request;
+  int64_t token;
+  xf_finish_reason finish;
+};
+
+} // namespace
+
+struct xf_engine {
+  xf_model *model = nullptr;
+  DecoderRows shape;
+  xf_engine_params params{};
+
+  /// Guards the queue, the rows' owners, cancellations, ids and stats;
+  /// `stepMutex` lets one step run at a time.
+  std::mutex mutex, stepMutex;
+  std::deque<std::shared_ptr<Request>> queue;
+  std::vector<std::shared_ptr<Request>> rows; // by row; null: free
+  int64_t nextId = 1;
+  xf_engine_stats stats{};
+
+  int64_t usableRows() const {
+    return params.max_sequences > 0
+               ? std::min<int64_t>(params.max_sequences, shape.rows)
+               : shape.rows;
+  }
+
+  /// Ends the request of row `b` and frees the row (lock held).
+  void release(int64_t b) {
+    rows[b].reset();
+    engineResetRow(model, b);
+    ++stats.finished;
+    --stats.running;
+  }
+
+  /// Hands out `token` of the request in row `b`; ends it on a stop token
+  /// or at its limit (lock held).
+  void emit(int64_t b, int64_t token, std::vector<Event> &events) {
+    std::shared_ptr<Request> r = rows[b];
+    ++r->generated;
+    ++stats.generated_tokens;
+    xf_finish_reason finish = XF_FINISH_NONE;
+    if (isStopToken(r->sampling, token))
+      finish = XF_FINISH_STOP;
+    else if (r->generated >= r->sampling.max_new_tokens)
+      finish = XF_FINISH_LENGTH;
+    events.push_back({r, token, finish});
+    if (finish != XF_FINISH_NONE)
+      release(b);
+    else
+      r->next = token;
+  }
+};
+
+namespace {
+
+void fire(std::vector<Event> &events) {
+  for (const Event &e : events)
+    if (e.request->onToken)
+      e.request->onToken(e.request->user, e.request->id, e.token, e.finish);
+  events.clear();
+}
+
+} // namespace
+
+extern "C" {
+
+void xf_engine_params_init(xf_engine_params *p) {
+  if (!p)
+    return;
+  *p = xf_engine_params{};
+  p->max_sequences = 0;
+  p->max_queued = 1024;
+}
+
+void xf_request_params_init(xf_request_params *p) {
+  if (!p)
+    return;
+  *p = xf_request_params{};
+  xf_generate_options_init(&p->sampling);
+}
+
+xf_status xf_engine_create(xf_model *model, const xf_engine_params *params,
+                           xf_engine **out) {
+  if (!model || !out)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                !model ? "xf_engine_create: null model"
+                       : "xf_engine_create: null out");
+  *out = nullptr;
+  xf_engine_params p;
+  xf_engine_params_init(&p);
+  if (params)
+    p = *params;
+  if (p.max_sequences < 0 || p.max_queued < 0)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                "xf_engine_create: max_sequences and max_queued must be >= 0, "
+                "not " +
+                    std::to_string(p.max_sequences) + " and " +
+                    std::to_string(p.max_queued));
+  auto engine = std::make_unique<xf_engine>();
+  engine->model = model;
+  engine->params = p;
+  if (xf_status s = attachEngine(model, engine.get(), engine->shape))
+    return s;
+  engine->rows.resize(engine->shape.rows);
+  *out = engine.release();
+  return XF_OK;
+}
+
+void xf_engine_destroy(xf_engine *e) {
+  if (!e)
+    return;
+  std::vector<Event> events;
+  {
+    std::lock_guard<std::mutex> step(e->stepMutex);
+    std::lock_guard<std::mutex> lock(e->mutex);
+    for (auto &r : e->queue)
+      events.push_back({r, -1, XF_FINISH_CANCELLED});
+    e->queue.clear();
+    for (auto &r : e->rows)
+      if (r)
+        events.push_back({r, -1, XF_FINISH_CANCELLED});
+  }
+  fire(events);
+  detachEngine(e->model);
+  delete e;
+}
+
+xf_status xf_engine_submit(xf_engine *e, const xf_request_params *p,
+                           int64_t *request) {
+  if (!e || !p)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                !e ? "xf_engine_submit: null engine"
+                   : "xf_engine_submit: null params");
+  if (!p->prompt || p->prompt_len < 1)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                "xf_engine_submit: the prompt is empty (length " +
+                    std::to_string(p->prompt_len) +
+                    "); a request needs at least one token");
+  for (int64_t i = 0; i < p->prompt_len; ++i)
+    if (p->prompt[i] < 0 || p->prompt[i] >= e->shape.vocab)
+      return fail(XF_ERROR_OUT_OF_RANGE,
+                  "xf_engine_submit: prompt token " + std::to_string(i) +
+                      " is " + std::to_string(p->prompt[i]) +
+                      ", outside the vocabulary of " +
+                      std::to_string(e->shape.vocab));
+  if (xf_status s = checkSampling(p->sampling, "xf_engine_submit"))
+    return s;
+  // The prompt and every generated token but the last are cached.
+  const int64_t room = e->shape.maxSeqLen;
+  if (p->prompt_len > room ||
+      p->sampling.max_new_tokens - 1 > room - p->prompt_len)
+    return fail(XF_ERROR_CAPACITY,
+                "xf_engine_submit: a prompt of " +
+                    std::to_string(p->prompt_len) + " tokens and " +
+                    std::to_string(p->sampling.max_new_tokens) +
+                    " new tokens need more positions than the KV cache "
+                    "holds (" +
+                    std::to_string(room) + ")");
+  auto r = std::make_shared<Request>();
+  r->prompt.assign(p->prompt, p->prompt + p->prompt_len);
+  r->sampling = p->sampling;
+  r->sampling.progress = nullptr;
+  if (p->sampling.num_eos_token_ids > 0)
+    r->stops.assign(p->sampling.eos_token_ids,
+                    p->sampling.eos_token_ids + p->sampling.num_eos_token_ids);
+  r->sampling.eos_token_ids = r->stops.data();
+  r->sampling.num_eos_token_ids = int64_t(r->stops.size());
+  r->onToken = p->on_token;
+  r->user = p->user;
+  r->rng.seed(p->sampling.seed);
+  std::lock_guard<std::mutex> lock(e->mutex);
+  if (int64_t(e->queue.size()) >= e->params.max_queued)
+    return fail(XF_ERROR_CAPACITY,
+                "xf_engine_submit: " + std::to_string(e->queue.size()) +
+                    " requests are already waiting (max_queued)");
+  r->id = e->nextId++;
+  e->queue.push_back(r);
+  ++e->stats.queued;
+  if (request)
+    *request = r->id;
+  return XF_OK;
+}
+
+xf_status xf_engine_cancel(xf_engine *e, int64_t request) {
+  if (!e)
+    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_engine_cancel: null engine");
+  std::lock_guard<std::mutex> lock(e->mutex);
+  for (auto &r : e->queue)
+    if (r->id == request) {
+      r->cancelled = true;
+      return XF_OK;
+    }
+  for (auto &r : e->rows)
+    if (r && r->id == request) {
+      r->cancelled = true;
+      return XF_OK;
+    }
+  return fail(XF_ERROR_INVALID_ARGUMENT,
+              "xf_engine_cancel: request " + std::to_string(request) +
+                  " is not pending");
+}
+
+xf_status xf_engine_step(xf_engine *e, int64_t *pending) {
+  if (!e)
+    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_engine_step: null engine");
+  std::lock_guard<std::mutex> step(e->stepMutex);
+  std::vector<Event> events;
+  const int64_t B = e->shape.rows, C = e->shape.chunk, V = e->shape.vocab;
+  xf_status status = XF_OK;
+  {
+    std::lock_guard<std::mutex> lock(e->mutex);
+    // Cancellations, then requests into free rows in arrival order.
+    for (auto it = e->queue.begin(); it != e->queue.end();) {
+      if (!(*it)->cancelled) {
+        ++it;
+        continue;
+      }
+      events.push_back({*it, -1, XF_FINISH_CANCELLED});
+      --e->stats.queued;
+      ++e->stats.finished;
+      it = e->queue.erase(it);
+    }
+    for (int64_t b = 0; b < B; ++b)
+      if (e->rows[b] && e->rows[b]->cancelled) {
+        events.push_back({e->rows[b], -1, XF_FINISH_CANCELLED});
+        e->release(b);
+      }
+    for (int64_t b = 0; b < e->usableRows() && !e->queue.empty(); ++b) {
+      if (e->rows[b])
+        continue;
+      e->rows[b] = e->queue.front();
+      e->queue.pop_front();
+      --e->stats.queued;
+      ++e->stats.running;
+    }
+    ++e->stats.steps;
+
+    // The next chunk of every request still reading its prompt.
+    std::vector<int64_t> ids(B * C, 0), lengths(B, 0);
+    bool reading = false;
+    for (int64_t b = 0; b < B; ++b) {
+      const Request *r = e->rows[b].get();
+      if (!r || r->fed == int64_t(r->prompt.size()))
+        continue;
+      lengths[b] =
+          std::min<int64_t>(C, int64_t(r->prompt.size()) - r->fed);
+      std::copy_n(r->prompt.begin() + r->fed, lengths[b], ids.begin() + b * C);
+      reading = true;
+    }
+    std::vector<float> logits(B * V);
+    if (reading) {
+      status = enginePrefill(e->model, ids.data(), lengths.data(),
+                             logits.data());
+      ++e->stats.prefill_calls;
+      for (int64_t b = 0; b < B; ++b) {
+        if (!lengths[b])
+          continue;
+        if (status != XF_OK) {
+          events.push_back({e->rows[b], -1, XF_FINISH_ERROR});
+          e->release(b);
+          continue;
+        }
+        Request &r = *e->rows[b];
+        r.fed += lengths[b];
+        e->stats.prompt_tokens += lengths[b];
+        if (r.fed == int64_t(r.prompt.size()))
+          e->emit(b, pickToken(logits.data() + b * V, V, r.sampling, r.rng),
+                  events);
+      }
+    }
+
+    // One token of every request generating.
+    if (status == XF_OK) {
+      std::vector<int64_t> tokens(B, 0);
+      std::unique_ptr<bool[]> active(new bool[B]);
+      bool generating = false;
+      for (int64_t b = 0; b < B; ++b) {
+        const Request *r = e->rows[b].get();
+        active[b] = r && r->next >= 0;
+        tokens[b] = active[b] ? r->next : 0;
+        generating = generating || active[b];
+      }
+      if (generating) {
+        status = engineDecode(e->model, tokens.data(), active.get(),
+                              logits.data());
+        ++e->stats.decode_calls;
+        for (int64_t b = 0; b < B; ++b) {
+          if (!active[b])
+            continue;
+          if (status != XF_OK) {
+            events.push_back({e->rows[b], -1, XF_FINISH_ERROR});
+            e->release(b);
+            continue;
+          }
+          Request &r = *e->rows[b];
+          r.next = -1;
+          e->emit(b, pickToken(logits.data() + b * V, V, r.sampling, r.rng),
+                  events);
+        }
+      }
+    }
+    if (pending)
+      *pending = e->stats.queued + e->stats.running;
+  }
+  // The error's message is the failed call's; callbacks may call the API.
+  std::string error = status == XF_OK ? "" : lastError();
+  fire(events);
+  if (status != XF_OK)
+    setLastError(error);
+  return status;
+}
+
+xf_status xf_engine_run(xf_engine *e) {
+  if (!e)
+    return fail(XF_ERROR_INVALID_ARGUMENT, "xf_engine_run: null engine");
+  int64_t pending = 1;
+  while (pending > 0)
+    if (xf_status s = xf_engine_step(e, &pending))
+      return s;
+  return XF_OK;
+}
+
+xf_status xf_engine_get_stats(xf_engine *e, xf_engine_stats *stats) {
+  if (!e || !stats)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                !e ? "xf_engine_get_stats: null engine"
+                   : "xf_engine_get_stats: null stats");
+  std::lock_guard<std::mutex> lock(e->mutex);
+  *stats = e->stats;
+  return XF_OK;
+}
+
+} // extern "C"

@@ -1,0 +1,52 @@
+//===- ModelInternal.h - What the engine uses of a model ---------*- C++ -*-===//
+//
+// The sequence calls of an xf_model as the serving engine (Engine.cpp)
+// drives them: one prefill chunk or one decode step over the rows it
+// names, a row forgotten, the sampler xf_generate uses. Each takes the
+// model's call lock and runs as the engine (the public sequence calls are
+// refused while an engine is attached).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef XFORMER_LIB_RUNTIME_MODELINTERNAL_H
+#define XFORMER_LIB_RUNTIME_MODELINTERNAL_H
+
+#include "xformer/Runtime/xformer.h"
+
+#include <cstdint>
+#include <random>
+
+namespace xformer::runtime {
+
+/// The shapes of a decoder's programs an engine schedules by.
+struct DecoderRows {
+  int64_t rows = 0, chunk = 0, vocab = 0, maxSeqLen = 0;
+};
+
+/// Makes `engine` the driver of `model`'s rows (all of them reset); fails
+/// for models other than decoders and for a model that has an engine.
+xf_status attachEngine(xf_model *model, const void *engine, DecoderRows &out);
+void detachEngine(xf_model *model);
+
+/// One chunk: ids [rows, chunk], row b reading lengths[b] of them (0: left
+/// out). logits [rows, vocab] of each read row's last token. A failed call
+/// changes no row.
+xf_status enginePrefill(xf_model *model, const int64_t *ids,
+                        const int64_t *lengths, float *logits);
+/// One token for each row with rows[b]; logits [rows, vocab].
+xf_status engineDecode(xf_model *model, const int64_t *tokens, const bool *rows,
+                       float *logits);
+/// Forgets row b's positions (its self and ring caches restart).
+void engineResetRow(xf_model *model, int64_t row);
+
+/// The checks xf_generate makes of its options; `call` names the caller.
+xf_status checkSampling(const xf_generate_options &options, const char *call);
+/// Whether `token` ends a sequence under `options`.
+bool isStopToken(const xf_generate_options &options, int64_t token);
+/// Greedy, or sampling with temperature, top-k and top-p (xf_generate's).
+int64_t pickToken(const float *logits, int64_t vocab,
+                  const xf_generate_options &options, std::mt19937_64 &rng);
+
+} // namespace xformer::runtime
+
+#endif // XFORMER_LIB_RUNTIME_MODELINTERNAL_H

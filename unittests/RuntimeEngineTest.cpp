@@ -1,0 +1,312 @@
+//===- RuntimeEngineTest.cpp - Continuous batching against single requests ===//
+//
+// The serving engine (xf_engine_*) on a Llama-style decoder compiled with
+// two rows (GQA, RoPE, chunks of 8): a seeded schedule of requests arriving, running side by side,
+// finishing and being cancelled at random gives every request exactly the
+// tokens xf_generate gives it alone on the same library (the oracle: the
+// single-request path), greedy and sampled; every bad request is refused
+// up front with its status, changing nothing; rows and counts return to
+// zero.
+//
+//===----------------------------------------------------------------------===//
+
+#include "RuntimeTestSupport.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace xformer::test;
+
+namespace {
+
+constexpr int64_t kMaxSeqLen = 24;
+
+class EngineTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    lib = compileExample("llama-unfused", "--max-seq-len=24");
+    weights = tempDir() + "/llama-engine.safetensors";
+    writeSafetensors(weights, weightsFor(lib));
+    open(served, lib, weights);
+    ASSERT_EQ(served.status, XF_OK) << served.error;
+    open(alone, lib, weights);
+    ASSERT_EQ(alone.status, XF_OK) << alone.error;
+    ASSERT_EQ(xf_get_info(served.model, &info), XF_OK);
+    ASSERT_EQ(info.max_batch, 2);
+  }
+
+  /// What xf_generate gives the request alone.
+  std::vector<int64_t> solo(const std::vector<int64_t> &prompt,
+                            const xf_generate_options &o) {
+    std::vector<int64_t> tokens(o.max_new_tokens);
+    int64_t count = 0;
+    EXPECT_EQ(xf_generate(alone.model, prompt.data(), nullptr, 1,
+                          int64_t(prompt.size()), &o, tokens.data(), &count),
+              XF_OK)
+        << xf_last_error();
+    tokens.resize(count);
+    return tokens;
+  }
+
+  std::string lib, weights;
+  Opened served, alone;
+  xf_info info{};
+};
+
+/// What the callback saw of one request.
+struct Seen {
+  std::vector<int64_t> tokens;
+  xf_finish_reason finish = XF_FINISH_NONE;
+  int ends = 0;
+};
+
+void record(void *user, int64_t request, int64_t token,
+            xf_finish_reason finish) {
+  Seen &s = (*static_cast<std::map<int64_t, Seen> *>(user))[request];
+  EXPECT_EQ(s.ends, 0) << "request " << request << " went on after its end";
+  if (token >= 0)
+    s.tokens.push_back(token);
+  if (finish != XF_FINISH_NONE) {
+    s.finish = finish;
+    ++s.ends;
+  }
+}
+
+struct Planned {
+  std::vector<int64_t> prompt;
+  xf_generate_options options;
+  int64_t eos = -1;
+  bool cancel = false;
+};
+
+TEST_F(EngineTest, EveryInterleavingGivesEachRequestItsTokensAlone) {
+  std::mt19937_64 rng(20261207);
+  auto uniform = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
+  std::vector<Planned> plan(48);
+  for (Planned &p : plan) {
+    // Prompts of one token to two chunks and a half (chunk 8).
+    p.prompt.resize(uniform(1, 20));
+    for (int64_t &t : p.prompt)
+      t = uniform(0, info.vocab - 1);
+    xf_generate_options_init(&p.options);
+    p.options.max_new_tokens =
+        uniform(1, kMaxSeqLen + 1 - int64_t(p.prompt.size()));
+    if (uniform(0, 2) == 0) {
+      p.options.temperature = 0.8f;
+      p.options.top_k = uniform(0, 1) ? 20 : 0;
+      p.options.top_p = uniform(0, 1) ? 0.9f : 1.0f;
+    }
+    p.options.seed = rng();
+    if (uniform(0, 3) == 0)
+      p.options.eos_token_id = uniform(0, info.vocab - 1);
+    p.cancel = uniform(0, 9) == 0;
+  }
+
+  xf_engine *engine = nullptr;
+  ASSERT_EQ(xf_engine_create(served.model, nullptr, &engine), XF_OK)
+      << xf_last_error();
+  std::map<int64_t, Seen> seen;
+  std::map<int64_t, size_t> which; // request -> plan entry
+  std::vector<std::pair<int64_t, int64_t>> cancels; // (step, request)
+  size_t submitted = 0;
+  int64_t pending = 0, step = 0;
+  while (submitted < plan.size() || pending > 0) {
+    // Zero to three arrivals before each step.
+    for (int64_t n = uniform(0, 3); n > 0 && submitted < plan.size(); --n) {
+      Planned &p = plan[submitted];
+      xf_request_params r;
+      xf_request_params_init(&r);
+      r.prompt = p.prompt.data();
+      r.prompt_len = int64_t(p.prompt.size());
+      r.sampling = p.options;
+      r.on_token = record;
+      r.user = &seen;
+      int64_t id = 0;
+      ASSERT_EQ(xf_engine_submit(engine, &r, &id), XF_OK) << xf_last_error();
+      which[id] = submitted++;
+      if (p.cancel)
+        cancels.push_back({step + uniform(0, 6), id});
+    }
+    for (auto &[at, id] : cancels)
+      if (at == step && seen[id].ends == 0)
+        EXPECT_EQ(xf_engine_cancel(engine, id), XF_OK) << xf_last_error();
+    ASSERT_EQ(xf_engine_step(engine, &pending), XF_OK) << xf_last_error();
+    ASSERT_LT(++step, 10000);
+  }
+  xf_engine_stats stats;
+  ASSERT_EQ(xf_engine_get_stats(engine, &stats), XF_OK);
+  EXPECT_EQ(stats.running, 0);
+  EXPECT_EQ(stats.queued, 0);
+  EXPECT_EQ(stats.finished, int64_t(plan.size()));
+  // Rows shared calls: fewer decode calls than tokens decoded.
+  EXPECT_GT(stats.decode_calls, 0);
+  EXPECT_LT(stats.decode_calls, stats.generated_tokens - stats.prefill_calls);
+  xf_engine_destroy(engine);
+
+  int cancelled = 0, stopped = 0, sampled = 0;
+  for (auto &[id, index] : which) {
+    const Planned &p = plan[index];
+    const Seen &s = seen[id];
+    EXPECT_EQ(s.ends, 1) << "request " << id;
+    const std::vector<int64_t> want = solo(p.prompt, p.options);
+    sampled += p.options.temperature > 0;
+    if (s.finish == XF_FINISH_CANCELLED) {
+      ++cancelled;
+      ASSERT_LE(s.tokens.size(), want.size()) << "request " << id;
+      EXPECT_TRUE(std::equal(s.tokens.begin(), s.tokens.end(), want.begin()))
+          << "request " << id << ": tokens before its cancellation";
+      continue;
+    }
+    EXPECT_EQ(s.tokens, want) << "request " << id << " (plan " << index
+                              << ", prompt " << p.prompt.size() << ")";
+    const bool stop = !want.empty() && want.back() == p.options.eos_token_id;
+    stopped += stop;
+    EXPECT_EQ(s.finish, stop ? XF_FINISH_STOP : XF_FINISH_LENGTH)
+        << "request " << id;
+  }
+  EXPECT_GT(cancelled, 0);
+  EXPECT_GT(sampled, 0);
+  // The model is the caller's again.
+  EXPECT_FALSE(solo({1, 2, 3}, plan[0].options).empty());
+}
+
+TEST_F(EngineTest, OneRowServesTheQueueInOrder) {
+  xf_engine_params params;
+  xf_engine_params_init(&params);
+  params.max_sequences = 1;
+  xf_engine *engine = nullptr;
+  ASSERT_EQ(xf_engine_create(served.model, &params, &engine), XF_OK);
+  std::map<int64_t, Seen> seen;
+  std::vector<std::vector<int64_t>> prompts = {{5, 6, 7}, {9}, {1, 1, 2, 3}};
+  xf_generate_options o;
+  xf_generate_options_init(&o);
+  o.max_new_tokens = 6;
+  std::vector<int64_t> ids;
+  for (auto &prompt : prompts) {
+    xf_request_params r;
+    xf_request_params_init(&r);
+    r.prompt = prompt.data();
+    r.prompt_len = int64_t(prompt.size());
+    r.sampling = o;
+    r.on_token = record;
+    r.user = &seen;
+    int64_t id;
+    ASSERT_EQ(xf_engine_submit(engine, &r, &id), XF_OK);
+    ids.push_back(id);
+  }
+  int64_t pending = 0;
+  ASSERT_EQ(xf_engine_step(engine, &pending), XF_OK);
+  xf_engine_stats stats;
+  ASSERT_EQ(xf_engine_get_stats(engine, &stats), XF_OK);
+  EXPECT_EQ(stats.running, 1);
+  EXPECT_EQ(stats.queued, 2);
+  ASSERT_EQ(xf_engine_run(engine), XF_OK) << xf_last_error();
+  xf_engine_destroy(engine);
+  for (size_t i = 0; i < prompts.size(); ++i)
+    EXPECT_EQ(seen[ids[i]].tokens, solo(prompts[i], o)) << "request " << i;
+}
+
+TEST_F(EngineTest, RefusesBadRequestsUpFront) {
+  xf_engine_params params;
+  xf_engine_params_init(&params);
+  params.max_queued = 2;
+  xf_engine *engine = nullptr;
+  ASSERT_EQ(xf_engine_create(served.model, &params, &engine), XF_OK);
+  std::vector<int64_t> prompt = {1, 2, 3};
+  auto submit = [&](auto edit) {
+    xf_request_params r;
+    xf_request_params_init(&r);
+    r.prompt = prompt.data();
+    r.prompt_len = int64_t(prompt.size());
+    r.sampling.max_new_tokens = 4;
+    edit(r);
+    int64_t id = -7;
+    xf_status s = xf_engine_submit(engine, &r, &id);
+    if (s != XF_OK)
+      EXPECT_EQ(id, -7) << "a refused request got an id";
+    return std::make_pair(s, std::string(xf_last_error()));
+  };
+  auto [empty, emptyWhy] = submit([](xf_request_params &r) { r.prompt_len = 0; });
+  EXPECT_EQ(empty, XF_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(emptyWhy.find("the prompt is empty"), std::string::npos);
+  std::vector<int64_t> bad = {1, info.vocab, 2};
+  auto [vocab, vocabWhy] = submit([&](xf_request_params &r) {
+    r.prompt = bad.data();
+    r.prompt_len = 3;
+  });
+  EXPECT_EQ(vocab, XF_ERROR_OUT_OF_RANGE);
+  EXPECT_NE(vocabWhy.find("prompt token 1 is 100, outside the vocabulary of 100"),
+            std::string::npos)
+      << vocabWhy;
+  auto [room, roomWhy] = submit([](xf_request_params &r) {
+    r.sampling.max_new_tokens = kMaxSeqLen; // 3 + 24 - 1 > 24
+  });
+  EXPECT_EQ(room, XF_ERROR_CAPACITY);
+  EXPECT_NE(roomWhy.find("need more positions than the KV cache holds (24)"),
+            std::string::npos)
+      << roomWhy;
+  auto [huge, hugeWhy] = submit([](xf_request_params &r) {
+    r.sampling.max_new_tokens = INT64_MAX; // no overflow past the check
+  });
+  EXPECT_EQ(huge, XF_ERROR_CAPACITY) << hugeWhy;
+  auto [topP, topPWhy] = submit([](xf_request_params &r) {
+    r.sampling.top_p = 0.0f;
+  });
+  EXPECT_EQ(topP, XF_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(topPWhy.find("top_p must be in (0, 1]"), std::string::npos);
+  auto [limit, limitWhy] = submit([](xf_request_params &r) {
+    r.sampling.max_new_tokens = 0;
+  });
+  EXPECT_EQ(limit, XF_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(limitWhy.find("max_new_tokens must be >= 1"), std::string::npos);
+  // A full queue.
+  auto ok = [](xf_request_params &) {};
+  EXPECT_EQ(submit(ok).first, XF_OK);
+  EXPECT_EQ(submit(ok).first, XF_OK);
+  auto [full, fullWhy] = submit(ok);
+  EXPECT_EQ(full, XF_ERROR_CAPACITY);
+  EXPECT_NE(fullWhy.find("2 requests are already waiting"), std::string::npos)
+      << fullWhy;
+  EXPECT_EQ(xf_engine_cancel(engine, 12345), XF_ERROR_INVALID_ARGUMENT);
+  // The model's rows are the engine's: direct calls are refused.
+  std::vector<float> logits(info.max_batch * info.vocab);
+  int64_t lengths[2] = {3, 0};
+  int64_t ids[2 * 3] = {1, 2, 3};
+  EXPECT_EQ(xf_prefill(served.model, ids, lengths, 2, 3, logits.data()),
+            XF_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(xf_last_error()).find("an xf_engine drives"),
+            std::string::npos);
+  EXPECT_EQ(xf_reset(served.model), XF_ERROR_INVALID_ARGUMENT);
+  xf_engine *second = nullptr;
+  EXPECT_EQ(xf_engine_create(served.model, nullptr, &second),
+            XF_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(second, nullptr);
+  // Destroying it cancels what waits and gives the rows back.
+  xf_engine_destroy(engine);
+  EXPECT_EQ(xf_prefill(served.model, ids, lengths, 2, 3, logits.data()), XF_OK)
+      << xf_last_error();
+}
+
+TEST(Engine, ServesDecodersOnly) {
+  std::string lib = compileExample("bert-unfused");
+  std::string weights = tempDir() + "/bert-engine.safetensors";
+  writeSafetensors(weights, weightsFor(lib));
+  Opened o;
+  open(o, lib, weights);
+  ASSERT_EQ(o.status, XF_OK) << o.error;
+  xf_engine *engine = nullptr;
+  EXPECT_EQ(xf_engine_create(o.model, nullptr, &engine),
+            XF_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(xf_last_error()).find("serves decoder models"),
+            std::string::npos);
+  EXPECT_EQ(engine, nullptr);
+}
+
+} // namespace
