@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <random>
 #include <string>
@@ -292,6 +293,56 @@ TEST_F(EngineTest, RefusesBadRequestsUpFront) {
   xf_engine_destroy(engine);
   EXPECT_EQ(xf_prefill(served.model, ids, lengths, 2, 3, logits.data()), XF_OK)
       << xf_last_error();
+}
+
+// A program call that fails (here: the mapped weights file changed under
+// the model) ends that call's requests with XF_FINISH_ERROR, frees their
+// rows and returns its status; the engine keeps serving.
+TEST_F(EngineTest, AFailedCallEndsItsRequests) {
+  const std::string path = tempDir() + "/llama-engine-mapped.safetensors";
+  writeSafetensors(path, weightsFor(lib));
+  Opened mapped;
+  open(mapped, lib, path, XF_OPEN_MMAP);
+  ASSERT_EQ(mapped.status, XF_OK) << mapped.error;
+  xf_engine *engine = nullptr;
+  ASSERT_EQ(xf_engine_create(mapped.model, nullptr, &engine), XF_OK);
+  std::map<int64_t, Seen> seen;
+  std::vector<int64_t> prompt = {4, 5, 6};
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 3; ++i) {
+    xf_request_params r;
+    xf_request_params_init(&r);
+    r.prompt = prompt.data();
+    r.prompt_len = 3;
+    r.sampling.max_new_tokens = 5;
+    r.on_token = record;
+    r.user = &seen;
+    int64_t id;
+    ASSERT_EQ(xf_engine_submit(engine, &r, &id), XF_OK);
+    ids.push_back(id);
+  }
+  int64_t pending = 0;
+  ASSERT_EQ(xf_engine_step(engine, &pending), XF_OK) << xf_last_error();
+  std::ofstream(path, std::ios::app) << "more bytes";
+  EXPECT_EQ(xf_engine_step(engine, &pending), XF_ERROR_IO);
+  EXPECT_NE(std::string(xf_last_error()).find("changed"), std::string::npos)
+      << xf_last_error();
+  // The two running requests (a step reads a prompt's last chunk and
+  // decodes the token it gave: two tokens each) ended with an error; the
+  // third, still queued, takes a row and fails at its own call.
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(seen[ids[i]].finish, XF_FINISH_ERROR) << "request " << i;
+    EXPECT_EQ(seen[ids[i]].tokens.size(), 2u) << "request " << i;
+  }
+  EXPECT_EQ(pending, 1);
+  EXPECT_EQ(xf_engine_step(engine, &pending), XF_ERROR_IO);
+  EXPECT_EQ(seen[ids[2]].finish, XF_FINISH_ERROR);
+  EXPECT_EQ(pending, 0);
+  xf_engine_stats stats;
+  ASSERT_EQ(xf_engine_get_stats(engine, &stats), XF_OK);
+  EXPECT_EQ(stats.running, 0);
+  EXPECT_EQ(stats.finished, 3);
+  xf_engine_destroy(engine);
 }
 
 TEST(Engine, ServesDecodersOnly) {

@@ -83,6 +83,16 @@ struct xf_engine {
     --stats.running;
   }
 
+  /// Ends the request of row `b` with an error when its call failed
+  /// (lock held).
+  bool failed(int64_t b, xf_status status, std::vector<Event> &events) {
+    if (status == XF_OK)
+      return false;
+    events.push_back({rows[b], -1, XF_FINISH_ERROR});
+    release(b);
+    return true;
+  }
+
   /// Hands out `token` of the request in row `b`; ends it on a stop token
   /// or at its limit (lock held).
   void emit(int64_t b, int64_t token, std::vector<Event> &events) {
@@ -306,11 +316,8 @@ xf_status xf_engine_step(xf_engine *e, int64_t *pending) {
       for (int64_t b = 0; b < B; ++b) {
         if (!lengths[b])
           continue;
-        if (status != XF_OK) {
-          events.push_back({e->rows[b], -1, XF_FINISH_ERROR});
-          e->release(b);
+        if (e->failed(b, status, events))
           continue;
-        }
         Request &r = *e->rows[b];
         r.fed += lengths[b];
         e->stats.prompt_tokens += lengths[b];
@@ -338,11 +345,8 @@ xf_status xf_engine_step(xf_engine *e, int64_t *pending) {
         for (int64_t b = 0; b < B; ++b) {
           if (!active[b])
             continue;
-          if (status != XF_OK) {
-            events.push_back({e->rows[b], -1, XF_FINISH_ERROR});
-            e->release(b);
+          if (e->failed(b, status, events))
             continue;
-          }
           Request &r = *e->rows[b];
           r.next = -1;
           e->emit(b, pickToken(logits.data() + b * V, V, r.sampling, r.rng),
