@@ -78,6 +78,20 @@ void record(void *user, int64_t request, int64_t token,
   }
 }
 
+/// Submits `prompt` under `options`, its tokens recorded in `seen`.
+xf_status submitRecorded(xf_engine *engine, const std::vector<int64_t> &prompt,
+                         const xf_generate_options &options,
+                         std::map<int64_t, Seen> &seen, int64_t *id) {
+  xf_request_params r;
+  xf_request_params_init(&r);
+  r.prompt = prompt.data();
+  r.prompt_len = int64_t(prompt.size());
+  r.sampling = options;
+  r.on_token = record;
+  r.user = &seen;
+  return xf_engine_submit(engine, &r, id);
+}
+
 struct Planned {
   std::vector<int64_t> prompt;
   xf_generate_options options;
@@ -122,15 +136,9 @@ TEST_F(EngineTest, EveryInterleavingGivesEachRequestItsTokensAlone) {
     // Zero to three arrivals before each step.
     for (int64_t n = uniform(0, 3); n > 0 && submitted < plan.size(); --n) {
       Planned &p = plan[submitted];
-      xf_request_params r;
-      xf_request_params_init(&r);
-      r.prompt = p.prompt.data();
-      r.prompt_len = int64_t(p.prompt.size());
-      r.sampling = p.options;
-      r.on_token = record;
-      r.user = &seen;
       int64_t id = 0;
-      ASSERT_EQ(xf_engine_submit(engine, &r, &id), XF_OK) << xf_last_error();
+      ASSERT_EQ(submitRecorded(engine, p.prompt, p.options, seen, &id), XF_OK)
+          << xf_last_error();
       which[id] = submitted++;
       if (p.cancel)
         cancels.push_back({step + uniform(0, 6), id});
@@ -191,15 +199,8 @@ TEST_F(EngineTest, OneRowServesTheQueueInOrder) {
   o.max_new_tokens = 6;
   std::vector<int64_t> ids;
   for (auto &prompt : prompts) {
-    xf_request_params r;
-    xf_request_params_init(&r);
-    r.prompt = prompt.data();
-    r.prompt_len = int64_t(prompt.size());
-    r.sampling = o;
-    r.on_token = record;
-    r.user = &seen;
     int64_t id;
-    ASSERT_EQ(xf_engine_submit(engine, &r, &id), XF_OK);
+    ASSERT_EQ(submitRecorded(engine, prompt, o, seen, &id), XF_OK);
     ids.push_back(id);
   }
   int64_t pending = 0;
@@ -308,17 +309,13 @@ TEST_F(EngineTest, AFailedCallEndsItsRequests) {
   ASSERT_EQ(xf_engine_create(mapped.model, nullptr, &engine), XF_OK);
   std::map<int64_t, Seen> seen;
   std::vector<int64_t> prompt = {4, 5, 6};
+  xf_generate_options o;
+  xf_generate_options_init(&o);
+  o.max_new_tokens = 5;
   std::vector<int64_t> ids;
   for (int i = 0; i < 3; ++i) {
-    xf_request_params r;
-    xf_request_params_init(&r);
-    r.prompt = prompt.data();
-    r.prompt_len = 3;
-    r.sampling.max_new_tokens = 5;
-    r.on_token = record;
-    r.user = &seen;
     int64_t id;
-    ASSERT_EQ(xf_engine_submit(engine, &r, &id), XF_OK);
+    ASSERT_EQ(submitRecorded(engine, prompt, o, seen, &id), XF_OK);
     ids.push_back(id);
   }
   int64_t pending = 0;

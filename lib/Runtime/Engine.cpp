@@ -28,11 +28,6 @@ using namespace xformer::runtime;
 
 namespace {
 
-xf_status fail(xf_status status, const std::string &message) {
-  setLastError(message);
-  return status;
-}
-
 struct Request {
   int64_t id = 0;
   std::vector<int64_t> prompt;
@@ -264,10 +259,11 @@ xf_status xf_engine_cancel(xf_engine *e, int64_t request) {
 xf_status xf_engine_step(xf_engine *e, int64_t *pending) {
   if (!e)
     return fail(XF_ERROR_INVALID_ARGUMENT, "xf_engine_step: null engine");
+  // Rows change only on this thread, under both locks; the programs run
+  // without `mutex`, so submissions and cancellations wait for no call.
   std::lock_guard<std::mutex> step(e->stepMutex);
   std::vector<Event> events;
   const int64_t B = e->shape.rows, C = e->shape.chunk, V = e->shape.vocab;
-  xf_status status = XF_OK;
   {
     std::lock_guard<std::mutex> lock(e->mutex);
     // Cancellations, then requests into free rows in arrival order.
@@ -295,67 +291,63 @@ xf_status xf_engine_step(xf_engine *e, int64_t *pending) {
       ++e->stats.running;
     }
     ++e->stats.steps;
+  }
 
-    // The next chunk of every request still reading its prompt.
-    std::vector<int64_t> ids(B * C, 0), lengths(B, 0);
-    bool reading = false;
+  // The next chunk of every request still reading its prompt.
+  xf_status status = XF_OK;
+  std::vector<int64_t> ids(B * C, 0), lengths(B, 0);
+  bool reading = false;
+  for (int64_t b = 0; b < B; ++b) {
+    const Request *r = e->rows[b].get();
+    if (!r || r->fed == int64_t(r->prompt.size()))
+      continue;
+    lengths[b] = std::min<int64_t>(C, int64_t(r->prompt.size()) - r->fed);
+    std::copy_n(r->prompt.begin() + r->fed, lengths[b], ids.begin() + b * C);
+    reading = true;
+  }
+  std::vector<float> logits(B * V);
+  if (reading) {
+    status = enginePrefill(e->model, ids.data(), lengths.data(), logits.data());
+    std::lock_guard<std::mutex> lock(e->mutex);
+    ++e->stats.prefill_calls;
     for (int64_t b = 0; b < B; ++b) {
-      const Request *r = e->rows[b].get();
-      if (!r || r->fed == int64_t(r->prompt.size()))
+      if (!lengths[b] || e->failed(b, status, events))
         continue;
-      lengths[b] =
-          std::min<int64_t>(C, int64_t(r->prompt.size()) - r->fed);
-      std::copy_n(r->prompt.begin() + r->fed, lengths[b], ids.begin() + b * C);
-      reading = true;
+      Request &r = *e->rows[b];
+      r.fed += lengths[b];
+      e->stats.prompt_tokens += lengths[b];
+      if (r.fed == int64_t(r.prompt.size()))
+        e->emit(b, pickToken(logits.data() + b * V, V, r.sampling, r.rng),
+                events);
     }
-    std::vector<float> logits(B * V);
-    if (reading) {
-      status = enginePrefill(e->model, ids.data(), lengths.data(),
-                             logits.data());
-      ++e->stats.prefill_calls;
-      for (int64_t b = 0; b < B; ++b) {
-        if (!lengths[b])
-          continue;
-        if (e->failed(b, status, events))
-          continue;
-        Request &r = *e->rows[b];
-        r.fed += lengths[b];
-        e->stats.prompt_tokens += lengths[b];
-        if (r.fed == int64_t(r.prompt.size()))
-          e->emit(b, pickToken(logits.data() + b * V, V, r.sampling, r.rng),
-                  events);
-      }
-    }
+  }
 
-    // One token of every request generating.
-    if (status == XF_OK) {
-      std::vector<int64_t> tokens(B, 0);
-      std::unique_ptr<bool[]> active(new bool[B]);
-      bool generating = false;
-      for (int64_t b = 0; b < B; ++b) {
-        const Request *r = e->rows[b].get();
-        active[b] = r && r->next >= 0;
-        tokens[b] = active[b] ? r->next : 0;
-        generating = generating || active[b];
-      }
-      if (generating) {
-        status = engineDecode(e->model, tokens.data(), active.get(),
-                              logits.data());
-        ++e->stats.decode_calls;
-        for (int64_t b = 0; b < B; ++b) {
-          if (!active[b])
-            continue;
-          if (e->failed(b, status, events))
-            continue;
-          Request &r = *e->rows[b];
-          r.next = -1;
-          e->emit(b, pickToken(logits.data() + b * V, V, r.sampling, r.rng),
-                  events);
-        }
-      }
+  // One token of every request generating.
+  std::vector<int64_t> tokens(B, 0);
+  std::unique_ptr<bool[]> active(new bool[B]);
+  bool generating = false;
+  for (int64_t b = 0; b < B; ++b) {
+    const Request *r = e->rows[b].get();
+    active[b] = status == XF_OK && r && r->next >= 0;
+    tokens[b] = active[b] ? r->next : 0;
+    generating = generating || active[b];
+  }
+  if (generating) {
+    status = engineDecode(e->model, tokens.data(), active.get(), logits.data());
+    std::lock_guard<std::mutex> lock(e->mutex);
+    ++e->stats.decode_calls;
+    for (int64_t b = 0; b < B; ++b) {
+      if (!active[b] || e->failed(b, status, events))
+        continue;
+      Request &r = *e->rows[b];
+      r.next = -1;
+      e->emit(b, pickToken(logits.data() + b * V, V, r.sampling, r.rng),
+              events);
     }
-    if (pending)
-      *pending = e->stats.queued + e->stats.running;
+  }
+  if (pending) {
+    std::lock_guard<std::mutex> lock(e->mutex);
+    *pending = e->stats.queued + e->stats.running;
   }
   // The error's message is the failed call's; callbacks may call the API.
   std::string error = status == XF_OK ? "" : lastError();

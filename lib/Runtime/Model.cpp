@@ -46,11 +46,6 @@ namespace {
 
 thread_local std::string lastErrorMessage;
 
-xf_status fail(xf_status status, const std::string &message) {
-  setLastError(message);
-  return status;
-}
-
 struct AlignedFree {
   void operator()(void *p) const { std::free(p); }
 };

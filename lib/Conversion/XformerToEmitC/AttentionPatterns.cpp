@@ -11,21 +11,9 @@
 
 #include "Lowering.h"
 
-#include "xformer/Runtime/KernelTypes.h"
-
 using namespace mlir;
 using namespace mlir::xformer;
 using namespace mlir::xformer::to_emitc;
-
-// The ABI's and the kernels' codes are the ODS enums' numbers.
-#define XF_SAME(abi, ods) static_assert(int(abi) == int(ods), #abi)
-XF_SAME(XFK_MASK_BIDIRECTIONAL, MaskKind::bidirectional);
-XF_SAME(XFK_MASK_CAUSAL, MaskKind::causal);
-XF_SAME(XFK_MASK_PREFIX_LM, MaskKind::prefix_lm);
-XF_SAME(XFK_MASK_SLIDING_WINDOW, MaskKind::sliding_window);
-XF_SAME(XFK_MASK_CROSS, MaskKind::cross);
-XF_SAME(XFK_MASK_CUSTOM, MaskKind::custom);
-#undef XF_SAME
 
 namespace {
 
@@ -64,11 +52,11 @@ struct AttentionLowering : LoweringPattern<AttentionOp> {
                << " target needs static attention shapes (dynamic ones come "
                   "only from cache_read)";
     MaskAttr mask = op.getMask();
+    commentOp(rewriter, state, op);
     Value y = scratchResult(rewriter, state, op, op.getResult());
 
     // Masks and biases broadcast in the scratch first (the mask's buffer
-    // first, the bias's second), so the call's comment goes above them.
-    commentOp(rewriter, state, op);
+    // first, the bias's second).
     struct Operand4d {
       Value ptr;
       SmallVector<int64_t> shape;

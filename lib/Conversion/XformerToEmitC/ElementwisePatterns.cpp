@@ -8,25 +8,9 @@
 
 #include "Lowering.h"
 
-#include "xformer/Runtime/KernelTypes.h"
-
 using namespace mlir;
 using namespace mlir::xformer;
 using namespace mlir::xformer::to_emitc;
-
-// The kernels' codes are the ODS enums' numbers.
-#define XF_SAME(abi, ods) static_assert(int(abi) == int(ods), #abi)
-XF_SAME(XFK_GELU_ERF, Activation::gelu);
-XF_SAME(XFK_GELU_TANH, Activation::gelu_tanh);
-XF_SAME(XFK_RELU, Activation::relu);
-XF_SAME(XFK_SILU, Activation::silu);
-XF_SAME(XFK_TANH, Activation::tanh);
-XF_SAME(XFK_NE - XFK_EQ, ComparePredicate::ne);
-XF_SAME(XFK_LT - XFK_EQ, ComparePredicate::lt);
-XF_SAME(XFK_LE - XFK_EQ, ComparePredicate::le);
-XF_SAME(XFK_GT - XFK_EQ, ComparePredicate::gt);
-XF_SAME(XFK_GE - XFK_EQ, ComparePredicate::ge);
-#undef XF_SAME
 
 namespace {
 

@@ -2,6 +2,9 @@
 
 #include "Lowering.h"
 
+#include "xformer/Runtime/KernelTypes.h"
+#include "xformer/Runtime/ModelABI.h"
+
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
@@ -11,6 +14,40 @@
 using namespace mlir;
 using namespace mlir::xformer;
 using namespace mlir::xformer::to_emitc;
+
+// The ABI's and the kernels' codes are the ODS enums' numbers: the
+// patterns print the one as the other.
+#define XF_SAME(abi, ods) static_assert(int(abi) == int(ods), #abi)
+XF_SAME(XFK_MASK_BIDIRECTIONAL, MaskKind::bidirectional);
+XF_SAME(XFK_MASK_CAUSAL, MaskKind::causal);
+XF_SAME(XFK_MASK_PREFIX_LM, MaskKind::prefix_lm);
+XF_SAME(XFK_MASK_SLIDING_WINDOW, MaskKind::sliding_window);
+XF_SAME(XFK_MASK_CROSS, MaskKind::cross);
+XF_SAME(XFK_MASK_CUSTOM, MaskKind::custom);
+XF_SAME(XFK_GELU_ERF, Activation::gelu);
+XF_SAME(XFK_GELU_TANH, Activation::gelu_tanh);
+XF_SAME(XFK_RELU, Activation::relu);
+XF_SAME(XFK_SILU, Activation::silu);
+XF_SAME(XFK_TANH, Activation::tanh);
+XF_SAME(XFK_NE - XFK_EQ, ComparePredicate::ne);
+XF_SAME(XFK_LT - XFK_EQ, ComparePredicate::lt);
+XF_SAME(XFK_LE - XFK_EQ, ComparePredicate::le);
+XF_SAME(XFK_GT - XFK_EQ, ComparePredicate::gt);
+XF_SAME(XFK_GE - XFK_EQ, ComparePredicate::ge);
+XF_SAME(XFM_ENCODER, ModelKind::encoder);
+XF_SAME(XFM_DECODER, ModelKind::decoder);
+XF_SAME(XFM_ENCODER_DECODER, ModelKind::encoder_decoder);
+XF_SAME(XFM_Q4_0 - XFM_GGML, GGMLFormat::q4_0);
+XF_SAME(XFM_Q4_1 - XFM_GGML, GGMLFormat::q4_1);
+XF_SAME(XFM_Q5_0 - XFM_GGML, GGMLFormat::q5_0);
+XF_SAME(XFM_Q5_1 - XFM_GGML, GGMLFormat::q5_1);
+XF_SAME(XFM_Q8_0 - XFM_GGML, GGMLFormat::q8_0);
+XF_SAME(XFM_Q2_K - XFM_GGML, GGMLFormat::q2_k);
+XF_SAME(XFM_Q3_K - XFM_GGML, GGMLFormat::q3_k);
+XF_SAME(XFM_Q4_K - XFM_GGML, GGMLFormat::q4_k);
+XF_SAME(XFM_Q5_K - XFM_GGML, GGMLFormat::q5_k);
+XF_SAME(XFM_Q6_K - XFM_GGML, GGMLFormat::q6_k);
+#undef XF_SAME
 
 //===----------------------------------------------------------------------===//
 // The targets' tables
@@ -86,6 +123,20 @@ Value mlir::xformer::to_emitc::literal(OpBuilder &b, Location loc, Type type,
   return emitc::LiteralOp::create(b, loc, type, text);
 }
 
+Value mlir::xformer::to_emitc::tableEntry(OpBuilder &b, Location loc,
+                                          Value table, int64_t index,
+                                          Type type) {
+  auto pointer = cast<TypedValue<emitc::PointerType>>(table);
+  auto slot = emitc::SubscriptOp::create(
+      b, loc, pointer,
+      literal(b, loc, emitc::SizeTType::get(b.getContext()),
+              std::to_string(index)));
+  Value entry = emitc::LoadOp::create(
+      b, loc, pointer.getType().getPointee(), slot);
+  return type ? emitc::CastOp::create(b, loc, type, entry).getResult()
+              : entry;
+}
+
 Value mlir::xformer::to_emitc::offsetPointer(OpBuilder &b, Location loc,
                                              Value base, int64_t bytes,
                                              Type type) {
@@ -113,7 +164,6 @@ Value mlir::xformer::to_emitc::scratchAt(OpBuilder &b, LoweringState &state,
 Value mlir::xformer::to_emitc::scratchResult(OpBuilder &b,
                                              LoweringState &state,
                                              Operation *op, Value result) {
-  commentOp(b, state, op);
   FunctionFrame &frame = state.frameOf(op);
   Type type = pointerType(
       b.getContext(), cast<RankedTensorType>(result.getType()).getElementType());
@@ -150,7 +200,7 @@ std::string mlir::xformer::to_emitc::cString(StringRef s) {
   return out + "\"";
 }
 
-StringRef mlir::xformer::to_emitc::dtypeName(Type t) {
+std::string mlir::xformer::to_emitc::dtypeName(Type t) {
   if (t.isF32())
     return "XFM_F32";
   if (t.isInteger(64))
@@ -163,20 +213,9 @@ StringRef mlir::xformer::to_emitc::dtypeName(Type t) {
     return "XFM_BF16";
   if (t.isF16())
     return "XFM_F16";
-  if (auto g = dyn_cast<GGMLType>(t)) {
-    switch (g.getFormat()) {
-    case GGMLFormat::q4_0: return "XFM_Q4_0";
-    case GGMLFormat::q4_1: return "XFM_Q4_1";
-    case GGMLFormat::q5_0: return "XFM_Q5_0";
-    case GGMLFormat::q5_1: return "XFM_Q5_1";
-    case GGMLFormat::q8_0: return "XFM_Q8_0";
-    case GGMLFormat::q2_k: return "XFM_Q2_K";
-    case GGMLFormat::q3_k: return "XFM_Q3_K";
-    case GGMLFormat::q4_k: return "XFM_Q4_K";
-    case GGMLFormat::q5_k: return "XFM_Q5_K";
-    case GGMLFormat::q6_k: return "XFM_Q6_K";
-    }
-  }
+  // XFM_Q4_0 ... XFM_Q6_K, ggml's names (their numbers are checked above).
+  if (auto g = dyn_cast<GGMLType>(t))
+    return ("XFM_" + g.getGGMLName()).str();
   return "";
 }
 

@@ -53,10 +53,9 @@ struct KernelTable {
 
 const KernelTable &kernelTableFor(ModelTarget target);
 
-/// One function being lowered: its emitc.func, the values of its frame and
+/// One function being lowered (by its emitc.func): the values of its frame and
 /// its scratch plan (keyed by the original xformer values).
 struct FunctionFrame {
-  emitc::FuncOp func;
   Value frame, in, out, scratch, weights;
   ScratchPlan plan;
 };
@@ -141,6 +140,10 @@ Type opaqueType(MLIRContext *ctx, StringRef text);
 
 /// A C expression printed where it is used.
 Value literal(OpBuilder &b, Location loc, Type type, StringRef text);
+/// `table[index]` of a pointer to pointers (the frame's weights, a call's
+/// inputs or outputs), cast to `type` when given.
+Value tableEntry(OpBuilder &b, Location loc, Value table, int64_t index,
+                 Type type = {});
 /// `base` moved by `bytes`, as a pointer of `type`.
 Value offsetPointer(OpBuilder &b, Location loc, Value base, int64_t bytes,
                     Type type);
@@ -156,7 +159,7 @@ std::string doubleLiteral(double v);
 std::string floatLiteral(double v);
 std::string cString(StringRef s);
 /// The ABI's name for an element type (XFM_F32, ...).
-StringRef dtypeName(Type t);
+std::string dtypeName(Type t);
 
 /// One call of a kernel for `op`: the comment naming the op (once per op),
 /// the call and the check of its status.
@@ -226,6 +229,7 @@ struct KernelPattern : LoweringPattern<OpT> {
                   ConversionPatternRewriter &rewriter) const final {
     if (!applies(op))
       return failure();
+    commentOp(rewriter, this->state, op);
     Value y = scratchResult(rewriter, this->state, op, op->getResult(0));
     lower(op, adaptor, y, rewriter);
     rewriter.replaceOp(op, y);

@@ -8,8 +8,6 @@
 
 #include "Lowering.h"
 
-#include "xformer/Runtime/KernelTypes.h"
-
 using namespace mlir;
 using namespace mlir::xformer;
 using namespace mlir::xformer::to_emitc;

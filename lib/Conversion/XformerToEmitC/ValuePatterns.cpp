@@ -19,28 +19,15 @@ using namespace mlir::xformer::to_emitc;
 
 namespace {
 
-/// `(T *)W[index]`.
-Value weightPointer(OpBuilder &b, LoweringState &state, Operation *op,
-                    int64_t index, Type type) {
-  Location loc = op->getLoc();
-  Value w = state.frameOf(op).weights;
-  auto entry = emitc::SubscriptOp::create(
-      b, loc, cast<TypedValue<emitc::PointerType>>(w),
-      literal(b, loc, emitc::SizeTType::get(b.getContext()),
-              std::to_string(index)));
-  Value loaded = emitc::LoadOp::create(
-      b, loc, cast<emitc::PointerType>(w.getType()).getPointee(), entry);
-  return emitc::CastOp::create(b, loc, type, loaded);
-}
-
 struct WeightLowering : LoweringPattern<WeightOp> {
   using LoweringPattern::LoweringPattern;
   LogicalResult
   matchAndRewrite(WeightOp op, OpAdaptor,
                   ConversionPatternRewriter &rewriter) const override {
     rewriter.replaceOp(
-        op, weightPointer(rewriter, state, op, state.weightIndex(op),
-                          getTypeConverter()->convertType(op.getType())));
+        op, tableEntry(rewriter, op.getLoc(), state.frameOf(op).weights,
+                   state.weightIndex(op),
+                   getTypeConverter()->convertType(op.getType())));
     return success();
   }
 };
@@ -56,8 +43,9 @@ struct WeightConcatLowering : LoweringPattern<ConcatOp> {
     if (!isWeightConcat(op))
       return failure();
     rewriter.replaceOp(
-        op, weightPointer(rewriter, state, op, state.fusedWeight(op),
-                          getTypeConverter()->convertType(op.getType())));
+        op, tableEntry(rewriter, op.getLoc(), state.frameOf(op).weights,
+                   state.fusedWeight(op),
+                   getTypeConverter()->convertType(op.getType())));
     return success();
   }
 };
@@ -129,20 +117,12 @@ struct ReturnLowering : LoweringPattern<func::ReturnOp> {
   matchAndRewrite(func::ReturnOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    MLIRContext *ctx = op.getContext();
     FunctionFrame &frame = state.frameOf(op);
     const KernelTable &kernels = state.kernels;
-    Type outType = cast<emitc::PointerType>(frame.out.getType()).getPointee();
     for (auto [i, v] : llvm::enumerate(op.getOperands())) {
-      auto type = cast<RankedTensorType>(v.getType());
-      int64_t bytes = elementBytes(type.getElementType());
-      for (int64_t d : frame.plan.shapeOf(v))
-        bytes *= d;
-      auto slot = emitc::SubscriptOp::create(
-          rewriter, loc, cast<TypedValue<emitc::PointerType>>(frame.out),
-          literal(rewriter, loc, emitc::SizeTType::get(ctx),
-                  std::to_string(i)));
-      Value dst = emitc::LoadOp::create(rewriter, loc, outType, slot);
+      const int64_t bytes =
+          elementBytes(elementOf(v)) * product(frame.plan.shapeOf(v));
+      Value dst = tableEntry(rewriter, loc, frame.out, i);
       SmallVector<Value> operands = {dst, adaptor.getOperands()[i]};
       if (kernels.copyOutTakesFrame)
         operands.insert(operands.begin(), frame.frame);

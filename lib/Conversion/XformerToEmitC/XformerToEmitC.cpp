@@ -16,9 +16,6 @@
 
 #include "Lowering.h"
 
-#include "xformer/Runtime/KernelTypes.h"
-#include "xformer/Runtime/ModelABI.h"
-
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -34,23 +31,6 @@ namespace mlir::xformer {
 using namespace mlir;
 using namespace mlir::xformer;
 using namespace mlir::xformer::to_emitc;
-
-// The descriptor's codes are the ODS enums' numbers.
-#define XF_SAME(abi, ods) static_assert(int(abi) == int(ods), #abi)
-XF_SAME(XFM_ENCODER, ModelKind::encoder);
-XF_SAME(XFM_DECODER, ModelKind::decoder);
-XF_SAME(XFM_ENCODER_DECODER, ModelKind::encoder_decoder);
-XF_SAME(XFM_Q4_0 - XFM_GGML, GGMLFormat::q4_0);
-XF_SAME(XFM_Q4_1 - XFM_GGML, GGMLFormat::q4_1);
-XF_SAME(XFM_Q5_0 - XFM_GGML, GGMLFormat::q5_0);
-XF_SAME(XFM_Q5_1 - XFM_GGML, GGMLFormat::q5_1);
-XF_SAME(XFM_Q8_0 - XFM_GGML, GGMLFormat::q8_0);
-XF_SAME(XFM_Q2_K - XFM_GGML, GGMLFormat::q2_k);
-XF_SAME(XFM_Q3_K - XFM_GGML, GGMLFormat::q3_k);
-XF_SAME(XFM_Q4_K - XFM_GGML, GGMLFormat::q4_k);
-XF_SAME(XFM_Q5_K - XFM_GGML, GGMLFormat::q5_k);
-XF_SAME(XFM_Q6_K - XFM_GGML, GGMLFormat::q6_k);
-#undef XF_SAME
 
 namespace {
 
@@ -81,7 +61,7 @@ Operation *table(OpBuilder &b, Location loc, StringRef name,
 std::string tensorDesc(LoweringState &state, OpBuilder &b, StringRef name,
                        RankedTensorType type) {
   return "{" + cString(name) + ", " +
-         dtypeName(type.getElementType()).str() + ", " +
+         dtypeName(type.getElementType()) + ", " +
          std::to_string(type.getRank()) + ", " +
          state.shapeArray(b, type.getShape()).str() + "}";
 }
@@ -104,7 +84,6 @@ emitc::FuncOp lowerSignature(OpBuilder &b, LoweringState &state,
   b.setInsertionPointToStart(entry);
 
   FunctionFrame frame;
-  frame.func = lowered;
   frame.frame = entry->getArgument(0);
   frame.in = entry->getArgument(1);
   frame.out = entry->getArgument(2);
@@ -123,13 +102,8 @@ emitc::FuncOp lowerSignature(OpBuilder &b, LoweringState &state,
 
   Block &body = func.getBody().front();
   for (auto [i, arg] : llvm::enumerate(body.getArguments())) {
-    auto slot = emitc::SubscriptOp::create(
-        b, loc, cast<TypedValue<emitc::PointerType>>(frame.in),
-        literal(b, loc, emitc::SizeTType::get(ctx), std::to_string(i)));
-    Value p = emitc::LoadOp::create(b, loc, opaqueType(ctx, "const void *const"),
-                                    slot);
-    Type elem = cast<RankedTensorType>(arg.getType()).getElementType();
-    p = emitc::CastOp::create(b, loc, pointerType(ctx, elem), p);
+    Value p = tableEntry(b, loc, frame.in, i,
+                         pointerType(ctx, elementOf(arg)));
     Value asTensor =
         UnrealizedConversionCastOp::create(b, loc, arg.getType(), p)
             .getResult(0);
@@ -279,7 +253,6 @@ LogicalResult mlir::xformer::convertXformerToEmitC(ModuleOp module,
     fused += "  {{0, 0, 0, 0}, 0, 0, 0, 0},\n";
   table(b, loc, "kFusedWeights", "xfm_fused_weight_desc", state.fused.size(),
         fused + "}");
-
 
   // The functions, lowered.
   SmallVector<emitc::FuncOp> lowered;
