@@ -17,22 +17,10 @@ using namespace mlir::xformer::to_emitc;
 
 namespace {
 
-const char *maskKindName(MaskKind kind) {
-  switch (kind) {
-  case MaskKind::bidirectional:
-    return "XFK_MASK_BIDIRECTIONAL";
-  case MaskKind::causal:
-    return "XFK_MASK_CAUSAL";
-  case MaskKind::prefix_lm:
-    return "XFK_MASK_PREFIX_LM";
-  case MaskKind::sliding_window:
-    return "XFK_MASK_SLIDING_WINDOW";
-  case MaskKind::cross:
-    return "XFK_MASK_CROSS";
-  case MaskKind::custom:
-    return "XFK_MASK_CUSTOM";
-  }
-  return "XFK_MASK_CUSTOM";
+/// The kernels' name of a mask kind: XFK_MASK_ and the ODS name (their
+/// numbers are checked in Lowering.cpp).
+std::string maskKindName(MaskKind kind) {
+  return "XFK_MASK_" + stringifyMaskKind(kind).upper();
 }
 
 struct AttentionLowering : LoweringPattern<AttentionOp> {
