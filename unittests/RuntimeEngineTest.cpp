@@ -104,12 +104,25 @@ TEST_F(EngineTest, EveryInterleavingGivesEachRequestItsTokensAlone) {
   auto uniform = [&](int64_t lo, int64_t hi) {
     return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
   };
+  // Half the prompts begin with one of three shared prefixes (so the
+  // prefix cache hits and misses at random), the rest are random.
+  std::vector<std::vector<int64_t>> prefixes(3);
+  for (auto &prefix : prefixes) {
+    prefix.resize(uniform(8, 17));
+    for (int64_t &t : prefix)
+      t = uniform(0, info.vocab - 1);
+  }
   std::vector<Planned> plan(48);
   for (Planned &p : plan) {
     // Prompts of one token to two chunks and a half (chunk 8).
     p.prompt.resize(uniform(1, 20));
     for (int64_t &t : p.prompt)
       t = uniform(0, info.vocab - 1);
+    if (uniform(0, 1)) {
+      const auto &prefix = prefixes[uniform(0, 2)];
+      const size_t n = std::min(prefix.size(), p.prompt.size());
+      std::copy_n(prefix.begin(), n, p.prompt.begin());
+    }
     xf_generate_options_init(&p.options);
     p.options.max_new_tokens =
         uniform(1, kMaxSeqLen + 1 - int64_t(p.prompt.size()));
@@ -157,9 +170,12 @@ TEST_F(EngineTest, EveryInterleavingGivesEachRequestItsTokensAlone) {
   // Rows shared calls: fewer decode calls than tokens decoded.
   EXPECT_GT(stats.decode_calls, 0);
   EXPECT_LT(stats.decode_calls, stats.generated_tokens - stats.prefill_calls);
+  // Shared prefixes were found in the rows' kept caches.
+  EXPECT_GT(stats.prefix_hits, 0);
+  EXPECT_EQ(stats.prefix_tokens % info.chunk, 0);
   xf_engine_destroy(engine);
 
-  int cancelled = 0, stopped = 0, sampled = 0;
+  int cancelled = 0, sampled = 0;
   for (auto &[id, index] : which) {
     const Planned &p = plan[index];
     const Seen &s = seen[id];
@@ -176,7 +192,6 @@ TEST_F(EngineTest, EveryInterleavingGivesEachRequestItsTokensAlone) {
     EXPECT_EQ(s.tokens, want) << "request " << id << " (plan " << index
                               << ", prompt " << p.prompt.size() << ")";
     const bool stop = !want.empty() && want.back() == p.options.eos_token_id;
-    stopped += stop;
     EXPECT_EQ(s.finish, stop ? XF_FINISH_STOP : XF_FINISH_LENGTH)
         << "request " << id;
   }
@@ -213,6 +228,114 @@ TEST_F(EngineTest, OneRowServesTheQueueInOrder) {
   xf_engine_destroy(engine);
   for (size_t i = 0; i < prompts.size(); ++i)
     EXPECT_EQ(seen[ids[i]].tokens, solo(prompts[i], o)) << "request " << i;
+}
+
+/// Runs one request to its end on `engine`; its tokens.
+std::vector<int64_t> runOne(xf_engine *engine, const std::vector<int64_t> &prompt,
+                            const xf_generate_options &o) {
+  std::map<int64_t, Seen> seen;
+  int64_t id = 0;
+  EXPECT_EQ(submitRecorded(engine, prompt, o, seen, &id), XF_OK)
+      << xf_last_error();
+  EXPECT_EQ(xf_engine_run(engine), XF_OK) << xf_last_error();
+  EXPECT_EQ(seen[id].ends, 1);
+  return seen[id].tokens;
+}
+
+std::vector<int64_t> concat(std::vector<int64_t> a,
+                            const std::vector<int64_t> &b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+TEST_F(EngineTest, PrefixCacheKeepsWholeChunksAndEvictsLeastRecentlyUsed) {
+  xf_engine *engine = nullptr;
+  ASSERT_EQ(xf_engine_create(served.model, nullptr, &engine), XF_OK);
+  // Prefixes of two chunks and a bit (chunk 8): 16 positions reusable.
+  const std::vector<int64_t> a = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3, 2},
+                             b = {2, 7, 1, 8, 2, 8, 1, 8, 2, 8, 4, 5, 9, 0, 4, 5, 2},
+                             c = {1, 4, 1, 4, 2, 1, 3, 5, 6, 2, 3, 7, 3, 0, 9, 5, 0};
+  xf_generate_options o;
+  xf_generate_options_init(&o);
+  o.max_new_tokens = 5;
+  xf_generate_options sampled = o;
+  sampled.temperature = 0.9f;
+  sampled.seed = 77;
+  struct Step {
+    std::vector<int64_t> prompt;
+    const xf_generate_options *options;
+    int64_t hits, tokens; // the counts after it
+  };
+  const std::vector<Step> steps = {
+      {concat(a, {11}), &o, 0, 0},        // row 0 keeps a's 16
+      {concat(b, {12}), &o, 0, 0},        // row 1 (never used) keeps b's
+      {concat(a, {13, 14}), &sampled, 1, 16}, // row 0: a hit
+      {concat(c, {15}), &o, 1, 16},       // row 1, least recently used: b gone
+      {concat(b, {16}), &o, 1, 16},       // a miss, in row 0 (a gone)
+      {concat(c, {17}), &sampled, 2, 32}, // row 1 still keeps c
+      // Exactly the kept prompt: its last chunk is prefilled again (its
+      // logits give the first token).
+      {std::vector<int64_t>(c.begin(), c.begin() + 16), &o, 3, 40},
+      // A common prefix shorter than a chunk is not reused.
+      {{1, 4, 1, 4, 2, 1, 3, 99}, &o, 3, 40},
+  };
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const Step &s = steps[i];
+    EXPECT_EQ(runOne(engine, s.prompt, *s.options), solo(s.prompt, *s.options))
+        << "request " << i;
+    xf_engine_stats stats;
+    ASSERT_EQ(xf_engine_get_stats(engine, &stats), XF_OK);
+    EXPECT_EQ(stats.prefix_hits, s.hits) << "after request " << i;
+    EXPECT_EQ(stats.prefix_tokens, s.tokens) << "after request " << i;
+  }
+  xf_engine_destroy(engine);
+}
+
+TEST_F(EngineTest, ACancelledPromptKeepsTheChunksItRead) {
+  xf_engine_params params;
+  xf_engine_params_init(&params);
+  params.max_sequences = 1;
+  xf_engine *engine = nullptr;
+  ASSERT_EQ(xf_engine_create(served.model, &params, &engine), XF_OK);
+  std::vector<int64_t> prompt(19);
+  for (size_t i = 0; i < prompt.size(); ++i)
+    prompt[i] = int64_t(i * 7 % info.vocab);
+  xf_generate_options o;
+  xf_generate_options_init(&o);
+  o.max_new_tokens = 4;
+  std::map<int64_t, Seen> seen;
+  int64_t id = 0;
+  ASSERT_EQ(submitRecorded(engine, prompt, o, seen, &id), XF_OK);
+  ASSERT_EQ(xf_engine_step(engine, nullptr), XF_OK); // one chunk read
+  ASSERT_EQ(xf_engine_cancel(engine, id), XF_OK);
+  ASSERT_EQ(xf_engine_step(engine, nullptr), XF_OK);
+  EXPECT_EQ(seen[id].finish, XF_FINISH_CANCELLED);
+  EXPECT_EQ(runOne(engine, prompt, o), solo(prompt, o));
+  xf_engine_stats stats;
+  ASSERT_EQ(xf_engine_get_stats(engine, &stats), XF_OK);
+  EXPECT_EQ(stats.prefix_hits, 1);
+  EXPECT_EQ(stats.prefix_tokens, 8);
+  EXPECT_EQ(stats.prompt_tokens, 8 + 11);
+  xf_engine_destroy(engine);
+}
+
+TEST_F(EngineTest, PrefixCacheOffPrefillsEveryPrompt) {
+  xf_engine_params params;
+  xf_engine_params_init(&params);
+  params.prefix_cache = 0;
+  xf_engine *engine = nullptr;
+  ASSERT_EQ(xf_engine_create(served.model, &params, &engine), XF_OK);
+  xf_generate_options o;
+  xf_generate_options_init(&o);
+  o.max_new_tokens = 3;
+  const std::vector<int64_t> prompt = {4, 8, 15, 16, 23, 42, 4, 8, 15, 16, 23};
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(runOne(engine, prompt, o), solo(prompt, o));
+  xf_engine_stats stats;
+  ASSERT_EQ(xf_engine_get_stats(engine, &stats), XF_OK);
+  EXPECT_EQ(stats.prefix_hits, 0);
+  EXPECT_EQ(stats.prompt_tokens, 33);
+  xf_engine_destroy(engine);
 }
 
 TEST_F(EngineTest, RefusesBadRequestsUpFront) {
@@ -289,6 +412,14 @@ TEST_F(EngineTest, RefusesBadRequestsUpFront) {
   xf_engine *second = nullptr;
   EXPECT_EQ(xf_engine_create(served.model, nullptr, &second),
             XF_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(second, nullptr);
+  xf_engine_params badParams;
+  xf_engine_params_init(&badParams);
+  badParams.prefix_cache = 2;
+  EXPECT_EQ(xf_engine_create(alone.model, &badParams, &second),
+            XF_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(xf_last_error()).find("prefix_cache must be 0 or 1"),
+            std::string::npos);
   EXPECT_EQ(second, nullptr);
   // Destroying it cancels what waits and gives the rows back.
   xf_engine_destroy(engine);

@@ -7,7 +7,16 @@
 // program for every row generating). Rows are computed independently by
 // the programs, and a request's chunks are the ones xf_generate would
 // make, so each request gets exactly the tokens it gets alone. Requests
-// join and leave between steps; a row is reset when its request ends.
+// join and leave between steps.
+//
+// Prefix caching: a row keeps the cache of its last request's prompt when
+// the request ends, and a new request whose prompt starts with the same
+// tokens takes that row and skips their prefill. Only whole chunks count
+// (positions [0, k * chunk) the prompt filled by chunk calls), so the
+// chunks still to run are the ones the request makes alone and the kept
+// positions hold exactly what it would compute: hits and misses give the
+// same bits. Free rows are taken least recently used first, so the prefix
+// of a row idle longest is the one forgotten.
 //
 //===----------------------------------------------------------------------===//
 
@@ -61,6 +70,11 @@ struct xf_engine {
   std::mutex mutex, stepMutex;
   std::deque<std::shared_ptr<Request>> queue;
   std::vector<std::shared_ptr<Request>> rows; // by row; null: free
+  /// By row: the prompt tokens whose cache the row kept from its last
+  /// request (whole chunks), and when it was last taken.
+  std::vector<std::vector<int64_t>> kept;
+  std::vector<uint64_t> lastUsed;
+  uint64_t clock = 0;
   int64_t nextId = 1;
   xf_engine_stats stats{};
 
@@ -70,12 +84,63 @@ struct xf_engine {
                : shape.rows;
   }
 
-  /// Ends the request of row `b` and frees the row (lock held).
-  void release(int64_t b) {
+  /// Ends the request of row `b` and frees the row, keeping the cache of
+  /// its prompt's whole chunks for a later request when `keep` (lock held).
+  void release(int64_t b, bool keep = true) {
+    const Request &r = *rows[b];
+    const int64_t whole = r.fed / shape.chunk * shape.chunk;
+    kept[b].clear();
+    if (keep && params.prefix_cache && whole > 0)
+      kept[b].assign(r.prompt.begin(), r.prompt.begin() + whole);
+    else
+      engineResetRow(model, b);
     rows[b].reset();
-    engineResetRow(model, b);
     ++stats.finished;
     --stats.running;
+  }
+
+  /// Prompt positions of `r` that row `b`'s kept cache holds: the common
+  /// prefix in whole chunks, leaving at least one token to prefill (its
+  /// logits give the first token).
+  int64_t reusable(int64_t b, const Request &r) const {
+    const int64_t n = std::min<int64_t>(int64_t(kept[b].size()),
+                                        int64_t(r.prompt.size()) - 1);
+    int64_t i = 0;
+    while (i < n && kept[b][i] == r.prompt[i])
+      ++i;
+    return i / shape.chunk * shape.chunk;
+  }
+
+  /// Gives the next queued request a free row: the one keeping the
+  /// longest prefix of its prompt, else the least recently used (lock
+  /// held). False when no row is free.
+  bool admit() {
+    Request &r = *queue.front();
+    int64_t best = -1, bestHit = -1;
+    for (int64_t b = 0; b < usableRows(); ++b) {
+      if (rows[b])
+        continue;
+      const int64_t hit = reusable(b, r);
+      if (hit > bestHit || (hit == bestHit && lastUsed[b] < lastUsed[best]))
+        best = b, bestHit = hit;
+    }
+    if (best < 0)
+      return false;
+    if (bestHit > 0 &&
+        engineKeepPrefix(model, best, bestHit, r.prompt[bestHit - 1])) {
+      r.fed = bestHit;
+      ++stats.prefix_hits;
+      stats.prefix_tokens += bestHit;
+    } else {
+      engineResetRow(model, best);
+    }
+    kept[best].clear();
+    lastUsed[best] = ++clock;
+    rows[best] = queue.front();
+    queue.pop_front();
+    --stats.queued;
+    ++stats.running;
+    return true;
   }
 
   /// Ends the request of row `b` with an error when its call failed
@@ -84,7 +149,7 @@ struct xf_engine {
     if (status == XF_OK)
       return false;
     events.push_back({rows[b], -1, XF_FINISH_ERROR});
-    release(b);
+    release(b, /*keep=*/false);
     return true;
   }
 
@@ -126,6 +191,7 @@ void xf_engine_params_init(xf_engine_params *p) {
   *p = xf_engine_params{};
   p->max_sequences = 0;
   p->max_queued = 1024;
+  p->prefix_cache = 1;
 }
 
 void xf_request_params_init(xf_request_params *p) {
@@ -152,12 +218,18 @@ xf_status xf_engine_create(xf_model *model, const xf_engine_params *params,
                 "not " +
                     std::to_string(p.max_sequences) + " and " +
                     std::to_string(p.max_queued));
+  if (p.prefix_cache != 0 && p.prefix_cache != 1)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                "xf_engine_create: prefix_cache must be 0 or 1, not " +
+                    std::to_string(p.prefix_cache));
   auto engine = std::make_unique<xf_engine>();
   engine->model = model;
   engine->params = p;
   if (xf_status s = attachEngine(model, engine.get(), engine->shape))
     return s;
   engine->rows.resize(engine->shape.rows);
+  engine->kept.resize(engine->shape.rows);
+  engine->lastUsed.assign(engine->shape.rows, 0);
   *out = engine.release();
   return XF_OK;
 }
@@ -282,13 +354,7 @@ xf_status xf_engine_step(xf_engine *e, int64_t *pending) {
         events.push_back({e->rows[b], -1, XF_FINISH_CANCELLED});
         e->release(b);
       }
-    for (int64_t b = 0; b < e->usableRows() && !e->queue.empty(); ++b) {
-      if (e->rows[b])
-        continue;
-      e->rows[b] = e->queue.front();
-      e->queue.pop_front();
-      --e->stats.queued;
-      ++e->stats.running;
+    while (!e->queue.empty() && e->admit()) {
     }
     ++e->stats.steps;
   }

@@ -1960,6 +1960,27 @@ xf_status xformer::runtime::engineDecode(xf_model *m, const int64_t *tokens,
                   [&] { return decodeStep(m, tokens, rows, m->batch, logits); });
 }
 
+bool xformer::runtime::engineKeepPrefix(xf_model *m, int64_t b, int64_t keep,
+                                        int64_t lastToken) {
+  std::lock_guard<std::recursive_mutex> lock(m->callMutex);
+  const xfm_model_desc *d = m->desc;
+  if (keep < 1 || keep > m->position[b] || m->stale[b])
+    return false;
+  // A ring that wrapped has overwritten positions the kept prefix's last
+  // window may need; one that did not still holds them all.
+  for (int32_t c = 0; c < d->num_caches; ++c)
+    if (d->caches[c].kind == XFM_CACHE_RING &&
+        m->cacheFill[c * d->max_batch + b] > d->caches[c].capacity &&
+        keep != m->position[b])
+      return false;
+  m->position[b] = keep;
+  m->lastToken[b] = lastToken;
+  for (int32_t c = 0; c < d->num_caches; ++c)
+    if (d->caches[c].kind != XFM_CACHE_CROSS)
+      m->cacheFill[c * d->max_batch + b] = keep;
+  return true;
+}
+
 void xformer::runtime::engineResetRow(xf_model *m, int64_t b) {
   std::lock_guard<std::recursive_mutex> lock(m->callMutex);
   m->position[b] = 0;

@@ -38,6 +38,12 @@ xf_status engineDecode(xf_model *model, const int64_t *tokens, const bool *rows,
                        float *logits);
 /// Forgets row b's positions (its self and ring caches restart).
 void engineResetRow(xf_model *model, int64_t row);
+/// Keeps the first `keep` positions of row b's caches and forgets the rest
+/// (`lastToken`: the token at keep - 1). False, changing nothing, when the
+/// row cannot: fewer positions cached, or a sliding-window cache that
+/// wrapped and so lost some of them.
+bool engineKeepPrefix(xf_model *model, int64_t row, int64_t keep,
+                      int64_t lastToken);
 
 /// The checks xf_generate makes of its options; `call` names the caller.
 xf_status checkSampling(const xf_generate_options &options, const char *call);

@@ -192,6 +192,15 @@ xf_status xf_get_timings(const xf_model *model, xf_timings *timings);
  * request with the same options and seed on the same library): rows are
  * computed independently and a request's chunks are the same.
  *
+ * Prefix caching (on by default): when a request ends its row keeps the
+ * cache of its prompt, and a later request whose prompt begins with the
+ * same tokens takes that row and skips their prefill. Only whole chunks
+ * of the prompt are kept and reused (the chunks of a request are then the
+ * ones it makes alone), so a hit gives the same tokens, bit for bit, as a
+ * miss. A free row's kept prefix is forgotten when a request that shares
+ * none of it needs the row (least recently used first); a sliding-window
+ * cache that wrapped keeps nothing.
+ *
  * While an engine exists, its model's sequence calls (xf_prefill,
  * xf_decode, xf_generate, xf_reset, xf_encode_source) are refused: the
  * rows are the engine's. */
@@ -203,6 +212,9 @@ typedef struct xf_engine_params {
   /* Requests waiting for a row beyond which xf_engine_submit refuses with
    * XF_ERROR_CAPACITY (default 1024). */
   int64_t max_queued;
+  /* Keep and share prompt prefixes between requests (default 1; 0: every
+   * request prefills its whole prompt). */
+  int32_t prefix_cache;
 } xf_engine_params;
 
 void xf_engine_params_init(xf_engine_params *params);
@@ -267,6 +279,9 @@ typedef struct xf_engine_stats {
   int64_t queued, running, finished;
   int64_t steps, prefill_calls, decode_calls;
   int64_t prompt_tokens, generated_tokens;
+  /* Requests that found part of their prompt cached, and the prompt
+   * tokens whose prefill that skipped (not in prompt_tokens). */
+  int64_t prefix_hits, prefix_tokens;
 } xf_engine_stats;
 xf_status xf_engine_get_stats(xf_engine *engine, xf_engine_stats *stats);
 
