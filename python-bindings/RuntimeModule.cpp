@@ -16,10 +16,13 @@
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
 #include <algorithm>
+#include <mutex>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace nb = nanobind;
@@ -185,9 +188,148 @@ public:
 
   void reset() { check(xf_reset(model)); }
 
+  xf_model *raw() const { return model; }
+
 private:
   xf_model *model = nullptr;
   xf_info info{};
+};
+
+const char *finishName(xf_finish_reason f) {
+  switch (f) {
+  case XF_FINISH_NONE:
+    return nullptr;
+  case XF_FINISH_STOP:
+    return "stop";
+  case XF_FINISH_LENGTH:
+    return "length";
+  case XF_FINISH_CANCELLED:
+    return "cancelled";
+  case XF_FINISH_ERROR:
+    return "error";
+  }
+  return "error";
+}
+
+/// The serving engine over a decoder Model. Its callbacks only record
+/// (request, token, finish) on the stepping thread, without the GIL;
+/// step() hands them to Python, which dispatches them (xformer.Engine).
+class Engine {
+public:
+  using Event = std::tuple<int64_t, int64_t, nb::object>;
+
+  Engine(Model &model, int64_t maxSequences, int64_t maxQueued,
+         bool prefixCache) {
+    xf_engine_params p;
+    xf_engine_params_init(&p);
+    p.max_sequences = maxSequences;
+    p.max_queued = maxQueued;
+    p.prefix_cache = prefixCache ? 1 : 0;
+    check(xf_engine_create(model.raw(), &p, &engine));
+  }
+  ~Engine() { close(); }
+
+  void close() {
+    if (!engine)
+      return;
+    nb::gil_scoped_release release;
+    xf_engine_destroy(engine);
+    engine = nullptr;
+  }
+
+  int64_t submit(const std::vector<int64_t> &prompt, int64_t maxNewTokens,
+                 int64_t eos, const std::vector<int64_t> &moreEos,
+                 float temperature, int64_t topK, float topP, uint64_t seed) {
+    xf_request_params r;
+    xf_request_params_init(&r);
+    r.prompt = prompt.data();
+    r.prompt_len = int64_t(prompt.size());
+    r.sampling.max_new_tokens = maxNewTokens;
+    r.sampling.eos_token_id = eos;
+    r.sampling.eos_token_ids = moreEos.data();
+    r.sampling.num_eos_token_ids = int64_t(moreEos.size());
+    r.sampling.temperature = temperature;
+    r.sampling.top_k = topK;
+    r.sampling.top_p = topP;
+    r.sampling.seed = seed;
+    r.on_token = &Engine::record;
+    r.user = this;
+    int64_t id = 0;
+    check(xf_engine_submit(live(), &r, &id));
+    return id;
+  }
+
+  void cancel(int64_t request) { check(xf_engine_cancel(live(), request)); }
+
+  /// One step: (requests pending, events, error message or None). Events
+  /// are (request, token or -1, finish or None); a failed program call
+  /// ends its requests with 'error' and its message is returned, not
+  /// raised, so that the other requests go on.
+  std::tuple<int64_t, std::vector<Event>, nb::object> step() {
+    int64_t pending = 0;
+    xf_status st;
+    std::string error;
+    {
+      nb::gil_scoped_release release;
+      st = xf_engine_step(live(), &pending);
+      if (st != XF_OK)
+        error = std::string(xf_status_name(st)) + ": " + xf_last_error();
+    }
+    std::vector<Raw> raw;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      raw.swap(recorded);
+    }
+    std::vector<Event> events;
+    events.reserve(raw.size());
+    for (const Raw &e : raw) {
+      const char *finish = finishName(e.finish);
+      events.emplace_back(e.request, e.token,
+                          finish ? nb::object(nb::str(finish)) : nb::none());
+    }
+    return {pending, std::move(events),
+            error.empty() ? nb::none() : nb::object(nb::str(error.c_str()))};
+  }
+
+  nb::dict stats() {
+    xf_engine_stats s;
+    check(xf_engine_get_stats(live(), &s));
+    nb::dict d;
+    d["queued"] = s.queued;
+    d["running"] = s.running;
+    d["finished"] = s.finished;
+    d["steps"] = s.steps;
+    d["prefill_calls"] = s.prefill_calls;
+    d["decode_calls"] = s.decode_calls;
+    d["prompt_tokens"] = s.prompt_tokens;
+    d["generated_tokens"] = s.generated_tokens;
+    d["prefix_hits"] = s.prefix_hits;
+    d["prefix_tokens"] = s.prefix_tokens;
+    return d;
+  }
+
+private:
+  struct Raw {
+    int64_t request, token;
+    xf_finish_reason finish;
+  };
+
+  xf_engine *live() const {
+    if (!engine)
+      throw nb::value_error("the engine is closed");
+    return engine;
+  }
+
+  static void record(void *user, int64_t request, int64_t token,
+                     xf_finish_reason finish) {
+    auto *self = static_cast<Engine *>(user);
+    std::lock_guard<std::mutex> lock(self->mutex);
+    self->recorded.push_back({request, token, finish});
+  }
+
+  xf_engine *engine = nullptr;
+  std::mutex mutex;
+  std::vector<Raw> recorded;
 };
 
 } // namespace
@@ -227,4 +369,16 @@ NB_MODULE(_runtime, m) {
            "out of cache, raises xformer.Error('capacity') whose `tokens` "
            "holds what was generated.")
       .def("reset", &Model::reset);
+  nb::class_<Engine>(m, "_Engine")
+      .def(nb::init<Model &, int64_t, int64_t, bool>(), "model"_a,
+           "max_sequences"_a = 0, "max_queued"_a = 1024,
+           "prefix_cache"_a = true, nb::keep_alive<1, 2>())
+      .def("submit", &Engine::submit, "prompt"_a, "max_new_tokens"_a = 32,
+           "eos_token_id"_a = -1, "eos_token_ids"_a = std::vector<int64_t>(),
+           "temperature"_a = 0.0f, "top_k"_a = 0, "top_p"_a = 1.0f,
+           "seed"_a = 0)
+      .def("cancel", &Engine::cancel, "request"_a)
+      .def("step", &Engine::step)
+      .def("stats", &Engine::stats)
+      .def("close", &Engine::close);
 }

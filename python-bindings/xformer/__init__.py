@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 
 from ._runtime import Model, _set_error_type
+from .engine import Engine
 
 try:  # the compiler links MLIR; a deployment of the runtime alone has no _compiler
     from ._compiler import run_pipeline, translate_to_cpp
@@ -35,7 +36,7 @@ except ImportError as _e:
 
     dequantize = quantize = read_gguf
 
-__all__ = ["Error", "Model", "import_hf", "import_onnx", "compile", "run_pipeline",
+__all__ = ["Error", "Model", "Engine", "import_hf", "import_onnx", "compile", "run_pipeline",
            "translate_to_cpp", "read_gguf", "dequantize", "quantize", "import_gguf", "chat_prompt",
            "gguf_chat_prompt"]
 

@@ -1,0 +1,221 @@
+"""The serving engine from Python: many requests on one decoder Model,
+batched at every step (xformer.h's xf_engine_*).
+
+    engine = xformer.Engine(model)
+    async for token in engine.generate_async([1, 2, 3], max_new_tokens=16):
+        ...
+    for token in engine.stream([1, 2, 3], max_new_tokens=16):
+        ...
+
+A background thread steps the engine while requests are pending (the GIL
+is released while the model computes); each request's tokens reach its
+consumer as they are made. Leaving an `async for` or a `for` early (a
+client that went away) cancels the request, which frees its row at the
+next step.
+"""
+
+import asyncio
+import queue
+import threading
+
+from ._runtime import _Engine
+
+_SAMPLING = ("max_new_tokens", "eos_token_id", "eos_token_ids", "temperature", "top_k",
+             "top_p", "seed")
+
+
+class Engine:
+    """Continuous batching over `model` (a decoder xformer.Model, which the
+    engine then owns: its direct sequence calls are refused until close()).
+    `max_sequences` bounds the rows in use (0: all of the model's),
+    `max_queued` the requests waiting for one, and `prefix_cache` keeps
+    prompt prefixes for later requests that share them (bit-identical to
+    prefilling them)."""
+
+    def __init__(self, model, max_sequences=0, max_queued=1024, prefix_cache=True):
+        self._engine = _Engine(model, max_sequences, max_queued, prefix_cache)
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._listeners = {}
+        self._pending = 0
+        self._submits = 0
+        self._closed = False
+        self._error = None
+        self._thread = None
+
+    # -- requests ---------------------------------------------------------
+
+    def submit(self, prompt, on_token=None, **sampling):
+        """Queues a request for `prompt` (a list of token ids); returns its
+        id. `on_token(token, finish)` is called on the stepping thread for
+        each token (finish None) and once at the end (finish 'stop',
+        'length', 'cancelled' or 'error'; token -1 when it ended without
+        one). Sampling options as for Model.generate. Raises xformer.Error
+        for a request the engine refuses (nothing is queued then)."""
+        unknown = set(sampling) - set(_SAMPLING)
+        if unknown:
+            raise TypeError("unknown sampling option(s): %s" % ", ".join(sorted(unknown)))
+        with self._lock:
+            if self._closed:
+                raise ValueError("the engine is closed" if self._error is None else
+                                 "the engine is closed: " + self._error)
+            rid = self._engine.submit([int(t) for t in prompt], **sampling)
+            if on_token is not None:
+                self._listeners[rid] = on_token
+            self._pending += 1
+            self._submits += 1
+            self._wake.notify()
+        return rid
+
+    def cancel(self, request):
+        """Ends a queued or running request at the next step."""
+        self._engine.cancel(request)
+
+    def stream(self, prompt, **sampling):
+        """The tokens of one request as they are made (a generator);
+        raises xformer.Error if a program call fails under it."""
+        q = queue.SimpleQueue()
+        rid = self.submit(prompt, on_token=lambda t, f: q.put((t, f)), **sampling)
+        self._start()
+        done = False
+        try:
+            while True:
+                token, finish = q.get()
+                if token >= 0:
+                    yield token
+                if finish is not None:
+                    done = True
+                    self._raise_if_failed(finish)
+                    return
+        finally:
+            if not done:
+                self._cancel_quietly(rid)
+
+    async def generate_async(self, prompt, **sampling):
+        """The tokens of one request as they are made (an async generator
+        for asyncio); leaving it early cancels the request."""
+        loop = asyncio.get_running_loop()
+        q = asyncio.Queue()
+        rid = self.submit(prompt, on_token=lambda t, f: loop.call_soon_threadsafe(
+            q.put_nowait, (t, f)), **sampling)
+        self._start()
+        done = False
+        try:
+            while True:
+                token, finish = await q.get()
+                if token >= 0:
+                    yield token
+                if finish is not None:
+                    done = True
+                    self._raise_if_failed(finish)
+                    return
+        finally:
+            if not done:
+                self._cancel_quietly(rid)
+
+    def generate(self, prompts, **sampling):
+        """Runs every prompt (a list of token lists) to its end on the
+        calling thread; their tokens, in order."""
+        if self._thread is not None:
+            raise ValueError("generate() steps on the calling thread; this engine "
+                             "already steps on its background thread")
+        out = {}
+        ids = [self.submit(p, on_token=lambda t, f, i=i: out.setdefault(i, []).append(t)
+                           if t >= 0 else None, **sampling) for i, p in enumerate(prompts)]
+        while self._pending > 0:
+            self._step()
+        self._raise_if_failed(None)
+        return [out.get(i, []) for i in range(len(ids))]
+
+    # -- state ------------------------------------------------------------
+
+    @property
+    def stats(self):
+        """Counts: queued, running, finished, steps, prefill_calls,
+        decode_calls, prompt_tokens, generated_tokens, prefix_hits,
+        prefix_tokens."""
+        return self._engine.stats()
+
+    def close(self):
+        """Cancels what is pending, stops the stepping thread and gives the
+        model back."""
+        with self._lock:
+            self._closed = True
+            self._wake.notify()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+        self._engine.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # -- stepping ---------------------------------------------------------
+
+    def _start(self):
+        with self._lock:
+            if self._thread is None and not self._closed:
+                self._thread = threading.Thread(target=self._loop, name="xformer-engine",
+                                                daemon=True)
+                self._thread.start()
+
+    def _loop(self):
+        while True:
+            with self._lock:
+                while self._pending == 0 and not self._closed:
+                    self._wake.wait()
+                if self._closed:
+                    return
+            try:
+                self._step()
+            except BaseException as e:  # end every waiting consumer, not hang it
+                self._break(e)
+                return
+
+    def _break(self, error):
+        with self._lock:
+            self._error = "the stepping thread failed: %r" % (error,)
+            self._closed = True
+            listeners = list(self._listeners.values())
+            self._listeners.clear()
+        for fn in listeners:
+            fn(-1, "error")
+
+    def _step(self):
+        with self._lock:
+            submits = self._submits
+        pending, events, error = self._engine.step()
+        with self._lock:
+            if error is not None:
+                self._error = error
+            # A request submitted during the step may be missing from its
+            # count: step again to find out.
+            self._pending = pending if self._submits == submits else max(pending, 1)
+            listeners = []
+            for rid, token, finish in events:
+                fn = self._listeners.get(rid)
+                if finish is not None:
+                    self._listeners.pop(rid, None)
+                if fn is not None:
+                    listeners.append((fn, token, finish))
+        for fn, token, finish in listeners:
+            fn(token, finish)
+
+    def _raise_if_failed(self, finish):
+        if finish == "error" or (finish is None and self._error is not None):
+            from . import Error
+            raise Error("engine", self._error or "a program call failed", 8)
+
+    def _cancel_quietly(self, rid):
+        try:
+            self._engine.cancel(rid)
+        except Exception:
+            pass  # it ended meanwhile
