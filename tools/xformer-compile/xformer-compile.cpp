@@ -94,6 +94,12 @@ static cl::opt<bool> fuseProjections(
              "V; gate and up with a glu), --xformer-fuse-projections "
              "(default true)"),
     cl::init(true), cl::cat(category));
+static cl::opt<int64_t> speculate(
+    "speculate",
+    cl::desc("Drafted tokens a speculative step checks (the serving "
+             "engine's n-gram drafts): derives @verify over chunks of "
+             "N + 1 tokens, at most the prefill chunk (default 0: none)"),
+    cl::init(0), cl::cat(category));
 static cl::opt<bool> verbose("v", cl::desc("Print stages and their times"), cl::cat(category));
 static cl::opt<std::string>
     cxx("cxx", cl::desc("C++ compiler (default: $XFORMER_CXX, else the one "
@@ -236,6 +242,12 @@ int main(int argc, char **argv) {
     options.maxSeqLen = maxSeqLen;
     options.precision = precision;
     options.fuseProjections = fuseProjections;
+    if (speculate < 0) {
+      llvm::errs() << "xformer-compile: --speculate must be >= 0, not "
+                   << speculate << "\n";
+      return 1;
+    }
+    options.verifyChunk = speculate ? speculate + 1 : 0;
     if (weightFormat.getNumOccurrences())
       options.weights = weightFormat;
     PassManager pm(&context);

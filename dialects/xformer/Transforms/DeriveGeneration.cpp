@@ -184,8 +184,20 @@ struct XformerDeriveGenerationPass
     b.setInsertionPointAfter(forward);
     if (encoderDecoder && failed(buildEncode(b)))
       return signalPassFailure();
-    if (failed(buildProgram(b, "prefill", seq, /*decode=*/false)) ||
-        failed(buildProgram(b, "decode", 1, /*decode=*/true)))
+    if (verifyChunk < 0 || verifyChunk > seq) {
+      forward.emitError() << "xformer-derive-generation: verify-chunk="
+                          << int64_t(verifyChunk)
+                          << " must be between 0 and the prefill chunk ("
+                          << seq << ")";
+      return signalPassFailure();
+    }
+    if (failed(buildProgram(b, "prefill", seq, /*decode=*/false,
+                            allLogits)) ||
+        failed(buildProgram(b, "decode", 1, /*decode=*/true, false)))
+      return signalPassFailure();
+    if (verifyChunk > 0 &&
+        failed(buildProgram(b, "verify", verifyChunk, /*decode=*/false,
+                            /*everyPosition=*/true)))
       return signalPassFailure();
   }
 
@@ -516,7 +528,7 @@ struct XformerDeriveGenerationPass
 
   /// Builds @name over chunks of `chunk` tokens.
   LogicalResult buildProgram(OpBuilder &b, StringRef name, int64_t chunk,
-                             bool decode) {
+                             bool decode, bool everyPosition) {
     MLIRContext *ctx = b.getContext();
     Type i64 = b.getI64Type();
     FailureOr<unsigned> resultIndex = logitsIndex();
@@ -545,7 +557,7 @@ struct XformerDeriveGenerationPass
       inputs.push_back(tensorOf({batch}, i64));
     for (BlockArgument arg : direct)
       inputs.push_back(arg.getType());
-    Type result = !decode && allLogits
+    Type result = !decode && everyPosition
                       ? Type(tensorOf({batch, chunk, vocab}, elt))
                       : Type(tensorOf({batch, vocab}, elt));
     Location loc = forward.getLoc();
@@ -587,7 +599,7 @@ struct XformerDeriveGenerationPass
         Value out;
         if (decode) {
           out = ReshapeOp::create(fb, loc, result, logits);
-        } else if (allLogits) {
+        } else if (everyPosition) {
           out = logits;
         } else {
           Value last = SubOp::create(fb, loc, tensorOf({batch}, i64), lengths,

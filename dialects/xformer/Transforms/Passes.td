@@ -291,6 +291,13 @@ def XformerDeriveGeneration : Pass<"xformer-derive-generation", "ModuleOp"> {
       the logits of each sequence's last token, `[batch, vocab]` (all
       positions with `all-logits`). Prefill in chunks and in one go run the
       same program.
+    * `@verify(%ids: [batch, n], %start, %lengths, ...)` with
+      `verify-chunk=n` (0: none; at most the prefill chunk): the prefill
+      program over chunks of `n` returning the logits of every position,
+      `[batch, n, vocab]`: what speculative decoding checks `n - 1` drafted
+      tokens with. A sliding-window ring keeps `chunk - 1` positions past
+      its window, so the positions of a rejected draft (at most `n - 1`)
+      can be forgotten without losing any the window still sees.
     * `@decode(%token: [batch, 1], %position: [batch], ...)` is the same
       program for one token at position `position[b]`: its attention is the
       mask seen from a query at that position (keys `[0, p]`, or the
@@ -319,6 +326,9 @@ def XformerDeriveGeneration : Pass<"xformer-derive-generation", "ModuleOp"> {
            "The forward function to derive from">,
     Option<"allLogits", "all-logits", "bool", "false",
            "Prefill returns the logits of every position">,
+    Option<"verifyChunk", "verify-chunk", "int64_t", "0",
+           "Also derive @verify over chunks of this many tokens, returning "
+           "every position's logits (0: none)">,
   ];
 }
 
@@ -351,6 +361,8 @@ def XformerPlanGeneration : Pass<"xformer-plan-generation", "ModuleOp"> {
            "Positions each KV cache holds">,
     Option<"maxSourceLen", "max-source-len", "int64_t", "0",
            "Encoder positions of cross caches (0: the encoder input's length)">,
+    Option<"verifyChunk", "verify-chunk", "int64_t", "0",
+           "Tokens per @verify call (xformer-derive-generation; 0: none)">,
   ];
 }
 

@@ -29,6 +29,7 @@ void mlir::xformer::buildXformerPipeline(
   generation.maxBatch = options.maxBatch;
   generation.maxSeqLen = options.maxSeqLen;
   generation.maxSourceLen = options.maxSourceLen;
+  generation.verifyChunk = options.verifyChunk;
   pm.addPass(createXformerPlanGeneration(generation));
   pm.addNestedPass<func::FuncOp>(createXformerFuseEpilogues());
   pm.addPass(createXformerVerifyTarget(XformerVerifyTargetOptions{target}));

@@ -50,6 +50,12 @@ struct XformerPipelineOptions
       llvm::cl::desc("Storage format of linear weights "
                      "(xformer-weight-format; unset: as the IR says)"),
       XFORMER_WEIGHT_STORAGE_CL_VALUES};
+  PassOptions::Option<int64_t> verifyChunk{
+      *this, "verify-chunk",
+      llvm::cl::desc("Also derive @verify, checking this many tokens a call "
+                     "with every position's logits (speculative decoding; "
+                     "0: none)"),
+      llvm::cl::init(0)};
   PassOptions::Option<bool> fuseProjections{
       *this, "fuse-projections",
       llvm::cl::desc("One linear for the projections that share an input "

@@ -125,7 +125,9 @@ struct XformerPlanGenerationPass
       return signalPassFailure();
 
     OpPassManager derive(ModuleOp::getOperationName());
-    derive.addPass(createXformerDeriveGeneration());
+    XformerDeriveGenerationOptions programs;
+    programs.verifyChunk = verifyChunk;
+    derive.addPass(createXformerDeriveGeneration(programs));
     derive.addPass(createCanonicalizerPass());
     derive.addPass(createCSEPass());
     if (failed(runPipeline(derive, module)))

@@ -1,6 +1,8 @@
 // What cannot be decoded is an error naming the cause.
 // RUN: not xformer-opt %S/../../Examples/bert-fused.mlir --xformer-derive-generation 2>&1 | FileCheck %s --check-prefix=ENCODER
 // ENCODER: error: xformer-derive-generation: @forward is an encoder: it has no autoregressive part to decode
+// RUN: not xformer-opt %S/../../Examples/gpt2-fused.mlir --xformer-derive-generation="verify-chunk=9" 2>&1 | FileCheck %s --check-prefix=VERIFY
+// VERIFY: error: xformer-derive-generation: verify-chunk=9 must be between 0 and the prefill chunk (8)
 // RUN: not xformer-opt %s -split-input-file --xformer-derive-generation 2>&1 | FileCheck %s
 
 // CHECK: error: xformer-derive-generation: @forward does not say what it computes; add xformer.model = #xformer.model<decoder>

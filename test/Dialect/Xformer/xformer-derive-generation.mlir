@@ -6,6 +6,7 @@
 // The derived programs plan: 4 positions of the window plus a chunk of 8, less one.
 // RUN: sed -e 's/#xformer.mask<causal>/#xformer.mask<sliding_window, window = 4>/' %S/../../Examples/llama-fused.mlir | xformer-opt --xformer-derive-generation --xformer-plan-kv-cache="max-seq-len=64" | FileCheck %s --check-prefix=PLAN
 // RUN: xformer-opt %S/../../Examples/gpt2-fused.mlir --xformer-derive-generation="all-logits=true" | FileCheck %s --check-prefix=ALL
+// RUN: xformer-opt %S/../../Examples/gpt2-fused.mlir --xformer-derive-generation="verify-chunk=3" | FileCheck %s --check-prefix=VERIFY
 
 // One cache per self-attention, named after its layer.
 // GPT2: xformer.kv_cache @transformer.h.0.attn self, kv_heads = 4, head_dim = 16 : f32
@@ -55,6 +56,16 @@
 // WINDOW: xformer.attention {{.*}} mask = #xformer.mask<sliding_window, window = 4>, {{.*}} kv_lengths([[VIS]] : tensor<2xi64>)
 
 // PLAN: xformer.kv_cache @model.layers.0.self_attn ring, kv_heads = 2, head_dim = 16, window = 4 {bytes = 2816 : i64, capacity = 11 : i64, chunk = 8 : i64, offset = 0 : i64} : f32
+
+// Speculative decoding's program: chunks of 3, every position's logits,
+// appending at `start` like prefill; prefill still returns the last.
+// VERIFY-LABEL: func.func @prefill(
+// VERIFY-SAME: -> tensor<2x100xf32>
+// VERIFY-LABEL: func.func @verify(
+// VERIFY-SAME: %[[IDS:.*]]: tensor<2x3xi64>, %[[START:.*]]: tensor<2xi64>, %[[LEN:.*]]: tensor<2xi64>) -> tensor<2x3x100xf32>
+// VERIFY: xformer.cache_append @transformer.h.0.attn, {{.*}} start %[[START]] lengths %[[LEN]]
+// VERIFY-NOT: xformer.gather_positions
+// VERIFY: return {{.*}} : tensor<2x3x100xf32>
 
 // ALL-LABEL: func.func @prefill(
 // ALL-SAME: -> tensor<2x8x100xf32>
