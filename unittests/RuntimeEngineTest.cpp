@@ -489,3 +489,203 @@ TEST(Engine, ServesDecodersOnly) {
 }
 
 } // namespace
+
+//===----------------------------------------------------------------------===//
+// Speculative decoding (a library compiled with --speculate): the oracle is
+// the same weights in a library without @verify, run by xf_generate.
+//===----------------------------------------------------------------------===//
+
+class SpeculativeTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    const std::string plain = compileExample("llama-unfused", "--max-seq-len=128");
+    lib = compileExample("llama-unfused", "--max-seq-len=128 --speculate=3");
+    weights = tempDir() + "/llama-speculative.safetensors";
+    writeSafetensors(weights, weightsFor(plain));
+    open(served, lib, weights);
+    ASSERT_EQ(served.status, XF_OK) << served.error;
+    open(alone, plain, weights);
+    ASSERT_EQ(alone.status, XF_OK) << alone.error;
+    ASSERT_EQ(xf_get_info(served.model, &info), XF_OK);
+    ASSERT_EQ(info.verify_chunk, 4);
+    xf_info plainInfo;
+    ASSERT_EQ(xf_get_info(alone.model, &plainInfo), XF_OK);
+    ASSERT_EQ(plainInfo.verify_chunk, 0);
+  }
+
+  std::vector<int64_t> solo(const std::vector<int64_t> &prompt,
+                            const xf_generate_options &o) {
+    std::vector<int64_t> tokens(o.max_new_tokens);
+    int64_t count = 0;
+    EXPECT_EQ(xf_generate(alone.model, prompt.data(), nullptr, 1,
+                          int64_t(prompt.size()), &o, tokens.data(), &count),
+              XF_OK)
+        << xf_last_error();
+    tokens.resize(count);
+    return tokens;
+  }
+
+  std::string lib, weights;
+  Opened served, alone;
+  xf_info info{};
+};
+
+TEST_F(SpeculativeTest, GreedyTokensAreTheTargetsAlone) {
+  xf_engine *engine = nullptr;
+  ASSERT_EQ(xf_engine_create(served.model, nullptr, &engine), XF_OK);
+  // Prompts that repeat themselves (drafts found) and random ones.
+  std::mt19937_64 rng(31);
+  std::vector<std::vector<int64_t>> prompts;
+  for (int i = 0; i < 12; ++i) {
+    std::vector<int64_t> p;
+    const int64_t period = 2 + i % 5, length = 6 + (i * 7) % 30;
+    std::vector<int64_t> motif(period);
+    for (int64_t &t : motif)
+      t = int64_t(rng() % info.vocab);
+    for (int64_t j = 0; j < length; ++j)
+      p.push_back(i % 3 == 2 ? int64_t(rng() % info.vocab) : motif[j % period]);
+    prompts.push_back(p);
+  }
+  xf_generate_options o;
+  xf_generate_options_init(&o);
+  o.max_new_tokens = 40;
+  std::map<int64_t, Seen> seen;
+  std::vector<int64_t> ids;
+  for (auto &p : prompts) {
+    int64_t id = 0;
+    ASSERT_EQ(submitRecorded(engine, p, o, seen, &id), XF_OK);
+    ids.push_back(id);
+  }
+  ASSERT_EQ(xf_engine_run(engine), XF_OK) << xf_last_error();
+  xf_engine_stats stats;
+  ASSERT_EQ(xf_engine_get_stats(engine, &stats), XF_OK);
+  xf_engine_destroy(engine);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    EXPECT_EQ(seen[ids[i]].tokens, solo(prompts[i], o)) << "request " << i;
+    EXPECT_EQ(seen[ids[i]].finish, XF_FINISH_LENGTH);
+  }
+  EXPECT_GT(stats.verify_calls, 0);
+  EXPECT_GT(stats.accepted_tokens, 0);
+  EXPECT_LE(stats.accepted_tokens, stats.drafted_tokens);
+  // Kept drafts are tokens no call of their own made.
+  EXPECT_EQ(stats.generated_tokens, int64_t(prompts.size()) * o.max_new_tokens);
+  EXPECT_LT(stats.decode_calls + stats.verify_calls,
+            int64_t(prompts.size()) * (o.max_new_tokens - 1) / 2);
+}
+
+TEST_F(SpeculativeTest, OffItDecodesOneTokenAStep) {
+  xf_engine_params params;
+  xf_engine_params_init(&params);
+  params.speculate = 0;
+  xf_engine *engine = nullptr;
+  ASSERT_EQ(xf_engine_create(served.model, &params, &engine), XF_OK);
+  xf_generate_options o;
+  xf_generate_options_init(&o);
+  o.max_new_tokens = 10;
+  const std::vector<int64_t> prompt = {7, 8, 9, 7, 8, 9, 7, 8};
+  EXPECT_EQ(runOne(engine, prompt, o), solo(prompt, o));
+  xf_engine_stats stats;
+  ASSERT_EQ(xf_engine_get_stats(engine, &stats), XF_OK);
+  EXPECT_EQ(stats.verify_calls, 0);
+  EXPECT_EQ(stats.decode_calls, 9);
+  xf_engine_destroy(engine);
+  params.speculate = 1;
+  params.ngram = 0;
+  EXPECT_EQ(xf_engine_create(served.model, &params, &engine),
+            XF_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(xf_last_error()).find("ngram must be >= 1"),
+            std::string::npos);
+}
+
+// Sampling: the second token's distribution over many seeds is the
+// target's (a chi-square test against the distribution computed from the
+// plain library's logits in double precision here). Every token of the
+// vocabulary occurs in the prompt, so every first token has a draft.
+TEST_F(SpeculativeTest, SampledTokensKeepTheTargetsDistribution) {
+  const int64_t V = info.vocab;
+  std::vector<int64_t> prompt(V);
+  for (int64_t i = 0; i < V; ++i)
+    prompt[i] = (i * 37 + 11) % V; // a permutation
+  const double T = 1.5;
+  auto softmax = [&](const std::vector<float> &l) {
+    std::vector<double> p(V);
+    double mx = *std::max_element(l.begin(), l.end()) / T, sum = 0;
+    for (int64_t v = 0; v < V; ++v)
+      sum += p[v] = std::exp(l[v] / T - mx);
+    for (double &x : p)
+      x /= sum;
+    return p;
+  };
+  auto logitsAfter = [&](const std::vector<int64_t> &ids) {
+    std::vector<float> l(2 * V);
+    int64_t lengths[2] = {int64_t(ids.size()), 0};
+    std::vector<int64_t> rows(2 * ids.size(), 0);
+    std::copy(ids.begin(), ids.end(), rows.begin());
+    EXPECT_EQ(xf_reset(alone.model), XF_OK);
+    EXPECT_EQ(xf_prefill(alone.model, rows.data(), lengths, 2,
+                         int64_t(ids.size()), l.data()),
+              XF_OK)
+        << xf_last_error();
+    l.resize(V);
+    return l;
+  };
+  // P(second = t) = sum over first f of P(f) P(t | f).
+  const std::vector<double> first = softmax(logitsAfter(prompt));
+  std::vector<double> second(V, 0.0);
+  for (int64_t f = 0; f < V; ++f) {
+    std::vector<int64_t> ids = prompt;
+    ids.push_back(f);
+    const std::vector<double> next = softmax(logitsAfter(ids));
+    for (int64_t t = 0; t < V; ++t)
+      second[t] += first[f] * next[t];
+  }
+
+  xf_engine *engine = nullptr;
+  ASSERT_EQ(xf_engine_create(served.model, nullptr, &engine), XF_OK);
+  xf_generate_options o;
+  xf_generate_options_init(&o);
+  o.max_new_tokens = 3; // the second token is judged against a draft
+  o.temperature = float(T);
+  const int samples = 3000;
+  std::map<int64_t, Seen> seen;
+  for (int s = 0; s < samples; ++s) {
+    o.seed = 1000 + s;
+    ASSERT_EQ(submitRecorded(engine, prompt, o, seen, nullptr), XF_OK);
+    if (s % 500 == 499)
+      ASSERT_EQ(xf_engine_run(engine), XF_OK) << xf_last_error();
+  }
+  xf_engine_stats stats;
+  ASSERT_EQ(xf_engine_get_stats(engine, &stats), XF_OK);
+  xf_engine_destroy(engine);
+  EXPECT_EQ(stats.drafted_tokens, samples);
+  EXPECT_GT(stats.accepted_tokens, 0);
+  EXPECT_LT(stats.accepted_tokens, samples);
+  std::vector<int64_t> count(V, 0);
+  for (auto &[id, s] : seen) {
+    ASSERT_EQ(s.tokens.size(), 3u) << "request " << id;
+    ++count[s.tokens[1]];
+  }
+  // Chi-square over the tokens expected at least 5 times, the rest pooled.
+  double chi2 = 0, restExpected = 0, restSeen = 0;
+  int bins = 0;
+  for (int64_t t = 0; t < V; ++t) {
+    const double e = second[t] * samples;
+    if (e < 5) {
+      restExpected += e;
+      restSeen += double(count[t]);
+      continue;
+    }
+    chi2 += (count[t] - e) * (count[t] - e) / e;
+    ++bins;
+  }
+  if (restExpected >= 5) {
+    chi2 += (restSeen - restExpected) * (restSeen - restExpected) / restExpected;
+    ++bins;
+  }
+  ASSERT_GT(bins, 10);
+  // The 1e-4 upper quantile of chi-square (Wilson-Hilferty).
+  const double df = bins - 1, z = 3.719;
+  const double critical =
+      df * std::pow(1 - 2 / (9 * df) + z * std::sqrt(2 / (9 * df)), 3);
+  EXPECT_LT(chi2, critical) << bins << " bins";
+}

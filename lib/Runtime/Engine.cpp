@@ -18,6 +18,17 @@
 // same bits. Free rows are taken least recently used first, so the prefix
 // of a row idle longest is the one forgotten.
 //
+// Speculative decoding (a model compiled with --speculate=K): a generating
+// request whose context (prompt and tokens so far) ends with an n-gram
+// seen earlier in it drafts the K tokens that followed that occurrence
+// (prompt lookup), and one call of the @verify program reads its last
+// token and the draft. Greedy requests keep the drafted tokens the target
+// picks and add the target's own next token; sampled requests accept
+// drafted token x with probability p(x) and on rejection sample from p
+// without x (rejection sampling with a one-token draft distribution, as in
+// Leviathan et al.), which keeps the target's distribution. The positions
+// of rejected tokens are forgotten (engineRewind).
+//
 //===----------------------------------------------------------------------===//
 
 #include "xformer/Runtime/xformer.h"
@@ -49,6 +60,7 @@ struct Request {
   int64_t generated = 0; // tokens handed out
   int64_t next = -1;     // the last token, still to be fed (generating)
   bool cancelled = false;
+  std::vector<int64_t> context; // prompt and generated tokens (drafting)
 };
 
 /// A callback to make once the engine's lock is released.
@@ -165,10 +177,53 @@ struct xf_engine {
     else if (r->generated >= r->sampling.max_new_tokens)
       finish = XF_FINISH_LENGTH;
     events.push_back({r, token, finish});
-    if (finish != XF_FINISH_NONE)
+    if (finish != XF_FINISH_NONE) {
       release(b);
-    else
+    } else {
       r->next = token;
+      if (shape.verifyChunk > 0 && params.speculate)
+        r->context.push_back(token);
+    }
+  }
+
+  /// The token of `r` at a position whose drafted token is `x`: the
+  /// target's pick when greedy (x is kept if it is that); when sampling,
+  /// x with probability p(x), else a sample of p without x.
+  int64_t judge(Request &r, const float *logits, int64_t x) {
+    if (r.sampling.temperature <= 0.0f)
+      return pickToken(logits, shape.vocab, r.sampling, r.rng);
+    std::vector<int64_t> tokens;
+    std::vector<double> weights;
+    samplingDistribution(logits, shape.vocab, r.sampling, tokens, weights);
+    double sum = 0, px = 0;
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      sum += weights[i];
+      if (tokens[i] == x)
+        px = weights[i];
+    }
+    if (std::uniform_real_distribution<double>(0.0, 1.0)(r.rng) * sum < px)
+      return x;
+    for (size_t i = 0; i < tokens.size(); ++i)
+      if (tokens[i] == x)
+        weights[i] = 0;
+    std::discrete_distribution<int64_t> rest(weights.begin(), weights.end());
+    return tokens[rest(r.rng)];
+  }
+
+  /// Up to `most` tokens that followed the latest earlier occurrence of
+  /// the longest n-gram (n <= params.ngram) the context ends with.
+  std::vector<int64_t> draft(const Request &r, int64_t most) const {
+    const std::vector<int64_t> &c = r.context;
+    const int64_t len = int64_t(c.size());
+    for (int64_t n = std::min<int64_t>(params.ngram, len - 1); n >= 1; --n)
+      for (int64_t at = len - n - 1; at >= 0; --at) {
+        if (!std::equal(c.end() - n, c.end(), c.begin() + at))
+          continue;
+        const int64_t from = at + n;
+        const int64_t count = std::min<int64_t>(most, len - from);
+        return std::vector<int64_t>(c.begin() + from, c.begin() + from + count);
+      }
+    return {};
   }
 };
 
@@ -192,6 +247,8 @@ void xf_engine_params_init(xf_engine_params *p) {
   p->max_sequences = 0;
   p->max_queued = 1024;
   p->prefix_cache = 1;
+  p->speculate = 1;
+  p->ngram = 3;
 }
 
 void xf_request_params_init(xf_request_params *p) {
@@ -222,6 +279,14 @@ xf_status xf_engine_create(xf_model *model, const xf_engine_params *params,
     return fail(XF_ERROR_INVALID_ARGUMENT,
                 "xf_engine_create: prefix_cache must be 0 or 1, not " +
                     std::to_string(p.prefix_cache));
+  if (p.speculate != 0 && p.speculate != 1)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                "xf_engine_create: speculate must be 0 or 1, not " +
+                    std::to_string(p.speculate));
+  if (p.ngram < 1)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                "xf_engine_create: ngram must be >= 1, not " +
+                    std::to_string(p.ngram));
   auto engine = std::make_unique<xf_engine>();
   engine->model = model;
   engine->params = p;
@@ -296,6 +361,7 @@ xf_status xf_engine_submit(xf_engine *e, const xf_request_params *p,
   r->onToken = p->on_token;
   r->user = p->user;
   r->rng.seed(p->sampling.seed);
+  r->context = r->prompt;
   std::lock_guard<std::mutex> lock(e->mutex);
   if (int64_t(e->queue.size()) >= e->params.max_queued)
     return fail(XF_ERROR_CAPACITY,
@@ -388,13 +454,73 @@ xf_status xf_engine_step(xf_engine *e, int64_t *pending) {
     }
   }
 
+  // Drafts of the requests generating (a model with @verify): when any
+  // has one, every generating row goes through one verify call instead of
+  // the decode call.
+  const int64_t N = e->shape.verifyChunk;
+  std::vector<std::vector<int64_t>> drafts(B);
+  bool speculating = false;
+  if (status == XF_OK && N > 0 && e->params.speculate)
+    for (int64_t b = 0; b < B; ++b) {
+      const Request *r = e->rows[b].get();
+      if (!r || r->next < 0)
+        continue;
+      // Each kept drafted token is handed out, and the target's own token
+      // after them: the request's limit bounds the draft (and with it the
+      // positions, which submission checked for max_new_tokens).
+      const int64_t most = std::min<int64_t>(
+          N - 1, r->sampling.max_new_tokens - r->generated - 1);
+      if (most > 0)
+        drafts[b] = e->draft(*r, most);
+      speculating = speculating || !drafts[b].empty();
+    }
+  if (speculating) {
+    std::vector<int64_t> vIds(B * N, 0), vLens(B, 0), start(B, 0);
+    for (int64_t b = 0; b < B; ++b) {
+      const Request *r = e->rows[b].get();
+      if (!r || r->next < 0)
+        continue;
+      vIds[b * N] = r->next;
+      std::copy(drafts[b].begin(), drafts[b].end(), vIds.begin() + b * N + 1);
+      vLens[b] = 1 + int64_t(drafts[b].size());
+      start[b] = int64_t(r->prompt.size()) + r->generated - 1;
+    }
+    std::vector<float> all(B * N * V);
+    status = engineVerify(e->model, vIds.data(), vLens.data(), all.data());
+    std::lock_guard<std::mutex> lock(e->mutex);
+    ++e->stats.verify_calls;
+    for (int64_t b = 0; b < B; ++b) {
+      if (!vLens[b] || e->failed(b, status, events))
+        continue;
+      std::shared_ptr<Request> r = e->rows[b];
+      r->next = -1;
+      const std::vector<int64_t> &d = drafts[b];
+      e->stats.drafted_tokens += int64_t(d.size());
+      int64_t kept = 0;
+      for (int64_t i = 0; i < vLens[b]; ++i) {
+        const float *l = all.data() + (b * N + i) * V;
+        const bool drafted = i < int64_t(d.size());
+        const int64_t token =
+            drafted ? e->judge(*r, l, d[i]) : pickToken(l, V, r->sampling, r->rng);
+        e->emit(b, token, events);
+        if (e->rows[b] != r || !drafted || token != d[i])
+          break; // the request ended, or the draft's rest is rejected
+        ++kept;
+      }
+      e->stats.accepted_tokens += kept;
+      if (e->rows[b] == r)
+        engineRewind(e->model, b, start[b] + 1 + kept,
+                     kept ? d[kept - 1] : vIds[b * N]);
+    }
+  }
+
   // One token of every request generating.
   std::vector<int64_t> tokens(B, 0);
   std::unique_ptr<bool[]> active(new bool[B]);
   bool generating = false;
   for (int64_t b = 0; b < B; ++b) {
     const Request *r = e->rows[b].get();
-    active[b] = status == XF_OK && r && r->next >= 0;
+    active[b] = status == XF_OK && !speculating && r && r->next >= 0;
     tokens[b] = active[b] ? r->next : 0;
     generating = generating || active[b];
   }

@@ -156,7 +156,8 @@ struct xf_model {
   Buffer scratch, arena;
   std::vector<int64_t> cacheFill;
   const xfm_function_desc *forward = nullptr, *encode = nullptr,
-                          *prefill = nullptr, *decode = nullptr;
+                          *prefill = nullptr, *decode = nullptr,
+                          *verify = nullptr;
   xf_info info{};
   int64_t batch = 0;                  // compiled sequences per call
   std::vector<int64_t> position;      // cached positions per sequence
@@ -379,6 +380,20 @@ xf_status bindSignatures(xf_model &m) {
   info.max_batch = m.batch;
   info.chunk = p->inputs[0].shape[1];
   info.vocab = p->outputs[0].shape[1];
+  // Speculative decoding's program (--speculate): prefill's inputs, every
+  // position's logits.
+  if ((m.verify = findFunction(d, "verify"))) {
+    const xfm_function_desc *v = m.verify;
+    if (v->num_inputs != p->num_inputs || v->num_outputs != 1 ||
+        !is(v->inputs[0], XFM_I64, 2) || v->inputs[0].shape[0] != m.batch ||
+        v->inputs[0].shape[1] > info.chunk || !is(v->outputs[0], XFM_F32, 3) ||
+        v->outputs[0].shape[0] != m.batch ||
+        v->outputs[0].shape[1] != v->inputs[0].shape[1] ||
+        v->outputs[0].shape[2] != info.vocab)
+      return bad(v, "(ids [B,N], start [B], lengths [B]...) -> logits "
+                    "[B,N,V] with N at most the prefill chunk");
+    info.verify_chunk = v->inputs[0].shape[1];
+  }
   if (encDec) {
     m.encode = findFunction(d, "encode");
     if (!m.encode || m.encode->num_inputs != 2 ||
@@ -1718,11 +1733,10 @@ void xf_generate_options_init(xf_generate_options *o) {
 
 /// Greedy (first maximum, as torch.argmax) or sampling with temperature,
 /// top-k and top-p, in that order (as Hugging Face's logits warpers).
-int64_t xformer::runtime::pickToken(const float *logits, int64_t V,
-                                    const xf_generate_options &o,
-                                    std::mt19937_64 &rng) {
-  if (o.temperature <= 0.0f)
-    return std::max_element(logits, logits + V) - logits;
+void xformer::runtime::samplingDistribution(const float *logits, int64_t V,
+                                            const xf_generate_options &o,
+                                            std::vector<int64_t> &tokens,
+                                            std::vector<double> &weights) {
   std::vector<int64_t> order(V);
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
@@ -1746,8 +1760,22 @@ int64_t xformer::runtime::pickToken(const float *logits, int64_t V,
     }
     keep = std::max<int64_t>(1, n);
   }
-  std::discrete_distribution<int64_t> dist(p.begin(), p.begin() + keep);
-  return order[dist(rng)];
+  order.resize(keep);
+  p.resize(keep);
+  tokens = std::move(order);
+  weights = std::move(p);
+}
+
+int64_t xformer::runtime::pickToken(const float *logits, int64_t V,
+                                    const xf_generate_options &o,
+                                    std::mt19937_64 &rng) {
+  if (o.temperature <= 0.0f)
+    return std::max_element(logits, logits + V) - logits;
+  std::vector<int64_t> tokens;
+  std::vector<double> weights;
+  samplingDistribution(logits, V, o, tokens, weights);
+  std::discrete_distribution<int64_t> dist(weights.begin(), weights.end());
+  return tokens[dist(rng)];
 }
 
 xf_status xformer::runtime::checkSampling(const xf_generate_options &o,
@@ -1936,6 +1964,7 @@ xf_status xformer::runtime::attachEngine(xf_model *m, const void *engine,
   out.chunk = m->info.chunk;
   out.vocab = m->info.vocab;
   out.maxSeqLen = m->info.max_seq_len;
+  out.verifyChunk = m->info.verify_chunk;
   return XF_OK;
 }
 
@@ -1979,6 +2008,54 @@ bool xformer::runtime::engineKeepPrefix(xf_model *m, int64_t b, int64_t keep,
     if (d->caches[c].kind != XFM_CACHE_CROSS)
       m->cacheFill[c * d->max_batch + b] = keep;
   return true;
+}
+
+xf_status xformer::runtime::engineVerify(xf_model *m, const int64_t *ids,
+                                         const int64_t *lengths,
+                                         float *logits) {
+  return asEngine(m, [&]() -> xf_status {
+    const char *call = "xf_engine_step";
+    if (!m->verify)
+      return fail(XF_ERROR_INVALID_ARGUMENT,
+                  "the model has no @verify (compile it with --speculate)");
+    const int64_t B = m->batch, N = m->info.verify_chunk;
+    if (xf_status s = checkDecoderCall(m, B, call))
+      return s;
+    for (int64_t b = 0; b < B; ++b)
+      if (xf_status s = checkCapacity(m, b, lengths[b]))
+        return s;
+    if (xf_status s = checkIds(m->verify, ids, lengths, B, N, "token"))
+      return s;
+    Rollback rollback(*m);
+    std::vector<int64_t> start(m->position.begin(), m->position.end());
+    const void *in[] = {ids, start.data(), lengths, m->sourceLengths.data()};
+    void *outs[] = {logits};
+    std::unique_ptr<bool[]> rows(new bool[B]);
+    for (int64_t b = 0; b < B; ++b)
+      rows[b] = lengths[b] > 0;
+    m->setActive(B, rows.get());
+    rollback.running();
+    if (xf_status s = m->run(m->verify, in, outs))
+      return s;
+    rollback.commit();
+    for (int64_t b = 0; b < B; ++b)
+      if (lengths[b] > 0) {
+        m->position[b] += lengths[b];
+        m->lastToken[b] = ids[b * N + lengths[b] - 1];
+      }
+    return XF_OK;
+  });
+}
+
+void xformer::runtime::engineRewind(xf_model *m, int64_t b, int64_t keep,
+                                    int64_t lastToken) {
+  std::lock_guard<std::recursive_mutex> lock(m->callMutex);
+  const xfm_model_desc *d = m->desc;
+  m->position[b] = keep;
+  m->lastToken[b] = lastToken;
+  for (int32_t c = 0; c < d->num_caches; ++c)
+    if (d->caches[c].kind != XFM_CACHE_CROSS)
+      m->cacheFill[c * d->max_batch + b] = keep;
 }
 
 void xformer::runtime::engineResetRow(xf_model *m, int64_t b) {

@@ -21,6 +21,7 @@ namespace xformer::runtime {
 /// The shapes of a decoder's programs an engine schedules by.
 struct DecoderRows {
   int64_t rows = 0, chunk = 0, vocab = 0, maxSeqLen = 0;
+  int64_t verifyChunk = 0; // 0: no @verify
 };
 
 /// Makes `engine` the driver of `model`'s rows (all of them reset); fails
@@ -36,6 +37,18 @@ xf_status enginePrefill(xf_model *model, const int64_t *ids,
 /// One token for each row with rows[b]; logits [rows, vocab].
 xf_status engineDecode(xf_model *model, const int64_t *tokens, const bool *rows,
                        float *logits);
+/// One speculative step: ids [rows, verifyChunk], row b reading lengths[b]
+/// of them after its cached positions (0: left out); logits
+/// [rows, verifyChunk, vocab] of every position read. A failed call
+/// changes no row.
+xf_status engineVerify(xf_model *model, const int64_t *ids,
+                       const int64_t *lengths, float *logits);
+/// Forgets the positions of row b from `keep` on, which the last
+/// engineVerify appended (a rejected draft); `lastToken` is the token at
+/// keep - 1. A ring keeps chunk - 1 positions past its window, so none it
+/// still needs was overwritten by them.
+void engineRewind(xf_model *model, int64_t row, int64_t keep,
+                  int64_t lastToken);
 /// Forgets row b's positions (its self and ring caches restart).
 void engineResetRow(xf_model *model, int64_t row);
 /// Keeps the first `keep` positions of row b's caches and forgets the rest
@@ -52,6 +65,13 @@ bool isStopToken(const xf_generate_options &options, int64_t token);
 /// Greedy, or sampling with temperature, top-k and top-p (xf_generate's).
 int64_t pickToken(const float *logits, int64_t vocab,
                   const xf_generate_options &options, std::mt19937_64 &rng);
+
+/// The distribution pickToken samples from when `options` sample: the
+/// tokens it may pick and their unnormalised weights.
+void samplingDistribution(const float *logits, int64_t vocab,
+                          const xf_generate_options &options,
+                          std::vector<int64_t> &tokens,
+                          std::vector<double> &weights);
 
 } // namespace xformer::runtime
 

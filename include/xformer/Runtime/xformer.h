@@ -89,6 +89,9 @@ typedef struct xf_info {
   int32_t has_pooled;  /* encoder: xf_encode can return a pooled vector */
   int32_t has_token_types;
   int64_t kv_arena_bytes;
+  /* decoder compiled with --speculate: tokens one speculative step checks
+   * (the drafted tokens plus one); 0 without. */
+  int64_t verify_chunk;
 } xf_info;
 
 /* The message of the last failed call on this thread ("" if none). */
@@ -201,6 +204,17 @@ xf_status xf_get_timings(const xf_model *model, xf_timings *timings);
  * none of it needs the row (least recently used first); a sliding-window
  * cache that wrapped keeps nothing.
  *
+ * Speculative decoding (a model compiled with --speculate=K): a request
+ * whose context ends with an n-gram that occurred earlier in it drafts the
+ * tokens that followed it, and one call of the model's @verify program
+ * checks up to K of them: a greedy request keeps the drafted tokens the
+ * target picks, plus the target's next token, so its tokens are those of
+ * the target alone (up to rounding: @verify computes positions as a
+ * prefill chunk does, so a near-tie between two logits can break the
+ * other way); a sampled request accepts a drafted token x with
+ * probability p(x) and otherwise samples p without x, which keeps the
+ * target's distribution (not its exact tokens for a seed).
+ *
  * While an engine exists, its model's sequence calls (xf_prefill,
  * xf_decode, xf_generate, xf_reset, xf_encode_source) are refused: the
  * rows are the engine's. */
@@ -215,6 +229,12 @@ typedef struct xf_engine_params {
   /* Keep and share prompt prefixes between requests (default 1; 0: every
    * request prefills its whole prompt). */
   int32_t prefix_cache;
+  /* Speculative decoding when the model has @verify (xformer-compile
+   * --speculate=K; default 1, 0: off): up to K tokens a step per request,
+   * drafted from the longest n-gram (n <= ngram, default 3) its context
+   * ends with that occurred earlier in it (prompt lookup). */
+  int32_t speculate;
+  int64_t ngram;
 } xf_engine_params;
 
 void xf_engine_params_init(xf_engine_params *params);
@@ -282,6 +302,8 @@ typedef struct xf_engine_stats {
   /* Requests that found part of their prompt cached, and the prompt
    * tokens whose prefill that skipped (not in prompt_tokens). */
   int64_t prefix_hits, prefix_tokens;
+  /* Speculative decoding: verify calls, drafted tokens, and those kept. */
+  int64_t verify_calls, drafted_tokens, accepted_tokens;
 } xf_engine_stats;
 xf_status xf_engine_get_stats(xf_engine *engine, xf_engine_stats *stats);
 
