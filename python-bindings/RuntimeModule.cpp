@@ -91,6 +91,7 @@ public:
     d["hidden"] = info.hidden;
     d["has_pooled"] = bool(info.has_pooled);
     d["kv_arena_bytes"] = info.kv_arena_bytes;
+    d["verify_chunk"] = info.verify_chunk;
     return d;
   }
 
@@ -219,12 +220,14 @@ public:
   using Event = std::tuple<int64_t, int64_t, nb::object>;
 
   Engine(Model &model, int64_t maxSequences, int64_t maxQueued,
-         bool prefixCache) {
+         bool prefixCache, bool speculate, int64_t ngram) {
     xf_engine_params p;
     xf_engine_params_init(&p);
     p.max_sequences = maxSequences;
     p.max_queued = maxQueued;
     p.prefix_cache = prefixCache ? 1 : 0;
+    p.speculate = speculate ? 1 : 0;
+    p.ngram = ngram;
     check(xf_engine_create(model.raw(), &p, &engine));
   }
   ~Engine() { close(); }
@@ -305,6 +308,9 @@ public:
     d["generated_tokens"] = s.generated_tokens;
     d["prefix_hits"] = s.prefix_hits;
     d["prefix_tokens"] = s.prefix_tokens;
+    d["verify_calls"] = s.verify_calls;
+    d["drafted_tokens"] = s.drafted_tokens;
+    d["accepted_tokens"] = s.accepted_tokens;
     return d;
   }
 
@@ -370,9 +376,10 @@ NB_MODULE(_runtime, m) {
            "holds what was generated.")
       .def("reset", &Model::reset);
   nb::class_<Engine>(m, "_Engine")
-      .def(nb::init<Model &, int64_t, int64_t, bool>(), "model"_a,
-           "max_sequences"_a = 0, "max_queued"_a = 1024,
-           "prefix_cache"_a = true, nb::keep_alive<1, 2>())
+      .def(nb::init<Model &, int64_t, int64_t, bool, bool, int64_t>(),
+           "model"_a, "max_sequences"_a = 0, "max_queued"_a = 1024,
+           "prefix_cache"_a = true, "speculate"_a = true, "ngram"_a = 3,
+           nb::keep_alive<1, 2>())
       .def("submit", &Engine::submit, "prompt"_a, "max_new_tokens"_a = 32,
            "eos_token_id"_a = -1, "eos_token_ids"_a = std::vector<int64_t>(),
            "temperature"_a = 0.0f, "top_k"_a = 0, "top_p"_a = 1.0f,

@@ -30,9 +30,11 @@ def mistral(tmp_path_factory):
                                      attn_implementation="eager")
     model = transformers.MistralForCausalLM(cfg).eval()
     model.save_pretrained(d)
-    lib = xformer.compile(xformer.import_hf(d, batch=2, seq=CHUNK), os.path.join(d, "m.so"),
-                          max_seq_len=MAX_SEQ)
+    ir = xformer.import_hf(d, batch=2, seq=CHUNK)
+    lib = xformer.compile(ir, os.path.join(d, "m.so"), max_seq_len=MAX_SEQ)
     weights = os.path.join(d, "model.safetensors")
+    # The same model with speculative decoding's @verify (3 drafted tokens).
+    xformer.compile(ir, os.path.join(d, "speculative.so"), max_seq_len=MAX_SEQ, speculate=3)
     return model, lib, weights
 
 
@@ -209,3 +211,21 @@ def test_the_model_is_the_engines_while_it_lives(mistral):
         xformer.Engine(m)  # one engine per model
     engine.close()
     assert m.prefill(np.array([[1, 2]], dtype=np.int64)).shape == (1, 96)
+
+
+def test_speculative_decoding_over_a_sliding_window(mistral):
+    # Drafts rejected past the window are forgotten from the rings: the
+    # greedy tokens stay those of the plain library alone, long past the
+    # ring's 9 positions.
+    _, lib, weights = mistral
+    oracle = alone(lib, weights)
+    speculative = xformer.Model(os.path.join(os.path.dirname(lib), "speculative.so"), weights)
+    assert speculative.info["verify_chunk"] == 4 and oracle.info["verify_chunk"] == 0
+    prompts = [[1, 2, 3, 1, 2, 3, 1, 2], [5, 6, 5, 6, 5], [40, 41, 42, 43, 44, 40, 41],
+               [9, 10, 11, 12]]
+    with xformer.Engine(speculative) as engine:
+        got = engine.generate(prompts, max_new_tokens=20)
+        stats = engine.stats
+    for p, g in zip(prompts, got):
+        assert g == solo(oracle, p, max_new_tokens=20), p
+    assert stats["verify_calls"] > 0 and stats["accepted_tokens"] > 0

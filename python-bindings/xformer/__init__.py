@@ -160,15 +160,16 @@ def import_onnx(path, weights_out=None, kind=None):
 
 
 def compile(ir, output, target="cpu", max_seq_len=1024, max_batch=0, arch=None,
-            precision="f32", weights=None, fuse_projections=True):
+            precision="f32", weights=None, fuse_projections=True, speculate=0):
     """Compiles model IR (text) into the shared library `output` with
     xformer-compile; returns `output`. `arch` picks the GPU architectures of
     the CUDA target (e.g. "sm_90a,sm_80"); `precision="bf16"` stores the
     linear layers' weights in bf16 (CPU); `weights` picks the storage of
     linear weights ("f32", "bf16", "q8_0", "q4_0", "q4_1", ...: see
     xformer-compile --weights); `fuse_projections=False` keeps Q, K, V and
-    gate, up as separate linears. Raises ValueError with the compiler's
-    diagnostics."""
+    gate, up as separate linears; `speculate=K` adds the program an
+    Engine checks K drafted tokens a step with (speculative decoding).
+    Raises ValueError with the compiler's diagnostics."""
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "model.mlir")
         with open(src, "w") as f:
@@ -185,6 +186,8 @@ def compile(ir, output, target="cpu", max_seq_len=1024, max_batch=0, arch=None,
             cmd.append("--weights=" + weights)
         if not fuse_projections:
             cmd.append("--fuse-projections=false")
+        if speculate:
+            cmd.append("--speculate=%d" % speculate)
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
             raise ValueError("xformer-compile failed:\n" + r.stderr)

@@ -28,12 +28,15 @@ class Engine:
     """Continuous batching over `model` (a decoder xformer.Model, which the
     engine then owns: its direct sequence calls are refused until close()).
     `max_sequences` bounds the rows in use (0: all of the model's),
-    `max_queued` the requests waiting for one, and `prefix_cache` keeps
+    `max_queued` the requests waiting for one, `prefix_cache` keeps
     prompt prefixes for later requests that share them (bit-identical to
-    prefilling them)."""
+    prefilling them), and `speculate` drafts tokens from n-grams (n <=
+    `ngram`) of each request's context and checks them in one call when
+    the model was compiled with speculate=K."""
 
-    def __init__(self, model, max_sequences=0, max_queued=1024, prefix_cache=True):
-        self._engine = _Engine(model, max_sequences, max_queued, prefix_cache)
+    def __init__(self, model, max_sequences=0, max_queued=1024, prefix_cache=True,
+                 speculate=True, ngram=3):
+        self._engine = _Engine(model, max_sequences, max_queued, prefix_cache, speculate, ngram)
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._listeners = {}
@@ -133,7 +136,7 @@ class Engine:
     def stats(self):
         """Counts: queued, running, finished, steps, prefill_calls,
         decode_calls, prompt_tokens, generated_tokens, prefix_hits,
-        prefix_tokens."""
+        prefix_tokens, verify_calls, drafted_tokens, accepted_tokens."""
         return self._engine.stats()
 
     def close(self):
