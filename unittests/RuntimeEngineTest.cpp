@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <random>
@@ -473,9 +474,9 @@ TEST_F(EngineTest, AFailedCallEndsItsRequests) {
   xf_engine_destroy(engine);
 }
 
-TEST(Engine, ServesDecodersOnly) {
-  std::string lib = compileExample("bert-unfused");
-  std::string weights = tempDir() + "/bert-engine.safetensors";
+TEST(Engine, RefusesEncoderDecoders) {
+  std::string lib = compileExample("bart-fused");
+  std::string weights = tempDir() + "/bart-engine.safetensors";
   writeSafetensors(weights, weightsFor(lib));
   Opened o;
   open(o, lib, weights);
@@ -483,9 +484,171 @@ TEST(Engine, ServesDecodersOnly) {
   xf_engine *engine = nullptr;
   EXPECT_EQ(xf_engine_create(o.model, nullptr, &engine),
             XF_ERROR_INVALID_ARGUMENT);
-  EXPECT_NE(std::string(xf_last_error()).find("serves decoder models"),
-            std::string::npos);
+  EXPECT_NE(std::string(xf_last_error()).find("an encoder-decoder"),
+            std::string::npos)
+      << xf_last_error();
   EXPECT_EQ(engine, nullptr);
+}
+
+/// What an embedding callback saw of one request.
+struct Embedded {
+  std::vector<float> vector;
+  xf_finish_reason finish = XF_FINISH_NONE;
+  int calls = 0;
+};
+
+void recordEmbedding(void *user, int64_t request, const float *v, int64_t dim,
+                     xf_finish_reason finish) {
+  Embedded &e = (*static_cast<std::map<int64_t, Embedded> *>(user))[request];
+  ++e.calls;
+  e.finish = finish;
+  if (v)
+    e.vector.assign(v, v + dim);
+}
+
+// An encoder's engine batches embedding requests of mixed lengths into
+// encoder calls; each request's vector is its hidden states alone
+// (xf_encode of that request by itself), pooled here in double.
+TEST(EncoderEngine, EachEmbeddingIsTheRequestsAlone) {
+  std::string lib = compileExample("bert-unfused");
+  std::string weights = tempDir() + "/bert-engine.safetensors";
+  writeSafetensors(weights, weightsFor(lib));
+  Opened o;
+  open(o, lib, weights);
+  ASSERT_EQ(o.status, XF_OK) << o.error;
+  xf_info info;
+  ASSERT_EQ(xf_get_info(o.model, &info), XF_OK);
+  const int64_t S = info.seq_len, H = info.hidden;
+  xf_engine *engine = nullptr;
+  ASSERT_EQ(xf_engine_create(o.model, nullptr, &engine), XF_OK)
+      << xf_last_error();
+
+  std::mt19937_64 rng(5);
+  struct Planned {
+    std::vector<int64_t> ids;
+    xf_pooling pooling;
+    bool normalize;
+  };
+  std::vector<Planned> plan;
+  for (int i = 0; i < 9; ++i) {
+    Planned p;
+    p.ids.resize(1 + rng() % S);
+    for (int64_t &t : p.ids)
+      t = int64_t(rng() % 20);
+    p.pooling = info.has_pooled && i % 3 == 2 ? XF_POOLING_MODEL
+                : i % 3 == 1                  ? XF_POOLING_CLS
+                                              : XF_POOLING_MEAN;
+    p.normalize = i % 2 == 1;
+    plan.push_back(p);
+  }
+  std::map<int64_t, Embedded> seen;
+  std::vector<int64_t> ids;
+  for (const Planned &p : plan) {
+    xf_embedding_params r;
+    xf_embedding_params_init(&r);
+    r.ids = p.ids.data();
+    r.len = int64_t(p.ids.size());
+    r.pooling = p.pooling;
+    r.normalize = p.normalize;
+    r.on_embedding = recordEmbedding;
+    r.user = &seen;
+    int64_t id = 0;
+    ASSERT_EQ(xf_engine_submit_embedding(engine, &r, &id), XF_OK)
+        << xf_last_error();
+    ids.push_back(id);
+  }
+  ASSERT_EQ(xf_engine_run(engine), XF_OK) << xf_last_error();
+  xf_engine_stats stats;
+  ASSERT_EQ(xf_engine_get_stats(engine, &stats), XF_OK);
+  EXPECT_EQ(stats.finished, int64_t(plan.size()));
+  // Batched: fewer calls than requests.
+  EXPECT_EQ(stats.prefill_calls,
+            (int64_t(plan.size()) + info.max_batch - 1) / info.max_batch);
+
+  for (size_t i = 0; i < plan.size(); ++i) {
+    const Planned &p = plan[i];
+    const int64_t len = int64_t(p.ids.size());
+    std::vector<float> hidden(len * H), pooled(H);
+    ASSERT_EQ(xf_encode(o.model, p.ids.data(), nullptr, &len, 1, len,
+                        hidden.data(), pooled.data()),
+              XF_OK)
+        << xf_last_error();
+    std::vector<double> want(H, 0.0);
+    for (int64_t h = 0; h < H; ++h) {
+      if (p.pooling == XF_POOLING_MEAN) {
+        for (int64_t s = 0; s < len; ++s)
+          want[h] += hidden[s * H + h];
+        want[h] /= double(len);
+      } else {
+        want[h] = p.pooling == XF_POOLING_CLS ? hidden[h] : pooled[h];
+      }
+    }
+    if (p.normalize) {
+      double norm = 0;
+      for (double x : want)
+        norm += x * x;
+      for (double &x : want)
+        x /= std::sqrt(norm);
+    }
+    const Embedded &got = seen[ids[i]];
+    EXPECT_EQ(got.calls, 1) << "request " << i;
+    EXPECT_EQ(got.finish, XF_FINISH_STOP) << "request " << i;
+    ASSERT_EQ(int64_t(got.vector.size()), H) << "request " << i;
+    for (int64_t h = 0; h < H; ++h)
+      EXPECT_NEAR(got.vector[h], want[h], 1e-6 * (1 + std::abs(want[h])))
+          << "request " << i << ", element " << h;
+  }
+
+  // Refused up front, changing nothing.
+  std::vector<int64_t> tokens = {1, 2, 3};
+  auto submit = [&](auto edit) {
+    xf_embedding_params r;
+    xf_embedding_params_init(&r);
+    r.ids = tokens.data();
+    r.len = 3;
+    edit(r);
+    int64_t id = -7;
+    xf_status s = xf_engine_submit_embedding(engine, &r, &id);
+    EXPECT_EQ(id, -7);
+    return std::make_pair(s, std::string(xf_last_error()));
+  };
+  auto [empty, emptyWhy] = submit([](xf_embedding_params &r) { r.len = 0; });
+  EXPECT_EQ(empty, XF_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(emptyWhy.find("no tokens"), std::string::npos);
+  std::vector<int64_t> many(S + 1, 1);
+  auto [longer, longerWhy] = submit([&](xf_embedding_params &r) {
+    r.ids = many.data();
+    r.len = S + 1;
+  });
+  EXPECT_EQ(longer, XF_ERROR_CAPACITY);
+  EXPECT_NE(longerWhy.find("compiled for at most " + std::to_string(S)),
+            std::string::npos)
+      << longerWhy;
+  std::vector<int64_t> bad = {1, 1000000, 2};
+  auto [vocab, vocabWhy] = submit([&](xf_embedding_params &r) { r.ids = bad.data(); });
+  EXPECT_EQ(vocab, XF_ERROR_OUT_OF_RANGE);
+  EXPECT_NE(vocabWhy.find("token 1 is 1000000"), std::string::npos) << vocabWhy;
+  auto [pooling, poolingWhy] = submit(
+      [](xf_embedding_params &r) { r.pooling = static_cast<xf_pooling>(7); });
+  EXPECT_EQ(pooling, XF_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(poolingWhy.find("unknown pooling 7"), std::string::npos);
+  xf_request_params tokenRequest;
+  xf_request_params_init(&tokenRequest);
+  tokenRequest.prompt = tokens.data();
+  tokenRequest.prompt_len = 3;
+  EXPECT_EQ(xf_engine_submit(engine, &tokenRequest, nullptr),
+            XF_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(xf_last_error()).find("serves an encoder"),
+            std::string::npos);
+  ASSERT_EQ(xf_engine_get_stats(engine, &stats), XF_OK);
+  EXPECT_EQ(stats.queued, 0);
+  // The encoder stays usable beside its engine.
+  std::vector<float> hidden(3 * H), pooled(H);
+  const int64_t three = 3;
+  EXPECT_EQ(xf_encode(o.model, tokens.data(), nullptr, &three, 1, 3,
+                      hidden.data(), pooled.data()),
+            XF_OK);
+  xf_engine_destroy(engine);
 }
 
 } // namespace

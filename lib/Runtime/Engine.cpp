@@ -37,6 +37,7 @@
 #include "RuntimeError.h"
 
 #include <algorithm>
+#include <cmath>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -61,6 +62,11 @@ struct Request {
   int64_t next = -1;     // the last token, still to be fed (generating)
   bool cancelled = false;
   std::vector<int64_t> context; // prompt and generated tokens (drafting)
+  // An embedding request (an encoder's engine): prompt holds its ids.
+  std::vector<int64_t> typeIds;
+  xf_pooling pooling = XF_POOLING_MEAN;
+  bool normalize = false;
+  xf_embedding_callback onEmbedding = nullptr;
 };
 
 /// A callback to make once the engine's lock is released.
@@ -68,6 +74,7 @@ struct Event {
   std::shared_ptr<Request> request;
   int64_t token;
   xf_finish_reason finish;
+  std::vector<float> embedding; // an embedding request's, when it ends well
 };
 
 } // namespace
@@ -76,6 +83,9 @@ struct xf_engine {
   xf_model *model = nullptr;
   DecoderRows shape;
   xf_engine_params params{};
+  /// An encoder's engine (embedding requests), and its model's shapes.
+  bool encoder = false;
+  xf_info info{};
 
   /// Guards the queue, the rows' owners, cancellations, ids and stats;
   /// `stepMutex` lets one step run at a time.
@@ -160,7 +170,7 @@ struct xf_engine {
   bool failed(int64_t b, xf_status status, std::vector<Event> &events) {
     if (status == XF_OK)
       return false;
-    events.push_back({rows[b], -1, XF_FINISH_ERROR});
+    events.push_back({rows[b], -1, XF_FINISH_ERROR, {}});
     release(b, /*keep=*/false);
     return true;
   }
@@ -176,7 +186,7 @@ struct xf_engine {
       finish = XF_FINISH_STOP;
     else if (r->generated >= r->sampling.max_new_tokens)
       finish = XF_FINISH_LENGTH;
-    events.push_back({r, token, finish});
+    events.push_back({r, token, finish, {}});
     if (finish != XF_FINISH_NONE) {
       release(b);
     } else {
@@ -230,9 +240,14 @@ struct xf_engine {
 namespace {
 
 void fire(std::vector<Event> &events) {
-  for (const Event &e : events)
-    if (e.request->onToken)
-      e.request->onToken(e.request->user, e.request->id, e.token, e.finish);
+  for (const Event &e : events) {
+    const Request &r = *e.request;
+    if (r.onToken)
+      r.onToken(r.user, r.id, e.token, e.finish);
+    if (r.onEmbedding)
+      r.onEmbedding(r.user, r.id, e.embedding.empty() ? nullptr : e.embedding.data(),
+                    int64_t(e.embedding.size()), e.finish);
+  }
   events.clear();
 }
 
@@ -290,7 +305,12 @@ xf_status xf_engine_create(xf_model *model, const xf_engine_params *params,
   auto engine = std::make_unique<xf_engine>();
   engine->model = model;
   engine->params = p;
-  if (xf_status s = attachEngine(model, engine.get(), engine->shape))
+  if (xf_status s = xf_get_info(model, &engine->info))
+    return s;
+  engine->encoder = engine->info.kind == XF_MODEL_ENCODER;
+  if (engine->encoder)
+    engine->shape.rows = engine->info.max_batch;
+  else if (xf_status s = attachEngine(model, engine.get(), engine->shape))
     return s;
   engine->rows.resize(engine->shape.rows);
   engine->kept.resize(engine->shape.rows);
@@ -307,14 +327,15 @@ void xf_engine_destroy(xf_engine *e) {
     std::lock_guard<std::mutex> step(e->stepMutex);
     std::lock_guard<std::mutex> lock(e->mutex);
     for (auto &r : e->queue)
-      events.push_back({r, -1, XF_FINISH_CANCELLED});
+      events.push_back({r, -1, XF_FINISH_CANCELLED, {}});
     e->queue.clear();
     for (auto &r : e->rows)
       if (r)
-        events.push_back({r, -1, XF_FINISH_CANCELLED});
+        events.push_back({r, -1, XF_FINISH_CANCELLED, {}});
   }
   fire(events);
-  detachEngine(e->model);
+  if (!e->encoder)
+    detachEngine(e->model);
   delete e;
 }
 
@@ -324,6 +345,10 @@ xf_status xf_engine_submit(xf_engine *e, const xf_request_params *p,
     return fail(XF_ERROR_INVALID_ARGUMENT,
                 !e ? "xf_engine_submit: null engine"
                    : "xf_engine_submit: null params");
+  if (e->encoder)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                "xf_engine_submit: this engine serves an encoder; submit "
+                "embedding requests (xf_engine_submit_embedding)");
   if (!p->prompt || p->prompt_len < 1)
     return fail(XF_ERROR_INVALID_ARGUMENT,
                 "xf_engine_submit: the prompt is empty (length " +
@@ -375,6 +400,76 @@ xf_status xf_engine_submit(xf_engine *e, const xf_request_params *p,
   return XF_OK;
 }
 
+void xf_embedding_params_init(xf_embedding_params *p) {
+  if (!p)
+    return;
+  *p = xf_embedding_params{};
+  p->pooling = XF_POOLING_MEAN;
+}
+
+xf_status xf_engine_submit_embedding(xf_engine *e,
+                                     const xf_embedding_params *p,
+                                     int64_t *request) {
+  const char *call = "xf_engine_submit_embedding";
+  if (!e || !p)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                std::string(call) + (!e ? ": null engine" : ": null params"));
+  if (!e->encoder)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                std::string(call) + ": this engine serves a decoder; submit "
+                                    "token requests (xf_engine_submit)");
+  const xf_info &info = e->info;
+  if (!p->ids || p->len < 1)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                std::string(call) + ": the request has no tokens (length " +
+                    std::to_string(p->len) + ")");
+  if (p->len > info.seq_len)
+    return fail(XF_ERROR_CAPACITY,
+                std::string(call) + ": " + std::to_string(p->len) +
+                    " tokens; the encoder was compiled for at most " +
+                    std::to_string(info.seq_len));
+  if (p->pooling != XF_POOLING_MEAN && p->pooling != XF_POOLING_CLS &&
+      p->pooling != XF_POOLING_MODEL)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                std::string(call) + ": unknown pooling " +
+                    std::to_string(int(p->pooling)));
+  if (p->pooling == XF_POOLING_MODEL && !info.has_pooled)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                std::string(call) + ": XF_POOLING_MODEL, but the model has "
+                                    "no pooled output");
+  if (p->normalize != 0 && p->normalize != 1)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                std::string(call) + ": normalize must be 0 or 1, not " +
+                    std::to_string(p->normalize));
+  // A bad id would fail the call of every request batched with it.
+  const int64_t vocab = encoderVocab(e->model);
+  for (int64_t i = 0; vocab > 0 && i < p->len; ++i)
+    if (p->ids[i] < 0 || p->ids[i] >= vocab)
+      return fail(XF_ERROR_OUT_OF_RANGE,
+                  std::string(call) + ": token " + std::to_string(i) + " is " +
+                      std::to_string(p->ids[i]) +
+                      ", outside the vocabulary of " + std::to_string(vocab));
+  auto r = std::make_shared<Request>();
+  r->prompt.assign(p->ids, p->ids + p->len);
+  if (p->type_ids)
+    r->typeIds.assign(p->type_ids, p->type_ids + p->len);
+  r->pooling = p->pooling;
+  r->normalize = p->normalize != 0;
+  r->onEmbedding = p->on_embedding;
+  r->user = p->user;
+  std::lock_guard<std::mutex> lock(e->mutex);
+  if (int64_t(e->queue.size()) >= e->params.max_queued)
+    return fail(XF_ERROR_CAPACITY,
+                std::string(call) + ": " + std::to_string(e->queue.size()) +
+                    " requests are already waiting (max_queued)");
+  r->id = e->nextId++;
+  e->queue.push_back(r);
+  ++e->stats.queued;
+  if (request)
+    *request = r->id;
+  return XF_OK;
+}
+
 xf_status xf_engine_cancel(xf_engine *e, int64_t request) {
   if (!e)
     return fail(XF_ERROR_INVALID_ARGUMENT, "xf_engine_cancel: null engine");
@@ -394,12 +489,104 @@ xf_status xf_engine_cancel(xf_engine *e, int64_t request) {
                   " is not pending");
 }
 
+/// One step of an encoder's engine (stepMutex held): up to max_batch
+/// queued requests in one xf_encode call, each pooled.
+static xf_status stepEncoder(xf_engine *e, int64_t *pending) {
+  std::vector<Event> events;
+  std::vector<std::shared_ptr<Request>> batch;
+  {
+    std::lock_guard<std::mutex> lock(e->mutex);
+    for (auto it = e->queue.begin(); it != e->queue.end();) {
+      if ((*it)->cancelled) {
+        events.push_back({*it, -1, XF_FINISH_CANCELLED, {}});
+        --e->stats.queued;
+        ++e->stats.finished;
+        it = e->queue.erase(it);
+      } else if (int64_t(batch.size()) < e->usableRows()) {
+        batch.push_back(*it);
+        --e->stats.queued;
+        ++e->stats.running;
+        it = e->queue.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    ++e->stats.steps;
+  }
+  xf_status status = XF_OK;
+  if (!batch.empty()) {
+    const xf_info &info = e->info;
+    const int64_t n = int64_t(batch.size()), H = info.hidden;
+    int64_t S = 0;
+    for (auto &r : batch)
+      S = std::max<int64_t>(S, int64_t(r->prompt.size()));
+    std::vector<int64_t> ids(n * S, 0), types(n * S, 0), lengths(n);
+    for (int64_t b = 0; b < n; ++b) {
+      const Request &r = *batch[b];
+      lengths[b] = int64_t(r.prompt.size());
+      std::copy(r.prompt.begin(), r.prompt.end(), ids.begin() + b * S);
+      std::copy(r.typeIds.begin(), r.typeIds.end(), types.begin() + b * S);
+    }
+    std::vector<float> hidden(n * S * H), pooled(info.has_pooled ? n * H : 0);
+    status = xf_encode(e->model, ids.data(),
+                       info.has_token_types ? types.data() : nullptr,
+                       lengths.data(), n, S, hidden.data(),
+                       info.has_pooled ? pooled.data() : nullptr);
+    std::lock_guard<std::mutex> lock(e->mutex);
+    ++e->stats.prefill_calls;
+    for (int64_t b = 0; b < n; ++b) {
+      const Request &r = *batch[b];
+      --e->stats.running;
+      ++e->stats.finished;
+      if (status != XF_OK) {
+        events.push_back({batch[b], -1, XF_FINISH_ERROR, {}});
+        continue;
+      }
+      e->stats.prompt_tokens += lengths[b];
+      std::vector<double> sum(H, 0.0);
+      const float *rows = hidden.data() + b * S * H;
+      if (r.pooling == XF_POOLING_MEAN) {
+        for (int64_t s = 0; s < lengths[b]; ++s)
+          for (int64_t h = 0; h < H; ++h)
+            sum[h] += rows[s * H + h];
+        for (double &x : sum)
+          x /= double(lengths[b]);
+      } else {
+        const float *from =
+            r.pooling == XF_POOLING_CLS ? rows : pooled.data() + b * H;
+        std::copy(from, from + H, sum.begin());
+      }
+      if (r.normalize) {
+        double norm = 0;
+        for (double x : sum)
+          norm += x * x;
+        norm = std::sqrt(norm);
+        for (double &x : sum)
+          x = norm > 0 ? x / norm : 0.0;
+      }
+      events.push_back({batch[b], -1, XF_FINISH_STOP,
+                        std::vector<float>(sum.begin(), sum.end())});
+    }
+  }
+  if (pending) {
+    std::lock_guard<std::mutex> lock(e->mutex);
+    *pending = e->stats.queued + e->stats.running;
+  }
+  std::string error = status == XF_OK ? "" : lastError();
+  fire(events);
+  if (status != XF_OK)
+    setLastError(error);
+  return status;
+}
+
 xf_status xf_engine_step(xf_engine *e, int64_t *pending) {
   if (!e)
     return fail(XF_ERROR_INVALID_ARGUMENT, "xf_engine_step: null engine");
   // Rows change only on this thread, under both locks; the programs run
   // without `mutex`, so submissions and cancellations wait for no call.
   std::lock_guard<std::mutex> step(e->stepMutex);
+  if (e->encoder)
+    return stepEncoder(e, pending);
   std::vector<Event> events;
   const int64_t B = e->shape.rows, C = e->shape.chunk, V = e->shape.vocab;
   {
@@ -410,14 +597,14 @@ xf_status xf_engine_step(xf_engine *e, int64_t *pending) {
         ++it;
         continue;
       }
-      events.push_back({*it, -1, XF_FINISH_CANCELLED});
+      events.push_back({*it, -1, XF_FINISH_CANCELLED, {}});
       --e->stats.queued;
       ++e->stats.finished;
       it = e->queue.erase(it);
     }
     for (int64_t b = 0; b < B; ++b)
       if (e->rows[b] && e->rows[b]->cancelled) {
-        events.push_back({e->rows[b], -1, XF_FINISH_CANCELLED});
+        events.push_back({e->rows[b], -1, XF_FINISH_CANCELLED, {}});
         e->release(b);
       }
     while (!e->queue.empty() && e->admit()) {

@@ -2047,6 +2047,10 @@ xf_status xformer::runtime::engineVerify(xf_model *m, const int64_t *ids,
   });
 }
 
+int64_t xformer::runtime::encoderVocab(const xf_model *m) {
+  return m->forward ? m->forward->token_vocab : 0;
+}
+
 void xformer::runtime::engineRewind(xf_model *m, int64_t b, int64_t keep,
                                     int64_t lastToken) {
   std::lock_guard<std::recursive_mutex> lock(m->callMutex);

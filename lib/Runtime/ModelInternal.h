@@ -58,6 +58,9 @@ void engineResetRow(xf_model *model, int64_t row);
 bool engineKeepPrefix(xf_model *model, int64_t row, int64_t keep,
                       int64_t lastToken);
 
+/// The rows of an encoder's token embedding table (0: not known).
+int64_t encoderVocab(const xf_model *model);
+
 /// The checks xf_generate makes of its options; `call` names the caller.
 xf_status checkSampling(const xf_generate_options &options, const char *call);
 /// Whether `token` ends a sequence under `options`.

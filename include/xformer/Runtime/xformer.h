@@ -265,8 +265,10 @@ typedef struct xf_request_params {
 
 void xf_request_params_init(xf_request_params *params);
 
-/* An engine over `model` (a decoder; encoder-decoders and encoders are
- * refused). The model must outlive it, and has at most one engine. */
+/* An engine over `model`: a decoder (token requests, xf_engine_submit) or
+ * an encoder (embedding requests, xf_engine_submit_embedding); encoder-
+ * decoders are refused. The model must outlive it, and has at most one
+ * engine. */
 xf_status xf_engine_create(xf_model *model, const xf_engine_params *params,
                            xf_engine **out);
 /* Ends every request still pending (XF_FINISH_CANCELLED) and gives the
@@ -280,6 +282,46 @@ void xf_engine_destroy(xf_engine *engine);
  * fit), or a full queue (XF_ERROR_CAPACITY). Safe from any thread. */
 xf_status xf_engine_submit(xf_engine *engine, const xf_request_params *params,
                            int64_t *request);
+
+/* ---- Embedding requests (an engine over an encoder) ----
+ *
+ * Each step encodes up to max_batch queued requests in one call of the
+ * encoder (each row its own length; a row is computed as it is alone) and
+ * hands each its pooled vector. The model's xf_encode stays usable beside
+ * the engine (an encoder keeps no state between calls). */
+typedef enum xf_pooling {
+  XF_POOLING_MEAN = 0, /* the mean of the hidden states of its tokens */
+  XF_POOLING_CLS = 1,  /* the first token's hidden state */
+  XF_POOLING_MODEL = 2 /* the model's pooled output (BERT's pooler) */
+} xf_pooling;
+
+/* Called on the stepping thread once per request: its embedding (`dim`
+ * floats, valid during the call) with XF_FINISH_STOP, or null with
+ * XF_FINISH_CANCELLED / XF_FINISH_ERROR. */
+typedef void (*xf_embedding_callback)(void *user, int64_t request,
+                                      const float *embedding, int64_t dim,
+                                      xf_finish_reason finish);
+
+typedef struct xf_embedding_params {
+  const int64_t *ids;      /* len token ids, copied at submission */
+  const int64_t *type_ids; /* len segment ids, or null (all 0) */
+  int64_t len;
+  xf_pooling pooling;   /* default XF_POOLING_MEAN */
+  int32_t normalize;    /* 1: scale the vector to unit length (default 0) */
+  xf_embedding_callback on_embedding; /* may be null */
+  void *user;
+} xf_embedding_params;
+
+void xf_embedding_params_init(xf_embedding_params *params);
+
+/* Queues an embedding request; its id in *request. Refused up front,
+ * changing nothing: an engine over a decoder, no tokens, more tokens than
+ * the encoder's positions (XF_ERROR_CAPACITY), a token or type id outside
+ * its table (XF_ERROR_OUT_OF_RANGE), XF_POOLING_MODEL on a model without
+ * a pooler, an unknown pooling, or a full queue. Safe from any thread. */
+xf_status xf_engine_submit_embedding(xf_engine *engine,
+                                     const xf_embedding_params *params,
+                                     int64_t *request);
 
 /* Ends a queued or running request before the next step (its callback
  * sees XF_FINISH_CANCELLED then). XF_ERROR_INVALID_ARGUMENT for an id
