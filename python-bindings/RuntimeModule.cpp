@@ -217,7 +217,7 @@ const char *finishName(xf_finish_reason f) {
 /// step() hands them to Python, which dispatches them (xformer.Engine).
 class Engine {
 public:
-  using Event = std::tuple<int64_t, int64_t, nb::object>;
+  using Event = std::tuple<int64_t, int64_t, nb::object, nb::object>;
 
   Engine(Model &model, int64_t maxSequences, int64_t maxQueued,
          bool prefixCache, bool speculate, int64_t ngram) {
@@ -262,6 +262,32 @@ public:
     return id;
   }
 
+  int64_t submitEmbedding(const std::vector<int64_t> &ids,
+                          const std::vector<int64_t> &typeIds,
+                          const std::string &pooling, bool normalize) {
+    xf_embedding_params r;
+    xf_embedding_params_init(&r);
+    if (!typeIds.empty() && typeIds.size() != ids.size())
+      throw nb::value_error("type_ids must have one entry per token");
+    r.ids = ids.data();
+    r.type_ids = typeIds.empty() ? nullptr : typeIds.data();
+    r.len = int64_t(ids.size());
+    if (pooling == "mean")
+      r.pooling = XF_POOLING_MEAN;
+    else if (pooling == "cls")
+      r.pooling = XF_POOLING_CLS;
+    else if (pooling == "model")
+      r.pooling = XF_POOLING_MODEL;
+    else
+      throw nb::value_error("pooling must be 'mean', 'cls' or 'model'");
+    r.normalize = normalize ? 1 : 0;
+    r.on_embedding = &Engine::recordEmbedding;
+    r.user = this;
+    int64_t id = 0;
+    check(xf_engine_submit_embedding(live(), &r, &id));
+    return id;
+  }
+
   void cancel(int64_t request) { check(xf_engine_cancel(live(), request)); }
 
   /// One step: (requests pending, events, error message or None). Events
@@ -287,8 +313,15 @@ public:
     events.reserve(raw.size());
     for (const Raw &e : raw) {
       const char *finish = finishName(e.finish);
+      nb::object vector = nb::none();
+      if (!e.vector.empty()) {
+        F32Out v = floats({e.vector.size()});
+        std::copy(e.vector.begin(), e.vector.end(), v.data());
+        vector = nb::cast(v);
+      }
       events.emplace_back(e.request, e.token,
-                          finish ? nb::object(nb::str(finish)) : nb::none());
+                          finish ? nb::object(nb::str(finish)) : nb::none(),
+                          vector);
     }
     return {pending, std::move(events),
             error.empty() ? nb::none() : nb::object(nb::str(error.c_str()))};
@@ -318,6 +351,7 @@ private:
   struct Raw {
     int64_t request, token;
     xf_finish_reason finish;
+    std::vector<float> vector; // an embedding request's
   };
 
   xf_engine *live() const {
@@ -330,7 +364,16 @@ private:
                      xf_finish_reason finish) {
     auto *self = static_cast<Engine *>(user);
     std::lock_guard<std::mutex> lock(self->mutex);
-    self->recorded.push_back({request, token, finish});
+    self->recorded.push_back({request, token, finish, {}});
+  }
+
+  static void recordEmbedding(void *user, int64_t request, const float *v,
+                              int64_t dim, xf_finish_reason finish) {
+    auto *self = static_cast<Engine *>(user);
+    std::lock_guard<std::mutex> lock(self->mutex);
+    self->recorded.push_back(
+        {request, -1, finish, v ? std::vector<float>(v, v + dim)
+                                : std::vector<float>()});
   }
 
   xf_engine *engine = nullptr;
@@ -384,6 +427,9 @@ NB_MODULE(_runtime, m) {
            "eos_token_id"_a = -1, "eos_token_ids"_a = std::vector<int64_t>(),
            "temperature"_a = 0.0f, "top_k"_a = 0, "top_p"_a = 1.0f,
            "seed"_a = 0)
+      .def("submit_embedding", &Engine::submitEmbedding, "ids"_a,
+           "type_ids"_a = std::vector<int64_t>(), "pooling"_a = "mean",
+           "normalize"_a = false)
       .def("cancel", &Engine::cancel, "request"_a)
       .def("step", &Engine::step)
       .def("stats", &Engine::stats)

