@@ -28,36 +28,54 @@ namespace {
 
 constexpr int64_t kMaxSeqLen = 24;
 
-class EngineTest : public ::testing::Test {
+/// What xf_generate gives `prompt` alone on `model`.
+std::vector<int64_t> generateAlone(xf_model *model,
+                                   const std::vector<int64_t> &prompt,
+                                   const xf_generate_options &o) {
+  std::vector<int64_t> tokens(o.max_new_tokens);
+  int64_t count = 0;
+  EXPECT_EQ(xf_generate(model, prompt.data(), nullptr, 1,
+                        int64_t(prompt.size()), &o, tokens.data(), &count),
+            XF_OK)
+      << xf_last_error();
+  tokens.resize(count);
+  return tokens;
+}
+
+/// A library the engine serves and one for the requests alone, on the
+/// same weights.
+class ServedAndAlone : public ::testing::Test {
 protected:
-  void SetUp() override {
-    lib = compileExample("llama-unfused", "--max-seq-len=24");
-    weights = tempDir() + "/llama-engine.safetensors";
-    writeSafetensors(weights, weightsFor(lib));
-    open(served, lib, weights);
+  void openBoth(const std::string &servedLib, const std::string &aloneLib,
+                const std::string &weightsName) {
+    lib = servedLib;
+    weights = tempDir() + "/" + weightsName;
+    writeSafetensors(weights, weightsFor(aloneLib));
+    open(served, servedLib, weights);
     ASSERT_EQ(served.status, XF_OK) << served.error;
-    open(alone, lib, weights);
+    open(alone, aloneLib, weights);
     ASSERT_EQ(alone.status, XF_OK) << alone.error;
     ASSERT_EQ(xf_get_info(served.model, &info), XF_OK);
-    ASSERT_EQ(info.max_batch, 2);
   }
 
   /// What xf_generate gives the request alone.
   std::vector<int64_t> solo(const std::vector<int64_t> &prompt,
                             const xf_generate_options &o) {
-    std::vector<int64_t> tokens(o.max_new_tokens);
-    int64_t count = 0;
-    EXPECT_EQ(xf_generate(alone.model, prompt.data(), nullptr, 1,
-                          int64_t(prompt.size()), &o, tokens.data(), &count),
-              XF_OK)
-        << xf_last_error();
-    tokens.resize(count);
-    return tokens;
+    return generateAlone(alone.model, prompt, o);
   }
 
   std::string lib, weights;
   Opened served, alone;
   xf_info info{};
+};
+
+class EngineTest : public ServedAndAlone {
+protected:
+  void SetUp() override {
+    const std::string l = compileExample("llama-unfused", "--max-seq-len=24");
+    openBoth(l, l, "llama-engine.safetensors");
+    ASSERT_EQ(info.max_batch, 2);
+  }
 };
 
 /// What the callback saw of one request.
@@ -658,39 +676,17 @@ TEST(EncoderEngine, EachEmbeddingIsTheRequestsAlone) {
 // the same weights in a library without @verify, run by xf_generate.
 //===----------------------------------------------------------------------===//
 
-class SpeculativeTest : public ::testing::Test {
+class SpeculativeTest : public ServedAndAlone {
 protected:
   void SetUp() override {
-    const std::string plain = compileExample("llama-unfused", "--max-seq-len=128");
-    lib = compileExample("llama-unfused", "--max-seq-len=128 --speculate=3");
-    weights = tempDir() + "/llama-speculative.safetensors";
-    writeSafetensors(weights, weightsFor(plain));
-    open(served, lib, weights);
-    ASSERT_EQ(served.status, XF_OK) << served.error;
-    open(alone, plain, weights);
-    ASSERT_EQ(alone.status, XF_OK) << alone.error;
-    ASSERT_EQ(xf_get_info(served.model, &info), XF_OK);
+    openBoth(compileExample("llama-unfused", "--max-seq-len=128 --speculate=3"),
+             compileExample("llama-unfused", "--max-seq-len=128"),
+             "llama-speculative.safetensors");
     ASSERT_EQ(info.verify_chunk, 4);
     xf_info plainInfo;
     ASSERT_EQ(xf_get_info(alone.model, &plainInfo), XF_OK);
     ASSERT_EQ(plainInfo.verify_chunk, 0);
   }
-
-  std::vector<int64_t> solo(const std::vector<int64_t> &prompt,
-                            const xf_generate_options &o) {
-    std::vector<int64_t> tokens(o.max_new_tokens);
-    int64_t count = 0;
-    EXPECT_EQ(xf_generate(alone.model, prompt.data(), nullptr, 1,
-                          int64_t(prompt.size()), &o, tokens.data(), &count),
-              XF_OK)
-        << xf_last_error();
-    tokens.resize(count);
-    return tokens;
-  }
-
-  std::string lib, weights;
-  Opened served, alone;
-  xf_info info{};
 };
 
 TEST_F(SpeculativeTest, GreedyTokensAreTheTargetsAlone) {

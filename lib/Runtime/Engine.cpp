@@ -220,6 +220,23 @@ struct xf_engine {
     return tokens[rest(r.rng)];
   }
 
+  /// Queues `r` under a new id (into *request, may be null) unless the
+  /// queue is full.
+  xf_status enqueue(std::shared_ptr<Request> r, const char *call,
+                    int64_t *request) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (int64_t(queue.size()) >= params.max_queued)
+      return fail(XF_ERROR_CAPACITY,
+                  std::string(call) + ": " + std::to_string(queue.size()) +
+                      " requests are already waiting (max_queued)");
+    r->id = nextId++;
+    if (request)
+      *request = r->id;
+    queue.push_back(std::move(r));
+    ++stats.queued;
+    return XF_OK;
+  }
+
   /// Up to `most` tokens that followed the latest earlier occurrence of
   /// the longest n-gram (n <= params.ngram) the context ends with.
   std::vector<int64_t> draft(const Request &r, int64_t most) const {
@@ -387,17 +404,7 @@ xf_status xf_engine_submit(xf_engine *e, const xf_request_params *p,
   r->user = p->user;
   r->rng.seed(p->sampling.seed);
   r->context = r->prompt;
-  std::lock_guard<std::mutex> lock(e->mutex);
-  if (int64_t(e->queue.size()) >= e->params.max_queued)
-    return fail(XF_ERROR_CAPACITY,
-                "xf_engine_submit: " + std::to_string(e->queue.size()) +
-                    " requests are already waiting (max_queued)");
-  r->id = e->nextId++;
-  e->queue.push_back(r);
-  ++e->stats.queued;
-  if (request)
-    *request = r->id;
-  return XF_OK;
+  return e->enqueue(std::move(r), "xf_engine_submit", request);
 }
 
 void xf_embedding_params_init(xf_embedding_params *p) {
@@ -457,17 +464,7 @@ xf_status xf_engine_submit_embedding(xf_engine *e,
   r->normalize = p->normalize != 0;
   r->onEmbedding = p->on_embedding;
   r->user = p->user;
-  std::lock_guard<std::mutex> lock(e->mutex);
-  if (int64_t(e->queue.size()) >= e->params.max_queued)
-    return fail(XF_ERROR_CAPACITY,
-                std::string(call) + ": " + std::to_string(e->queue.size()) +
-                    " requests are already waiting (max_queued)");
-  r->id = e->nextId++;
-  e->queue.push_back(r);
-  ++e->stats.queued;
-  if (request)
-    *request = r->id;
-  return XF_OK;
+  return e->enqueue(std::move(r), call, request);
 }
 
 xf_status xf_engine_cancel(xf_engine *e, int64_t request) {
@@ -487,6 +484,22 @@ xf_status xf_engine_cancel(xf_engine *e, int64_t request) {
   return fail(XF_ERROR_INVALID_ARGUMENT,
               "xf_engine_cancel: request " + std::to_string(request) +
                   " is not pending");
+}
+
+/// Ends a step: the requests still pending into *pending (may be null),
+/// then the callbacks of `events`; returns `status` with the failed call's
+/// message as the last error (callbacks may call the API meanwhile).
+static xf_status finishStep(xf_engine *e, xf_status status,
+                            std::vector<Event> &events, int64_t *pending) {
+  if (pending) {
+    std::lock_guard<std::mutex> lock(e->mutex);
+    *pending = e->stats.queued + e->stats.running;
+  }
+  std::string error = status == XF_OK ? "" : lastError();
+  fire(events);
+  if (status != XF_OK)
+    setLastError(error);
+  return status;
 }
 
 /// One step of an encoder's engine (stepMutex held): up to max_batch
@@ -568,15 +581,7 @@ static xf_status stepEncoder(xf_engine *e, int64_t *pending) {
                         std::vector<float>(sum.begin(), sum.end())});
     }
   }
-  if (pending) {
-    std::lock_guard<std::mutex> lock(e->mutex);
-    *pending = e->stats.queued + e->stats.running;
-  }
-  std::string error = status == XF_OK ? "" : lastError();
-  fire(events);
-  if (status != XF_OK)
-    setLastError(error);
-  return status;
+  return finishStep(e, status, events, pending);
 }
 
 xf_status xf_engine_step(xf_engine *e, int64_t *pending) {
@@ -724,16 +729,7 @@ xf_status xf_engine_step(xf_engine *e, int64_t *pending) {
               events);
     }
   }
-  if (pending) {
-    std::lock_guard<std::mutex> lock(e->mutex);
-    *pending = e->stats.queued + e->stats.running;
-  }
-  // The error's message is the failed call's; callbacks may call the API.
-  std::string error = status == XF_OK ? "" : lastError();
-  fire(events);
-  if (status != XF_OK)
-    setLastError(error);
-  return status;
+  return finishStep(e, status, events, pending);
 }
 
 xf_status xf_engine_run(xf_engine *e) {
