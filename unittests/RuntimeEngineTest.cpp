@@ -646,8 +646,8 @@ TEST(EncoderEngine, EachEmbeddingIsTheRequestsAlone) {
   auto [vocab, vocabWhy] = submit([&](xf_embedding_params &r) { r.ids = bad.data(); });
   EXPECT_EQ(vocab, XF_ERROR_OUT_OF_RANGE);
   EXPECT_NE(vocabWhy.find("token 1 is 1000000"), std::string::npos) << vocabWhy;
-  auto [pooling, poolingWhy] = submit(
-      [](xf_embedding_params &r) { r.pooling = static_cast<xf_pooling>(7); });
+  auto [pooling, poolingWhy] =
+      submit([](xf_embedding_params &r) { r.pooling = 7; });
   EXPECT_EQ(pooling, XF_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(poolingWhy.find("unknown pooling 7"), std::string::npos);
   xf_request_params tokenRequest;

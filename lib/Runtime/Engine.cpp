@@ -439,7 +439,7 @@ xf_status xf_engine_submit_embedding(xf_engine *e,
       p->pooling != XF_POOLING_MODEL)
     return fail(XF_ERROR_INVALID_ARGUMENT,
                 std::string(call) + ": unknown pooling " +
-                    std::to_string(int(p->pooling)));
+                    std::to_string(p->pooling));
   if (p->pooling == XF_POOLING_MODEL && !info.has_pooled)
     return fail(XF_ERROR_INVALID_ARGUMENT,
                 std::string(call) + ": XF_POOLING_MODEL, but the model has "
@@ -460,7 +460,7 @@ xf_status xf_engine_submit_embedding(xf_engine *e,
   r->prompt.assign(p->ids, p->ids + p->len);
   if (p->type_ids)
     r->typeIds.assign(p->type_ids, p->type_ids + p->len);
-  r->pooling = p->pooling;
+  r->pooling = static_cast<xf_pooling>(p->pooling);
   r->normalize = p->normalize != 0;
   r->onEmbedding = p->on_embedding;
   r->user = p->user;

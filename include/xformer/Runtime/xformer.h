@@ -306,7 +306,7 @@ typedef struct xf_embedding_params {
   const int64_t *ids;      /* len token ids, copied at submission */
   const int64_t *type_ids; /* len segment ids, or null (all 0) */
   int64_t len;
-  xf_pooling pooling;   /* default XF_POOLING_MEAN */
+  int32_t pooling;      /* an xf_pooling; default XF_POOLING_MEAN */
   int32_t normalize;    /* 1: scale the vector to unit length (default 0) */
   xf_embedding_callback on_embedding; /* may be null */
   void *user;
