@@ -61,7 +61,7 @@ struct Request {
   int64_t generated = 0; // tokens handed out
   int64_t next = -1;     // the last token, still to be fed (generating)
   bool cancelled = false;
-  std::vector<int64_t> context; // prompt and generated tokens (drafting)
+  std::vector<int64_t> context; // prompt and generated tokens, when drafting
   // An embedding request (an encoder's engine): prompt holds its ids.
   std::vector<int64_t> typeIds;
   xf_pooling pooling = XF_POOLING_MEAN;
@@ -191,7 +191,7 @@ struct xf_engine {
       release(b);
     } else {
       r->next = token;
-      if (shape.verifyChunk > 0 && params.speculate)
+      if (speculates())
         r->context.push_back(token);
     }
   }
@@ -219,6 +219,23 @@ struct xf_engine {
     std::discrete_distribution<int64_t> rest(weights.begin(), weights.end());
     return tokens[rest(r.rng)];
   }
+
+  /// Ends the queued requests that were cancelled (lock held).
+  void dropCancelled(std::vector<Event> &events) {
+    for (auto it = queue.begin(); it != queue.end();) {
+      if (!(*it)->cancelled) {
+        ++it;
+        continue;
+      }
+      events.push_back({*it, -1, XF_FINISH_CANCELLED, {}});
+      --stats.queued;
+      ++stats.finished;
+      it = queue.erase(it);
+    }
+  }
+
+  /// Whether requests draft tokens (a model with @verify, speculation on).
+  bool speculates() const { return shape.verifyChunk > 0 && params.speculate; }
 
   /// Queues `r` under a new id (into *request, may be null) unless the
   /// queue is full.
@@ -403,7 +420,8 @@ xf_status xf_engine_submit(xf_engine *e, const xf_request_params *p,
   r->onToken = p->on_token;
   r->user = p->user;
   r->rng.seed(p->sampling.seed);
-  r->context = r->prompt;
+  if (e->speculates())
+    r->context = r->prompt;
   return e->enqueue(std::move(r), "xf_engine_submit", request);
 }
 
@@ -509,20 +527,12 @@ static xf_status stepEncoder(xf_engine *e, int64_t *pending) {
   std::vector<std::shared_ptr<Request>> batch;
   {
     std::lock_guard<std::mutex> lock(e->mutex);
-    for (auto it = e->queue.begin(); it != e->queue.end();) {
-      if ((*it)->cancelled) {
-        events.push_back({*it, -1, XF_FINISH_CANCELLED, {}});
-        --e->stats.queued;
-        ++e->stats.finished;
-        it = e->queue.erase(it);
-      } else if (int64_t(batch.size()) < e->usableRows()) {
-        batch.push_back(*it);
-        --e->stats.queued;
-        ++e->stats.running;
-        it = e->queue.erase(it);
-      } else {
-        ++it;
-      }
+    e->dropCancelled(events);
+    while (!e->queue.empty() && int64_t(batch.size()) < e->usableRows()) {
+      batch.push_back(e->queue.front());
+      e->queue.pop_front();
+      --e->stats.queued;
+      ++e->stats.running;
     }
     ++e->stats.steps;
   }
@@ -597,16 +607,7 @@ xf_status xf_engine_step(xf_engine *e, int64_t *pending) {
   {
     std::lock_guard<std::mutex> lock(e->mutex);
     // Cancellations, then requests into free rows in arrival order.
-    for (auto it = e->queue.begin(); it != e->queue.end();) {
-      if (!(*it)->cancelled) {
-        ++it;
-        continue;
-      }
-      events.push_back({*it, -1, XF_FINISH_CANCELLED, {}});
-      --e->stats.queued;
-      ++e->stats.finished;
-      it = e->queue.erase(it);
-    }
+    e->dropCancelled(events);
     for (int64_t b = 0; b < B; ++b)
       if (e->rows[b] && e->rows[b]->cancelled) {
         events.push_back({e->rows[b], -1, XF_FINISH_CANCELLED, {}});
@@ -652,7 +653,7 @@ xf_status xf_engine_step(xf_engine *e, int64_t *pending) {
   const int64_t N = e->shape.verifyChunk;
   std::vector<std::vector<int64_t>> drafts(B);
   bool speculating = false;
-  if (status == XF_OK && N > 0 && e->params.speculate)
+  if (status == XF_OK && e->speculates())
     for (int64_t b = 0; b < B; ++b) {
       const Request *r = e->rows[b].get();
       if (!r || r->next < 0)

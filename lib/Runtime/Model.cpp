@@ -1071,6 +1071,32 @@ private:
   bool ran = false, committed = false;
 };
 
+/// Runs `fn` (@prefill or @verify: ids [B, N], start, lengths, source
+/// lengths) on the rows with lens[b] > 0, each reading lens[b] ids after
+/// its cached positions, which then grow by them; the caller commits or
+/// rolls back.
+xf_status runChunk(xf_model *m, Rollback &rollback,
+                   const xfm_function_desc *fn, const int64_t *ids,
+                   const int64_t *lens, float *out) {
+  const int64_t B = m->batch, N = fn->inputs[0].shape[1];
+  std::vector<int64_t> start(m->position.begin(), m->position.end());
+  const void *in[] = {ids, start.data(), lens, m->sourceLengths.data()};
+  void *outs[] = {out};
+  std::unique_ptr<bool[]> rows(new bool[B]);
+  for (int64_t b = 0; b < B; ++b)
+    rows[b] = lens[b] > 0;
+  m->setActive(B, rows.get());
+  rollback.running();
+  if (xf_status s = m->run(fn, in, outs))
+    return s;
+  for (int64_t b = 0; b < B; ++b)
+    if (lens[b] > 0) {
+      m->position[b] += lens[b];
+      m->lastToken[b] = ids[b * N + lens[b] - 1];
+    }
+  return XF_OK;
+}
+
 /// Loads exactly the file named: a private copy of it (a memfd) is what
 /// dlopen maps, so the dynamic loader searches no path, a library already
 /// loaded from the same path (an older build) is not reused, and
@@ -1615,7 +1641,7 @@ xf_status xf_prefill(xf_model *m, const int64_t *ids, const int64_t *lengths,
     return s;
   auto t0 = std::chrono::steady_clock::now();
   Rollback rollback(*m);
-  std::vector<int64_t> chunkIds(B * C), start(B), chunkLens(B);
+  std::vector<int64_t> chunkIds(B * C), chunkLens(B);
   std::vector<float> out(B * V), last(batch * V);
   // Chunks cover the longest row, not the row stride `seq`.
   const int64_t chunks = (longest + C - 1) / C;
@@ -1624,28 +1650,15 @@ xf_status xf_prefill(xf_model *m, const int64_t *ids, const int64_t *lengths,
     for (int64_t b = 0; b < B; ++b) {
       int64_t from = c * C;
       chunkLens[b] = b < batch ? std::clamp<int64_t>(lens[b] - from, 0, C) : 0;
-      start[b] = m->position[b];
       for (int64_t i = 0; i < chunkLens[b]; ++i)
         chunkIds[b * C + i] = ids[b * seq + from + i];
     }
-    const void *in[] = {chunkIds.data(), start.data(), chunkLens.data(),
-                        m->sourceLengths.data()};
-    void *outs[] = {out.data()};
-    std::vector<bool> rows(B);
-    for (int64_t b = 0; b < B; ++b)
-      rows[b] = chunkLens[b] > 0;
-    std::unique_ptr<bool[]> act(new bool[B]);
-    for (int64_t b = 0; b < B; ++b)
-      act[b] = rows[b];
-    m->setActive(B, act.get());
-    rollback.running();
-    if (xf_status s = m->run(m->prefill, in, outs))
+    if (xf_status s = runChunk(m, rollback, m->prefill, chunkIds.data(),
+                               chunkLens.data(), out.data()))
       return s;
     for (int64_t b = 0; b < batch; ++b) {
       if (chunkLens[b] == 0)
         continue;
-      m->position[b] += chunkLens[b];
-      m->lastToken[b] = chunkIds[b * C + chunkLens[b] - 1];
       if (lens[b] - c * C <= C)
         std::memcpy(last.data() + b * V, out.data() + b * V,
                     V * sizeof(float));
@@ -2027,22 +2040,10 @@ xf_status xformer::runtime::engineVerify(xf_model *m, const int64_t *ids,
     if (xf_status s = checkIds(m->verify, ids, lengths, B, N, "token"))
       return s;
     Rollback rollback(*m);
-    std::vector<int64_t> start(m->position.begin(), m->position.end());
-    const void *in[] = {ids, start.data(), lengths, m->sourceLengths.data()};
-    void *outs[] = {logits};
-    std::unique_ptr<bool[]> rows(new bool[B]);
-    for (int64_t b = 0; b < B; ++b)
-      rows[b] = lengths[b] > 0;
-    m->setActive(B, rows.get());
-    rollback.running();
-    if (xf_status s = m->run(m->verify, in, outs))
+    if (xf_status s =
+            runChunk(m, rollback, m->verify, ids, lengths, logits))
       return s;
     rollback.commit();
-    for (int64_t b = 0; b < B; ++b)
-      if (lengths[b] > 0) {
-        m->position[b] += lengths[b];
-        m->lastToken[b] = ids[b * N + lengths[b] - 1];
-      }
     return XF_OK;
   });
 }
