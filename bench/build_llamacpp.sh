@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds llama.cpp's llama-bench, llama-quantize and llama-tokenize from the
-# copy vendored in PyPI's llama-cpp-python source distribution (the peer of
-# bench/gguf_vs_llamacpp.py). Prints the folder holding the binaries.
+# Builds llama.cpp's llama-bench, llama-quantize, llama-tokenize and
+# llama-server from the copy vendored in PyPI's llama-cpp-python source
+# distribution (the peer of bench/gguf_vs_llamacpp.py and
+# bench/engine_smollm2.py). Prints the folder holding the binaries.
 #   bench/build_llamacpp.sh [WORK_DIR]     (default: build/llamacpp)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,6 +27,6 @@ if [[ ${LLAMACPP_AMX:-1} == 0 ]]; then
   FLAGS=(-DCMAKE_C_FLAGS="$NOAMX" -DCMAKE_CXX_FLAGS="$NOAMX")
 fi
 cmake -S "$SRC" -B "$OUT" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DLLAMA_CURL=OFF -DGGML_NATIVE=ON -DLLAMA_BUILD_SERVER=OFF "${FLAGS[@]}" >/dev/null
-cmake --build "$OUT" --target llama-bench llama-quantize llama-tokenize >/dev/null
+  -DLLAMA_CURL=OFF -DGGML_NATIVE=ON -DLLAMA_BUILD_SERVER=ON "${FLAGS[@]}" >/dev/null
+cmake --build "$OUT" --target llama-bench llama-quantize llama-tokenize llama-server >/dev/null
 echo "$OUT/bin"

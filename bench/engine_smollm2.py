@@ -13,7 +13,14 @@ same threads, one run.
                greedy tokens: tokens/s with prompt-lookup drafts (4 a step,
                --speculate=4) and without; the tokens are compared.
 
-    .venv/bin/python bench/engine_smollm2.py [--output FILE]
+Beside it, with --llamacpp BIN_DIR (bench/build_llamacpp.sh builds
+llama-server): llama.cpp's llama-server on the same file and threads with 4
+slots, the same token ids sent as 16 concurrent /completion requests
+(greedy, end of sequence ignored), prompt caching off for the first
+workload and on for the second; its own timings count the prompt tokens it
+evaluated.
+
+    .venv/bin/python bench/engine_smollm2.py [--llamacpp BIN_DIR] [--output FILE]
 
 Not a test: nothing here asserts a speed.
 """
@@ -64,10 +71,64 @@ def timed_run(engine, prompts, max_new_tokens):
         [tokens[i] for i in range(len(prompts))]
 
 
+class LlamaServer:
+    """llama-server on `path` with `slots` parallel sequences of `ctx`
+    positions each, on loopback; stopped on exit."""
+
+    def __init__(self, bindir, path, threads, slots, ctx):
+        import socket
+        import subprocess
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.proc = subprocess.Popen(
+            [os.path.join(bindir, "llama-server"), "-m", path, "-t", str(threads),
+             "-np", str(slots), "-c", str(slots * ctx), "--host", "127.0.0.1",
+             "--port", str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(600):
+            try:
+                if self._get("/health").get("status") == "ok":
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("llama-server did not start")
+
+    def _get(self, route):
+        import json
+        import urllib.request
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.port, route), timeout=5) as r:
+            return json.loads(r.read())
+
+    def complete(self, prompt, n, cache):
+        import json
+        import urllib.request
+        body = json.dumps({"prompt": prompt, "n_predict": n, "temperature": 0.0,
+                           "ignore_eos": True, "cache_prompt": cache}).encode()
+        req = urllib.request.Request("http://127.0.0.1:%d/completion" % self.port, data=body,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=600) as r:
+            return json.loads(r.read())
+
+    def run(self, prompts, n, cache):
+        """All prompts at once; (seconds, prompt tokens it evaluated)."""
+        from concurrent.futures import ThreadPoolExecutor
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(len(prompts)) as pool:
+            out = list(pool.map(lambda p: self.complete(p, n, cache), prompts))
+        secs = time.perf_counter() - t0
+        return secs, sum(o["timings"]["prompt_n"] for o in out)
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--output")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--llamacpp", help="folder holding llama-server")
     a = ap.parse_args()
     os.environ["XFORMER_NUM_THREADS"] = str(a.threads)
     path = smollm2()
@@ -103,6 +164,13 @@ def main():
                              rows, "s (continuous batching)" if rows > 1 else " (one at a time)", secs, 16 * 64 / secs,
                              16 * (128 + 64) / secs))
     same = results[1] == results[4]
+    server = LlamaServer(a.llamacpp, path, a.threads, 4, 512) if a.llamacpp else None
+    if server:
+        server.run(prompts[:2], 4, False)  # warm-up
+        secs, evaluated = server.run(prompts, 64, False)
+        lines.append("| 16 requests, 128-token prompts, 64 tokens each | llama-server, 4 slots | "
+                     "%.1f s, %.0f generated tokens/s, %.0f tokens/s with the prompts |" % (
+                         secs, 16 * 64 / secs, 16 * (128 + 64) / secs))
 
     # Prefix caching.
     system = rng.integers(100, 40000, size=256).tolist()
@@ -117,6 +185,11 @@ def main():
                          "%d prompt tokens prefilled, %d reused |" % (
                              "on" if cache else "off", secs, 1000 * statistics.median(first),
                              1000 * max(first), st["prompt_tokens"], st["prefix_tokens"]))
+    if server:
+        server.run([prompts[0][:8]], 2, True)
+        secs, evaluated = server.run(prompts, 16, True)
+        lines.append("| 16 requests sharing a 256-token prefix, 16 tokens each | llama-server, "
+                     "cache_prompt | %.2f s; %d prompt tokens evaluated |" % (secs, evaluated))
 
     # Speculative decoding: repeat a passage.
     seeds = os.path.join(SRC, "..", "shared", "seeds", "why-decoder-only-won.txt")
@@ -142,6 +215,12 @@ def main():
                          "%.0f tokens/s after the first (%.2f s)%s |" % (
                              len(prompt), n, "on" if speculate else "off",
                              (n - 1) / (secs - first[0]), secs, extra))
+    if server:
+        server.run([prompt[:16]], 4, False)
+        secs, _ = server.run([prompt], 200, False)
+        lines.append("| repeat a %d-token passage, 200 tokens | llama-server | %.2f s with "
+                     "the prompt |" % (len(prompt), secs))
+        server.close()
     lines.append("")
     lines.append("Batching: the tokens of 1 row and 4 rows are %s. Speculative decoding: its "
                  "tokens are %s the plain engine's." % (
