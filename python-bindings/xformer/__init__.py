@@ -14,6 +14,7 @@ import tempfile
 
 from ._runtime import Model, _set_error_type
 from .engine import Engine
+from .chat import chat_prompt
 
 try:  # the compiler links MLIR; a deployment of the runtime alone has no _compiler
     from ._compiler import run_pipeline, translate_to_cpp
@@ -92,36 +93,6 @@ def import_gguf(path, batch=1, seq=128):
     except gguf.ImportError_ as e:
         raise ValueError(str(e)) from None
     return hf_import.emit(b, kind, args, outs, os.path.basename(path), "GGUF, architecture " + arch)
-
-
-def chat_prompt(template, messages, add_generation_prompt=True, bos_token="", eos_token="",
-                **variables):
-    """A chat rendered by its Jinja template (a model's chat_template), as
-    Hugging Face renders it: Jinja2's sandbox, trim_blocks and
-    lstrip_blocks, the loop controls, raise_exception, a tojson that keeps
-    non-ASCII text, strftime_now. Raises jinja2's TemplateError where the
-    template does."""
-    import datetime
-    import json
-    import jinja2
-    import jinja2.ext
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-    def raise_exception(message):
-        raise jinja2.exceptions.TemplateError(message)
-
-    def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
-        return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators,
-                          sort_keys=sort_keys)
-
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
-                                        extensions=[jinja2.ext.loopcontrols])
-    env.filters["tojson"] = tojson
-    env.globals["raise_exception"] = raise_exception
-    env.globals["strftime_now"] = lambda fmt: datetime.datetime.now().strftime(fmt)
-    return env.from_string(template).render(messages=messages,
-                                            add_generation_prompt=add_generation_prompt,
-                                            bos_token=bos_token, eos_token=eos_token, **variables)
 
 
 def gguf_chat_prompt(path, messages, add_generation_prompt=True, **variables):

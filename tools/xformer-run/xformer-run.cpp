@@ -22,6 +22,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Checkpoint.h"
 #include "xformer/Runtime/GGUF.h"
 #include "xformer/Runtime/xformer.h"
 #include "xformer/Tokenizer/Tokenizer.h"
@@ -116,46 +117,6 @@ std::string jsonString(const std::string &text) {
     }
   }
   return out + "\"";
-}
-
-/// The end-of-sequence ids a checkpoint declares: a GGUF (`gguf`, the
-/// weights file) in its metadata (end of sequence and end of turn), else
-/// generation_config.json or config.json in the weights' folder
-/// ("eos_token_id": an id or a list of ids). Empty when none says.
-std::vector<int64_t> checkpointEos(const std::string &weights,
-                                   const xformer::runtime::GGUFFile *gguf) {
-  if (gguf) {
-    std::vector<int64_t> ids;
-    for (const char *key :
-         {"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"})
-      if (const xformer::runtime::GGUFValue *v = gguf->get(key))
-        if (std::optional<int64_t> id = v->asInt();
-            id && std::find(ids.begin(), ids.end(), *id) == ids.end())
-          ids.push_back(*id);
-    return ids;
-  }
-  const size_t slash = weights.find_last_of('/');
-  const std::string dir =
-      slash == std::string::npos ? "." : weights.substr(0, slash);
-  for (const char *name : {"generation_config.json", "config.json"}) {
-    std::ifstream in(dir + "/" + name);
-    if (!in)
-      continue;
-    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("eos_token_id"))
-      continue;
-    std::vector<int64_t> ids;
-    const nlohmann::json &e = j["eos_token_id"];
-    if (e.is_number_integer())
-      ids.push_back(e.get<int64_t>());
-    else if (e.is_array())
-      for (const auto &v : e)
-        if (v.is_number_integer())
-          ids.push_back(v.get<int64_t>());
-    if (!ids.empty())
-      return ids;
-  }
-  return {};
 }
 
 int failWith(xf_status s, const char *what) {
@@ -472,7 +433,7 @@ int main(int argc, char **argv) {
   // The end of a reply: --eos, else what the checkpoint declares.
   std::vector<int64_t> eos;
   if (!eosGiven) {
-    eos = checkpointEos(weights, gguf.get());
+    eos = xformer::tools::checkpointEos(weights, gguf.get());
     if (!eos.empty()) {
       opts.eos_token_id = eos.front();
       opts.eos_token_ids = eos.data();
