@@ -13,7 +13,7 @@ SANITIZE="${XFORMER_SANITIZE:-0}"
 PACKAGES=(cmake ninja-build llvm-22-dev libmlir-22-dev mlir-22-tools
           llvm-22-tools clang-22 lld-22 libclang-rt-22-dev libgtest-dev
           nlohmann-json3-dev libdnnl-dev libicu-dev python3 python3-venv
-          python3-dev python3-jinja2 libcpp-httplib-dev pkg-config)
+          python3-dev python3-jinja2 libcpp-httplib-dev pkg-config curl)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

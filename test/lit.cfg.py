@@ -69,4 +69,4 @@ if all(f in flags for f in ("avx2", "fma", "f16c", "bmi2")):
 # The sanitizer build runs the runtime through GoogleTest instead: a Python
 # process cannot load an ASan-instrumented runtime.
 if os.environ.get("XFORMER_SANITIZED") == "1":
-    config.excludes += ["e2e", "python"]
+    config.excludes += ["e2e", "python", "serve"]
