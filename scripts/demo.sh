@@ -73,3 +73,25 @@ print(xformer.gguf_chat_prompt(sys.argv[1], [{"role": "user", "content": sys.arg
   "$SMOL" "$QUESTION")"
 printf 'assistant: '
 "$BIN/xformer-run" "$OUT/smollm2.so" "$SMOL" --text "$PROMPT" --stream --max-new-tokens 128
+
+echo "==> xformer-serve: the same SmolLM2 behind an OpenAI-compatible endpoint, one chat question (openai client, streamed)"
+SERVE_LOG="$OUT/serve.log"
+"$BIN/xformer-serve" "$OUT/smollm2.so" "$SMOL" --mmap --port 0 > "$SERVE_LOG" 2>&1 &
+SERVE_PID=$!
+trap 'kill $SERVE_PID 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -q "listening on" "$SERVE_LOG" && break; sleep 0.1; done
+URL="$(grep -o 'http://[0-9.:]*' "$SERVE_LOG" | head -1)"
+echo "server: $URL"
+"$PY" - "$URL" "$QUESTION" <<'PY'
+import sys, openai
+client = openai.OpenAI(base_url=sys.argv[1] + "/v1", api_key="none")
+model = client.models.list().data[0].id
+print("user: %s\nassistant: " % sys.argv[2], end="", flush=True)
+for event in client.chat.completions.create(model=model, stream=True, max_tokens=128, temperature=0,
+                                            messages=[{"role": "user", "content": sys.argv[2]}]):
+    print(event.choices[0].delta.content or "", end="", flush=True)
+print()
+PY
+kill -TERM $SERVE_PID
+wait $SERVE_PID
+trap - EXIT
