@@ -138,8 +138,37 @@ def main():
     finally:
         srv.stop(signal.SIGKILL)
     api_key(lib, gguf)
+    cli_errors(a.work, lib, gguf)
     embeddings(a.work)
     return finish()
+
+
+def refused(args, message, rc=1):
+    """xformer-serve started with `args` exits `rc` naming the cause."""
+    p = subprocess.run([os.path.join(BIN, "xformer-serve"), *args], capture_output=True,
+                       text=True, timeout=60)
+    check("xformer-serve refuses %s" % message[0], p.returncode == rc and message[1] in p.stderr,
+          "exit %d: %s" % (p.returncode, p.stderr.strip().splitlines()[0] if p.stderr else ""))
+
+
+def cli_errors(work, lib, gguf):
+    bad = os.path.join(work, "bad.jinja")
+    with open(bad, "w") as f:
+        f.write("{% if %}")
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    port = busy.getsockname()[1]
+    refused([], ("no arguments", "usage:"), 2)
+    refused([lib, gguf, "--bogus"], ("an unknown option", "unknown option --bogus"), 2)
+    refused([lib, gguf, "--port", "99999"], ("a port out of range", "--port 99999"), 2)
+    refused(["/nonexistent.so", gguf], ("a missing library", "cannot open the model (io)"))
+    refused([lib, "/nonexistent.gguf"], ("missing weights", "cannot open the model"))
+    refused([lib, gguf, "--chat-template", bad], ("a chat template that does not parse",
+                                                  "the chat template of " + bad))
+    refused([lib, gguf, "--port", str(port)], ("a port in use",
+                                              "cannot listen on 127.0.0.1:%d" % port))
+    busy.close()
 
 
 def run_decoder(srv, tok, solo, text_of, gguf, lib):
@@ -519,6 +548,11 @@ def embeddings(work):
                  "The cat sat on the mat.", "Serving many requests at once is the point.",
                  "Quantized weights are smaller.", "Embeddings map text to vectors."]
     ref = SentenceTransformer(d, device="cpu").encode(sentences, normalize_embeddings=True)
+    refused([lib, os.path.join(d, "model.safetensors"), "--allow-extra-weights"],
+            ("safetensors without --tokenizer", "a tokenizer is needed"))
+    refused([lib, os.path.join(d, "model.safetensors"), "--allow-extra-weights", "--tokenizer",
+             os.path.join(d, "tokenizer.json"), "--pooling", "model"],
+            ("--pooling model on an encoder without a pooler", "no pooler"))
     srv = Server(lib, os.path.join(d, "model.safetensors"), "--tokenizer",
                  os.path.join(d, "tokenizer.json"), "--allow-extra-weights",
                  "--model-name", "all-MiniLM-L6-v2")
