@@ -315,14 +315,36 @@ public:
     live.erase(s);
   }
 
-  /// Submits a token request; an HttpError when the engine refuses it.
+  /// A stream for one engine request, tracked until the engine ends it.
+  std::shared_ptr<Stream> track(const std::shared_ptr<Group> &g) {
+    auto s = std::make_shared<Stream>();
+    s->group = g;
+    s->submitted = Clock::now();
+    std::lock_guard<std::mutex> lock(liveMutex);
+    live[s.get()] = s;
+    return s;
+  }
+
+  /// `s` once the engine took it (status `st`); null with `error` set when
+  /// it refused it.
+  std::shared_ptr<Stream> accepted(xf_status st, std::shared_ptr<Stream> s,
+                                   HttpError &error) {
+    if (st) {
+      release(s.get());
+      error = refusal(st);
+      return nullptr;
+    }
+    wake();
+    return s;
+  }
+
+  /// Submits a token request; null with an HttpError when the engine
+  /// refuses it.
   std::shared_ptr<Stream> submit(const std::shared_ptr<Group> &g,
                                  const std::vector<int64_t> &prompt,
                                  xf_generate_options sampling,
                                  HttpError &error) {
-    auto s = std::make_shared<Stream>();
-    s->group = g;
-    s->submitted = Clock::now();
+    std::shared_ptr<Stream> s = track(g);
     xf_request_params p;
     xf_request_params_init(&p);
     p.prompt = prompt.data();
@@ -332,25 +354,13 @@ public:
     p.sampling.num_eos_token_ids = int64_t(eos.size());
     p.on_token = onToken;
     p.user = s.get();
-    {
-      std::lock_guard<std::mutex> lock(liveMutex);
-      live[s.get()] = s;
-    }
-    if (xf_status st = xf_engine_submit(engine, &p, &s->id)) {
-      release(s.get());
-      error = refusal(st);
-      return nullptr;
-    }
-    wake();
-    return s;
+    return accepted(xf_engine_submit(engine, &p, &s->id), s, error);
   }
 
   std::shared_ptr<Stream> submitEmbedding(const std::shared_ptr<Group> &g,
                                           const std::vector<int64_t> &ids,
                                           int32_t pooling, HttpError &error) {
-    auto s = std::make_shared<Stream>();
-    s->group = g;
-    s->submitted = Clock::now();
+    std::shared_ptr<Stream> s = track(g);
     xf_embedding_params p;
     xf_embedding_params_init(&p);
     p.ids = ids.data();
@@ -359,17 +369,7 @@ public:
     p.normalize = opts.normalize ? 1 : 0;
     p.on_embedding = onEmbedding;
     p.user = s.get();
-    {
-      std::lock_guard<std::mutex> lock(liveMutex);
-      live[s.get()] = s;
-    }
-    if (xf_status st = xf_engine_submit_embedding(engine, &p, &s->id)) {
-      release(s.get());
-      error = refusal(st);
-      return nullptr;
-    }
-    wake();
-    return s;
+    return accepted(xf_engine_submit_embedding(engine, &p, &s->id), s, error);
   }
 
   /// The engine's refusal as an HTTP error. Requests that can never fit are
@@ -859,54 +859,58 @@ std::vector<int64_t> tokenize(Server &server, const std::string &text,
   return ids;
 }
 
-/// /v1/completions' prompt: a string, a list of strings, a list of token
-/// ids, or a list of lists of token ids.
-std::vector<std::vector<int64_t>> completionPrompts(Server &server,
-                                                    const json &body) {
-  const json *p = field(body, "prompt");
+/// A prompt or input field: a string, a list of strings, a list of token
+/// ids, or a list of lists of token ids (at most `most` of them). Token ids
+/// are checked against the vocabulary where the model reports one (the
+/// engine checks the rest on submission).
+std::vector<std::vector<int64_t>> tokenLists(Server &server, const json &body,
+                                             const char *key, size_t most) {
+  const json *p = field(body, key);
   if (!p)
-    throw badRequest("'prompt' is required", "prompt");
-  std::vector<std::vector<int64_t>> prompts;
+    throw badRequest(std::string("'") + key + "' is required", key);
+  std::vector<std::vector<int64_t>> lists;
   auto tokens = [&](const json &list) {
     std::vector<int64_t> ids;
     for (const json &t : list) {
       if (!t.is_number_integer())
-        throw badRequest("'prompt' mixes token ids and other values", "prompt");
+        throw badRequest(std::string("'") + key + "' mixes token ids and other values",
+                         key);
       const int64_t id = t.get<int64_t>();
-      if (id < 0 || id >= server.info.vocab)
-        throw badRequest("prompt token " + std::to_string(id) +
+      if (server.info.vocab > 0 && (id < 0 || id >= server.info.vocab))
+        throw badRequest("token " + std::to_string(id) +
                              " is outside the vocabulary of " +
                              std::to_string(server.info.vocab),
-                         "prompt");
+                         key);
       ids.push_back(id);
     }
     return ids;
   };
   if (p->is_string()) {
-    prompts.push_back(tokenize(server, p->get<std::string>(), true, "prompt"));
+    lists.push_back(tokenize(server, p->get<std::string>(), true, key));
   } else if (p->is_array() && !p->empty() && (*p)[0].is_number_integer()) {
-    prompts.push_back(tokens(*p));
+    lists.push_back(tokens(*p));
   } else if (p->is_array() && !p->empty()) {
     for (const json &item : *p) {
       if (item.is_string())
-        prompts.push_back(tokenize(server, item.get<std::string>(), true, "prompt"));
+        lists.push_back(tokenize(server, item.get<std::string>(), true, key));
       else if (item.is_array())
-        prompts.push_back(tokens(item));
+        lists.push_back(tokens(item));
       else
-        throw badRequest("'prompt' must be a string, a list of strings or "
-                         "token ids",
-                         "prompt");
+        throw badRequest(std::string("'") + key +
+                             "' must be a string, a list of strings or token ids",
+                         key);
     }
   } else {
-    throw badRequest("'prompt' must be a non-empty string, list of strings or "
-                     "token ids",
-                     "prompt");
+    throw badRequest(std::string("'") + key +
+                         "' must be a non-empty string, list of strings or token ids",
+                     key);
   }
-  if (prompts.size() > 16)
-    throw badRequest("'prompt' lists " + std::to_string(prompts.size()) +
-                         " prompts; at most 16 per request",
-                     "prompt");
-  return prompts;
+  if (lists.size() > most)
+    throw badRequest(std::string("'") + key + "' lists " +
+                         std::to_string(lists.size()) + " items; at most " +
+                         std::to_string(most) + " per request",
+                     key);
+  return lists;
 }
 
 /// /v1/chat/completions' messages as the template sees them: each content
@@ -999,7 +1003,7 @@ void completions(Server &server, const httplib::Request &req,
     // apply_chat_template tokenizes: no added BOS).
     job->prompts.push_back(tokenize(server, text, false, "messages"));
   } else {
-    job->prompts = completionPrompts(server, body);
+    job->prompts = tokenLists(server, body, "prompt", 16);
   }
   submitAll(server, *job);
   ++server.metrics.inFlight;
@@ -1043,37 +1047,8 @@ void embeddings(Server &server, const httplib::Request &req,
     throw badRequest("'dimensions' must be this model's " +
                          std::to_string(server.info.hidden),
                      "dimensions", "unsupported_parameter");
-  const json *input = field(body, "input");
-  if (!input)
-    throw badRequest("'input' is required", "input");
-  std::vector<std::vector<int64_t>> texts;
-  auto ids = [&](const json &list) {
-    std::vector<int64_t> out;
-    for (const json &t : list) {
-      if (!t.is_number_integer())
-        throw badRequest("'input' mixes token ids and other values", "input");
-      out.push_back(t.get<int64_t>());
-    }
-    return out;
-  };
-  if (input->is_string())
-    texts.push_back(tokenize(server, input->get<std::string>(), true, "input"));
-  else if (input->is_array() && !input->empty() && (*input)[0].is_number_integer())
-    texts.push_back(ids(*input));
-  else if (input->is_array() && !input->empty())
-    for (const json &item : *input) {
-      if (item.is_string())
-        texts.push_back(tokenize(server, item.get<std::string>(), true, "input"));
-      else if (item.is_array())
-        texts.push_back(ids(item));
-      else
-        throw badRequest("'input' must be a string, a list of strings or token ids",
-                         "input");
-    }
-  else
-    throw badRequest("'input' must be a non-empty string or list", "input");
-  if (texts.size() > 2048)
-    throw badRequest("'input' lists more than 2048 inputs", "input");
+  std::vector<std::vector<int64_t>> texts =
+      tokenLists(server, body, "input", 2048);
   const int32_t pooling = server.opts.pooling == "cls"     ? XF_POOLING_CLS
                           : server.opts.pooling == "model" ? XF_POOLING_MODEL
                                                            : XF_POOLING_MEAN;
