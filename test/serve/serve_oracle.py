@@ -140,6 +140,7 @@ def main():
     api_key(lib, gguf)
     cli_errors(a.work, lib, gguf)
     embeddings(a.work)
+    encoder_decoder(a.work)
     return finish()
 
 
@@ -579,6 +580,61 @@ def embeddings(work):
     finally:
         code = srv.stop()
     check("the encoder's server exits 0 on SIGTERM", code == 0, str(code))
+
+
+def encoder_decoder(work):
+    """A T5 (random weights) with a word-level tokenizer: /v1/completions
+    with the prompt as the source, against transformers' generate."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import T5Config, T5ForConditionalGeneration
+    d = os.path.join(work, "t5")
+    cfg = T5Config(vocab_size=128, d_model=64, d_kv=16, d_ff=128, num_heads=4, num_layers=2,
+                   relative_attention_num_buckets=32, dropout_rate=0.0, decoder_start_token_id=0,
+                   eos_token_id=1, pad_token_id=0)
+    torch.manual_seed(0)
+    hf = T5ForConditionalGeneration(cfg).eval()
+    hf.save_pretrained(d, safe_serialization=True)
+    vocab = {"<pad>": 0, "</s>": 1, "<unk>": 2}
+    vocab.update({"w%d" % i: i for i in range(3, 128)})
+    tk = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tk.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tk.add_special_tokens(["<pad>", "</s>", "<unk>"])
+    tk.save(os.path.join(d, "tokenizer.json"))
+    ir = xformer.import_hf(d, batch=1, seq=8, source_len=32)
+    lib = xformer.compile(ir, os.path.join(work, "t5.so"), max_seq_len=64)
+    srv = Server(lib, os.path.join(d, "model.safetensors"), "--tokenizer",
+                 os.path.join(d, "tokenizer.json"), "--model-name", "t5-small-random")
+    try:
+        c = srv.client()
+        rng = random.Random(3)
+        sources = [" ".join("w%d" % rng.randrange(3, 128) for _ in range(n)) for n in (5, 12, 30)]
+        ok, detail = True, []
+        for text in sources:
+            ids = tk.encode(text).ids
+            with torch.no_grad():
+                ref = hf.generate(torch.tensor([ids]), max_new_tokens=20, do_sample=False,
+                                  num_beams=1, decoder_start_token_id=0, eos_token_id=1)[0, 1:]
+            want = tk.decode([int(t) for t in ref], skip_special_tokens=True)
+            r = c.completions.create(model="t5-small-random", prompt=text, max_tokens=20,
+                                     temperature=0)
+            streamed = "".join(e.choices[0].text for e in c.completions.create(
+                model="t5-small-random", prompt=text, max_tokens=20, temperature=0, stream=True)
+                if e.choices)
+            ok = ok and r.choices[0].text == want == streamed
+            detail.append("%d tokens: %r" % (len(ids), r.choices[0].text[:30]))
+        check("an encoder-decoder (T5) on /v1/completions, the prompt as its source: greedy text "
+              "equals transformers' generate, streamed and not", ok, "; ".join(detail))
+        st, _, body = http("POST", srv.port, "/v1/completions", json.dumps(
+            {"model": "t5-small-random", "prompt": " ".join(["w5"] * 40)}).encode())
+        st2, _, _ = http("POST", srv.port, "/v1/chat/completions", json.dumps(
+            {"model": "t5-small-random", "messages": [{"role": "user", "content": "w5"}]}).encode())
+        check("an encoder-decoder refuses a source longer than its positions and chat requests",
+              st == 400 and error_of(body).get("code") == "context_length_exceeded" and st2 == 400,
+              "%d %d" % (st, st2))
+    finally:
+        code = srv.stop()
+    check("the encoder-decoder's server exits 0 on SIGTERM", code == 0, str(code))
 
 
 if __name__ == "__main__":

@@ -65,6 +65,21 @@ std::vector<int64_t> checkpointEos(const std::string &weights,
   return {};
 }
 
+int64_t checkpointDecoderStart(const std::string &weights) {
+  const std::string dir = folderOf(weights);
+  for (const char *name : {"generation_config.json", "config.json"}) {
+    std::ifstream in(dir + "/" + name);
+    if (!in)
+      continue;
+    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+    if (!j.is_discarded() && j.is_object() &&
+        j.contains("decoder_start_token_id") &&
+        j["decoder_start_token_id"].is_number_integer())
+      return j["decoder_start_token_id"].get<int64_t>();
+  }
+  return -1;
+}
+
 std::optional<ChatTemplateSource>
 checkpointChatTemplate(const runtime::GGUFFile *gguf,
                        const std::string &tokenizerPath, std::string &error) {

@@ -26,6 +26,11 @@ namespace xformer::tools {
 std::vector<int64_t> checkpointEos(const std::string &weights,
                                    const runtime::GGUFFile *gguf);
 
+/// An encoder-decoder's decoder start token: decoder_start_token_id of
+/// generation_config.json or config.json in the weights' folder; -1 when
+/// none says.
+int64_t checkpointDecoderStart(const std::string &weights);
+
 /// A chat template with the texts of the BOS and EOS tokens it may use.
 struct ChatTemplateSource {
   std::string source, bos, eos;

@@ -36,6 +36,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -64,6 +65,7 @@ struct Options {
   bool mmap = false, allowExtraWeights = false;
   int64_t maxSequences = 0, maxQueued = 256, httpThreads = 64;
   int64_t maxBody = 16 << 20;
+  int64_t decoderStart = -1;
   int32_t prefixCache = 1, speculate = 1;
   std::string pooling = "mean";
   bool normalize = true;
@@ -79,7 +81,7 @@ int usage(const char *argv0) {
       "  [--allow-extra-weights] [--max-sequences N] [--max-queued N]\n"
       "  [--no-prefix-cache] [--no-speculate] [--http-threads N]\n"
       "  [--max-body BYTES] [--pooling mean|cls|model] [--no-normalize]\n"
-      "  [--drain-timeout SECONDS]\n",
+      "  [--drain-timeout SECONDS] [--decoder-start ID]\n",
       argv0);
   return 2;
 }
@@ -199,6 +201,14 @@ struct Stream {
   int finish = XF_FINISH_NONE;
   std::vector<float> embedding;
   Clock::time_point submitted, first, last;
+  std::atomic<bool> cancelled{false}; // encoder-decoder requests
+};
+
+/// An encoder-decoder request waiting for the model.
+struct SourceJob {
+  std::shared_ptr<Stream> stream;
+  std::vector<int64_t> source;
+  xf_generate_options options;
 };
 
 class Server;
@@ -215,6 +225,7 @@ public:
   std::unique_ptr<ChatTemplate> chat;
   std::string chatMissing; // why there is no chat template
   std::vector<int64_t> eos;
+  int64_t decoderStart = -1; // encoder-decoders: the decoder's first token
   std::string name;
   int64_t created = 0;
   Metrics metrics;
@@ -230,6 +241,12 @@ public:
   bool work = false, quit = false;
   std::thread stepper;
 
+  // Encoder-decoders (which the engine does not take): one request at a
+  // time through xf_encode_source and xf_generate, in arrival order.
+  std::deque<SourceJob> sourceJobs;
+  bool sourceRunning = false;
+  std::atomic<int64_t> nextSourceId{0};
+
   ~Server() {
     {
       std::lock_guard<std::mutex> lock(stepMutex);
@@ -242,6 +259,75 @@ public:
       xf_engine_destroy(engine);
     if (model)
       xf_close(model);
+  }
+
+  bool encoderDecoder() const {
+    return info.kind == XF_MODEL_ENCODER_DECODER;
+  }
+
+  /// The stepping thread for encoder-decoders: each request's source is
+  /// encoded, then xf_generate streams its tokens through the progress
+  /// callback (it writes each token before calling it).
+  void startSourceWorker() {
+    stepper = std::thread([this] {
+      for (;;) {
+        SourceJob job;
+        {
+          std::unique_lock<std::mutex> lock(stepMutex);
+          stepCv.wait(lock, [&] { return !sourceJobs.empty() || quit; });
+          if (quit) {
+            for (SourceJob &left : sourceJobs)
+              onToken(left.stream.get(), left.stream->id, -1, XF_FINISH_CANCELLED);
+            sourceJobs.clear();
+            return;
+          }
+          job = std::move(sourceJobs.front());
+          sourceJobs.pop_front();
+          sourceRunning = !job.stream->cancelled;
+        }
+        Stream *s = job.stream.get();
+        if (s->cancelled) {
+          onToken(s, s->id, -1, XF_FINISH_CANCELLED);
+          continue;
+        }
+        runSource(job);
+        std::lock_guard<std::mutex> lock(stepMutex);
+        sourceRunning = false;
+      }
+    });
+  }
+
+  void runSource(SourceJob &job) {
+    Stream *s = job.stream.get();
+    const int64_t len = int64_t(job.source.size()), one = 1;
+    const int64_t n = job.options.max_new_tokens;
+    std::vector<int64_t> tokens(n, -1), counts(1, 0);
+    struct Progress {
+      Stream *s;
+      const int64_t *tokens, *count;
+      int64_t reported = 0;
+    } progress{s, tokens.data(), counts.data()};
+    job.options.eos_token_ids = eos.data();
+    job.options.num_eos_token_ids = int64_t(eos.size());
+    job.options.progress = [](void *user, int64_t, int64_t) {
+      auto *p = static_cast<Progress *>(user);
+      while (p->reported < *p->count)
+        onToken(p->s, p->s->id, p->tokens[p->reported++], XF_FINISH_NONE);
+    };
+    job.options.user = &progress;
+    xf_status st = xf_encode_source(model, job.source.data(), &len, 1, len);
+    if (st == XF_OK)
+      st = xf_generate(model, &decoderStart, &one, 1, 1, &job.options,
+                       tokens.data(), counts.data());
+    if (st != XF_OK) {
+      std::fprintf(stderr, "xformer-serve: a request failed (%s): %s\n",
+                   xf_status_name(st), xf_last_error());
+      onToken(s, s->id, -1, XF_FINISH_ERROR);
+      return;
+    }
+    const int64_t last = counts[0] ? tokens[counts[0] - 1] : -1;
+    const bool stopped = std::find(eos.begin(), eos.end(), last) != eos.end();
+    onToken(s, s->id, -1, stopped ? XF_FINISH_STOP : XF_FINISH_LENGTH);
   }
 
   void startStepping() {
@@ -345,6 +431,25 @@ public:
                                  xf_generate_options sampling,
                                  HttpError &error) {
     std::shared_ptr<Stream> s = track(g);
+    if (encoderDecoder()) {
+      bool queued = false;
+      {
+        std::lock_guard<std::mutex> lock(stepMutex);
+        if (int64_t(sourceJobs.size()) < opts.maxQueued) {
+          s->id = nextSourceId++;
+          sourceJobs.push_back({s, prompt, sampling});
+          queued = true;
+        }
+      }
+      if (!queued) {
+        release(s.get());
+        error = {503, "the server is busy: " + std::to_string(opts.maxQueued) +
+                          " requests are waiting", "server_error", "server_busy", ""};
+        return nullptr;
+      }
+      stepCv.notify_one();
+      return s;
+    }
     xf_request_params p;
     xf_request_params_init(&p);
     p.prompt = prompt.data();
@@ -392,7 +497,9 @@ public:
       std::lock_guard<std::mutex> lock(s->group->mutex);
       pending = s->finish == XF_FINISH_NONE;
     }
-    if (pending && xf_engine_cancel(engine, s->id) == XF_OK)
+    if (pending && encoderDecoder())
+      s->cancelled = true; // a request already generating runs to its end
+    else if (pending && xf_engine_cancel(engine, s->id) == XF_OK)
       wake();
   }
 };
@@ -694,10 +801,32 @@ struct Completion {
 
 void submitAll(Server &server, Completion &job) {
   const int64_t room = server.info.max_seq_len;
+  // An encoder-decoder's prompt is its source; its decoder starts from one
+  // token.
+  auto cached = [&](const std::vector<int64_t> &prompt) {
+    return server.encoderDecoder() ? int64_t(1) : int64_t(prompt.size());
+  };
   for (size_t p = 0; p < job.prompts.size(); ++p) {
     const std::vector<int64_t> &prompt = job.prompts[p];
     if (prompt.empty())
       throw badRequest("the prompt is empty", "prompt");
+    if (server.encoderDecoder()) {
+      if (int64_t(prompt.size()) > server.info.source_len)
+        throw badRequest("this model reads sources of up to " +
+                             std::to_string(server.info.source_len) +
+                             " tokens; the prompt has " +
+                             std::to_string(prompt.size()),
+                         "prompt", "context_length_exceeded");
+      xf_generate_options o = job.sampling.options;
+      if (!job.sampling.maxTokensGiven)
+        o.max_new_tokens = std::min<int64_t>(o.max_new_tokens, room);
+      if (o.max_new_tokens > room)
+        throw badRequest("this model's decoder holds " + std::to_string(room) +
+                             " tokens; " + std::to_string(o.max_new_tokens) +
+                             " were asked for",
+                         "max_tokens", "context_length_exceeded");
+      continue;
+    }
     xf_generate_options o = job.sampling.options;
     if (!job.sampling.maxTokensGiven && int64_t(prompt.size()) < room)
       o.max_new_tokens = std::min<int64_t>(o.max_new_tokens,
@@ -717,8 +846,8 @@ void submitAll(Server &server, Completion &job) {
       const std::vector<int64_t> &prompt = job.prompts[p];
       xf_generate_options o = job.sampling.options;
       if (!job.sampling.maxTokensGiven)
-        o.max_new_tokens = std::min<int64_t>(
-            o.max_new_tokens, room - int64_t(prompt.size()) + 1);
+        o.max_new_tokens = std::min<int64_t>(o.max_new_tokens,
+                                             room - cached(prompt) + 1);
       o.seed += uint64_t(k); // each choice its own stream of random numbers
       Choice c;
       c.index = int64_t(job.choices.size());
@@ -974,9 +1103,12 @@ void checkModel(Server &server, const json &body) {
 
 void completions(Server &server, const httplib::Request &req,
                  httplib::Response &res, bool chat) {
-  if (server.info.kind != XF_MODEL_DECODER)
+  if (server.info.kind == XF_MODEL_ENCODER)
     throw badRequest("'" + server.name + "' is an encoder; it answers " +
                      "/v1/embeddings");
+  if (chat && server.encoderDecoder())
+    throw badRequest("'" + server.name + "' is an encoder-decoder; it answers " +
+                     "/v1/completions (the prompt is the source)");
   json body = parseBody(req);
   std::vector<std::string> known = {"model", "max_tokens", "temperature", "top_p",
                                     "top_k", "seed", "n", "stream",
@@ -1122,7 +1254,13 @@ void embeddings(Server &server, const httplib::Request &req,
 
 std::string metricsText(Server &server) {
   xf_engine_stats st{};
-  xf_engine_get_stats(server.engine, &st);
+  if (server.engine) {
+    xf_engine_get_stats(server.engine, &st);
+  } else {
+    std::lock_guard<std::mutex> lock(server.stepMutex);
+    st.queued = int64_t(server.sourceJobs.size());
+    st.running = server.sourceRunning ? 1 : 0;
+  }
   std::string out;
   auto gauge = [&](const char *name, const char *type, const char *help,
                    double v) {
@@ -1139,7 +1277,8 @@ std::string metricsText(Server &server) {
       out += "xformer_http_requests_total{path=\"" + key.first + "\",status=\"" +
              std::to_string(key.second) + "\"} " + std::to_string(n) + "\n";
   }
-  const int64_t rows = server.opts.maxSequences > 0
+  const int64_t rows = server.encoderDecoder() ? 1
+                       : server.opts.maxSequences > 0
                            ? std::min(server.opts.maxSequences, server.info.max_batch)
                            : server.info.max_batch;
   gauge("xformer_requests_in_flight", "gauge", "Completion requests being answered.",
@@ -1264,6 +1403,8 @@ bool parseArgs(int argc, char **argv, Options &o) {
       o.httpThreads = n;
     else if (a == "--max-body" && intValue(1024, int64_t(1) << 32, n))
       o.maxBody = n;
+    else if (a == "--decoder-start" && intValue(0, INT64_MAX, n))
+      o.decoderStart = n;
     else if (a == "--drain-timeout" && intValue(0, 86400, n))
       o.drainTimeout = double(n);
     else if (a == "--pooling" && (v = value())) {
@@ -1287,7 +1428,8 @@ bool parseArgs(int argc, char **argv, Options &o) {
       static const char *const known[] = {
           "--tokenizer", "--chat-template", "--model-name", "--api-key",
           "--host", "--port", "--max-sequences", "--max-queued",
-          "--http-threads", "--max-body", "--drain-timeout", "--pooling"};
+          "--http-threads", "--max-body", "--drain-timeout", "--pooling",
+          "--decoder-start"};
       if (std::find(std::begin(known), std::end(known), a) == std::end(known))
         std::fprintf(stderr, "xformer-serve: unknown option %s\n", a.c_str());
       return false;
@@ -1348,9 +1490,6 @@ int main(int argc, char **argv) {
     return fail(std::string("cannot open the model (") + xf_status_name(s) +
                 "): " + xf_last_error());
   xf_get_info(server.model, &server.info);
-  if (server.info.kind == XF_MODEL_ENCODER_DECODER)
-    return fail("encoder-decoder models are not served yet (the engine runs "
-                "decoders and encoders); run them with xformer-run");
 
   // The tokenizer: --tokenizer, else the GGUF's own.
   if (!opts.tokenizer.empty())
@@ -1362,7 +1501,7 @@ int main(int argc, char **argv) {
                 "carries its own)");
   if (!server.tokenizer)
     return fail("cannot load the tokenizer: " + error);
-  if (server.info.kind == XF_MODEL_DECODER &&
+  if (server.info.kind != XF_MODEL_ENCODER &&
       server.tokenizer->vocabSize() > server.info.vocab)
     return fail("the tokenizer has " + std::to_string(server.tokenizer->vocabSize()) +
                 " tokens, more than the model's vocabulary of " +
@@ -1393,6 +1532,20 @@ int main(int argc, char **argv) {
     }
     server.eos = xformer::tools::checkpointEos(opts.weights, server.gguf.get());
   }
+  if (server.encoderDecoder()) {
+    server.eos = xformer::tools::checkpointEos(opts.weights, nullptr);
+    server.decoderStart = opts.decoderStart >= 0
+                              ? opts.decoderStart
+                              : xformer::tools::checkpointDecoderStart(opts.weights);
+    if (server.decoderStart < 0 || server.decoderStart >= server.info.vocab)
+      return fail("an encoder-decoder needs its decoder start token: "
+                  "--decoder-start ID, or decoder_start_token_id in the "
+                  "config.json beside the weights" +
+                  (server.decoderStart >= 0
+                       ? " (" + std::to_string(server.decoderStart) +
+                             " is outside the vocabulary)"
+                       : std::string()));
+  }
   if (opts.pooling == "model" && !server.info.has_pooled)
     return fail("--pooling model: this encoder has no pooler");
 
@@ -1402,10 +1555,14 @@ int main(int argc, char **argv) {
   params.max_queued = opts.maxQueued;
   params.prefix_cache = opts.prefixCache;
   params.speculate = opts.speculate;
-  if (xf_status s = xf_engine_create(server.model, &params, &server.engine))
-    return fail(std::string("cannot start the engine (") + xf_status_name(s) +
-                "): " + xf_last_error());
-  server.startStepping();
+  if (server.encoderDecoder()) {
+    server.startSourceWorker();
+  } else {
+    if (xf_status s = xf_engine_create(server.model, &params, &server.engine))
+      return fail(std::string("cannot start the engine (") +
+                  xf_status_name(s) + "): " + xf_last_error());
+    server.startStepping();
+  }
 
   if (opts.modelName.empty()) {
     std::string base = opts.weights.substr(opts.weights.find_last_of('/') + 1);
@@ -1531,7 +1688,9 @@ int main(int argc, char **argv) {
   std::printf("xformer-serve: listening on http://%s:%d (model '%s', %s, %lld "
               "sequence(s))\n",
               opts.host.c_str(), port, server.name.c_str(),
-              server.info.kind == XF_MODEL_DECODER ? "decoder" : "encoder",
+              server.info.kind == XF_MODEL_DECODER   ? "decoder"
+              : server.info.kind == XF_MODEL_ENCODER ? "encoder"
+                                                     : "encoder-decoder",
               (long long)server.info.max_batch);
   std::fflush(stdout);
   const bool listened = http.listen_after_bind();
