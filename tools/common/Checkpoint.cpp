@@ -17,6 +17,22 @@ std::string folderOf(const std::string &path) {
   return slash == std::string::npos ? "." : path.substr(0, slash);
 }
 
+/// generation_config.json and config.json in the weights' folder, in that
+/// order: those that exist and hold a JSON object.
+std::vector<nlohmann::json> generationConfigs(const std::string &weights) {
+  std::vector<nlohmann::json> out;
+  const std::string dir = folderOf(weights);
+  for (const char *name : {"generation_config.json", "config.json"}) {
+    std::ifstream in(dir + "/" + name);
+    if (!in)
+      continue;
+    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+    if (!j.is_discarded() && j.is_object())
+      out.push_back(std::move(j));
+  }
+  return out;
+}
+
 /// A special token of tokenizer_config.json: a string or {"content": ...}.
 std::string tokenText(const nlohmann::json &j, const char *key) {
   if (!j.contains(key))
@@ -43,13 +59,8 @@ std::vector<int64_t> checkpointEos(const std::string &weights,
           ids.push_back(*id);
     return ids;
   }
-  const std::string dir = folderOf(weights);
-  for (const char *name : {"generation_config.json", "config.json"}) {
-    std::ifstream in(dir + "/" + name);
-    if (!in)
-      continue;
-    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("eos_token_id"))
+  for (const nlohmann::json &j : generationConfigs(weights)) {
+    if (!j.contains("eos_token_id"))
       continue;
     std::vector<int64_t> ids;
     const nlohmann::json &e = j["eos_token_id"];
@@ -66,17 +77,10 @@ std::vector<int64_t> checkpointEos(const std::string &weights,
 }
 
 int64_t checkpointDecoderStart(const std::string &weights) {
-  const std::string dir = folderOf(weights);
-  for (const char *name : {"generation_config.json", "config.json"}) {
-    std::ifstream in(dir + "/" + name);
-    if (!in)
-      continue;
-    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
-    if (!j.is_discarded() && j.is_object() &&
-        j.contains("decoder_start_token_id") &&
+  for (const nlohmann::json &j : generationConfigs(weights))
+    if (j.contains("decoder_start_token_id") &&
         j["decoder_start_token_id"].is_number_integer())
       return j["decoder_start_token_id"].get<int64_t>();
-  }
   return -1;
 }
 
