@@ -492,20 +492,243 @@ TEST_F(EngineTest, AFailedCallEndsItsRequests) {
   xf_engine_destroy(engine);
 }
 
-TEST(Engine, RefusesEncoderDecoders) {
-  std::string lib = compileExample("bart-fused");
-  std::string weights = tempDir() + "/bart-engine.safetensors";
-  writeSafetensors(weights, weightsFor(lib));
-  Opened o;
-  open(o, lib, weights);
-  ASSERT_EQ(o.status, XF_OK) << o.error;
+//===----------------------------------------------------------------------===//
+// Encoder-decoders: each request carries its source; the oracle is
+// xf_encode_source of that source alone, then xf_generate, on a second
+// library over the same weights.
+//===----------------------------------------------------------------------===//
+
+/// What xf_encode_source + xf_generate give one request alone.
+std::vector<int64_t> translateAlone(xf_model *model,
+                                    const std::vector<int64_t> &source,
+                                    const std::vector<int64_t> &prompt,
+                                    const xf_generate_options &o) {
+  const int64_t len = int64_t(source.size());
+  EXPECT_EQ(xf_encode_source(model, source.data(), &len, 1, len), XF_OK)
+      << xf_last_error();
+  return generateAlone(model, prompt, o);
+}
+
+/// Submits `source` and the decoder `prompt`, its tokens into `seen`.
+xf_status submitTranslation(xf_engine *engine, const std::vector<int64_t> &source,
+                            const std::vector<int64_t> &prompt,
+                            const xf_generate_options &options,
+                            std::map<int64_t, Seen> &seen, int64_t *id) {
+  xf_request_params r;
+  xf_request_params_init(&r);
+  r.prompt = prompt.data();
+  r.prompt_len = int64_t(prompt.size());
+  r.source = source.data();
+  r.source_len = int64_t(source.size());
+  r.sampling = options;
+  r.on_token = record;
+  r.user = &seen;
+  return xf_engine_submit(engine, &r, id);
+}
+
+class EncoderDecoderEngineTest : public ServedAndAlone {
+protected:
+  void SetUp() override {
+    const std::string l = compileExample("bart-fused", "--max-seq-len=16");
+    openBoth(l, l, "bart-engine.safetensors");
+    ASSERT_EQ(info.max_batch, 2);
+    ASSERT_EQ(info.source_len, 8);
+  }
+};
+
+struct PlannedTranslation {
+  std::vector<int64_t> source, prompt;
+  xf_generate_options options;
+  bool cancel = false;
+};
+
+TEST_F(EncoderDecoderEngineTest, EveryInterleavingGivesEachRequestItsTokensAlone) {
+  std::mt19937_64 rng(20261208);
+  auto uniform = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
+  auto randomTokens = [&](int64_t n) {
+    std::vector<int64_t> t(n);
+    for (int64_t &x : t)
+      x = uniform(0, info.vocab - 1);
+    return t;
+  };
+  // A third of the sources repeat one of three (a free row may still hold
+  // them), the rest are random; decoder prompts of one token (the start)
+  // to a chunk and a half.
+  std::vector<std::vector<int64_t>> common;
+  for (int i = 0; i < 3; ++i)
+    common.push_back(randomTokens(uniform(1, info.source_len)));
+  std::vector<PlannedTranslation> plan(40);
+  for (PlannedTranslation &p : plan) {
+    p.source = uniform(0, 2) == 0 ? common[uniform(0, 2)]
+                                  : randomTokens(uniform(1, info.source_len));
+    p.prompt = uniform(0, 1) ? std::vector<int64_t>{2}
+                             : randomTokens(uniform(1, 9));
+    xf_generate_options_init(&p.options);
+    p.options.max_new_tokens =
+        uniform(1, info.max_seq_len + 1 - int64_t(p.prompt.size()));
+    if (uniform(0, 2) == 0) {
+      p.options.temperature = 0.8f;
+      p.options.top_k = uniform(0, 1) ? 20 : 0;
+    }
+    p.options.seed = rng();
+    if (uniform(0, 3) == 0)
+      p.options.eos_token_id = uniform(0, info.vocab - 1);
+    p.cancel = uniform(0, 9) == 0;
+  }
+
   xf_engine *engine = nullptr;
-  EXPECT_EQ(xf_engine_create(o.model, nullptr, &engine),
+  ASSERT_EQ(xf_engine_create(served.model, nullptr, &engine), XF_OK)
+      << xf_last_error();
+  std::map<int64_t, Seen> seen;
+  std::map<int64_t, size_t> which;
+  std::vector<std::pair<int64_t, int64_t>> cancels;
+  size_t submitted = 0;
+  int64_t pending = 0, step = 0;
+  while (submitted < plan.size() || pending > 0) {
+    for (int64_t n = uniform(0, 2); n > 0 && submitted < plan.size(); --n) {
+      PlannedTranslation &p = plan[submitted];
+      int64_t id = 0;
+      ASSERT_EQ(submitTranslation(engine, p.source, p.prompt, p.options, seen,
+                                  &id),
+                XF_OK)
+          << xf_last_error();
+      which[id] = submitted++;
+      if (p.cancel)
+        cancels.push_back({step + uniform(0, 4), id});
+    }
+    for (auto &[at, id] : cancels)
+      if (at == step && seen[id].ends == 0)
+        EXPECT_EQ(xf_engine_cancel(engine, id), XF_OK) << xf_last_error();
+    ASSERT_EQ(xf_engine_step(engine, &pending), XF_OK) << xf_last_error();
+    ASSERT_LT(++step, 10000);
+  }
+  xf_engine_stats stats;
+  ASSERT_EQ(xf_engine_get_stats(engine, &stats), XF_OK);
+  EXPECT_EQ(stats.running, 0);
+  EXPECT_EQ(stats.queued, 0);
+  EXPECT_EQ(stats.finished, int64_t(plan.size()));
+  // Sources were encoded together and found again in free rows.
+  EXPECT_GT(stats.source_hits, 0);
+  const int64_t admitted = stats.sources_encoded + stats.source_hits;
+  EXPECT_LT(stats.encode_calls, stats.sources_encoded);
+  EXPECT_LT(stats.decode_calls, stats.generated_tokens - stats.prefill_calls);
+  xf_engine_destroy(engine);
+
+  int cancelled = 0, sampled = 0;
+  for (auto &[id, index] : which) {
+    const PlannedTranslation &p = plan[index];
+    const Seen &s = seen[id];
+    EXPECT_EQ(s.ends, 1) << "request " << id;
+    const std::vector<int64_t> want =
+        translateAlone(alone.model, p.source, p.prompt, p.options);
+    sampled += p.options.temperature > 0;
+    if (s.finish == XF_FINISH_CANCELLED) {
+      ++cancelled;
+      ASSERT_LE(s.tokens.size(), want.size()) << "request " << id;
+      EXPECT_TRUE(std::equal(s.tokens.begin(), s.tokens.end(), want.begin()))
+          << "request " << id << ": tokens before its cancellation";
+      continue;
+    }
+    EXPECT_EQ(s.tokens, want) << "request " << id << " (plan " << index
+                              << ", source " << p.source.size() << ", prompt "
+                              << p.prompt.size() << ")";
+    const bool stop = !want.empty() && want.back() == p.options.eos_token_id;
+    EXPECT_EQ(s.finish, stop ? XF_FINISH_STOP : XF_FINISH_LENGTH)
+        << "request " << id;
+  }
+  EXPECT_GT(cancelled, 0);
+  EXPECT_GT(sampled, 0);
+  // Every request that took a row was encoded or found its source; only
+  // those cancelled while queued were not.
+  EXPECT_LE(admitted, int64_t(plan.size()));
+  EXPECT_GE(admitted, int64_t(plan.size()) - cancelled);
+  // The model is the caller's again, with no source encoded.
+  const int64_t start = 2;
+  int64_t out = 0, count = 0;
+  xf_generate_options o;
+  xf_generate_options_init(&o);
+  o.max_new_tokens = 1;
+  EXPECT_EQ(xf_generate(served.model, &start, nullptr, 1, 1, &o, &out, &count),
             XF_ERROR_INVALID_ARGUMENT);
-  EXPECT_NE(std::string(xf_last_error()).find("an encoder-decoder"),
+  EXPECT_EQ(translateAlone(served.model, plan[0].source, plan[0].prompt,
+                           plan[0].options),
+            translateAlone(alone.model, plan[0].source, plan[0].prompt,
+                           plan[0].options));
+}
+
+TEST_F(EncoderDecoderEngineTest, WithoutPrefixCachingEveryRequestIsEncoded) {
+  xf_engine_params params;
+  xf_engine_params_init(&params);
+  params.prefix_cache = 0;
+  xf_engine *engine = nullptr;
+  ASSERT_EQ(xf_engine_create(served.model, &params, &engine), XF_OK);
+  const std::vector<int64_t> source{5, 6, 7}, prompt{2};
+  xf_generate_options o;
+  xf_generate_options_init(&o);
+  o.max_new_tokens = 4;
+  std::map<int64_t, Seen> seen;
+  for (int i = 0; i < 3; ++i) {
+    int64_t id = 0;
+    ASSERT_EQ(submitTranslation(engine, source, prompt, o, seen, &id), XF_OK);
+    ASSERT_EQ(xf_engine_run(engine), XF_OK) << xf_last_error();
+    EXPECT_EQ(seen[id].tokens, translateAlone(alone.model, source, prompt, o));
+  }
+  xf_engine_stats stats;
+  ASSERT_EQ(xf_engine_get_stats(engine, &stats), XF_OK);
+  EXPECT_EQ(stats.sources_encoded, 3);
+  EXPECT_EQ(stats.source_hits, 0);
+  xf_engine_destroy(engine);
+}
+
+TEST_F(EncoderDecoderEngineTest, RefusesBadSourcesUpFront) {
+  xf_engine *engine = nullptr;
+  ASSERT_EQ(xf_engine_create(served.model, nullptr, &engine), XF_OK);
+  xf_generate_options o;
+  xf_generate_options_init(&o);
+  o.max_new_tokens = 2;
+  std::map<int64_t, Seen> seen;
+  const std::vector<int64_t> prompt{2};
+  struct Case {
+    std::vector<int64_t> source;
+    xf_status status;
+    const char *message;
+  } cases[] = {
+      {{}, XF_ERROR_INVALID_ARGUMENT, "needs a source (length 0)"},
+      {std::vector<int64_t>(9, 1), XF_ERROR_CAPACITY,
+       "a source of 9 tokens; the model was compiled for at most 8"},
+      {{1, 100}, XF_ERROR_OUT_OF_RANGE,
+       "source token 1 is 100, outside the encoder's vocabulary of 100"},
+      {{-1}, XF_ERROR_OUT_OF_RANGE, "source token 0 is -1"},
+  };
+  for (const Case &c : cases) {
+    int64_t id = -7;
+    EXPECT_EQ(submitTranslation(engine, c.source, prompt, o, seen, &id),
+              c.status);
+    EXPECT_NE(std::string(xf_last_error()).find(c.message), std::string::npos)
+        << xf_last_error();
+    EXPECT_EQ(id, -7);
+  }
+  xf_engine_stats stats;
+  ASSERT_EQ(xf_engine_get_stats(engine, &stats), XF_OK);
+  EXPECT_EQ(stats.queued, 0);
+  xf_engine_destroy(engine);
+}
+
+TEST_F(EngineTest, RefusesASourceForADecoder) {
+  xf_engine *engine = nullptr;
+  ASSERT_EQ(xf_engine_create(served.model, nullptr, &engine), XF_OK);
+  xf_generate_options o;
+  xf_generate_options_init(&o);
+  std::map<int64_t, Seen> seen;
+  int64_t id = 0;
+  EXPECT_EQ(submitTranslation(engine, {1, 2}, {3}, o, seen, &id),
+            XF_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(xf_last_error()).find("a source is for encoder-decoders"),
             std::string::npos)
       << xf_last_error();
-  EXPECT_EQ(engine, nullptr);
+  xf_engine_destroy(engine);
 }
 
 /// What an embedding callback saw of one request.

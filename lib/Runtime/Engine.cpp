@@ -1,4 +1,4 @@
-//===- Engine.cpp - Continuous batching over a decoder's rows -------------===//
+//===- Engine.cpp - Continuous batching over a model's rows ---------------===//
 //
 // The engine of xformer.h's xf_engine_*: requests wait in a queue until a
 // row of the model is free, then read their prompt a chunk per step (one
@@ -8,6 +8,14 @@
 // the programs, and a request's chunks are the ones xf_generate would
 // make, so each request gets exactly the tokens it gets alone. Requests
 // join and leave between steps.
+//
+// Encoder-decoders: a request that takes a row has its source encoded
+// first, in one call of the encode program for every row that took a
+// request this step (the frame's `active` rows: only their cross caches
+// are written), then its decoder prompt is read and its tokens generated
+// as a decoder's are. A row keeps its source's cross caches when its
+// request ends; a request with the same source takes it and skips the
+// encoding.
 //
 // Prefix caching: a row keeps the cache of its last request's prompt when
 // the request ends, and a new request whose prompt starts with the same
@@ -62,6 +70,8 @@ struct Request {
   int64_t next = -1;     // the last token, still to be fed (generating)
   bool cancelled = false;
   std::vector<int64_t> context; // prompt and generated tokens, when drafting
+  std::vector<int64_t> source;  // an encoder-decoder's
+  bool encoded = false;         // its source is in its row's cross caches
   // An embedding request (an encoder's engine): prompt holds its ids.
   std::vector<int64_t> typeIds;
   xf_pooling pooling = XF_POOLING_MEAN;
@@ -95,10 +105,15 @@ struct xf_engine {
   /// By row: the prompt tokens whose cache the row kept from its last
   /// request (whole chunks), and when it was last taken.
   std::vector<std::vector<int64_t>> kept;
+  /// By row, an encoder-decoder's: the source its cross caches hold
+  /// (empty: none usable).
+  std::vector<std::vector<int64_t>> sources;
   std::vector<uint64_t> lastUsed;
   uint64_t clock = 0;
   int64_t nextId = 1;
   xf_engine_stats stats{};
+
+  bool encoderDecoder() const { return shape.sourceLen > 0; }
 
   int64_t usableRows() const {
     return params.max_sequences > 0
@@ -112,6 +127,8 @@ struct xf_engine {
     const Request &r = *rows[b];
     const int64_t whole = r.fed / shape.chunk * shape.chunk;
     kept[b].clear();
+    if (!keep || !r.encoded)
+      sources[b].clear();
     if (keep && params.prefix_cache && whole > 0)
       kept[b].assign(r.prompt.begin(), r.prompt.begin() + whole);
     else
@@ -123,8 +140,10 @@ struct xf_engine {
 
   /// Prompt positions of `r` that row `b`'s kept cache holds: the common
   /// prefix in whole chunks, leaving at least one token to prefill (its
-  /// logits give the first token).
+  /// logits give the first token); none under another source.
   int64_t reusable(int64_t b, const Request &r) const {
+    if (encoderDecoder() && !sameSource(b, r))
+      return 0;
     const int64_t n = std::min<int64_t>(int64_t(kept[b].size()),
                                         int64_t(r.prompt.size()) - 1);
     int64_t i = 0;
@@ -133,21 +152,40 @@ struct xf_engine {
     return i / shape.chunk * shape.chunk;
   }
 
-  /// Gives the next queued request a free row: the one keeping the
-  /// longest prefix of its prompt, else the least recently used (lock
-  /// held). False when no row is free.
+  /// Whether row `b`'s cross caches hold the source of `r` (and may be
+  /// shared: prefix caching on).
+  bool sameSource(int64_t b, const Request &r) const {
+    return params.prefix_cache && !sources[b].empty() &&
+           sources[b] == r.source;
+  }
+
+  /// Gives the next queued request a free row: one holding its source
+  /// (an encoder-decoder's), then the one keeping the longest prefix of
+  /// its prompt, else the least recently used (lock held). False when no
+  /// row is free.
   bool admit() {
     Request &r = *queue.front();
     int64_t best = -1, bestHit = -1;
+    bool bestSource = false;
     for (int64_t b = 0; b < usableRows(); ++b) {
       if (rows[b])
         continue;
+      const bool source = encoderDecoder() && sameSource(b, r);
       const int64_t hit = reusable(b, r);
-      if (hit > bestHit || (hit == bestHit && lastUsed[b] < lastUsed[best]))
-        best = b, bestHit = hit;
+      if (best < 0 || source > bestSource ||
+          (source == bestSource &&
+           (hit > bestHit || (hit == bestHit && lastUsed[b] < lastUsed[best]))))
+        best = b, bestHit = hit, bestSource = source;
     }
     if (best < 0)
       return false;
+    if (encoderDecoder()) {
+      r.encoded = bestSource;
+      if (bestSource)
+        ++stats.source_hits;
+      else
+        sources[best].clear(); // encoded this step
+    }
     if (bestHit > 0 &&
         engineKeepPrefix(model, best, bestHit, r.prompt[bestHit - 1])) {
       r.fed = bestHit;
@@ -173,6 +211,37 @@ struct xf_engine {
     events.push_back({rows[b], -1, XF_FINISH_ERROR, {}});
     release(b, /*keep=*/false);
     return true;
+  }
+
+  /// Encodes the sources of the requests that took a row without finding
+  /// theirs there: one call for all of them (step thread, lock not held).
+  xf_status encodeSources(std::vector<Event> &events) {
+    const int64_t B = shape.rows, S = shape.sourceLen;
+    std::vector<int64_t> ids(B * S, 0), lengths(B, 0);
+    std::unique_ptr<bool[]> todo(new bool[B]);
+    bool any = false;
+    for (int64_t b = 0; b < B; ++b) {
+      const Request *r = rows[b].get();
+      todo[b] = r && !r->encoded;
+      if (!todo[b])
+        continue;
+      lengths[b] = int64_t(r->source.size());
+      std::copy(r->source.begin(), r->source.end(), ids.begin() + b * S);
+      any = true;
+    }
+    if (!any)
+      return XF_OK;
+    xf_status status = engineEncode(model, ids.data(), lengths.data(), todo.get());
+    std::lock_guard<std::mutex> lock(mutex);
+    ++stats.encode_calls;
+    for (int64_t b = 0; b < B; ++b) {
+      if (!todo[b] || failed(b, status, events))
+        continue;
+      rows[b]->encoded = true;
+      sources[b] = rows[b]->source;
+      ++stats.sources_encoded;
+    }
+    return status;
   }
 
   /// Hands out `token` of the request in row `b`; ends it on a stop token
@@ -232,6 +301,39 @@ struct xf_engine {
       ++stats.finished;
       it = queue.erase(it);
     }
+  }
+
+  /// An encoder-decoder's request carries a source that fits the model;
+  /// a decoder's carries none.
+  xf_status checkSource(const xf_request_params &p) const {
+    const char *call = "xf_engine_submit: ";
+    if (!encoderDecoder()) {
+      if (p.source || p.source_len)
+        return fail(XF_ERROR_INVALID_ARGUMENT,
+                    std::string(call) +
+                        "a source is for encoder-decoders; this engine "
+                        "serves a decoder");
+      return XF_OK;
+    }
+    if (!p.source || p.source_len < 1)
+      return fail(XF_ERROR_INVALID_ARGUMENT,
+                  std::string(call) +
+                      "an encoder-decoder's request needs a source (length " +
+                      std::to_string(p.source_len) + ")");
+    if (p.source_len > shape.sourceLen)
+      return fail(XF_ERROR_CAPACITY,
+                  std::string(call) + "a source of " +
+                      std::to_string(p.source_len) +
+                      " tokens; the model was compiled for at most " +
+                      std::to_string(shape.sourceLen));
+    for (int64_t i = 0; shape.sourceVocab > 0 && i < p.source_len; ++i)
+      if (p.source[i] < 0 || p.source[i] >= shape.sourceVocab)
+        return fail(XF_ERROR_OUT_OF_RANGE,
+                    std::string(call) + "source token " + std::to_string(i) +
+                        " is " + std::to_string(p.source[i]) +
+                        ", outside the encoder's vocabulary of " +
+                        std::to_string(shape.sourceVocab));
+    return XF_OK;
   }
 
   /// Whether requests draft tokens (a model with @verify, speculation on).
@@ -348,6 +450,7 @@ xf_status xf_engine_create(xf_model *model, const xf_engine_params *params,
     return s;
   engine->rows.resize(engine->shape.rows);
   engine->kept.resize(engine->shape.rows);
+  engine->sources.resize(engine->shape.rows);
   engine->lastUsed.assign(engine->shape.rows, 0);
   *out = engine.release();
   return XF_OK;
@@ -397,6 +500,8 @@ xf_status xf_engine_submit(xf_engine *e, const xf_request_params *p,
                       std::to_string(e->shape.vocab));
   if (xf_status s = checkSampling(p->sampling, "xf_engine_submit"))
     return s;
+  if (xf_status s = e->checkSource(*p))
+    return s;
   // The prompt and every generated token but the last are cached.
   const int64_t room = e->shape.maxSeqLen;
   if (p->prompt_len > room ||
@@ -420,8 +525,12 @@ xf_status xf_engine_submit(xf_engine *e, const xf_request_params *p,
   r->onToken = p->on_token;
   r->user = p->user;
   r->rng.seed(p->sampling.seed);
-  if (e->speculates())
-    r->context = r->prompt;
+  if (p->source)
+    r->source.assign(p->source, p->source + p->source_len);
+  if (e->speculates()) {
+    r->context = r->source;
+    r->context.insert(r->context.end(), r->prompt.begin(), r->prompt.end());
+  }
   return e->enqueue(std::move(r), "xf_engine_submit", request);
 }
 
@@ -618,8 +727,10 @@ xf_status xf_engine_step(xf_engine *e, int64_t *pending) {
     ++e->stats.steps;
   }
 
+  // The sources of the requests that just took a row (encoder-decoders).
+  xf_status status = e->encoderDecoder() ? e->encodeSources(events) : XF_OK;
+
   // The next chunk of every request still reading its prompt.
-  xf_status status = XF_OK;
   std::vector<int64_t> ids(B * C, 0), lengths(B, 0);
   bool reading = false;
   for (int64_t b = 0; b < B; ++b) {
@@ -631,7 +742,7 @@ xf_status xf_engine_step(xf_engine *e, int64_t *pending) {
     reading = true;
   }
   std::vector<float> logits(B * V);
-  if (reading) {
+  if (reading && status == XF_OK) {
     status = enginePrefill(e->model, ids.data(), lengths.data(), logits.data());
     std::lock_guard<std::mutex> lock(e->mutex);
     ++e->stats.prefill_calls;

@@ -1962,11 +1962,10 @@ template <typename Body> xf_status asEngine(xf_model *m, Body body) {
 xf_status xformer::runtime::attachEngine(xf_model *m, const void *engine,
                                          DecoderRows &out) {
   std::lock_guard<std::recursive_mutex> lock(m->callMutex);
-  if (!m->prefill || m->encode)
+  if (!m->prefill)
     return fail(XF_ERROR_INVALID_ARGUMENT,
-                std::string("xf_engine_create: the engine serves decoder "
-                            "models; this one is ") +
-                    (m->encode ? "an encoder-decoder" : "an encoder"));
+                "xf_engine_create: token requests need a decoder or an "
+                "encoder-decoder; this model is an encoder");
   if (m->engine)
     return fail(XF_ERROR_INVALID_ARGUMENT,
                 "xf_engine_create: the model already has an engine");
@@ -1978,6 +1977,16 @@ xf_status xformer::runtime::attachEngine(xf_model *m, const void *engine,
   out.vocab = m->info.vocab;
   out.maxSeqLen = m->info.max_seq_len;
   out.verifyChunk = m->info.verify_chunk;
+  if (m->encode) {
+    // Each row gets its source from its request. Until then it attends to
+    // one position of whatever its cross caches hold (finite: zeros, or an
+    // earlier source), so the rows left out of a call compute finite
+    // values; nothing reads them.
+    out.sourceLen = m->info.source_len;
+    out.sourceVocab = m->encode->token_vocab;
+    std::fill(m->sourceLengths.begin(), m->sourceLengths.end(), 1);
+    m->sourceEncoded = true;
+  }
   return XF_OK;
 }
 
@@ -1985,7 +1994,51 @@ void xformer::runtime::detachEngine(xf_model *m) {
   std::lock_guard<std::recursive_mutex> lock(m->callMutex);
   m->engine = nullptr;
   m->engineCall = false;
+  // The rows' sources were the requests': none is the model's.
+  if (m->encode) {
+    m->sourceEncoded = false;
+    std::fill(m->sourceLengths.begin(), m->sourceLengths.end(), 0);
+  }
   (void)xf_reset(m);
+}
+
+xf_status xformer::runtime::engineEncode(xf_model *m, const int64_t *ids,
+                                         const int64_t *lengths,
+                                         const bool *rows) {
+  return asEngine(m, [&]() -> xf_status {
+    const int64_t B = m->batch, S = m->info.source_len;
+    if (!m->encode)
+      return fail(XF_ERROR_INVALID_ARGUMENT,
+                  "xf_engine_step: the model has no @encode");
+    // Rows left out read one token 0: their results are not written.
+    std::vector<int64_t> pIds(B * S, 0), pLens(B, 1);
+    for (int64_t b = 0; b < B; ++b) {
+      if (!rows[b])
+        continue;
+      if (xf_status s = checkLength(b, lengths[b], 1, S, "source length"))
+        return s;
+      pLens[b] = lengths[b];
+      std::copy_n(ids + b * S, lengths[b], pIds.begin() + b * S);
+    }
+    if (xf_status s = checkIds(m->encode, pIds.data(), pLens.data(), B, S,
+                               "source"))
+      return s;
+    if (xf_status s = checkWeightsFile(m))
+      return s;
+    std::vector<float> hidden(numElements(m->encode->outputs[0]));
+    const void *in[] = {pIds.data(), pLens.data()};
+    void *out[] = {hidden.data()};
+    Rollback rollback(*m);
+    m->setActive(B, rows);
+    rollback.running();
+    if (xf_status s = m->run(m->encode, in, out))
+      return s;
+    rollback.commit();
+    for (int64_t b = 0; b < B; ++b)
+      if (rows[b])
+        m->sourceLengths[b] = pLens[b];
+    return XF_OK;
+  });
 }
 
 xf_status xformer::runtime::enginePrefill(xf_model *m, const int64_t *ids,

@@ -22,13 +22,22 @@ namespace xformer::runtime {
 struct DecoderRows {
   int64_t rows = 0, chunk = 0, vocab = 0, maxSeqLen = 0;
   int64_t verifyChunk = 0; // 0: no @verify
+  /// An encoder-decoder's source positions and the encoder's vocabulary
+  /// (0: a decoder).
+  int64_t sourceLen = 0, sourceVocab = 0;
 };
 
 /// Makes `engine` the driver of `model`'s rows (all of them reset); fails
-/// for models other than decoders and for a model that has an engine.
+/// for encoders and for a model that has an engine.
 xf_status attachEngine(xf_model *model, const void *engine, DecoderRows &out);
 void detachEngine(xf_model *model);
 
+/// An encoder-decoder's sources into the cross caches of the rows with
+/// rows[b]: ids [rows, sourceLen], row b's source lengths[b] long. The
+/// other rows' cross caches and source lengths stay as they are. A failed
+/// call leaves the named rows with no usable source.
+xf_status engineEncode(xf_model *model, const int64_t *ids,
+                       const int64_t *lengths, const bool *rows);
 /// One chunk: ids [rows, chunk], row b reading lengths[b] of them (0: left
 /// out). logits [rows, vocab] of each read row's last token. A failed call
 /// changes no row.

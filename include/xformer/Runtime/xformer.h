@@ -182,13 +182,16 @@ typedef struct xf_timings {
 } xf_timings;
 xf_status xf_get_timings(const xf_model *model, xf_timings *timings);
 
-/* ---- The serving engine: continuous batching over a decoder's rows ----
+/* ---- The serving engine: continuous batching over a model's rows ----
  *
- * An engine drives one decoder model's sequences (its compiled max_batch
- * rows) for many requests: requests join and leave between steps; each
- * step prefills the next chunk of every request still reading its prompt
- * (one call of the prefill program, the rows' lengths apart) and decodes
- * one token of every request generating (one call of the decode program).
+ * An engine drives one decoder or encoder-decoder model's sequences (its
+ * compiled max_batch rows) for many requests: requests join and leave
+ * between steps; each step encodes the source of every request of an
+ * encoder-decoder that just took a row (one call of the encode program:
+ * only those rows' cross caches are written), prefills the next chunk of
+ * every request still reading its prompt (one call of the prefill
+ * program, the rows' lengths apart) and decodes one token of every
+ * request generating (one call of the decode program).
  * Each request has its own sampling options, stop tokens, token limit and
  * seed, may be cancelled, and streams its tokens through a callback. A
  * request gets exactly the tokens it gets alone (xf_generate of that
@@ -202,10 +205,13 @@ xf_status xf_get_timings(const xf_model *model, xf_timings *timings);
  * ones it makes alone), so a hit gives the same tokens, bit for bit, as a
  * miss. A free row's kept prefix is forgotten when a request that shares
  * none of it needs the row (least recently used first); a sliding-window
- * cache that wrapped keeps nothing.
+ * cache that wrapped keeps nothing. An encoder-decoder's row also keeps
+ * its source's cross caches: a request with the same source takes that
+ * row and skips the encoding (and shares the decoder prefix only then).
  *
  * Speculative decoding (a model compiled with --speculate=K): a request
- * whose context ends with an n-gram that occurred earlier in it drafts the
+ * whose context (an encoder-decoder's: its source, then its prompt and
+ * tokens) ends with an n-gram that occurred earlier in it drafts the
  * tokens that followed it, and one call of the model's @verify program
  * checks up to K of them: a greedy request keeps the drafted tokens the
  * target picks, plus the target's next token, so its tokens are those of
@@ -261,14 +267,19 @@ typedef struct xf_request_params {
   xf_generate_options sampling;
   xf_token_callback on_token; /* may be null */
   void *user;
+  /* An encoder-decoder's request: the source_len ids the decoder attends
+   * to (copied at submission); `prompt` is then the decoder's start (its
+   * start token and any forced prefix). Null for a decoder. */
+  const int64_t *source;
+  int64_t source_len;
 } xf_request_params;
 
 void xf_request_params_init(xf_request_params *params);
 
-/* An engine over `model`: a decoder (token requests, xf_engine_submit) or
- * an encoder (embedding requests, xf_engine_submit_embedding); encoder-
- * decoders are refused. The model must outlive it, and has at most one
- * engine. */
+/* An engine over `model`: a decoder or an encoder-decoder (token
+ * requests, xf_engine_submit; an encoder-decoder's with their source) or
+ * an encoder (embedding requests, xf_engine_submit_embedding). The model
+ * must outlive it, and has at most one engine. */
 xf_status xf_engine_create(xf_model *model, const xf_engine_params *params,
                            xf_engine **out);
 /* Ends every request still pending (XF_FINISH_CANCELLED) and gives the
@@ -276,7 +287,10 @@ xf_status xf_engine_create(xf_model *model, const xf_engine_params *params,
 void xf_engine_destroy(xf_engine *engine);
 
 /* Queues a request; its id in *request. Refused up front, changing
- * nothing: an empty prompt, a token outside the vocabulary, options
+ * nothing: an empty prompt, a token outside the vocabulary, a missing
+ * source on an encoder-decoder or one given to a decoder, a source longer
+ * than the model's (XF_ERROR_CAPACITY) or with an id outside the
+ * encoder's vocabulary, options
  * xf_generate refuses, a prompt and max_new_tokens that together need more
  * positions than the KV cache holds (XF_ERROR_CAPACITY: it would never
  * fit), or a full queue (XF_ERROR_CAPACITY). Safe from any thread. */
@@ -346,6 +360,9 @@ typedef struct xf_engine_stats {
   int64_t prefix_hits, prefix_tokens;
   /* Speculative decoding: verify calls, drafted tokens, and those kept. */
   int64_t verify_calls, drafted_tokens, accepted_tokens;
+  /* Encoder-decoders: encode calls, sources encoded, and requests whose
+   * source a free row still held (their encoding skipped). */
+  int64_t encode_calls, sources_encoded, source_hits;
 } xf_engine_stats;
 xf_status xf_engine_get_stats(xf_engine *engine, xf_engine_stats *stats);
 
