@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -242,11 +243,18 @@ public:
 
   int64_t submit(const std::vector<int64_t> &prompt, int64_t maxNewTokens,
                  int64_t eos, const std::vector<int64_t> &moreEos,
-                 float temperature, int64_t topK, float topP, uint64_t seed) {
+                 float temperature, int64_t topK, float topP, uint64_t seed,
+                 const std::optional<std::vector<int64_t>> &source) {
     xf_request_params r;
     xf_request_params_init(&r);
     r.prompt = prompt.data();
     r.prompt_len = int64_t(prompt.size());
+    if (source) {
+      // An empty source reaches the engine as one (which refuses it).
+      static const int64_t none = 0;
+      r.source = source->empty() ? &none : source->data();
+      r.source_len = int64_t(source->size());
+    }
     r.sampling.max_new_tokens = maxNewTokens;
     r.sampling.eos_token_id = eos;
     r.sampling.eos_token_ids = moreEos.data();
@@ -344,6 +352,9 @@ public:
     d["verify_calls"] = s.verify_calls;
     d["drafted_tokens"] = s.drafted_tokens;
     d["accepted_tokens"] = s.accepted_tokens;
+    d["encode_calls"] = s.encode_calls;
+    d["sources_encoded"] = s.sources_encoded;
+    d["source_hits"] = s.source_hits;
     return d;
   }
 
@@ -426,7 +437,7 @@ NB_MODULE(_runtime, m) {
       .def("submit", &Engine::submit, "prompt"_a, "max_new_tokens"_a = 32,
            "eos_token_id"_a = -1, "eos_token_ids"_a = std::vector<int64_t>(),
            "temperature"_a = 0.0f, "top_k"_a = 0, "top_p"_a = 1.0f,
-           "seed"_a = 0)
+           "seed"_a = 0, "source"_a = nb::none())
       .def("submit_embedding", &Engine::submitEmbedding, "ids"_a,
            "type_ids"_a = std::vector<int64_t>(), "pooling"_a = "mean",
            "normalize"_a = false)

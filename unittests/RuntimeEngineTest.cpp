@@ -1071,3 +1071,51 @@ TEST_F(SpeculativeTest, SampledTokensKeepTheTargetsDistribution) {
       df * std::pow(1 - 2 / (9 * df) + z * std::sqrt(2 / (9 * df)), 3);
   EXPECT_LT(chi2, critical) << bins << " bins";
 }
+
+/// An encoder-decoder speculating: drafts come from n-grams of the source
+/// as well as of the tokens so far (a copy of the source is the common
+/// case of summarization and translation); the oracle is xf_generate on a
+/// library without @verify.
+TEST(EncoderDecoderSpeculation, GreedyTokensAreTheTargetsAlone) {
+  const std::string withVerify =
+      compileExample("bart-fused", "--max-seq-len=32 --speculate=3");
+  const std::string plain = compileExample("bart-fused", "--max-seq-len=32");
+  const std::string weights = tempDir() + "/bart-speculative.safetensors";
+  writeSafetensors(weights, weightsFor(plain));
+  Opened served, alone;
+  open(served, withVerify, weights);
+  ASSERT_EQ(served.status, XF_OK) << served.error;
+  open(alone, plain, weights);
+  ASSERT_EQ(alone.status, XF_OK) << alone.error;
+  xf_info info;
+  ASSERT_EQ(xf_get_info(served.model, &info), XF_OK);
+  ASSERT_EQ(info.verify_chunk, 4);
+
+  xf_engine *engine = nullptr;
+  ASSERT_EQ(xf_engine_create(served.model, nullptr, &engine), XF_OK);
+  xf_generate_options o;
+  xf_generate_options_init(&o);
+  o.max_new_tokens = 24;
+  std::mt19937_64 rng(8);
+  std::map<int64_t, Seen> seen;
+  std::vector<std::pair<std::vector<int64_t>, int64_t>> requests;
+  for (int i = 0; i < 8; ++i) {
+    std::vector<int64_t> source(1 + i % info.source_len);
+    for (int64_t &t : source)
+      t = int64_t(rng() % info.vocab);
+    int64_t id = 0;
+    ASSERT_EQ(submitTranslation(engine, source, {2}, o, seen, &id), XF_OK);
+    requests.push_back({source, id});
+  }
+  ASSERT_EQ(xf_engine_run(engine), XF_OK) << xf_last_error();
+  xf_engine_stats stats;
+  ASSERT_EQ(xf_engine_get_stats(engine, &stats), XF_OK);
+  xf_engine_destroy(engine);
+  for (auto &[source, id] : requests)
+    EXPECT_EQ(seen[id].tokens, translateAlone(alone.model, source, {2}, o))
+        << "request " << id;
+  EXPECT_GT(stats.verify_calls, 0);
+  EXPECT_GT(stats.accepted_tokens, 0);
+  EXPECT_LT(stats.decode_calls + stats.verify_calls,
+            int64_t(requests.size()) * (o.max_new_tokens - 1) / 2);
+}

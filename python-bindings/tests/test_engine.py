@@ -260,3 +260,45 @@ def test_embeddings_of_mixed_lengths_are_sentence_transformers(tmp_path):
     assert ours.shape == ref.shape
     assert np.abs(ours - ref).max() < 1e-5
     assert np.array_equal(np.stack(again), ours)
+
+
+def test_t5_requests_are_transformers_generate(tmp_path):
+    # An encoder-decoder through the engine: each request brings its
+    # source; greedy tokens equal transformers' generate of that source
+    # alone, from asyncio and with sources repeated (encoding skipped).
+    from transformers import T5Config, T5ForConditionalGeneration
+    cfg = T5Config(vocab_size=128, d_model=64, d_kv=16, d_ff=128, num_heads=4, num_layers=2,
+                   relative_attention_num_buckets=32, relative_attention_max_distance=128,
+                   dropout_rate=0.0, initializer_factor=1.0, feed_forward_proj="relu")
+    torch.manual_seed(0)
+    hf = T5ForConditionalGeneration(cfg).eval()
+    hf.save_pretrained(str(tmp_path))
+    ir = xformer.import_hf(str(tmp_path), batch=2, seq=4, source_len=12)
+    lib = xformer.compile(ir, str(tmp_path / "t5.so"), max_seq_len=24, speculate=3)
+    model = xformer.Model(lib, str(tmp_path / "model.safetensors"))
+    rng = random.Random(3)
+    sources = [[rng.randrange(1, 128) for _ in range(rng.randrange(2, 13))] for _ in range(5)]
+    sources += [sources[0], sources[2]]
+    with xformer.Engine(model) as engine:
+        ours = engine.generate([[0]] * len(sources), sources=sources, max_new_tokens=16)
+
+        async def one(i):
+            return [t async for t in engine.generate_async([0], source=sources[i],
+                                                           max_new_tokens=16)]
+
+        async def all_():
+            return await asyncio.gather(*(one(i) for i in range(len(sources))))
+        again = asyncio.run(all_())
+        stats = engine.stats
+        with pytest.raises(xformer.Error, match="needs a source"):
+            engine.submit([0], max_new_tokens=4)
+        with pytest.raises(xformer.Error, match="compiled for at most 12"):
+            engine.submit([0], source=[1] * 13, max_new_tokens=4)
+    for src, got, got_async in zip(sources, ours, again):
+        with torch.no_grad():
+            ref = hf.generate(torch.tensor([src]), max_new_tokens=16, min_new_tokens=16,
+                              do_sample=False, decoder_start_token_id=0, eos_token_id=None)
+        assert got == ref[0, 1:].tolist(), src
+        assert got_async == got
+    assert stats["source_hits"] > 0
+    assert stats["encode_calls"] < stats["sources_encoded"]

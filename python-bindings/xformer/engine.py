@@ -25,8 +25,11 @@ _SAMPLING = ("max_new_tokens", "eos_token_id", "eos_token_ids", "temperature", "
 
 
 class Engine:
-    """Continuous batching over `model` (a decoder xformer.Model, which the
-    engine then owns: its direct sequence calls are refused until close()).
+    """Continuous batching over `model` (a decoder or encoder-decoder
+    xformer.Model, which the engine then owns: its direct sequence calls
+    are refused until close(); or an encoder, for embeddings).
+    An encoder-decoder's requests pass their `source` (token ids); their
+    prompt is the decoder's start.
     `max_sequences` bounds the rows in use (0: all of the model's),
     `max_queued` the requests waiting for one, `prefix_cache` keeps
     prompt prefixes for later requests that share them (bit-identical to
@@ -48,8 +51,9 @@ class Engine:
 
     # -- requests ---------------------------------------------------------
 
-    def submit(self, prompt, on_token=None, **sampling):
-        """Queues a request for `prompt` (a list of token ids); returns its
+    def submit(self, prompt, on_token=None, source=None, **sampling):
+        """Queues a request for `prompt` (a list of token ids; with
+        `source`, the source ids of an encoder-decoder); returns its
         id. `on_token(token, finish)` is called on the stepping thread for
         each token (finish None) and once at the end (finish 'stop',
         'length', 'cancelled' or 'error'; token -1 when it ended without
@@ -62,6 +66,8 @@ class Engine:
             if self._closed:
                 raise ValueError("the engine is closed" if self._error is None else
                                  "the engine is closed: " + self._error)
+            if source is not None:
+                sampling["source"] = [int(t) for t in source]
             rid = self._engine.submit([int(t) for t in prompt], **sampling)
             if on_token is not None:
                 self._listeners[rid] = (on_token, False)
@@ -132,11 +138,12 @@ class Engine:
         """Ends a queued or running request at the next step."""
         self._engine.cancel(request)
 
-    def stream(self, prompt, **sampling):
+    def stream(self, prompt, source=None, **sampling):
         """The tokens of one request as they are made (a generator);
         raises xformer.Error if a program call fails under it."""
         q = queue.SimpleQueue()
-        rid = self.submit(prompt, on_token=lambda t, f: q.put((t, f)), **sampling)
+        rid = self.submit(prompt, on_token=lambda t, f: q.put((t, f)), source=source,
+                          **sampling)
         self._start()
         done = False
         try:
@@ -152,13 +159,13 @@ class Engine:
             if not done:
                 self._cancel_quietly(rid)
 
-    async def generate_async(self, prompt, **sampling):
+    async def generate_async(self, prompt, source=None, **sampling):
         """The tokens of one request as they are made (an async generator
         for asyncio); leaving it early cancels the request."""
         loop = asyncio.get_running_loop()
         q = asyncio.Queue()
         rid = self.submit(prompt, on_token=lambda t, f: loop.call_soon_threadsafe(
-            q.put_nowait, (t, f)), **sampling)
+            q.put_nowait, (t, f)), source=source, **sampling)
         self._start()
         done = False
         try:
@@ -174,15 +181,20 @@ class Engine:
             if not done:
                 self._cancel_quietly(rid)
 
-    def generate(self, prompts, **sampling):
-        """Runs every prompt (a list of token lists) to its end on the
-        calling thread; their tokens, in order."""
+    def generate(self, prompts, sources=None, **sampling):
+        """Runs every prompt (a list of token lists; an encoder-decoder's
+        with `sources`, one source per prompt) to its end on the calling
+        thread; their tokens, in order."""
+        if sources is not None and len(sources) != len(prompts):
+            raise ValueError("%d sources for %d prompts" % (len(sources), len(prompts)))
         if self._thread is not None:
             raise ValueError("generate() steps on the calling thread; this engine "
                              "already steps on its background thread")
         out = {}
         ids = [self.submit(p, on_token=lambda t, f, i=i: out.setdefault(i, []).append(t)
-                           if t >= 0 else None, **sampling) for i, p in enumerate(prompts)]
+                           if t >= 0 else None,
+                           source=None if sources is None else sources[i], **sampling)
+               for i, p in enumerate(prompts)]
         while self._pending > 0:
             self._step()
         self._raise_if_failed(None)
@@ -194,7 +206,8 @@ class Engine:
     def stats(self):
         """Counts: queued, running, finished, steps, prefill_calls,
         decode_calls, prompt_tokens, generated_tokens, prefix_hits,
-        prefix_tokens, verify_calls, drafted_tokens, accepted_tokens."""
+        prefix_tokens, verify_calls, drafted_tokens, accepted_tokens,
+        encode_calls, sources_encoded, source_hits."""
         return self._engine.stats()
 
     def close(self):

@@ -12,6 +12,7 @@ none is lost or duplicated, and that the server's memory does not grow.
 
 import argparse
 import base64
+import concurrent.futures
 import json
 import os
 import random
@@ -601,21 +602,26 @@ def encoder_decoder(work):
     tk.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     tk.add_special_tokens(["<pad>", "</s>", "<unk>"])
     tk.save(os.path.join(d, "tokenizer.json"))
-    ir = xformer.import_hf(d, batch=1, seq=8, source_len=32)
+    ir = xformer.import_hf(d, batch=4, seq=8, source_len=32)
     lib = xformer.compile(ir, os.path.join(work, "t5.so"), max_seq_len=64)
     srv = Server(lib, os.path.join(d, "model.safetensors"), "--tokenizer",
                  os.path.join(d, "tokenizer.json"), "--model-name", "t5-small-random")
     try:
         c = srv.client()
         rng = random.Random(3)
-        sources = [" ".join("w%d" % rng.randrange(3, 128) for _ in range(n)) for n in (5, 12, 30)]
-        ok, detail = True, []
-        for text in sources:
+        sources = [" ".join("w%d" % rng.randrange(3, 128) for _ in range(n))
+                   for n in (5, 12, 30, 1, 7, 19, 26, 3)]
+
+        def reference(text):
             ids = tk.encode(text).ids
             with torch.no_grad():
                 ref = hf.generate(torch.tensor([ids]), max_new_tokens=20, do_sample=False,
                                   num_beams=1, decoder_start_token_id=0, eos_token_id=1)[0, 1:]
-            want = tk.decode([int(t) for t in ref], skip_special_tokens=True)
+            return ids, tk.decode([int(t) for t in ref], skip_special_tokens=True)
+        wants = {text: reference(text)[1] for text in sources}
+        ok, detail = True, []
+        for text in sources[:3]:
+            ids, want = reference(text)
             r = c.completions.create(model="t5-small-random", prompt=text, max_tokens=20,
                                      temperature=0)
             streamed = "".join(e.choices[0].text for e in c.completions.create(
@@ -625,6 +631,22 @@ def encoder_decoder(work):
             detail.append("%d tokens: %r" % (len(ids), r.choices[0].text[:30]))
         check("an encoder-decoder (T5) on /v1/completions, the prompt as its source: greedy text "
               "equals transformers' generate, streamed and not", ok, "; ".join(detail))
+        # Concurrent requests share the engine's four sequences (each
+        # source encoded once for all that took a sequence that step).
+        def one(text):
+            return c.completions.create(model="t5-small-random", prompt=text, max_tokens=20,
+                                        temperature=0).choices[0].text
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            got = list(pool.map(one, sources * 2))
+        bad = [t for t, g in zip(sources * 2, got) if g != wants[t]]
+        _, _, metrics = http("GET", srv.port, "/metrics")
+        values = dict(line.rsplit(" ", 1) for line in metrics.decode().splitlines()
+                      if line.startswith("xformer_so"))
+        check("16 concurrent encoder-decoder requests each get transformers' text; sources "
+              "encoded %s, found still encoded %s" % (values.get("xformer_sources_encoded_total"),
+                                                      values.get("xformer_source_cache_hits_total")),
+              not bad and float(values.get("xformer_source_cache_hits_total", 0)) > 0,
+              "%d differ" % len(bad))
         st, _, body = http("POST", srv.port, "/v1/completions", json.dumps(
             {"model": "t5-small-random", "prompt": " ".join(["w5"] * 40)}).encode())
         st2, _, _ = http("POST", srv.port, "/v1/chat/completions", json.dumps(

@@ -201,14 +201,6 @@ struct Stream {
   int finish = XF_FINISH_NONE;
   std::vector<float> embedding;
   Clock::time_point submitted, first, last;
-  std::atomic<bool> cancelled{false}; // encoder-decoder requests
-};
-
-/// An encoder-decoder request waiting for the model.
-struct SourceJob {
-  std::shared_ptr<Stream> stream;
-  std::vector<int64_t> source;
-  xf_generate_options options;
 };
 
 class Server;
@@ -241,12 +233,6 @@ public:
   bool work = false, quit = false;
   std::thread stepper;
 
-  // Encoder-decoders (which the engine does not take): one request at a
-  // time through xf_encode_source and xf_generate, in arrival order.
-  std::deque<SourceJob> sourceJobs;
-  bool sourceRunning = false;
-  std::atomic<int64_t> nextSourceId{0};
-
   ~Server() {
     {
       std::lock_guard<std::mutex> lock(stepMutex);
@@ -263,71 +249,6 @@ public:
 
   bool encoderDecoder() const {
     return info.kind == XF_MODEL_ENCODER_DECODER;
-  }
-
-  /// The stepping thread for encoder-decoders: each request's source is
-  /// encoded, then xf_generate streams its tokens through the progress
-  /// callback (it writes each token before calling it).
-  void startSourceWorker() {
-    stepper = std::thread([this] {
-      for (;;) {
-        SourceJob job;
-        {
-          std::unique_lock<std::mutex> lock(stepMutex);
-          stepCv.wait(lock, [&] { return !sourceJobs.empty() || quit; });
-          if (quit) {
-            for (SourceJob &left : sourceJobs)
-              onToken(left.stream.get(), left.stream->id, -1, XF_FINISH_CANCELLED);
-            sourceJobs.clear();
-            return;
-          }
-          job = std::move(sourceJobs.front());
-          sourceJobs.pop_front();
-          sourceRunning = !job.stream->cancelled;
-        }
-        Stream *s = job.stream.get();
-        if (s->cancelled) {
-          onToken(s, s->id, -1, XF_FINISH_CANCELLED);
-          continue;
-        }
-        runSource(job);
-        std::lock_guard<std::mutex> lock(stepMutex);
-        sourceRunning = false;
-      }
-    });
-  }
-
-  void runSource(SourceJob &job) {
-    Stream *s = job.stream.get();
-    const int64_t len = int64_t(job.source.size()), one = 1;
-    const int64_t n = job.options.max_new_tokens;
-    std::vector<int64_t> tokens(n, -1), counts(1, 0);
-    struct Progress {
-      Stream *s;
-      const int64_t *tokens, *count;
-      int64_t reported = 0;
-    } progress{s, tokens.data(), counts.data()};
-    job.options.eos_token_ids = eos.data();
-    job.options.num_eos_token_ids = int64_t(eos.size());
-    job.options.progress = [](void *user, int64_t, int64_t) {
-      auto *p = static_cast<Progress *>(user);
-      while (p->reported < *p->count)
-        onToken(p->s, p->s->id, p->tokens[p->reported++], XF_FINISH_NONE);
-    };
-    job.options.user = &progress;
-    xf_status st = xf_encode_source(model, job.source.data(), &len, 1, len);
-    if (st == XF_OK)
-      st = xf_generate(model, &decoderStart, &one, 1, 1, &job.options,
-                       tokens.data(), counts.data());
-    if (st != XF_OK) {
-      std::fprintf(stderr, "xformer-serve: a request failed (%s): %s\n",
-                   xf_status_name(st), xf_last_error());
-      onToken(s, s->id, -1, XF_FINISH_ERROR);
-      return;
-    }
-    const int64_t last = counts[0] ? tokens[counts[0] - 1] : -1;
-    const bool stopped = std::find(eos.begin(), eos.end(), last) != eos.end();
-    onToken(s, s->id, -1, stopped ? XF_FINISH_STOP : XF_FINISH_LENGTH);
   }
 
   void startStepping() {
@@ -431,29 +352,18 @@ public:
                                  xf_generate_options sampling,
                                  HttpError &error) {
     std::shared_ptr<Stream> s = track(g);
-    if (encoderDecoder()) {
-      bool queued = false;
-      {
-        std::lock_guard<std::mutex> lock(stepMutex);
-        if (int64_t(sourceJobs.size()) < opts.maxQueued) {
-          s->id = nextSourceId++;
-          sourceJobs.push_back({s, prompt, sampling});
-          queued = true;
-        }
-      }
-      if (!queued) {
-        release(s.get());
-        error = {503, "the server is busy: " + std::to_string(opts.maxQueued) +
-                          " requests are waiting", "server_error", "server_busy", ""};
-        return nullptr;
-      }
-      stepCv.notify_one();
-      return s;
-    }
     xf_request_params p;
     xf_request_params_init(&p);
-    p.prompt = prompt.data();
-    p.prompt_len = int64_t(prompt.size());
+    if (encoderDecoder()) {
+      // The prompt is the source; the decoder starts from its start token.
+      p.source = prompt.data();
+      p.source_len = int64_t(prompt.size());
+      p.prompt = &decoderStart;
+      p.prompt_len = 1;
+    } else {
+      p.prompt = prompt.data();
+      p.prompt_len = int64_t(prompt.size());
+    }
     p.sampling = sampling;
     p.sampling.eos_token_ids = eos.data();
     p.sampling.num_eos_token_ids = int64_t(eos.size());
@@ -497,9 +407,7 @@ public:
       std::lock_guard<std::mutex> lock(s->group->mutex);
       pending = s->finish == XF_FINISH_NONE;
     }
-    if (pending && encoderDecoder())
-      s->cancelled = true; // a request already generating runs to its end
-    else if (pending && xf_engine_cancel(engine, s->id) == XF_OK)
+    if (pending && xf_engine_cancel(engine, s->id) == XF_OK)
       wake();
   }
 };
@@ -1254,13 +1162,7 @@ void embeddings(Server &server, const httplib::Request &req,
 
 std::string metricsText(Server &server) {
   xf_engine_stats st{};
-  if (server.engine) {
-    xf_engine_get_stats(server.engine, &st);
-  } else {
-    std::lock_guard<std::mutex> lock(server.stepMutex);
-    st.queued = int64_t(server.sourceJobs.size());
-    st.running = server.sourceRunning ? 1 : 0;
-  }
+  xf_engine_get_stats(server.engine, &st);
   std::string out;
   auto gauge = [&](const char *name, const char *type, const char *help,
                    double v) {
@@ -1277,8 +1179,7 @@ std::string metricsText(Server &server) {
       out += "xformer_http_requests_total{path=\"" + key.first + "\",status=\"" +
              std::to_string(key.second) + "\"} " + std::to_string(n) + "\n";
   }
-  const int64_t rows = server.encoderDecoder() ? 1
-                       : server.opts.maxSequences > 0
+  const int64_t rows = server.opts.maxSequences > 0
                            ? std::min(server.opts.maxSequences, server.info.max_batch)
                            : server.info.max_batch;
   gauge("xformer_requests_in_flight", "gauge", "Completion requests being answered.",
@@ -1304,6 +1205,11 @@ std::string metricsText(Server &server) {
         "Tokens drafted for speculative decoding.", double(st.drafted_tokens));
   gauge("xformer_speculative_accepted_tokens_total", "counter",
         "Drafted tokens the model accepted.", double(st.accepted_tokens));
+  gauge("xformer_sources_encoded_total", "counter",
+        "Encoder-decoder sources encoded.", double(st.sources_encoded));
+  gauge("xformer_source_cache_hits_total", "counter",
+        "Encoder-decoder requests whose source a free sequence still held.",
+        double(st.source_hits));
   gauge("xformer_client_disconnects_total", "counter",
         "Streams whose client went away before the end.",
         double(server.metrics.disconnects.load()));
@@ -1555,14 +1461,10 @@ int main(int argc, char **argv) {
   params.max_queued = opts.maxQueued;
   params.prefix_cache = opts.prefixCache;
   params.speculate = opts.speculate;
-  if (server.encoderDecoder()) {
-    server.startSourceWorker();
-  } else {
-    if (xf_status s = xf_engine_create(server.model, &params, &server.engine))
-      return fail(std::string("cannot start the engine (") +
-                  xf_status_name(s) + "): " + xf_last_error());
-    server.startStepping();
-  }
+  if (xf_status s = xf_engine_create(server.model, &params, &server.engine))
+    return fail(std::string("cannot start the engine (") + xf_status_name(s) +
+                "): " + xf_last_error());
+  server.startStepping();
 
   if (opts.modelName.empty()) {
     std::string base = opts.weights.substr(opts.weights.find_last_of('/') + 1);
