@@ -97,18 +97,95 @@ void record(void *user, int64_t request, int64_t token,
   }
 }
 
-/// Submits `prompt` under `options`, its tokens recorded in `seen`.
+/// Submits `prompt` under `options` (with an encoder-decoder's `source`
+/// when given), its tokens recorded in `seen`.
 xf_status submitRecorded(xf_engine *engine, const std::vector<int64_t> &prompt,
                          const xf_generate_options &options,
-                         std::map<int64_t, Seen> &seen, int64_t *id) {
+                         std::map<int64_t, Seen> &seen, int64_t *id,
+                         const std::vector<int64_t> *source = nullptr) {
   xf_request_params r;
   xf_request_params_init(&r);
   r.prompt = prompt.data();
   r.prompt_len = int64_t(prompt.size());
+  if (source) {
+    r.source = source->data();
+    r.source_len = int64_t(source->size());
+  }
   r.sampling = options;
   r.on_token = record;
   r.user = &seen;
   return xf_engine_submit(engine, &r, id);
+}
+
+/// Steps `engine` until `count` planned requests have arrived (0 to
+/// `burst` before each step; `submit(i, &id)` queues request i) and ended;
+/// those `cancel(i)` names are cancelled 0 to `delay` steps after they
+/// arrived. `which` maps each request's id to its plan index.
+template <typename Submit, typename Cancel>
+void runSchedule(xf_engine *engine, size_t count, std::mt19937_64 &rng,
+                 int64_t burst, int64_t delay, std::map<int64_t, Seen> &seen,
+                 std::map<int64_t, size_t> &which, Submit submit, Cancel cancel) {
+  auto uniform = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
+  std::vector<std::pair<int64_t, int64_t>> cancels; // (step, request)
+  size_t submitted = 0;
+  int64_t pending = 0, step = 0;
+  while (submitted < count || pending > 0) {
+    for (int64_t n = uniform(0, burst); n > 0 && submitted < count; --n) {
+      int64_t id = 0;
+      ASSERT_EQ(submit(submitted, &id), XF_OK) << xf_last_error();
+      if (cancel(submitted))
+        cancels.push_back({step + uniform(0, delay), id});
+      which[id] = submitted++;
+    }
+    for (auto &[at, id] : cancels)
+      if (at == step && seen[id].ends == 0)
+        EXPECT_EQ(xf_engine_cancel(engine, id), XF_OK) << xf_last_error();
+    ASSERT_EQ(xf_engine_step(engine, &pending), XF_OK) << xf_last_error();
+    ASSERT_LT(++step, 10000);
+  }
+}
+
+/// Checks what a request saw against `want`, its tokens alone: all of
+/// them, ended by its stop token `eos` or its limit, or a prefix when it
+/// was cancelled (true then).
+bool checkAlone(const Seen &s, const std::vector<int64_t> &want, int64_t eos,
+                const std::string &what) {
+  EXPECT_EQ(s.ends, 1) << what;
+  if (s.finish == XF_FINISH_CANCELLED) {
+    EXPECT_LE(s.tokens.size(), want.size()) << what;
+    EXPECT_TRUE(s.tokens.size() <= want.size() &&
+                std::equal(s.tokens.begin(), s.tokens.end(), want.begin()))
+        << what << ": tokens before its cancellation";
+    return true;
+  }
+  EXPECT_EQ(s.tokens, want) << what;
+  const bool stop = !want.empty() && want.back() == eos;
+  EXPECT_EQ(s.finish, stop ? XF_FINISH_STOP : XF_FINISH_LENGTH) << what;
+  return false;
+}
+
+/// A planned request's options: up to `most` tokens, sampled a third of
+/// the time (temperature 0.8, top-k and top-p or not), its own seed, a
+/// stop token a quarter of the time.
+xf_generate_options randomOptions(std::mt19937_64 &rng, int64_t most,
+                                  int64_t vocab) {
+  auto uniform = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
+  xf_generate_options o;
+  xf_generate_options_init(&o);
+  o.max_new_tokens = uniform(1, most);
+  if (uniform(0, 2) == 0) {
+    o.temperature = 0.8f;
+    o.top_k = uniform(0, 1) ? 20 : 0;
+    o.top_p = uniform(0, 1) ? 0.9f : 1.0f;
+  }
+  o.seed = rng();
+  if (uniform(0, 3) == 0)
+    o.eos_token_id = uniform(0, vocab - 1);
+  return o;
 }
 
 struct Planned {
@@ -142,18 +219,9 @@ TEST_F(EngineTest, EveryInterleavingGivesEachRequestItsTokensAlone) {
       const size_t n = std::min(prefix.size(), p.prompt.size());
       std::copy_n(prefix.begin(), n, p.prompt.begin());
     }
-    xf_generate_options_init(&p.options);
-    p.options.max_new_tokens =
-        uniform(1, kMaxSeqLen + 1 - int64_t(p.prompt.size()));
-    if (uniform(0, 2) == 0) {
-      p.options.temperature = 0.8f;
-      p.options.top_k = uniform(0, 1) ? 20 : 0;
-      p.options.top_p = uniform(0, 1) ? 0.9f : 1.0f;
-    }
-    p.options.seed = rng();
-    if (uniform(0, 3) == 0)
-      p.options.eos_token_id = uniform(0, info.vocab - 1);
-    p.cancel = uniform(0, 9) == 0;
+    p.options = randomOptions(rng, kMaxSeqLen + 1 - int64_t(p.prompt.size()),
+                              info.vocab);
+    p.cancel = std::uniform_int_distribution<int>(0, 9)(rng) == 0;
   }
 
   xf_engine *engine = nullptr;
@@ -161,26 +229,13 @@ TEST_F(EngineTest, EveryInterleavingGivesEachRequestItsTokensAlone) {
       << xf_last_error();
   std::map<int64_t, Seen> seen;
   std::map<int64_t, size_t> which; // request -> plan entry
-  std::vector<std::pair<int64_t, int64_t>> cancels; // (step, request)
-  size_t submitted = 0;
-  int64_t pending = 0, step = 0;
-  while (submitted < plan.size() || pending > 0) {
-    // Zero to three arrivals before each step.
-    for (int64_t n = uniform(0, 3); n > 0 && submitted < plan.size(); --n) {
-      Planned &p = plan[submitted];
-      int64_t id = 0;
-      ASSERT_EQ(submitRecorded(engine, p.prompt, p.options, seen, &id), XF_OK)
-          << xf_last_error();
-      which[id] = submitted++;
-      if (p.cancel)
-        cancels.push_back({step + uniform(0, 6), id});
-    }
-    for (auto &[at, id] : cancels)
-      if (at == step && seen[id].ends == 0)
-        EXPECT_EQ(xf_engine_cancel(engine, id), XF_OK) << xf_last_error();
-    ASSERT_EQ(xf_engine_step(engine, &pending), XF_OK) << xf_last_error();
-    ASSERT_LT(++step, 10000);
-  }
+  // Zero to three arrivals before each step.
+  ASSERT_NO_FATAL_FAILURE(runSchedule(
+      engine, plan.size(), rng, 3, 6, seen, which,
+      [&](size_t i, int64_t *id) {
+        return submitRecorded(engine, plan[i].prompt, plan[i].options, seen, id);
+      },
+      [&](size_t i) { return plan[i].cancel; }));
   xf_engine_stats stats;
   ASSERT_EQ(xf_engine_get_stats(engine, &stats), XF_OK);
   EXPECT_EQ(stats.running, 0);
@@ -197,22 +252,12 @@ TEST_F(EngineTest, EveryInterleavingGivesEachRequestItsTokensAlone) {
   int cancelled = 0, sampled = 0;
   for (auto &[id, index] : which) {
     const Planned &p = plan[index];
-    const Seen &s = seen[id];
-    EXPECT_EQ(s.ends, 1) << "request " << id;
-    const std::vector<int64_t> want = solo(p.prompt, p.options);
     sampled += p.options.temperature > 0;
-    if (s.finish == XF_FINISH_CANCELLED) {
-      ++cancelled;
-      ASSERT_LE(s.tokens.size(), want.size()) << "request " << id;
-      EXPECT_TRUE(std::equal(s.tokens.begin(), s.tokens.end(), want.begin()))
-          << "request " << id << ": tokens before its cancellation";
-      continue;
-    }
-    EXPECT_EQ(s.tokens, want) << "request " << id << " (plan " << index
-                              << ", prompt " << p.prompt.size() << ")";
-    const bool stop = !want.empty() && want.back() == p.options.eos_token_id;
-    EXPECT_EQ(s.finish, stop ? XF_FINISH_STOP : XF_FINISH_LENGTH)
-        << "request " << id;
+    cancelled += checkAlone(seen[id], solo(p.prompt, p.options),
+                            p.options.eos_token_id,
+                            "request " + std::to_string(id) + " (plan " +
+                                std::to_string(index) + ", prompt " +
+                                std::to_string(p.prompt.size()) + ")");
   }
   EXPECT_GT(cancelled, 0);
   EXPECT_GT(sampled, 0);
@@ -514,16 +559,7 @@ xf_status submitTranslation(xf_engine *engine, const std::vector<int64_t> &sourc
                             const std::vector<int64_t> &prompt,
                             const xf_generate_options &options,
                             std::map<int64_t, Seen> &seen, int64_t *id) {
-  xf_request_params r;
-  xf_request_params_init(&r);
-  r.prompt = prompt.data();
-  r.prompt_len = int64_t(prompt.size());
-  r.source = source.data();
-  r.source_len = int64_t(source.size());
-  r.sampling = options;
-  r.on_token = record;
-  r.user = &seen;
-  return xf_engine_submit(engine, &r, id);
+  return submitRecorded(engine, prompt, options, seen, id, &source);
 }
 
 class EncoderDecoderEngineTest : public ServedAndAlone {
@@ -565,17 +601,9 @@ TEST_F(EncoderDecoderEngineTest, EveryInterleavingGivesEachRequestItsTokensAlone
                                   : randomTokens(uniform(1, info.source_len));
     p.prompt = uniform(0, 1) ? std::vector<int64_t>{2}
                              : randomTokens(uniform(1, 9));
-    xf_generate_options_init(&p.options);
-    p.options.max_new_tokens =
-        uniform(1, info.max_seq_len + 1 - int64_t(p.prompt.size()));
-    if (uniform(0, 2) == 0) {
-      p.options.temperature = 0.8f;
-      p.options.top_k = uniform(0, 1) ? 20 : 0;
-    }
-    p.options.seed = rng();
-    if (uniform(0, 3) == 0)
-      p.options.eos_token_id = uniform(0, info.vocab - 1);
-    p.cancel = uniform(0, 9) == 0;
+    p.options = randomOptions(
+        rng, info.max_seq_len + 1 - int64_t(p.prompt.size()), info.vocab);
+    p.cancel = std::uniform_int_distribution<int>(0, 9)(rng) == 0;
   }
 
   xf_engine *engine = nullptr;
@@ -583,27 +611,14 @@ TEST_F(EncoderDecoderEngineTest, EveryInterleavingGivesEachRequestItsTokensAlone
       << xf_last_error();
   std::map<int64_t, Seen> seen;
   std::map<int64_t, size_t> which;
-  std::vector<std::pair<int64_t, int64_t>> cancels;
-  size_t submitted = 0;
-  int64_t pending = 0, step = 0;
-  while (submitted < plan.size() || pending > 0) {
-    for (int64_t n = uniform(0, 2); n > 0 && submitted < plan.size(); --n) {
-      PlannedTranslation &p = plan[submitted];
-      int64_t id = 0;
-      ASSERT_EQ(submitTranslation(engine, p.source, p.prompt, p.options, seen,
-                                  &id),
-                XF_OK)
-          << xf_last_error();
-      which[id] = submitted++;
-      if (p.cancel)
-        cancels.push_back({step + uniform(0, 4), id});
-    }
-    for (auto &[at, id] : cancels)
-      if (at == step && seen[id].ends == 0)
-        EXPECT_EQ(xf_engine_cancel(engine, id), XF_OK) << xf_last_error();
-    ASSERT_EQ(xf_engine_step(engine, &pending), XF_OK) << xf_last_error();
-    ASSERT_LT(++step, 10000);
-  }
+  ASSERT_NO_FATAL_FAILURE(runSchedule(
+      engine, plan.size(), rng, 2, 4, seen, which,
+      [&](size_t i, int64_t *id) {
+        const PlannedTranslation &p = plan[i];
+        return submitTranslation(engine, p.source, p.prompt, p.options, seen,
+                                 id);
+      },
+      [&](size_t i) { return plan[i].cancel; }));
   xf_engine_stats stats;
   ASSERT_EQ(xf_engine_get_stats(engine, &stats), XF_OK);
   EXPECT_EQ(stats.running, 0);
@@ -619,24 +634,13 @@ TEST_F(EncoderDecoderEngineTest, EveryInterleavingGivesEachRequestItsTokensAlone
   int cancelled = 0, sampled = 0;
   for (auto &[id, index] : which) {
     const PlannedTranslation &p = plan[index];
-    const Seen &s = seen[id];
-    EXPECT_EQ(s.ends, 1) << "request " << id;
-    const std::vector<int64_t> want =
-        translateAlone(alone.model, p.source, p.prompt, p.options);
     sampled += p.options.temperature > 0;
-    if (s.finish == XF_FINISH_CANCELLED) {
-      ++cancelled;
-      ASSERT_LE(s.tokens.size(), want.size()) << "request " << id;
-      EXPECT_TRUE(std::equal(s.tokens.begin(), s.tokens.end(), want.begin()))
-          << "request " << id << ": tokens before its cancellation";
-      continue;
-    }
-    EXPECT_EQ(s.tokens, want) << "request " << id << " (plan " << index
-                              << ", source " << p.source.size() << ", prompt "
-                              << p.prompt.size() << ")";
-    const bool stop = !want.empty() && want.back() == p.options.eos_token_id;
-    EXPECT_EQ(s.finish, stop ? XF_FINISH_STOP : XF_FINISH_LENGTH)
-        << "request " << id;
+    cancelled += checkAlone(
+        seen[id], translateAlone(alone.model, p.source, p.prompt, p.options),
+        p.options.eos_token_id,
+        "request " + std::to_string(id) + " (plan " + std::to_string(index) +
+            ", source " + std::to_string(p.source.size()) + ", prompt " +
+            std::to_string(p.prompt.size()) + ")");
   }
   EXPECT_GT(cancelled, 0);
   EXPECT_GT(sampled, 0);
