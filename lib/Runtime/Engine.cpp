@@ -170,7 +170,7 @@ struct xf_engine {
     for (int64_t b = 0; b < usableRows(); ++b) {
       if (rows[b])
         continue;
-      const bool source = encoderDecoder() && sameSource(b, r);
+      const bool source = sameSource(b, r);
       const int64_t hit = reusable(b, r);
       if (best < 0 || source > bestSource ||
           (source == bestSource &&

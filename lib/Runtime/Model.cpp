@@ -1097,6 +1097,20 @@ xf_status runChunk(xf_model *m, Rollback &rollback,
   return XF_OK;
 }
 
+/// Runs @encode on sources padded to [B, S] with lengths [B] (their ids
+/// checked) for the rows with rows[b] (null: all of them): only their cross
+/// caches are written.
+xf_status runEncode(xf_model *m, const std::vector<int64_t> &ids,
+                    const std::vector<int64_t> &lengths, const bool *rows) {
+  std::vector<float> hidden(numElements(m->encode->outputs[0]));
+  const void *in[] = {ids.data(), lengths.data()};
+  void *out[] = {hidden.data()};
+  m->setActive(m->batch, rows);
+  xf_status s = m->run(m->encode, in, out);
+  m->setActive(0);
+  return s;
+}
+
 /// Loads exactly the file named: a private copy of it (a memfd) is what
 /// dlopen maps, so the dynamic loader searches no path, a library already
 /// loaded from the same path (an older build) is not reused, and
@@ -1592,16 +1606,9 @@ xf_status xf_encode_source(xf_model *m, const int64_t *ids,
     std::memcpy(&pIds[b * S], ids + b * seq, seq * sizeof(int64_t));
   }
   if (xf_status s =
-          checkIds(m->encode, pIds.data(), pLens.data(), batch, S, "source"))
+          checkIds(m->encode, pIds.data(), pLens.data(), B, S, "source"))
     return s;
-  const xfm_tensor_desc &o = m->encode->outputs[0];
-  std::vector<float> hidden(numElements(o));
-  const void *in[] = {pIds.data(), pLens.data()};
-  void *out[] = {hidden.data()};
-  m->setActive(m->batch);
-  xf_status s = m->run(m->encode, in, out);
-  m->setActive(0);
-  if (s) {
+  if (xf_status s = runEncode(m, pIds, pLens, nullptr)) {
     // The cross caches hold part of a new source: no source is encoded.
     m->sourceEncoded = false;
     return s;
@@ -2020,18 +2027,15 @@ xf_status xformer::runtime::engineEncode(xf_model *m, const int64_t *ids,
       pLens[b] = lengths[b];
       std::copy_n(ids + b * S, lengths[b], pIds.begin() + b * S);
     }
-    if (xf_status s = checkIds(m->encode, pIds.data(), pLens.data(), B, S,
-                               "source"))
+    if (xf_status s =
+            checkIds(m->encode, pIds.data(), pLens.data(), B, S, "source"))
       return s;
     if (xf_status s = checkWeightsFile(m))
       return s;
-    std::vector<float> hidden(numElements(m->encode->outputs[0]));
-    const void *in[] = {pIds.data(), pLens.data()};
-    void *out[] = {hidden.data()};
     Rollback rollback(*m);
     m->setActive(B, rows);
     rollback.running();
-    if (xf_status s = m->run(m->encode, in, out))
+    if (xf_status s = runEncode(m, pIds, pLens, rows))
       return s;
     rollback.commit();
     for (int64_t b = 0; b < B; ++b)
