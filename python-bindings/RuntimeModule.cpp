@@ -221,7 +221,7 @@ public:
   using Event = std::tuple<int64_t, int64_t, nb::object, nb::object>;
 
   Engine(Model &model, int64_t maxSequences, int64_t maxQueued,
-         bool prefixCache, bool speculate, int64_t ngram) {
+         bool prefixCache, bool speculate, int64_t ngram, bool sizedCalls) {
     xf_engine_params p;
     xf_engine_params_init(&p);
     p.max_sequences = maxSequences;
@@ -229,6 +229,7 @@ public:
     p.prefix_cache = prefixCache ? 1 : 0;
     p.speculate = speculate ? 1 : 0;
     p.ngram = ngram;
+    p.sized_calls = sizedCalls ? 1 : 0;
     check(xf_engine_create(model.raw(), &p, &engine));
   }
   ~Engine() { close(); }
@@ -355,6 +356,8 @@ public:
     d["encode_calls"] = s.encode_calls;
     d["sources_encoded"] = s.sources_encoded;
     d["source_hits"] = s.source_hits;
+    d["rows_computed"] = s.rows_computed;
+    d["row_moves"] = s.row_moves;
     return d;
   }
 
@@ -430,9 +433,10 @@ NB_MODULE(_runtime, m) {
            "holds what was generated.")
       .def("reset", &Model::reset);
   nb::class_<Engine>(m, "_Engine")
-      .def(nb::init<Model &, int64_t, int64_t, bool, bool, int64_t>(),
+      .def(nb::init<Model &, int64_t, int64_t, bool, bool, int64_t, bool>(),
            "model"_a, "max_sequences"_a = 0, "max_queued"_a = 1024,
            "prefix_cache"_a = true, "speculate"_a = true, "ngram"_a = 3,
+           "sized_calls"_a = true,
            nb::keep_alive<1, 2>())
       .def("submit", &Engine::submit, "prompt"_a, "max_new_tokens"_a = 32,
            "eos_token_id"_a = -1, "eos_token_ids"_a = std::vector<int64_t>(),

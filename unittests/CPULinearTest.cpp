@@ -898,3 +898,99 @@ TEST(CPULinear, HugePageBufferIsZeroedAlignedAndMoves) {
   }
   EXPECT_EQ(HugePageBuffer(0).data(), nullptr);
 }
+
+namespace {
+
+/// What a linear gives each input row when run on `rows` rows, against the
+/// same linear on that row alone: the serving engine runs a sequence in
+/// calls of however many rows are in use, so a row's result must not
+/// depend on the others (bit for bit).
+void checkRowsIndependent(const char *what, const LinearArgs &base,
+                          const std::vector<float> &x, int64_t rows) {
+  std::vector<float> all(rows * base.out), one(base.out);
+  LinearArgs a = base;
+  a.input = x.data();
+  a.output = all.data();
+  a.rows = rows;
+  std::string error;
+  ASSERT_TRUE(linear(a, error)) << error;
+  for (int64_t r = 0; r < rows; ++r) {
+    a.input = x.data() + r * base.in;
+    a.output = one.data();
+    a.rows = 1;
+    ASSERT_TRUE(linear(a, error)) << error;
+    for (int64_t o = 0; o < base.out; ++o)
+      ASSERT_EQ(all[r * base.out + o], one[o])
+          << what << ": row " << r << " of " << rows << ", output " << o
+          << " in " << base.in << " out " << base.out;
+  }
+}
+
+} // namespace
+
+// A row's outputs are the same bits whatever rows share its call: f32 in
+// both layouts, bf16, f16 and every ggml block format, on every block
+// instruction set the CPU has, decode-sized calls and prefill-sized ones.
+TEST(CPULinear, EachRowIsTheSameInCallsOfAnyRowCount) {
+  std::mt19937_64 rng(29);
+  const int64_t in = 512, out = 72;
+  const int64_t rowCounts[] = {2, 3, 4, 5, 8, 9, 12, 13, 64, 130};
+  const std::vector<float> w = normals(rng, out * in), bias = normals(rng, out);
+  const std::vector<float> x = normals(rng, 130 * in);
+  std::vector<uint16_t> wb(out * in), wh(out * in);
+  for (int64_t e = 0; e < out * in; ++e) {
+    uint32_t bits;
+    std::memcpy(&bits, &w[e], 4);
+    wb[e] = uint16_t(bits >> 16);
+    wh[e] = floatToHalf(w[e]);
+  }
+  for (bool transposed : {false, true}) {
+    LinearArgs a;
+    a.weight = w.data();
+    a.bias = bias.data();
+    a.in = in;
+    a.out = out;
+    a.transposed = transposed;
+    for (int64_t rows : rowCounts)
+      checkRowsIndependent(transposed ? "f32 [in, out]" : "f32 [out, in]", a,
+                           x, rows);
+    a.weight = nullptr;
+    a.weightBF16 = wb.data();
+    for (int64_t rows : rowCounts)
+      checkRowsIndependent(transposed ? "bf16 [in, out]" : "bf16 [out, in]", a,
+                           x, rows);
+  }
+  {
+    LinearArgs a;
+    a.weightF16 = wh.data();
+    a.in = in;
+    a.out = out;
+    for (int64_t rows : rowCounts)
+      checkRowsIndependent("f16", a, x, rows);
+  }
+  const BlockISA isas[] = {BlockISA::Scalar, BlockISA::AVX2,
+                           BlockISA::AVX512VNNI};
+  for (BlockISA isa : isas) {
+    if (!cpuHasBlockISA(isa))
+      continue;
+    forceBlockISA(isa);
+    for (GGMLType type : {GGMLType::Q8_0, GGMLType::Q4_0, GGMLType::Q4_1,
+                          GGMLType::Q5_0, GGMLType::Q5_1, GGMLType::Q4_K,
+                          GGMLType::Q6_K, GGMLType::Q5_K}) {
+      const std::vector<uint8_t> blocks = someBlocks(rng, type, w);
+      const std::unique_ptr<PackedBlocks> packed =
+          isa == BlockISA::Scalar ? nullptr
+                                  : packBlocks(type, blocks.data(), out, in);
+      std::vector<float> y;
+      LinearArgs a = blockArgs(nullptr, blocks, type, nullptr, 0, in, out);
+      a.packed = packed.get();
+      a.bias = bias.data();
+      const std::string what = std::string(ggmlTypeTraits(uint32_t(type))->name) +
+                               " isa " + std::to_string(int(isa));
+      for (int64_t rows : rowCounts)
+        checkRowsIndependent(what.c_str(), a, x, rows);
+    }
+  }
+  forceBlockISA(BlockISA::Scalar);
+  forceBlockISA(BlockISA(-1));
+}

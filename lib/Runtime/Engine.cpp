@@ -159,23 +159,39 @@ struct xf_engine {
            sources[b] == r.source;
   }
 
-  /// Gives the next queued request a free row: one holding its source
-  /// (an encoder-decoder's), then the one keeping the longest prefix of
-  /// its prompt, else the least recently used (lock held). False when no
-  /// row is free.
+  /// Gives the next queued request a free row (lock held; false when none
+  /// is): one holding its source (an encoder-decoder's), then the one
+  /// keeping the longest prefix of its prompt, else the least recently
+  /// used. With calls sized by the rows in use the request then moves to
+  /// the lowest free row, so requests pack into the first rows: the row
+  /// found and the lowest free one trade their caches (a hit is kept, and
+  /// so is what the lowest row held), or without a hit the lowest row's
+  /// cache moves to the row found, whose own is given up.
   bool admit() {
     Request &r = *queue.front();
-    int64_t best = -1, bestHit = -1;
+    int64_t best = -1, bestHit = -1, lowest = -1;
     bool bestSource = false;
     for (int64_t b = 0; b < usableRows(); ++b) {
       if (rows[b])
         continue;
+      if (lowest < 0)
+        lowest = b;
       const bool source = sameSource(b, r);
       const int64_t hit = reusable(b, r);
       if (best < 0 || source > bestSource ||
           (source == bestSource &&
            (hit > bestHit || (hit == bestHit && lastUsed[b] < lastUsed[best]))))
         best = b, bestHit = hit, bestSource = source;
+    }
+    if (best >= 0 && best != lowest && shape.callRows.size() > 1) {
+      const bool swap = bestHit > 0 || bestSource;
+      if (engineMoveRow(model, swap ? best : lowest, swap ? lowest : best,
+                        swap)) {
+        std::swap(kept[best], kept[lowest]);
+        std::swap(sources[best], sources[lowest]);
+        std::swap(lastUsed[best], lastUsed[lowest]);
+        best = lowest;
+      }
     }
     if (best < 0)
       return false;
@@ -201,6 +217,43 @@ struct xf_engine {
     --stats.queued;
     ++stats.running;
     return true;
+  }
+
+  /// The rows of the smallest program holding the first `n` rows.
+  int64_t callRowsFor(int64_t n) const {
+    for (int64_t c : shape.callRows)
+      if (c >= n)
+        return c;
+    return shape.rows;
+  }
+
+  /// With calls sized by the rows in use: moves the request of the highest
+  /// row into the lowest free one while that lets the calls run a smaller
+  /// program (the two rows trade caches, so the free row's kept prefix
+  /// stays) (lock held).
+  void compact() {
+    if (shape.callRows.size() < 2)
+      return;
+    for (;;) {
+      int64_t highest = -1, count = 0, lowestFree = -1;
+      for (int64_t b = 0; b < shape.rows; ++b) {
+        if (rows[b]) {
+          highest = b;
+          ++count;
+        } else if (lowestFree < 0) {
+          lowestFree = b;
+        }
+      }
+      if (highest < 0 || lowestFree < 0 || lowestFree > highest ||
+          callRowsFor(count) >= callRowsFor(highest + 1) ||
+          !engineMoveRow(model, highest, lowestFree, /*swap=*/true))
+        return;
+      std::swap(rows[highest], rows[lowestFree]);
+      std::swap(kept[highest], kept[lowestFree]);
+      std::swap(sources[highest], sources[lowestFree]);
+      std::swap(lastUsed[highest], lastUsed[lowestFree]);
+      ++stats.row_moves;
+    }
   }
 
   /// Ends the request of row `b` with an error when its call failed
@@ -400,6 +453,7 @@ void xf_engine_params_init(xf_engine_params *p) {
   p->prefix_cache = 1;
   p->speculate = 1;
   p->ngram = 3;
+  p->sized_calls = 1;
 }
 
 void xf_request_params_init(xf_request_params *p) {
@@ -434,6 +488,10 @@ xf_status xf_engine_create(xf_model *model, const xf_engine_params *params,
     return fail(XF_ERROR_INVALID_ARGUMENT,
                 "xf_engine_create: speculate must be 0 or 1, not " +
                     std::to_string(p.speculate));
+  if (p.sized_calls != 0 && p.sized_calls != 1)
+    return fail(XF_ERROR_INVALID_ARGUMENT,
+                "xf_engine_create: sized_calls must be 0 or 1, not " +
+                    std::to_string(p.sized_calls));
   if (p.ngram < 1)
     return fail(XF_ERROR_INVALID_ARGUMENT,
                 "xf_engine_create: ngram must be >= 1, not " +
@@ -446,7 +504,8 @@ xf_status xf_engine_create(xf_model *model, const xf_engine_params *params,
   engine->encoder = engine->info.kind == XF_MODEL_ENCODER;
   if (engine->encoder)
     engine->shape.rows = engine->info.max_batch;
-  else if (xf_status s = attachEngine(model, engine.get(), engine->shape))
+  else if (xf_status s = attachEngine(model, engine.get(),
+                                         p.sized_calls != 0, engine->shape))
     return s;
   engine->rows.resize(engine->shape.rows);
   engine->kept.resize(engine->shape.rows);
@@ -666,6 +725,7 @@ static xf_status stepEncoder(xf_engine *e, int64_t *pending) {
                        info.has_pooled ? pooled.data() : nullptr);
     std::lock_guard<std::mutex> lock(e->mutex);
     ++e->stats.prefill_calls;
+    e->stats.rows_computed += lastCallRows(e->model);
     for (int64_t b = 0; b < n; ++b) {
       const Request &r = *batch[b];
       --e->stats.running;
@@ -724,6 +784,7 @@ xf_status xf_engine_step(xf_engine *e, int64_t *pending) {
       }
     while (!e->queue.empty() && e->admit()) {
     }
+    e->compact();
     ++e->stats.steps;
   }
 
@@ -746,6 +807,7 @@ xf_status xf_engine_step(xf_engine *e, int64_t *pending) {
     status = enginePrefill(e->model, ids.data(), lengths.data(), logits.data());
     std::lock_guard<std::mutex> lock(e->mutex);
     ++e->stats.prefill_calls;
+    e->stats.rows_computed += lastCallRows(e->model);
     for (int64_t b = 0; b < B; ++b) {
       if (!lengths[b] || e->failed(b, status, events))
         continue;
@@ -793,6 +855,7 @@ xf_status xf_engine_step(xf_engine *e, int64_t *pending) {
     status = engineVerify(e->model, vIds.data(), vLens.data(), all.data());
     std::lock_guard<std::mutex> lock(e->mutex);
     ++e->stats.verify_calls;
+    e->stats.rows_computed += lastCallRows(e->model);
     for (int64_t b = 0; b < B; ++b) {
       if (!vLens[b] || e->failed(b, status, events))
         continue;
@@ -832,6 +895,7 @@ xf_status xf_engine_step(xf_engine *e, int64_t *pending) {
     status = engineDecode(e->model, tokens.data(), active.get(), logits.data());
     std::lock_guard<std::mutex> lock(e->mutex);
     ++e->stats.decode_calls;
+    e->stats.rows_computed += lastCallRows(e->model);
     for (int64_t b = 0; b < B; ++b) {
       if (!active[b] || e->failed(b, status, events))
         continue;

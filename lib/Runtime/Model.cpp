@@ -158,6 +158,17 @@ struct xf_model {
   const xfm_function_desc *forward = nullptr, *encode = nullptr,
                           *prefill = nullptr, *decode = nullptr,
                           *verify = nullptr;
+  /// Programs over the first `rows` sequences (xformer-derive-generation's
+  /// row-counts: @decode_r1, ...) of each of the whole batch's programs.
+  struct Variant {
+    const xfm_function_desc *full, *fn;
+    int64_t rows;
+  };
+  std::vector<Variant> variants;
+  /// Whether calls run the variant over the rows in use (false while an
+  /// engine created with sized_calls = 0 drives the model).
+  bool sizedCalls = true;
+  int64_t lastRows = 0; // the rows of the last program run
   xf_info info{};
   int64_t batch = 0;                  // compiled sequences per call
   std::vector<int64_t> position;      // cached positions per sequence
@@ -221,10 +232,32 @@ struct xf_model {
     return f;
   }
 
-  /// Runs `fn`; on a device model its inputs are copied to the device
-  /// first and its outputs back afterwards.
+  /// The program of the fewest rows that computes `fn` for every active
+  /// row: `fn` itself, or a variant over the first rows holding them all.
+  /// Its inputs and outputs are the leading rows of `fn`'s.
+  const xfm_function_desc *sized(const xfm_function_desc *fn) const {
+    if (!sizedCalls)
+      return fn;
+    int64_t needed = 1;
+    for (int64_t b = 0; b < int64_t(active.size()); ++b)
+      if (active[b])
+        needed = b + 1;
+    const Variant *best = nullptr;
+    for (const Variant &v : variants)
+      if (v.full == fn && v.rows >= needed && (!best || v.rows < best->rows))
+        best = &v;
+    return best ? best->fn : fn;
+  }
+
+  /// Runs `fn`, or its variant over the fewest rows that hold every active
+  /// one; on a device model its inputs are copied to the device first and
+  /// its outputs back afterwards. Rows past the variant's are not written.
   xf_status run(const xfm_function_desc *fn, const void *const *in,
                 void *const *out) {
+    fn = sized(fn);
+    lastRows = fn->num_inputs > 0 && fn->inputs[0].rank > 0
+                   ? fn->inputs[0].shape[0]
+                   : 0;
     xfk_frame f = frame();
     int32_t rc = 0;
     if (const xfm_device_ops *ops = device()) {
@@ -313,6 +346,54 @@ const xfm_function_desc *findFunction(const xfm_model_desc *d,
     if (std::strcmp(d->functions[i].name, name) == 0)
       return &d->functions[i];
   return nullptr;
+}
+
+/// Whether `t` is `full` over `rows` sequences: the same but for a leading
+/// batch dimension of `rows`.
+bool sameOverRows(const xfm_tensor_desc &t, const xfm_tensor_desc &full,
+                  int64_t batch, int64_t rows) {
+  if (t.dtype != full.dtype || t.rank != full.rank)
+    return false;
+  for (int32_t k = 0; k < t.rank; ++k)
+    if (t.shape[k] != (k == 0 && full.shape[0] == batch ? rows : full.shape[k]))
+      return false;
+  return true;
+}
+
+/// The programs over fewer rows (@decode_r1, ...) of each program the
+/// runtime drives, checked against the whole batch's signature.
+xf_status bindVariants(xf_model &m) {
+  const xfm_model_desc *d = m.desc;
+  for (const xfm_function_desc *full :
+       {m.encode, m.prefill, m.decode, m.verify}) {
+    if (!full)
+      continue;
+    const std::string prefix = std::string(full->name) + "_r";
+    for (int32_t i = 0; i < d->num_functions; ++i) {
+      const xfm_function_desc *fn = &d->functions[i];
+      const std::string name = fn->name;
+      if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0 ||
+          name.find_first_not_of("0123456789", prefix.size()) != std::string::npos ||
+          name.size() - prefix.size() > 9)
+        continue;
+      const int64_t rows = std::stoll(name.substr(prefix.size()));
+      bool ok = rows >= 1 && rows < m.batch &&
+                fn->num_inputs == full->num_inputs &&
+                fn->num_outputs == full->num_outputs;
+      for (int32_t k = 0; ok && k < fn->num_inputs; ++k)
+        ok = sameOverRows(fn->inputs[k], full->inputs[k], m.batch, rows);
+      for (int32_t k = 0; ok && k < fn->num_outputs; ++k)
+        ok = sameOverRows(fn->outputs[k], full->outputs[k], m.batch, rows);
+      if (!ok)
+        return fail(XF_ERROR_INVALID_ARGUMENT,
+                    "@" + std::string(fn->name) + " is not @" + full->name +
+                        " over " + std::to_string(rows) + " of its " +
+                        std::to_string(m.batch) +
+                        " rows: its signature differs");
+      m.variants.push_back({full, fn, rows});
+    }
+  }
+  return XF_OK;
 }
 
 /// Checks that the compiled entry points have the shapes the C API drives.
@@ -407,7 +488,7 @@ xf_status bindSignatures(xf_model &m) {
     return fail(XF_ERROR_CAPACITY,
                 "the KV plan holds " + std::to_string(d->max_batch) +
                     " sequences; the program runs " + std::to_string(m.batch));
-  return XF_OK;
+  return bindVariants(m);
 }
 
 /// IEEE binary16 to float (exact).
@@ -1608,7 +1689,12 @@ xf_status xf_encode_source(xf_model *m, const int64_t *ids,
   if (xf_status s =
           checkIds(m->encode, pIds.data(), pLens.data(), B, S, "source"))
     return s;
-  if (xf_status s = runEncode(m, pIds, pLens, nullptr)) {
+  // Only the sources given are encoded (a program over their rows where
+  // the library has one); the other rows hold no source (length 0).
+  std::unique_ptr<bool[]> given(new bool[B]);
+  for (int64_t b = 0; b < B; ++b)
+    given[b] = b < batch;
+  if (xf_status s = runEncode(m, pIds, pLens, given.get())) {
     // The cross caches hold part of a new source: no source is encoded.
     m->sourceEncoded = false;
     return s;
@@ -1967,7 +2053,7 @@ template <typename Body> xf_status asEngine(xf_model *m, Body body) {
 } // namespace
 
 xf_status xformer::runtime::attachEngine(xf_model *m, const void *engine,
-                                         DecoderRows &out) {
+                                         bool sizedCalls, DecoderRows &out) {
   std::lock_guard<std::recursive_mutex> lock(m->callMutex);
   if (!m->prefill)
     return fail(XF_ERROR_INVALID_ARGUMENT,
@@ -1979,6 +2065,14 @@ xf_status xformer::runtime::attachEngine(xf_model *m, const void *engine,
   if (xf_status s = xf_reset(m))
     return s;
   m->engine = engine;
+  m->sizedCalls = sizedCalls;
+  out.callRows.clear();
+  if (sizedCalls)
+    for (const xf_model::Variant &v : m->variants)
+      if (v.full == m->decode)
+        out.callRows.push_back(v.rows);
+  std::sort(out.callRows.begin(), out.callRows.end());
+  out.callRows.push_back(m->batch);
   out.rows = m->batch;
   out.chunk = m->info.chunk;
   out.vocab = m->info.vocab;
@@ -2001,6 +2095,7 @@ void xformer::runtime::detachEngine(xf_model *m) {
   std::lock_guard<std::recursive_mutex> lock(m->callMutex);
   m->engine = nullptr;
   m->engineCall = false;
+  m->sizedCalls = true;
   // The rows' sources were the requests': none is the model's.
   if (m->encode) {
     m->sourceEncoded = false;
@@ -2118,6 +2213,57 @@ void xformer::runtime::engineRewind(xf_model *m, int64_t b, int64_t keep,
   for (int32_t c = 0; c < d->num_caches; ++c)
     if (d->caches[c].kind != XFM_CACHE_CROSS)
       m->cacheFill[c * d->max_batch + b] = keep;
+}
+
+int64_t xformer::runtime::lastCallRows(const xf_model *m) {
+  return m->lastRows;
+}
+
+bool xformer::runtime::engineMoveRow(xf_model *m, int64_t from, int64_t to,
+                                     bool swap) {
+  std::lock_guard<std::recursive_mutex> lock(m->callMutex);
+  if (m->device() || from == to)
+    return from == to;
+  const xfm_model_desc *d = m->desc;
+  const int64_t B = d->max_batch;
+  for (int32_t c = 0; c < d->num_caches; ++c) {
+    const xfm_cache_desc &cache = d->caches[c];
+    const int64_t perRow = cache.kv_heads * cache.capacity * cache.head_dim;
+    if (perRow == 0)
+      continue;
+    const int64_t elt = cache.bytes / (2 * B * perRow);
+    const int64_t fillFrom = m->cacheFill[c * B + from],
+                  fillTo = m->cacheFill[c * B + to];
+    // Positions held: a ring that wrapped holds all of its slots.
+    const int64_t n = std::min(cache.capacity,
+                               swap ? std::max(fillFrom, fillTo) : fillFrom);
+    const int64_t rowBytes = cache.capacity * cache.head_dim * elt,
+                  spanBytes = n * cache.head_dim * elt;
+    char *keys = m->arena.get() + cache.offset;
+    for (char *base : {keys, keys + B * perRow * elt})
+      for (int64_t h = 0; h < cache.kv_heads; ++h) {
+        char *a = base + (from * cache.kv_heads + h) * rowBytes;
+        char *b = base + (to * cache.kv_heads + h) * rowBytes;
+        if (swap)
+          std::swap_ranges(a, a + spanBytes, b);
+        else
+          std::memcpy(b, a, spanBytes);
+      }
+    m->cacheFill[c * B + to] = fillFrom;
+    if (swap)
+      m->cacheFill[c * B + from] = fillTo;
+  }
+  auto move = [&](auto &v) {
+    if (swap)
+      std::swap(v[from], v[to]);
+    else
+      v[to] = v[from];
+  };
+  move(m->position);
+  move(m->lastToken);
+  move(m->stale);
+  move(m->sourceLengths);
+  return true;
 }
 
 void xformer::runtime::engineResetRow(xf_model *m, int64_t b) {

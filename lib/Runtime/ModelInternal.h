@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <random>
+#include <vector>
 
 namespace xformer::runtime {
 
@@ -25,11 +26,17 @@ struct DecoderRows {
   /// An encoder-decoder's source positions and the encoder's vocabulary
   /// (0: a decoder).
   int64_t sourceLen = 0, sourceVocab = 0;
+  /// The row counts of the programs a call may run, ascending: programs
+  /// over the first N rows, then all `rows` (the last). A call runs the
+  /// smallest that holds its highest row.
+  std::vector<int64_t> callRows;
 };
 
 /// Makes `engine` the driver of `model`'s rows (all of them reset); fails
-/// for encoders and for a model that has an engine.
-xf_status attachEngine(xf_model *model, const void *engine, DecoderRows &out);
+/// for encoders and for a model that has an engine. `sizedCalls` false:
+/// every call computes all rows (until detachEngine).
+xf_status attachEngine(xf_model *model, const void *engine, bool sizedCalls,
+                       DecoderRows &out);
 void detachEngine(xf_model *model);
 
 /// An encoder-decoder's sources into the cross caches of the rows with
@@ -66,6 +73,15 @@ void engineResetRow(xf_model *model, int64_t row);
 /// wrapped and so lost some of them.
 bool engineKeepPrefix(xf_model *model, int64_t row, int64_t keep,
                       int64_t lastToken);
+
+/// Moves row `from`'s caches (every kind, up to what they hold) and
+/// positions into row `to`, and with `swap` row `to`'s into `from`;
+/// without it row `from` keeps a copy. False, changing nothing, on a
+/// device model (its arena is not the host's).
+bool engineMoveRow(xf_model *model, int64_t from, int64_t to, bool swap);
+
+/// The rows the model's last program call computed (its program's batch).
+int64_t lastCallRows(const xf_model *model);
 
 /// The rows of an encoder's token embedding table (0: not known).
 int64_t encoderVocab(const xf_model *model);

@@ -131,7 +131,8 @@ def import_onnx(path, weights_out=None, kind=None):
 
 
 def compile(ir, output, target="cpu", max_seq_len=1024, max_batch=0, arch=None,
-            precision="f32", weights=None, fuse_projections=True, speculate=0):
+            precision="f32", weights=None, fuse_projections=True, speculate=0,
+            row_counts="auto"):
     """Compiles model IR (text) into the shared library `output` with
     xformer-compile; returns `output`. `arch` picks the GPU architectures of
     the CUDA target (e.g. "sm_90a,sm_80"); `precision="bf16"` stores the
@@ -139,8 +140,10 @@ def compile(ir, output, target="cpu", max_seq_len=1024, max_batch=0, arch=None,
     linear weights ("f32", "bf16", "q8_0", "q4_0", "q4_1", ...: see
     xformer-compile --weights); `fuse_projections=False` keeps Q, K, V and
     gate, up as separate linears; `speculate=K` adds the program an
-    Engine checks K drafted tokens a step with (speculative decoding).
-    Raises ValueError with the compiler's diagnostics."""
+    Engine checks K drafted tokens a step with (speculative decoding);
+    `row_counts` the programs over fewer rows than the batch ("auto": the
+    powers of two below it, "none", or "1,2"), so a call computes only
+    the rows in use. Raises ValueError with the compiler's diagnostics."""
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "model.mlir")
         with open(src, "w") as f:
@@ -157,6 +160,8 @@ def compile(ir, output, target="cpu", max_seq_len=1024, max_batch=0, arch=None,
             cmd.append("--weights=" + weights)
         if not fuse_projections:
             cmd.append("--fuse-projections=false")
+        if row_counts != "auto":
+            cmd.append("--row-counts=" + row_counts)
         if speculate:
             cmd.append("--speculate=%d" % speculate)
         r = subprocess.run(cmd, capture_output=True, text=True)

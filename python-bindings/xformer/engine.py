@@ -35,11 +35,15 @@ class Engine:
     prompt prefixes for later requests that share them (bit-identical to
     prefilling them), and `speculate` drafts tokens from n-grams (n <=
     `ngram`) of each request's context and checks them in one call when
-    the model was compiled with speculate=K."""
+    the model was compiled with speculate=K. `sized_calls` runs each call
+    over the rows in use where the library has programs over fewer rows
+    (False: every call computes all rows, so a request's results are the
+    same bits whatever else runs)."""
 
     def __init__(self, model, max_sequences=0, max_queued=1024, prefix_cache=True,
-                 speculate=True, ngram=3):
-        self._engine = _Engine(model, max_sequences, max_queued, prefix_cache, speculate, ngram)
+                 speculate=True, ngram=3, sized_calls=True):
+        self._engine = _Engine(model, max_sequences, max_queued, prefix_cache, speculate, ngram,
+                               sized_calls)
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._listeners = {}
@@ -207,7 +211,8 @@ class Engine:
         """Counts: queued, running, finished, steps, prefill_calls,
         decode_calls, prompt_tokens, generated_tokens, prefix_hits,
         prefix_tokens, verify_calls, drafted_tokens, accepted_tokens,
-        encode_calls, sources_encoded, source_hits."""
+        encode_calls, sources_encoded, source_hits, rows_computed,
+        row_moves."""
         return self._engine.stats()
 
     def close(self):

@@ -100,6 +100,13 @@ static cl::opt<int64_t> speculate(
              "engine's n-gram drafts): derives @verify over chunks of "
              "N + 1 tokens, at most the prefill chunk (default 0: none)"),
     cl::init(0), cl::cat(category));
+static cl::opt<std::string> rowCounts(
+    "row-counts",
+    cl::desc("Programs over fewer sequences than the model's batch, so a "
+             "call computes only the rows in use: 'auto' (default: the "
+             "powers of two below the batch), 'none', or a list such as "
+             "'1,2'"),
+    cl::init("auto"), cl::cat(category));
 static cl::opt<bool> verbose("v", cl::desc("Print stages and their times"), cl::cat(category));
 static cl::opt<std::string>
     cxx("cxx", cl::desc("C++ compiler (default: $XFORMER_CXX, else the one "
@@ -242,6 +249,7 @@ int main(int argc, char **argv) {
     options.maxSeqLen = maxSeqLen;
     options.precision = precision;
     options.fuseProjections = fuseProjections;
+    options.rowCounts = rowCounts;
     if (speculate < 0) {
       llvm::errs() << "xformer-compile: --speculate must be >= 0, not "
                    << speculate << "\n";

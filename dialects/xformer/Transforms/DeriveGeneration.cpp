@@ -8,10 +8,13 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SetVector.h"
-#include <functional>
 #include "llvm/ADT/StringSet.h"
+#include <functional>
 
 namespace mlir::xformer {
 #define GEN_PASS_DEF_XFORMERDERIVEGENERATION
@@ -76,6 +79,12 @@ FailureOr<RankedTensorType> inferResultType(Operation *op,
     if (!inferred)
       return failure();
     return tensorOf(inferred.getShape(), elt);
+  }
+  if (auto att = dyn_cast<AttentionOp>(op)) {
+    // [batch, heads, queries, the values' head_dim].
+    SmallVector<int64_t> shape(att.getQuery().getType().getShape());
+    shape[3] = att.getValue().getType().getDimSize(3);
+    return tensorOf(shape, elt);
   }
   if (auto s = dyn_cast<SliceOp>(op)) {
     // Dimensions taken whole follow the operand; sliced ones keep their size.
@@ -180,10 +189,6 @@ struct XformerDeriveGenerationPass
     }
     if (failed(declareCaches()))
       return signalPassFailure();
-    OpBuilder b(module.getContext());
-    b.setInsertionPointAfter(forward);
-    if (encoderDecoder && failed(buildEncode(b)))
-      return signalPassFailure();
     if (verifyChunk < 0 || verifyChunk > seq) {
       forward.emitError() << "xformer-derive-generation: verify-chunk="
                           << int64_t(verifyChunk)
@@ -191,14 +196,109 @@ struct XformerDeriveGenerationPass
                           << seq << ")";
       return signalPassFailure();
     }
-    if (failed(buildProgram(b, "prefill", seq, /*decode=*/false,
-                            allLogits)) ||
-        failed(buildProgram(b, "decode", 1, /*decode=*/true, false)))
+    FailureOr<SmallVector<int64_t>> counts = parseRowCounts();
+    if (failed(counts))
       return signalPassFailure();
+    OpBuilder b(module.getContext());
+    b.setInsertionPointAfter(forward);
+    if (failed(buildPrograms(b, batch, "")))
+      return signalPassFailure();
+    for (int64_t rows : *counts)
+      buildFewerRows(b, rows);
+  }
+
+  /// The programs of one row count: @encode, @prefill, @decode and @verify
+  /// with `suffix` appended to their names.
+  LogicalResult buildPrograms(OpBuilder &b, int64_t rows, StringRef suffix) {
+    if (encoderDecoder && failed(buildEncode(b, ("encode" + suffix).str(), rows)))
+      return failure();
+    if (failed(buildProgram(b, ("prefill" + suffix).str(), rows, seq,
+                            /*decode=*/false, allLogits)) ||
+        failed(buildProgram(b, ("decode" + suffix).str(), rows, 1,
+                            /*decode=*/true, false)))
+      return failure();
     if (verifyChunk > 0 &&
-        failed(buildProgram(b, "verify", verifyChunk, /*decode=*/false,
-                            /*everyPosition=*/true)))
-      return signalPassFailure();
+        failed(buildProgram(b, ("verify" + suffix).str(), rows, verifyChunk,
+                            /*decode=*/false, /*everyPosition=*/true)))
+      return failure();
+    return success();
+  }
+
+  /// The row counts of `row-counts`, each below the batch, descending.
+  FailureOr<SmallVector<int64_t>> parseRowCounts() {
+    SmallVector<int64_t> counts;
+    StringRef spec = StringRef(rowCounts).trim();
+    if (spec == "none")
+      return counts;
+    if (spec == "auto") {
+      for (int64_t r = 1; r < batch; r *= 2)
+        counts.push_back(r);
+    } else {
+      SmallVector<StringRef> parts;
+      spec.split(parts, ',');
+      for (StringRef part : parts) {
+        int64_t r = 0;
+        if (part.trim().getAsInteger(10, r) || r < 1 || r > batch) {
+          forward.emitError()
+              << "xformer-derive-generation: row-counts='" << rowCounts
+              << "': '" << part.trim()
+              << "' is not a row count from 1 to the model's batch ("
+              << batch << "); give 'auto', 'none' or a list such as '1,2'";
+          return failure();
+        }
+        if (r < batch && !llvm::is_contained(counts, r))
+          counts.push_back(r);
+      }
+    }
+    llvm::sort(counts, std::greater<int64_t>());
+    return counts;
+  }
+
+  /// The programs over the first `rows` sequences (names suffixed _r<rows>),
+  /// which a call whose sequences all sit in those rows runs instead of the
+  /// whole batch. A model whose ops cannot be re-typed to fewer rows (a
+  /// constant of the batch's shape) keeps only the whole batch's programs,
+  /// with a warning saying why.
+  void buildFewerRows(OpBuilder &b, int64_t rows) {
+    ModuleOp module = getOperation();
+    std::string suffix = "_r" + std::to_string(rows);
+    std::string why;
+    Operation *last = b.getInsertionBlock()->empty()
+                          ? nullptr
+                          : &*std::prev(b.getInsertionPoint());
+    LogicalResult built = success();
+    {
+      ScopedDiagnosticHandler capture(
+          module.getContext(), [&](Diagnostic &diag) {
+            if (diag.getSeverity() != DiagnosticSeverity::Error)
+              return failure();
+            if (why.empty())
+              why = diag.str();
+            return success();
+          });
+      built = buildPrograms(b, rows, suffix);
+      if (succeeded(built))
+        for (Operation &op : module.getBody()->getOperations())
+          if (auto f = dyn_cast<func::FuncOp>(op);
+              f && StringRef(f.getSymName()).ends_with(suffix) &&
+              failed(verify(f)))
+            built = failure();
+    }
+    if (succeeded(built))
+      return;
+    SmallVector<Operation *> partial;
+    for (Operation &op : module.getBody()->getOperations())
+      if (auto f = dyn_cast<func::FuncOp>(op);
+          f && StringRef(f.getSymName()).ends_with(suffix))
+        partial.push_back(f);
+    for (Operation *op : partial)
+      op->erase();
+    b.setInsertionPointAfter(last ? last : forward.getOperation());
+    mlir::emitWarning(forward.getLoc())
+        << "xformer-derive-generation: no programs over "
+                          << rows << " of the " << batch
+                          << " rows (every call computes all of them): "
+                          << why;
   }
 
   LogicalResult checkForward() {
@@ -453,7 +553,7 @@ struct XformerDeriveGenerationPass
   /// The valid source length of a cross-attention in a derived program:
   /// its key lengths mapped in, or the forward function's static source
   /// length when it has none.
-  FailureOr<Value> crossLengths(Cloner &c, AttentionOp att) {
+  FailureOr<Value> crossLengths(Cloner &c, AttentionOp att, int64_t rows) {
     if (Value kl = att.getKvLengths()) {
       FailureOr<Value> mapped = c.get(kl);
       if (failed(mapped))
@@ -461,27 +561,42 @@ struct XformerDeriveGenerationPass
                       "lengths are not an encoder input");
       return mapped;
     }
-    return i64Splat(c.b, att.getLoc(), {batch},
+    return i64Splat(c.b, att.getLoc(), {rows},
                     att.getKey().getType().getDimSize(2));
   }
 
-  /// @encode: the encoder once, and the cross-attention K/V into their
-  /// static caches.
-  LogicalResult buildEncode(OpBuilder &b) {
+  /// `t` with its leading (batch) dimension `rows`.
+  Type withRows(Type t, int64_t rows) {
+    auto ranked = dyn_cast<RankedTensorType>(t);
+    if (!ranked || ranked.getRank() == 0 || ranked.getDimSize(0) != batch)
+      return t;
+    SmallVector<int64_t> shape(ranked.getShape());
+    shape[0] = rows;
+    return tensorOf(shape, ranked.getElementType());
+  }
+
+  /// @encode (named `name`, over the first `rows` sequences): the encoder
+  /// once, and the cross-attention K/V into their static caches.
+  LogicalResult buildEncode(OpBuilder &b, StringRef name, int64_t rows) {
     MLIRContext *ctx = b.getContext();
     auto ret = cast<func::ReturnOp>(forward.getBody().front().getTerminator());
-    SmallVector<Type> inputs, results;
-    for (BlockArgument arg : sources)
-      inputs.push_back(arg.getType());
+    SmallVector<Type> inputs;
+    for (BlockArgument arg : sources) {
+      auto t = dyn_cast<RankedTensorType>(arg.getType());
+      if (!t || t.getRank() == 0 || t.getDimSize(0) != batch)
+        return forward.emitError()
+               << "xformer-derive-generation: encoder input #"
+               << arg.getArgNumber()
+               << " does not lead with the batch dimension (" << batch << ")";
+      inputs.push_back(withRows(t, rows));
+    }
     SmallVector<Value> outs;
     for (Value v : ret.getOperands())
       if (depOf(v) == Source)
         outs.push_back(v);
-    for (Value v : outs)
-      results.push_back(v.getType());
     Location loc = forward.getLoc();
-    auto func = func::FuncOp::create(b, loc, "encode",
-                                     FunctionType::get(ctx, inputs, results));
+    auto func = func::FuncOp::create(b, loc, name,
+                                     FunctionType::get(ctx, inputs, {}));
     func->setAttr(XformerDialect::kModelAttrName,
                   forward->getAttr(XformerDialect::kModelAttrName));
     Block *entry = func.addEntryBlock();
@@ -506,10 +621,10 @@ struct XformerDeriveGenerationPass
       if (failed(k) || failed(v))
         return att.emitError("xformer-derive-generation: cross-attention "
                              "keys are not computed by the encoder");
-      Value zero = i64Splat(fb, loc, {batch}, 0);
+      Value zero = i64Splat(fb, loc, {rows}, 0);
       Value lengths;
       if (att.getKvLengths()) {
-        FailureOr<Value> mapped = crossLengths(c, att);
+        FailureOr<Value> mapped = crossLengths(c, att, rows);
         if (failed(mapped))
           return failure();
         lengths = *mapped;
@@ -519,16 +634,21 @@ struct XformerDeriveGenerationPass
                             *k, *v, zero, lengths);
     }
     SmallVector<Value> mapped;
-    for (Value v : outs)
+    SmallVector<Type> results;
+    for (Value v : outs) {
       mapped.push_back(c.map.lookup(v));
+      results.push_back(mapped.back().getType());
+    }
     func::ReturnOp::create(fb, loc, mapped);
+    func.setType(FunctionType::get(ctx, inputs, results));
     b.setInsertionPointAfter(func);
     return success();
   }
 
-  /// Builds @name over chunks of `chunk` tokens.
-  LogicalResult buildProgram(OpBuilder &b, StringRef name, int64_t chunk,
-                             bool decode, bool everyPosition) {
+  /// Builds @name over chunks of `chunk` tokens of the first `rows`
+  /// sequences.
+  LogicalResult buildProgram(OpBuilder &b, StringRef name, int64_t rows,
+                             int64_t chunk, bool decode, bool everyPosition) {
     MLIRContext *ctx = b.getContext();
     Type i64 = b.getI64Type();
     FailureOr<unsigned> resultIndex = logitsIndex();
@@ -550,16 +670,16 @@ struct XformerDeriveGenerationPass
             direct.insert(arg);
 
     SmallVector<Type> inputs = {
-        tensorOf({batch, chunk},
+        tensorOf({rows, chunk},
                  cast<RankedTensorType>(targetIds.getType()).getElementType()),
-        tensorOf({batch}, i64)};
+        tensorOf({rows}, i64)};
     if (!decode)
-      inputs.push_back(tensorOf({batch}, i64));
+      inputs.push_back(tensorOf({rows}, i64));
     for (BlockArgument arg : direct)
-      inputs.push_back(arg.getType());
+      inputs.push_back(withRows(arg.getType(), rows));
     Type result = !decode && everyPosition
-                      ? Type(tensorOf({batch, chunk, vocab}, elt))
-                      : Type(tensorOf({batch, vocab}, elt));
+                      ? Type(tensorOf({rows, chunk, vocab}, elt))
+                      : Type(tensorOf({rows, vocab}, elt));
     Location loc = forward.getLoc();
     auto func = func::FuncOp::create(b, loc, name,
                                      FunctionType::get(ctx, inputs, result));
@@ -573,7 +693,7 @@ struct XformerDeriveGenerationPass
     unsigned next = decode ? 2 : 3;
     Value lengths;
     if (decode) {
-      lengths = i64Splat(fb, loc, {batch}, 1);
+      lengths = i64Splat(fb, loc, {rows}, 1);
     } else {
       lengths = entry->getArgument(2);
     }
@@ -581,10 +701,10 @@ struct XformerDeriveGenerationPass
     Value iota = PositionsOp::create(fb, loc, tensorOf({chunk}, i64), Value(),
                                      Value());
     Value row = ReshapeOp::create(fb, loc, tensorOf({1, chunk}, i64), iota);
-    Value col = ReshapeOp::create(fb, loc, tensorOf({batch, 1}, i64), start);
+    Value col = ReshapeOp::create(fb, loc, tensorOf({rows, 1}, i64), start);
     Value positions =
-        AddOp::create(fb, loc, tensorOf({batch, chunk}, i64), col, row);
-    Value kvLen = AddOp::create(fb, loc, tensorOf({batch}, i64), start, lengths);
+        AddOp::create(fb, loc, tensorOf({rows, chunk}, i64), col, row);
+    Value kvLen = AddOp::create(fb, loc, tensorOf({rows}, i64), start, lengths);
 
     Cloner c{fb, {}, positions, seq, isFreeFn()};
     c.map.map(targetIds, ids);
@@ -602,8 +722,8 @@ struct XformerDeriveGenerationPass
         } else if (everyPosition) {
           out = logits;
         } else {
-          Value last = SubOp::create(fb, loc, tensorOf({batch}, i64), lengths,
-                                     i64Splat(fb, loc, {batch}, 1));
+          Value last = SubOp::create(fb, loc, tensorOf({rows}, i64), lengths,
+                                     i64Splat(fb, loc, {rows}, 1));
           out = GatherPositionsOp::create(fb, loc, result, logits, last);
         }
         func::ReturnOp::create(fb, loc, out);
@@ -624,14 +744,14 @@ struct XformerDeriveGenerationPass
         return att.emitError("xformer-derive-generation: queries unavailable");
       bool cross = att.getMask().getKind() == MaskKind::cross;
       RankedTensorType kOld = att.getKey().getType();
-      auto cacheType = tensorOf({batch, kOld.getDimSize(1), ShapedType::kDynamic,
+      auto cacheType = tensorOf({rows, kOld.getDimSize(1), ShapedType::kDynamic,
                                  kOld.getDimSize(3)},
                                 kOld.getElementType());
       Value visible = kvLen;
       if (cross) {
         // Written once by @encode; the source lengths come in directly, or
         // are the forward function's static source length.
-        FailureOr<Value> mapped = crossLengths(c, att);
+        FailureOr<Value> mapped = crossLengths(c, att, rows);
         if (failed(mapped))
           return failure();
         visible = *mapped;
@@ -644,9 +764,9 @@ struct XformerDeriveGenerationPass
           // A ring holds its last `capacity` positions.
           Value cap = i64Splat(fb, loc, {}, cache.capacityIfRing);
           Value below =
-              CompareOp::create(fb, loc, tensorOf({batch}, fb.getI1Type()),
+              CompareOp::create(fb, loc, tensorOf({rows}, fb.getI1Type()),
                                 ComparePredicate::lt, kvLen, cap);
-          visible = SelectOp::create(fb, loc, tensorOf({batch}, i64), below,
+          visible = SelectOp::create(fb, loc, tensorOf({rows}, i64), below,
                                      kvLen, cap);
         }
       }
@@ -675,7 +795,7 @@ struct XformerDeriveGenerationPass
         RankedTensorType relType = rel.getType();
         bias = RelativePositionBiasOp::create(
             fb, rel.getLoc(),
-            tensorOf({batch, relType.getDimSize(1), chunk, ShapedType::kDynamic},
+            tensorOf({rows, relType.getDimSize(1), chunk, ShapedType::kDynamic},
                      relType.getElementType()),
             *table, *qpos, kpos, rel.getNumBucketsAttr(),
             rel.getMaxDistanceAttr(), rel.getBidirectionalAttr());

@@ -303,6 +303,15 @@ def XformerDeriveGeneration : Pass<"xformer-derive-generation", "ModuleOp"> {
       mask seen from a query at that position (keys `[0, p]`, or the
       window).
 
+    * With `row-counts` (default `auto`: 1, 2, 4, ... below the batch),
+      each program again over the first `N` sequences, named with `_rN`
+      (`@decode_r1`, `@prefill_r2`, `@encode_r1`, ...): the caches keep
+      the planned number of sequences, and a call whose sequences all sit
+      in the first `N` rows runs the `N`-row program, so its cost follows
+      the rows in use rather than the batch. A model whose ops cannot be
+      re-typed to fewer rows gets a warning and only the whole batch's
+      programs.
+
     The decoder is the input sequence that queries the cross-attentions;
     ops are split between programs by which inputs they depend on. Positions
     become `start + i` per sequence; every other op keeps its meaning with
@@ -329,6 +338,11 @@ def XformerDeriveGeneration : Pass<"xformer-derive-generation", "ModuleOp"> {
     Option<"verifyChunk", "verify-chunk", "int64_t", "0",
            "Also derive @verify over chunks of this many tokens, returning "
            "every position's logits (0: none)">,
+    Option<"rowCounts", "row-counts", "std::string", "\"auto\"",
+           "Also derive each program over the first N sequences, named "
+           "with _rN (@decode_r1, ...), for each N of a comma-separated "
+           "list below the batch; 'auto': the powers of two below it; "
+           "'none'">,
   ];
 }
 
@@ -363,6 +377,9 @@ def XformerPlanGeneration : Pass<"xformer-plan-generation", "ModuleOp"> {
            "Encoder positions of cross caches (0: the encoder input's length)">,
     Option<"verifyChunk", "verify-chunk", "int64_t", "0",
            "Tokens per @verify call (xformer-derive-generation; 0: none)">,
+    Option<"rowCounts", "row-counts", "std::string", "\"auto\"",
+           "Programs over fewer sequences (xformer-derive-generation: "
+           "'auto', 'none' or a list such as '1,2')">,
   ];
 }
 

@@ -30,6 +30,7 @@ void mlir::xformer::buildXformerPipeline(
   generation.maxSeqLen = options.maxSeqLen;
   generation.maxSourceLen = options.maxSourceLen;
   generation.verifyChunk = options.verifyChunk;
+  generation.rowCounts = options.rowCounts;
   pm.addPass(createXformerPlanGeneration(generation));
   pm.addNestedPass<func::FuncOp>(createXformerFuseEpilogues());
   pm.addPass(createXformerVerifyTarget(XformerVerifyTargetOptions{target}));

@@ -56,6 +56,12 @@ struct XformerPipelineOptions
                      "with every position's logits (speculative decoding; "
                      "0: none)"),
       llvm::cl::init(0)};
+  PassOptions::Option<std::string> rowCounts{
+      *this, "row-counts",
+      llvm::cl::desc("Programs over fewer sequences than the batch, so a "
+                     "call computes the rows in use: 'auto' (the powers of "
+                     "two below the batch), 'none', or a list such as '1,2'"),
+      llvm::cl::init("auto")};
   PassOptions::Option<bool> fuseProjections{
       *this, "fuse-projections",
       llvm::cl::desc("One linear for the projections that share an input "

@@ -127,6 +127,7 @@ struct XformerPlanGenerationPass
     OpPassManager derive(ModuleOp::getOperationName());
     XformerDeriveGenerationOptions programs;
     programs.verifyChunk = verifyChunk;
+    programs.rowCounts = rowCounts;
     derive.addPass(createXformerDeriveGeneration(programs));
     derive.addPass(createCanonicalizerPass());
     derive.addPass(createCSEPass());

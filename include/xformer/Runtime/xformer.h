@@ -241,6 +241,14 @@ typedef struct xf_engine_params {
    * ends with that occurred earlier in it (prompt lookup). */
   int32_t speculate;
   int64_t ngram;
+  /* Calls compute only the rows in use (default 1) where the library has
+   * programs over fewer rows (xformer-compile --row-counts): requests take
+   * the lowest free rows and each call runs the smallest program holding
+   * its highest row. A row's results are then those of the same kernels
+   * on other row counts, which may sum in another order (last-bit
+   * differences). 0: every call computes all rows, so a request's results
+   * are the same bits whatever else runs. */
+  int32_t sized_calls;
 } xf_engine_params;
 
 void xf_engine_params_init(xf_engine_params *params);
@@ -363,6 +371,11 @@ typedef struct xf_engine_stats {
   /* Encoder-decoders: encode calls, sources encoded, and requests whose
    * source a free row still held (their encoding skipped). */
   int64_t encode_calls, sources_encoded, source_hits;
+  /* Calls sized by the rows in use: the rows the token programs' calls
+   * computed (summed over prefill, decode and verify calls; the library's
+   * rows each without sized calls), and running requests moved to a lower
+   * free row so that the calls could shrink. */
+  int64_t rows_computed, row_moves;
 } xf_engine_stats;
 xf_status xf_engine_get_stats(xf_engine *engine, xf_engine_stats *stats);
 
