@@ -355,6 +355,93 @@ TEST_F(EngineTest, PrefixCacheKeepsWholeChunksAndEvictsLeastRecentlyUsed) {
   xf_engine_destroy(engine);
 }
 
+// Calls sized by the rows in use: the 2-row library has programs over its
+// first row (@prefill_r1, @decode_r1), so a request alone computes one row
+// a call; two at once compute both; when the one in row 0 ends first the
+// other moves down to row 0 and its calls shrink again. Every request's
+// tokens are xf_generate's alone (which runs the 1-row programs).
+TEST_F(EngineTest, CallsComputeTheRowsInUse) {
+  xf_engine *engine = nullptr;
+  ASSERT_EQ(xf_engine_create(served.model, nullptr, &engine), XF_OK);
+  xf_generate_options o;
+  xf_generate_options_init(&o);
+  o.max_new_tokens = 6;
+  const std::vector<int64_t> a = {5, 3, 9, 1, 4, 4, 7, 2, 8, 6, 1},
+                             b = {2, 7, 1, 8, 2, 8};
+  EXPECT_EQ(runOne(engine, a, o), solo(a, o));
+  xf_engine_stats stats;
+  ASSERT_EQ(xf_engine_get_stats(engine, &stats), XF_OK);
+  const int64_t alone = stats.prefill_calls + stats.decode_calls;
+  EXPECT_EQ(stats.rows_computed, alone);
+  EXPECT_EQ(stats.row_moves, 0);
+
+  // a in row 0 ends after 2 tokens, b in row 1 goes on for 12.
+  xf_generate_options shortO = o, longO = o;
+  shortO.max_new_tokens = 2;
+  longO.max_new_tokens = 12;
+  std::map<int64_t, Seen> seen;
+  int64_t first = 0, second = 0;
+  ASSERT_EQ(submitRecorded(engine, a, shortO, seen, &first), XF_OK);
+  ASSERT_EQ(submitRecorded(engine, b, longO, seen, &second), XF_OK);
+  ASSERT_EQ(xf_engine_run(engine), XF_OK) << xf_last_error();
+  EXPECT_EQ(seen[first].tokens, solo(a, shortO));
+  EXPECT_EQ(seen[second].tokens, solo(b, longO));
+  xf_engine_stats after;
+  ASSERT_EQ(xf_engine_get_stats(engine, &after), XF_OK);
+  const int64_t calls = after.prefill_calls + after.decode_calls - alone;
+  const int64_t rows = after.rows_computed - stats.rows_computed;
+  EXPECT_EQ(after.row_moves, 1);
+  // The calls while both ran computed two rows, b's last ten decode calls
+  // (after the move) one.
+  EXPECT_GT(rows, calls);
+  EXPECT_LE(rows, calls + 4);
+  xf_engine_destroy(engine);
+}
+
+// sized_calls = 0: every call computes all rows, so each request's tokens
+// are the same bits as on a library without programs over fewer rows
+// (--row-counts=none), whatever else runs.
+TEST_F(EngineTest, UnsizedCallsComputeEveryRow) {
+  const std::string whole =
+      compileExample("llama-unfused", "--max-seq-len=24 --row-counts=none");
+  Opened fixed;
+  open(fixed, whole, weights);
+  ASSERT_EQ(fixed.status, XF_OK) << fixed.error;
+  xf_engine_params params;
+  xf_engine_params_init(&params);
+  EXPECT_EQ(params.sized_calls, 1);
+  params.sized_calls = 2;
+  xf_engine *engine = nullptr;
+  EXPECT_EQ(xf_engine_create(served.model, &params, &engine),
+            XF_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(xf_last_error()).find("sized_calls must be 0 or 1"),
+            std::string::npos)
+      << xf_last_error();
+  params.sized_calls = 0;
+  ASSERT_EQ(xf_engine_create(served.model, &params, &engine), XF_OK);
+  xf_generate_options o;
+  xf_generate_options_init(&o);
+  o.max_new_tokens = 5;
+  const std::vector<std::vector<int64_t>> prompts = {
+      {5, 3, 9, 1}, {2, 7, 1, 8, 2, 8, 1, 8, 2, 8}, {4, 4}};
+  std::map<int64_t, Seen> seen;
+  std::vector<int64_t> ids;
+  for (const auto &p : prompts) {
+    int64_t id = 0;
+    ASSERT_EQ(submitRecorded(engine, p, o, seen, &id), XF_OK);
+    ids.push_back(id);
+  }
+  ASSERT_EQ(xf_engine_run(engine), XF_OK) << xf_last_error();
+  xf_engine_stats stats;
+  ASSERT_EQ(xf_engine_get_stats(engine, &stats), XF_OK);
+  EXPECT_EQ(stats.rows_computed, 2 * (stats.prefill_calls + stats.decode_calls));
+  EXPECT_EQ(stats.row_moves, 0);
+  xf_engine_destroy(engine);
+  for (size_t i = 0; i < prompts.size(); ++i)
+    EXPECT_EQ(seen[ids[i]].tokens, generateAlone(fixed.model, prompts[i], o))
+        << "request " << i;
+}
+
 TEST_F(EngineTest, ACancelledPromptKeepsTheChunksItRead) {
   xf_engine_params params;
   xf_engine_params_init(&params);
