@@ -117,6 +117,8 @@ def main():
     ap.add_argument("--rows", default="4,16")
     ap.add_argument("--clients", default="1,4,16,64")
     ap.add_argument("--chunk", type=int, default=4)
+    ap.add_argument("--unsized", action="store_true",
+                    help="also each library with sized_calls=False (every call computes all rows)")
     ap.add_argument("--output")
     a = ap.parse_args()
     os.environ["XFORMER_NUM_THREADS"] = str(a.threads)
@@ -149,7 +151,9 @@ def main():
              "| requests | engine | generated tokens/s | latency p50 / p99 | first token p50 | "
              "tokens equal to CTranslate2's |",
              "|---|---|---|---|---|---|"]
-    engines = {r: xformer.Engine(xformer.Model(libs[r], weights)) for r in rows}
+    kinds = [(r, True) for r in rows] + ([(r, False) for r in rows] if a.unsized else [])
+    engines = {k: xformer.Engine(xformer.Model(libs[k[0]], weights), sized_calls=k[1])
+               for k in kinds}
     for e in engines.values():
         run_xformer(e, sources[:2])  # warm-up
     run_ctranslate2(translator, sources[:2])
@@ -158,11 +162,11 @@ def main():
         secs, ref = run_ctranslate2(translator, batch)
         lines.append("| %d | CTranslate2 | %.0f | %.2f s / %.2f s | - | - |" % (
             n, n * NEW / secs, secs, secs))
-        for r in rows:
-            secs, done, first, toks = run_xformer(engines[r], batch)
+        for r, sized in kinds:
+            secs, done, first, toks = run_xformer(engines[(r, sized)], batch)
             equal = sum(t == c for t, c in zip(toks, ref))
-            lines.append("| %d | xformer, %d rows | %.0f | %.2f s / %.2f s | %.0f ms | %d of %d |" % (
-                n, r, n * NEW / secs, pct(done, 50), pct(done, 99), 1000 * pct(first, 50),
+            lines.append("| %d | xformer, %d rows%s | %.0f | %.2f s / %.2f s | %.0f ms | %d of %d |" % (
+                n, r, "" if sized else ", every row each call", n * NEW / secs, pct(done, 50), pct(done, 99), 1000 * pct(first, 50),
                 equal, n))
     for e in engines.values():
         e.close()

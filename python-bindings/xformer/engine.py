@@ -32,8 +32,8 @@ class Engine:
     prompt is the decoder's start.
     `max_sequences` bounds the rows in use (0: all of the model's),
     `max_queued` the requests waiting for one, `prefix_cache` keeps
-    prompt prefixes for later requests that share them (bit-identical to
-    prefilling them), and `speculate` drafts tokens from n-grams (n <=
+    prompt prefixes for later requests that share them (what prefilling
+    them computes), and `speculate` drafts tokens from n-grams (n <=
     `ngram`) of each request's context and checks them in one call when
     the model was compiled with speculate=K. `sized_calls` runs each call
     over the rows in use where the library has programs over fewer rows
