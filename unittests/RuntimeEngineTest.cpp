@@ -294,6 +294,23 @@ TEST_F(EngineTest, OneRowServesTheQueueInOrder) {
     EXPECT_EQ(seen[ids[i]].tokens, solo(prompts[i], o)) << "request " << i;
 }
 
+/// Submits every prompt under `o` (recorded into `seen`) and runs the
+/// engine until all have ended; their request ids.
+std::vector<int64_t> runAll(xf_engine *engine,
+                            const std::vector<std::vector<int64_t>> &prompts,
+                            const xf_generate_options &o,
+                            std::map<int64_t, Seen> &seen) {
+  std::vector<int64_t> ids;
+  for (const auto &p : prompts) {
+    int64_t id = 0;
+    EXPECT_EQ(submitRecorded(engine, p, o, seen, &id), XF_OK)
+        << xf_last_error();
+    ids.push_back(id);
+  }
+  EXPECT_EQ(xf_engine_run(engine), XF_OK) << xf_last_error();
+  return ids;
+}
+
 /// Runs one request to its end on `engine`; its tokens.
 std::vector<int64_t> runOne(xf_engine *engine, const std::vector<int64_t> &prompt,
                             const xf_generate_options &o) {
@@ -425,13 +442,7 @@ TEST_F(EngineTest, UnsizedCallsComputeEveryRow) {
   const std::vector<std::vector<int64_t>> prompts = {
       {5, 3, 9, 1}, {2, 7, 1, 8, 2, 8, 1, 8, 2, 8}, {4, 4}};
   std::map<int64_t, Seen> seen;
-  std::vector<int64_t> ids;
-  for (const auto &p : prompts) {
-    int64_t id = 0;
-    ASSERT_EQ(submitRecorded(engine, p, o, seen, &id), XF_OK);
-    ids.push_back(id);
-  }
-  ASSERT_EQ(xf_engine_run(engine), XF_OK) << xf_last_error();
+  const std::vector<int64_t> ids = runAll(engine, prompts, o, seen);
   xf_engine_stats stats;
   ASSERT_EQ(xf_engine_get_stats(engine, &stats), XF_OK);
   EXPECT_EQ(stats.rows_computed, 2 * (stats.prefill_calls + stats.decode_calls));
@@ -1023,13 +1034,7 @@ TEST_F(SpeculativeTest, GreedyTokensAreTheTargetsAlone) {
   xf_generate_options_init(&o);
   o.max_new_tokens = 40;
   std::map<int64_t, Seen> seen;
-  std::vector<int64_t> ids;
-  for (auto &p : prompts) {
-    int64_t id = 0;
-    ASSERT_EQ(submitRecorded(engine, p, o, seen, &id), XF_OK);
-    ids.push_back(id);
-  }
-  ASSERT_EQ(xf_engine_run(engine), XF_OK) << xf_last_error();
+  const std::vector<int64_t> ids = runAll(engine, prompts, o, seen);
   xf_engine_stats stats;
   ASSERT_EQ(xf_engine_get_stats(engine, &stats), XF_OK);
   xf_engine_destroy(engine);
