@@ -187,9 +187,7 @@ struct xf_engine {
       const bool swap = bestHit > 0 || bestSource;
       if (engineMoveRow(model, swap ? best : lowest, swap ? lowest : best,
                         swap)) {
-        std::swap(kept[best], kept[lowest]);
-        std::swap(sources[best], sources[lowest]);
-        std::swap(lastUsed[best], lastUsed[lowest]);
+        swapRows(best, lowest);
         best = lowest;
       }
     }
@@ -217,6 +215,15 @@ struct xf_engine {
     --stats.queued;
     ++stats.running;
     return true;
+  }
+
+  /// Rows a and b trade what the engine keeps of them (after the model's
+  /// rows traded caches, engineMoveRow); a free row's request is null.
+  void swapRows(int64_t a, int64_t b) {
+    std::swap(rows[a], rows[b]);
+    std::swap(kept[a], kept[b]);
+    std::swap(sources[a], sources[b]);
+    std::swap(lastUsed[a], lastUsed[b]);
   }
 
   /// The rows of the smallest program holding the first `n` rows.
@@ -248,10 +255,7 @@ struct xf_engine {
           callRowsFor(count) >= callRowsFor(highest + 1) ||
           !engineMoveRow(model, highest, lowestFree, /*swap=*/true))
         return;
-      std::swap(rows[highest], rows[lowestFree]);
-      std::swap(kept[highest], kept[lowestFree]);
-      std::swap(sources[highest], sources[lowestFree]);
-      std::swap(lastUsed[highest], lastUsed[lowestFree]);
+      swapRows(highest, lowestFree);
       ++stats.row_moves;
     }
   }

@@ -254,6 +254,16 @@ struct XformerDeriveGenerationPass
     return counts;
   }
 
+  /// The programs buildPrograms made with `suffix` (those it got to).
+  SmallVector<func::FuncOp> programs(StringRef suffix) {
+    SmallVector<func::FuncOp> found;
+    for (StringRef name : {"encode", "prefill", "decode", "verify"})
+      if (auto f = getOperation().lookupSymbol<func::FuncOp>(
+              (name + suffix).str()))
+        found.push_back(f);
+    return found;
+  }
+
   /// The programs over the first `rows` sequences (names suffixed _r<rows>),
   /// which a call whose sequences all sit in those rows runs instead of the
   /// whole batch. A model whose ops cannot be re-typed to fewer rows (a
@@ -277,22 +287,14 @@ struct XformerDeriveGenerationPass
             return success();
           });
       built = buildPrograms(b, rows, suffix);
-      if (succeeded(built))
-        for (Operation &op : module.getBody()->getOperations())
-          if (auto f = dyn_cast<func::FuncOp>(op);
-              f && StringRef(f.getSymName()).ends_with(suffix) &&
-              failed(verify(f)))
-            built = failure();
+      for (func::FuncOp f : programs(suffix))
+        if (succeeded(built) && failed(verify(f)))
+          built = failure();
     }
     if (succeeded(built))
       return;
-    SmallVector<Operation *> partial;
-    for (Operation &op : module.getBody()->getOperations())
-      if (auto f = dyn_cast<func::FuncOp>(op);
-          f && StringRef(f.getSymName()).ends_with(suffix))
-        partial.push_back(f);
-    for (Operation *op : partial)
-      op->erase();
+    for (func::FuncOp f : programs(suffix))
+      f.erase();
     b.setInsertionPointAfter(last ? last : forward.getOperation());
     mlir::emitWarning(forward.getLoc())
         << "xformer-derive-generation: no programs over "
